@@ -1,0 +1,90 @@
+// One build script, one entry per target:
+//   probe      runtime-probe/src -> runtime-probe/dist (ESM and CJS, for the oldest Node we support)
+//   cli        runtime-probe/src/cli.ts -> runtime-probe/dist/cli.cjs (the `lockscope` bin)
+//   extension  extension/src -> dist/extension (Node, CJS, `vscode` external)
+//   webview    webview/src -> dist/webview (browser, IIFE)
+// `node esbuild.mjs --watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const watch = process.argv.includes('--watch');
+const probeTarget = 'node20';
+const probeDist = 'runtime-probe/dist';
+
+const probeEntries = ['index', 'protocol', 'collector'].map((n) => `runtime-probe/src/${n}.ts`);
+
+/** @type {esbuild.BuildOptions[]} */
+const targets = [
+  ...['esm', 'cjs'].map((format) => ({
+    entryPoints: probeEntries,
+    outdir: probeDist,
+    outExtension: { '.js': format === 'esm' ? '.mjs' : '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  })),
+  {
+    entryPoints: ['runtime-probe/src/cli.ts'],
+    outfile: `${probeDist}/cli.cjs`,
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'cjs',
+    sourcemap: 'linked',
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'warning',
+  },
+  {
+    entryPoints: ['extension/src/extension.ts'],
+    outfile: 'dist/extension/extension.js',
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'cjs',
+    external: ['vscode'],
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  },
+  {
+    entryPoints: ['webview/src/main.ts'],
+    outfile: 'dist/webview/main.js',
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'iife',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  },
+];
+
+function writeRegisterShims() {
+  // `lockscope/register` only has to load the probe early, so it re-uses the main bundle rather
+  // than carrying a second copy of it.
+  mkdirSync(probeDist, { recursive: true });
+  writeFileSync(`${probeDist}/register.mjs`, "import './index.mjs';\n");
+  writeFileSync(`${probeDist}/register.cjs`, "'use strict';\nrequire('./index.cjs');\n");
+}
+
+function emitTypes() {
+  execFileSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'runtime-probe/tsconfig.build.json'],
+    {
+      stdio: 'inherit',
+    },
+  );
+}
+
+if (watch) {
+  writeRegisterShims();
+  for (const options of targets) await (await esbuild.context(options)).watch();
+  console.log('esbuild: watching');
+} else {
+  await Promise.all(targets.map((options) => esbuild.build(options)));
+  writeRegisterShims();
+  if (!process.argv.includes('--no-types')) emitTypes();
+}

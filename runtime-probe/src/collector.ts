@@ -1,0 +1,206 @@
+/**
+ * The receiving end of protocol v1: a line decoder, a stream session that validates every message,
+ * and a local socket server that only the user can reach. The extension and the CLI build on it;
+ * it knows nothing of VS Code.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { checkHandshake, decodeLine, isKnownOp, type Hello, type Message } from './protocol.js';
+
+/** Splits a byte stream into lines, holding at most `maxLine` characters of a partial line. */
+export class LineDecoder {
+  #partial = '';
+
+  constructor(private readonly maxLine = 64 * 1024 * 1024) {}
+
+  /** Returns the complete lines in `chunk`; throws when a line exceeds the limit. */
+  push(chunk: string): string[] {
+    const text = this.#partial + chunk;
+    const lines = text.split('\n');
+    this.#partial = lines.pop()!;
+    if (this.#partial.length > this.maxLine) {
+      throw new Error(`a line is longer than ${this.maxLine} characters`);
+    }
+    return lines;
+  }
+
+  get pending(): string {
+    return this.#partial;
+  }
+}
+
+export interface SessionCounters {
+  messages: number;
+  events: number;
+  unknownMessages: number;
+  unknownOps: number;
+}
+
+/**
+ * One probe's stream, validated: the first message must be a `hello` of a protocol this side
+ * speaks (and carry the token, if one is required); every later message must be well formed.
+ * A bad message ends the session with the reason, so one broken producer cannot corrupt the data
+ * of others.
+ */
+export class StreamSession {
+  hello: Hello | undefined;
+  readonly counters: SessionCounters = {
+    messages: 0,
+    events: 0,
+    unknownMessages: 0,
+    unknownOps: 0,
+  };
+  #line = 0;
+
+  constructor(private readonly expectedToken: string | undefined) {}
+
+  /** Accepts one line; returns the message, null for a blank or unknown one, or throws. */
+  accept(line: string): Message | null {
+    this.#line++;
+    if (line.trim() === '') return null;
+    const r = decodeLine(line, `message ${this.#line}`);
+    if (!r.ok) throw new ProtocolError(r.error);
+    const m = r.message;
+    if ('unknown' in m) {
+      if (!this.hello)
+        throw new ProtocolError(`message ${this.#line}: expected a hello first, got "${m.t}"`);
+      this.counters.unknownMessages++;
+      return null;
+    }
+    if (!this.hello) {
+      if (m.t !== 'hello') {
+        throw new ProtocolError(`message ${this.#line}: expected a hello first, got "${m.t}"`);
+      }
+      const skew = checkHandshake(m);
+      if (skew) throw new ProtocolError(skew);
+      if (this.expectedToken !== undefined && !tokenMatches(m.token, this.expectedToken)) {
+        throw new ProtocolError('the connection did not present the right token');
+      }
+      this.hello = m;
+    } else if (m.t === 'hello') {
+      throw new ProtocolError(`message ${this.#line}: a second hello on one stream`);
+    }
+    this.counters.messages++;
+    if (m.t === 'events') {
+      this.counters.events += m.events.length;
+      for (const e of m.events) if (!isKnownOp(e.op)) this.counters.unknownOps++;
+    }
+    return m;
+  }
+}
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface Connection {
+  readonly id: number;
+  readonly session: StreamSession;
+  readonly socket: Socket;
+  ended: boolean;
+  /** Why the collector closed the connection, if it did. */
+  closeReason: string | undefined;
+}
+
+export interface CollectorHandlers {
+  onMessage?(conn: Connection, message: Message): void;
+  /** The collector closed a connection for a bad message, bad token or version skew. */
+  onReject?(conn: Connection, reason: string): void;
+  onEnd?(conn: Connection): void;
+}
+
+export interface Collector {
+  /** The path programs connect to (LOCKSCOPE_ENDPOINT). */
+  readonly endpoint: string;
+  /** The secret programs must present (LOCKSCOPE_TOKEN). */
+  readonly token: string;
+  readonly connections: ReadonlySet<Connection>;
+  /** The environment a program needs to report here. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
+ * Windows named pipe with a random name, and requires a random token in each hello.
+ */
+export async function startCollector(handlers: CollectorHandlers = {}): Promise<Collector> {
+  const token = randomBytes(24).toString('hex');
+  let dir: string | undefined;
+  let endpoint: string;
+  if (process.platform === 'win32') {
+    endpoint = `\\\\.\\pipe\\lockscope-${randomBytes(12).toString('hex')}`;
+  } else {
+    dir = mkdtempSync(join(tmpdir(), 'lockscope-'));
+    chmodSync(dir, 0o700);
+    endpoint = join(dir, 'collector.sock');
+  }
+  const connections = new Set<Connection>();
+  let nextId = 1;
+  const server: Server = createServer((socket) => {
+    const conn: Connection = {
+      id: nextId++,
+      session: new StreamSession(token),
+      socket,
+      ended: false,
+      closeReason: undefined,
+    };
+    connections.add(conn);
+    const decoder = new LineDecoder();
+    socket.setEncoding('utf8');
+    const reject = (reason: string): void => {
+      if (conn.closeReason) return;
+      conn.closeReason = reason;
+      handlers.onReject?.(conn, reason);
+      socket.end(JSON.stringify({ t: 'error', message: reason }) + '\n');
+      socket.destroySoon();
+    };
+    socket.on('data', (chunk: string) => {
+      if (conn.closeReason) return;
+      try {
+        for (const line of decoder.push(chunk)) {
+          const m = conn.session.accept(line);
+          if (m) handlers.onMessage?.(conn, m);
+        }
+      } catch (err) {
+        reject(err instanceof Error ? err.message : String(err));
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      conn.ended = true;
+      handlers.onEnd?.(conn);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(endpoint, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    endpoint,
+    token,
+    connections,
+    env: () => ({ LOCKSCOPE_ENDPOINT: endpoint, LOCKSCOPE_TOKEN: token }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of connections) c.socket.destroy();
+        server.close(() => {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+      }),
+  };
+}

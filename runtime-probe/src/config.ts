@@ -1,0 +1,61 @@
+/**
+ * Configuration from the environment, so that an unchanged program can be observed:
+ *
+ * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
+ * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
+ * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
+ *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 8).
+ *
+ * A bad value is reported once on stderr and the default is used: observing a program must never
+ * stop it from running.
+ */
+import { rt, warnOnce, type ProbeConfig, type StackMode } from './runtime.js';
+import { attachSink } from './recorder.js';
+import { FileSink } from './transports/file.js';
+import { SocketSink } from './transports/socket.js';
+
+const STACK_MODES: readonly StackMode[] = ['off', 'blocking', 'all'];
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses the settings part of the environment; returns the config and the problems found. */
+export function parseEnvConfig(
+  env: Env,
+  base: ProbeConfig,
+): { config: ProbeConfig; problems: string[] } {
+  const config = { ...base };
+  const problems: string[] = [];
+  const stacks = env.LOCKSCOPE_STACKS;
+  if (stacks !== undefined && stacks !== '') {
+    if ((STACK_MODES as readonly string[]).includes(stacks)) config.stacks = stacks as StackMode;
+    else
+      problems.push(`LOCKSCOPE_STACKS must be one of ${STACK_MODES.join(', ')}, got "${stacks}"`);
+  }
+  const depth = env.LOCKSCOPE_STACK_DEPTH;
+  if (depth !== undefined && depth !== '') {
+    const n = Number(depth);
+    if (Number.isInteger(n) && n >= 1 && n <= 64) config.stackDepth = n;
+    else problems.push(`LOCKSCOPE_STACK_DEPTH must be an integer from 1 to 64, got "${depth}"`);
+  }
+  if (env.LOCKSCOPE_ENDPOINT && !env.LOCKSCOPE_TOKEN) {
+    problems.push(
+      'LOCKSCOPE_ENDPOINT is set without LOCKSCOPE_TOKEN; the collector will refuse the connection',
+    );
+  }
+  return { config, problems };
+}
+
+const APPLIED = Symbol.for('lockscope.env-applied.v1');
+
+/** Applies the environment once per thread, whichever build of the probe loads first. */
+export function applyEnvironment(env: Env = process.env): void {
+  const holder = rt as unknown as Record<symbol, boolean | undefined>;
+  if (holder[APPLIED]) return;
+  holder[APPLIED] = true;
+  const { config, problems } = parseEnvConfig(env, rt.config);
+  rt.config = config;
+  for (const p of problems) warnOnce(p, p);
+  if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
+  if (env.LOCKSCOPE_ENDPOINT)
+    attachSink(new SocketSink(env.LOCKSCOPE_ENDPOINT, env.LOCKSCOPE_TOKEN ?? ''));
+}

@@ -1,0 +1,75 @@
+/**
+ * Errors a user can catch by class.
+ *
+ * The ESM and CJS builds of the probe each define these classes, and a process may load both. So
+ * that `err instanceof TimeoutError` holds whichever build threw it, each class carries a brand
+ * (a registered symbol, the same in every build) and answers `instanceof` by that brand.
+ */
+
+const BRAND = Symbol.for('lockscope.error.brand');
+
+type Branded = { [BRAND]?: readonly string[] };
+
+function brandedInstanceOf(name: string, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const brands = (value as Branded)[BRAND];
+  return Array.isArray(brands) && brands.includes(name);
+}
+
+/** The base class of every error the probe throws. */
+export class LockscopeError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandedInstanceOf(this.name, value);
+  }
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    const brands: string[] = [];
+    for (
+      let proto: object | null = new.target;
+      proto && proto !== Error;
+      proto = Object.getPrototypeOf(proto) as object | null
+    ) {
+      brands.push((proto as { name: string }).name);
+    }
+    Object.defineProperty(this, BRAND, { value: Object.freeze(brands) });
+  }
+}
+
+/** A blocking call did not complete within its `timeout`. */
+export class TimeoutError extends LockscopeError {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A blocking call was cancelled by its `AbortSignal`. Following the web convention, `name` is
+ * "AbortError" and `cause` is the signal's reason.
+ */
+export class AbortError extends LockscopeError {
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The barrier was broken (a party timed out, was aborted, or `abort()` was called). */
+export class BrokenBarrierError extends LockscopeError {}
+
+/** Sending on a closed channel, or receiving from a closed and drained one where that throws. */
+export class ChannelClosedError extends LockscopeError {}
+
+/** A primitive was used against its contract: double release, release by a non-owner, … */
+export class LockMisuseError extends LockscopeError {}
+
+/** An acquisition would close a cycle of waits (fail-fast mode, chosen as the victim). */
+export class DeadlockError extends LockscopeError {}
+
+/** Rejects the error a blocking call raises when its signal aborts. */
+export function abortErrorFor(signal: AbortSignal, what: string): AbortError {
+  return new AbortError(`${what} was aborted`, { cause: signal.reason });
+}

@@ -1,0 +1,81 @@
+/**
+ * lockscope: instrumented concurrency primitives for async TypeScript.
+ *
+ * Every operation is reported to Lockscope when a sink is attached (LOCKSCOPE_TRACE,
+ * LOCKSCOPE_ENDPOINT, or subscribe()); with none attached, the primitives cost next to nothing
+ * more than plain ones.
+ */
+import { applyEnvironment } from './config.js';
+import { attachSink, flush, stats as probeStats, type ProbeStats } from './recorder.js';
+import { rt, type ProbeConfig } from './runtime.js';
+import { SubscriberSink, type Listener } from './transports/subscriber.js';
+
+export { Mutex, type MutexGuard } from './primitives/mutex.js';
+export { ReentrantMutex } from './primitives/reentrant.js';
+export { RWLock, type RWLockOptions } from './primitives/rwlock.js';
+export { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
+export { Condition } from './primitives/condition.js';
+export { Event } from './primitives/event.js';
+export { Barrier, type BarrierOptions } from './primitives/barrier.js';
+export { WaitGroup } from './primitives/waitgroup.js';
+export { Channel, type RecvResult } from './primitives/channel.js';
+export {
+  select,
+  type SelectCase,
+  type SelectOptions,
+  type SelectResult,
+} from './primitives/select.js';
+export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/task.js';
+export { Guard } from './primitives/guard.js';
+export type { BlockOptions } from './waiting.js';
+export type { ResourceOptions } from './sync.js';
+export {
+  LockscopeError,
+  TimeoutError,
+  AbortError,
+  BrokenBarrierError,
+  ChannelClosedError,
+  LockMisuseError,
+  DeadlockError,
+} from './errors.js';
+export type { Message } from './protocol.js';
+export { PROTOCOL_VERSION } from './protocol.js';
+export type { ProbeStats, Listener, ProbeConfig };
+
+applyEnvironment();
+
+/**
+ * Receives every message the probe produces, in process, starting with a `hello`. Delivery is
+ * batched off the hot path. Returns a function that unsubscribes.
+ */
+export function subscribe(listener: Listener): () => void {
+  if (typeof listener !== 'function')
+    throw new TypeError('subscribe(): listener must be a function');
+  const sink = new SubscriberSink(listener);
+  sink.start();
+  return attachSink(sink);
+}
+
+/** Counters of the recorder and its sinks. */
+export function stats(): ProbeStats {
+  return probeStats();
+}
+
+/** Delivers everything recorded so far to the sinks now, instead of after the current burst. */
+export function flushEvents(): void {
+  flush();
+}
+
+/** Changes how the probe records (stack capture, batch size, heartbeats). */
+export function configure(changes: Partial<ProbeConfig>): void {
+  const next = { ...rt.config, ...changes };
+  if (!['off', 'blocking', 'all'].includes(next.stacks)) {
+    throw new TypeError(
+      `configure(): stacks must be "off", "blocking" or "all", got ${String(next.stacks)}`,
+    );
+  }
+  if (!(Number.isInteger(next.stackDepth) && next.stackDepth >= 1 && next.stackDepth <= 64)) {
+    throw new TypeError('configure(): stackDepth must be an integer from 1 to 64');
+  }
+  rt.config = next;
+}

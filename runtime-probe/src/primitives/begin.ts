@@ -1,0 +1,44 @@
+/**
+ * The shared first steps of every blocking call that cannot complete at once: an already aborted
+ * signal rejects, `timeout: 0` rejects, anything else queues the waiter and returns its promise.
+ */
+import type { ResourceRec } from '../runtime.js';
+import { Op, sync, type OpCode } from '../sync.js';
+import {
+  alreadyAborted,
+  immediateTimeout,
+  type BlockOptions,
+  type WaitList,
+  type Waiter,
+} from '../waiting.js';
+
+export function block<T, D>(
+  waiter: Waiter<T, D>,
+  list: WaitList<T, D> | undefined,
+  res: ResourceRec,
+  options: BlockOptions | undefined,
+  what: string,
+  op: OpCode,
+  n = 0,
+  giveUp?: (w: Waiter<T, D>, reason: 'timeout' | 'cancel') => void,
+): Promise<T> {
+  const signal = options?.signal;
+  if (signal?.aborted) {
+    sync(Op.cancel, waiter.flow, res, waiter.site);
+    return Promise.reject(alreadyAborted(signal, what));
+  }
+  if (options?.timeout === 0) {
+    sync(Op.timeout, waiter.flow, res, waiter.site);
+    return Promise.reject(immediateTimeout(what));
+  }
+  list?.push(waiter);
+  sync(op, waiter.flow, res, waiter.site, n);
+  return waiter.start(res, options, what, giveUp);
+}
+
+/** Rejects a call whose signal is already aborted, before it takes anything. */
+export function abortedBefore(
+  options: BlockOptions | undefined,
+): options is BlockOptions & { signal: AbortSignal } {
+  return options?.signal?.aborted === true;
+}

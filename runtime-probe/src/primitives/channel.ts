@@ -1,0 +1,289 @@
+import { ChannelClosedError } from '../errors.js';
+import { currentFlow } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import {
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+
+/**
+ * What a receive gives: Go's comma-ok. `ok` is false only when the channel is closed and drained
+ * (or, for tryRecv, when nothing is ready).
+ */
+export type RecvResult<T> = { ok: true; value: T } | { ok: false; value: undefined };
+
+const CLOSED: RecvResult<never> = Object.freeze({ ok: false, value: undefined });
+
+/** A party waiting inside select(): settles the whole select when one of its cases fires. */
+export interface SelectCaseRef {
+  /** Claims the select for case `index`; false if another case already fired. */
+  claim(index: number): boolean;
+  finish(index: number, ok: boolean, value: unknown): void;
+  fail(error: Error): void;
+  index: number;
+}
+
+interface RecvData {
+  sel: SelectCaseRef | undefined;
+}
+
+interface SendData<T> {
+  value: T;
+  sel: SelectCaseRef | undefined;
+}
+
+/** `n` of a channel `wait` event: which way the task is blocked. */
+export const WAIT_RECV = 1;
+export const WAIT_SEND = 2;
+
+/**
+ * A channel between tasks, with Go's semantics:
+ * - `capacity` 0 is a rendezvous: `send` resolves only when a receiver has taken the value
+ *   (unlike Python's `Queue(0)`, which is unbounded);
+ * - `recv` on a closed channel drains the buffer first, then resolves `{ ok: false }` at once;
+ * - `send` on a closed channel rejects with ChannelClosedError, and closing wakes every blocked
+ *   receiver with `{ ok: false }` and rejects every blocked sender;
+ * - closing twice throws ChannelClosedError;
+ * - `for await (const v of channel)` receives until the channel is closed and drained.
+ */
+export class Channel<T> implements AsyncIterable<T> {
+  readonly resource: ResourceRec;
+  readonly capacity: number;
+  #buf: T[] = [];
+  #head = 0;
+  #closed = false;
+  readonly #recvq = new WaitList<RecvResult<T>, RecvData>();
+  readonly #sendq = new WaitList<void, SendData<T>>();
+
+  constructor(capacity = 0, options?: ResourceOptions) {
+    if (!(Number.isSafeInteger(capacity) && capacity >= 0) && capacity !== Infinity) {
+      throw new TypeError(
+        `Channel: capacity must be an integer >= 0 or Infinity, got ${String(capacity)}`,
+      );
+    }
+    this.capacity = capacity;
+    this.resource = newResource('channel', options, capacity);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Values buffered now. */
+  get length(): number {
+    return this.#buf.length - this.#head;
+  }
+
+  /** Tasks blocked in send and in recv. */
+  get blockedSenders(): number {
+    return this.#sendq.size;
+  }
+
+  get blockedReceivers(): number {
+    return this.#recvq.size;
+  }
+
+  // Readiness and the non-blocking halves are shared by send/recv, try*, and select().
+
+  /** @internal True when a send could complete at once (or fail at once, if closed). */
+  canSend(): boolean {
+    return this.#closed || this.#peekReceiver() || this.length < this.capacity;
+  }
+
+  /** @internal True when a receive could complete at once. */
+  canRecv(): boolean {
+    return this.length > 0 || this.#peekSender() || this.#closed;
+  }
+
+  #peekReceiver(): boolean {
+    return this.#recvq.size > 0;
+  }
+
+  #peekSender(): boolean {
+    return this.#sendq.size > 0;
+  }
+
+  /**
+   * @internal Completes a send that canSend() said was ready; returns the error to raise if the
+   * channel is closed.
+   */
+  sendNow(flow: Flow, site: number, value: T): ChannelClosedError | undefined {
+    if (this.#closed) {
+      sync(Op.error, flow, this.resource, site);
+      return new ChannelClosedError(`send on closed channel ${this.resource.name}`);
+    }
+    sync(Op.send, flow, this.resource, site);
+    for (let w = this.#recvq.shift(); w; w = this.#recvq.shift()) {
+      if (this.#deliverRecv(w, { ok: true, value })) return undefined;
+    }
+    this.#buf.push(value);
+    return undefined;
+  }
+
+  /** @internal Completes a receive that canRecv() said was ready. */
+  recvNow(flow: Flow, site: number): RecvResult<T> {
+    if (this.length > 0) {
+      const value = this.#buf[this.#head]!;
+      this.#buf[this.#head] = undefined as T;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#buf.length) {
+        this.#buf = this.#buf.slice(this.#head);
+        this.#head = 0;
+      }
+      sync(Op.receive, flow, this.resource, site);
+      // A blocked sender can now move its value into the freed slot.
+      for (let w = this.#sendq.shift(); w; w = this.#sendq.shift()) {
+        const v = this.#takeSender(w);
+        if (v !== NOTHING) {
+          this.#buf.push(v);
+          break;
+        }
+      }
+      return { ok: true, value };
+    }
+    for (let w = this.#sendq.shift(); w; w = this.#sendq.shift()) {
+      const v = this.#takeSender(w);
+      if (v !== NOTHING) {
+        sync(Op.receive, flow, this.resource, site);
+        return { ok: true, value: v };
+      }
+    }
+    sync(Op.receive, flow, this.resource, site, -1);
+    return CLOSED;
+  }
+
+  #deliverRecv(w: Waiter<RecvResult<T>, RecvData>, result: RecvResult<T>): boolean {
+    const sel = w.data.sel;
+    if (sel) {
+      if (!sel.claim(sel.index)) return false;
+      if (result.ok) sync(Op.receive, w.flow, this.resource, w.site);
+      sel.finish(sel.index, result.ok, result.value);
+      return true;
+    }
+    if (!w.grant(result)) return false;
+    if (result.ok) sync(Op.receive, w.flow, this.resource, w.site);
+    return true;
+  }
+
+  #takeSender(w: Waiter<void, SendData<T>>): T | typeof NOTHING {
+    const sel = w.data.sel;
+    if (sel) {
+      if (!sel.claim(sel.index)) return NOTHING;
+      sync(Op.send, w.flow, this.resource, w.site);
+      sel.finish(sel.index, true, undefined);
+      return w.data.value;
+    }
+    if (!w.grant(undefined)) return NOTHING;
+    sync(Op.send, w.flow, this.resource, w.site);
+    return w.data.value;
+  }
+
+  /** @internal Registers a select case as a blocked receiver. */
+  parkReceiver(flow: Flow, site: number, sel: SelectCaseRef): Waiter<RecvResult<T>, RecvData> {
+    const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel });
+    this.#recvq.push(w);
+    sync(Op.wait, flow, this.resource, site, WAIT_RECV);
+    return w;
+  }
+
+  /** @internal Registers a select case as a blocked sender. */
+  parkSender(flow: Flow, site: number, value: T, sel: SelectCaseRef): Waiter<void, SendData<T>> {
+    const w = new Waiter<void, SendData<T>>(flow, site, { value, sel });
+    this.#sendq.push(w);
+    sync(Op.wait, flow, this.resource, site, WAIT_SEND);
+    return w;
+  }
+
+  send(value: T, options?: BlockOptions): Promise<void> {
+    const what = `${this.resource.name}.send()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (this.canSend()) {
+      const closed = this.sendNow(flow, site, value);
+      return closed ? Promise.reject(closed) : Promise.resolve();
+    }
+    const w = new Waiter<void, SendData<T>>(flow, site, { value, sel: undefined });
+    return block(w, this.#sendq, this.resource, options, what, Op.wait, WAIT_SEND);
+  }
+
+  recv(options?: BlockOptions): Promise<RecvResult<T>> {
+    const what = `${this.resource.name}.recv()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (this.canRecv()) return Promise.resolve(this.recvNow(flow, site));
+    const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel: undefined });
+    return block(w, this.#recvq, this.resource, options, what, Op.wait, WAIT_RECV);
+  }
+
+  /** Sends at once if a receiver waits or the buffer has room; false otherwise. Throws if closed. */
+  trySend(value: T): boolean {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (!this.canSend()) {
+      sync(Op.tryFailed, flow, this.resource, site, WAIT_SEND);
+      return false;
+    }
+    const closed = this.sendNow(flow, site, value);
+    if (closed) throw closed;
+    return true;
+  }
+
+  /** Receives at once if a value is ready; `{ ok: false }` otherwise (check `closed` to tell). */
+  tryRecv(): RecvResult<T> {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (!this.canRecv()) {
+      sync(Op.tryFailed, flow, this.resource, site, WAIT_RECV);
+      return CLOSED;
+    }
+    return this.recvNow(flow, site);
+  }
+
+  close(): void {
+    const flow = currentFlow(false);
+    if (this.#closed) {
+      sync(Op.error, flow, this.resource, 0);
+      throw new ChannelClosedError(`close of closed channel ${this.resource.name}`);
+    }
+    this.#closed = true;
+    sync(Op.close, flow, this.resource, siteForOther());
+    for (let w = this.#recvq.shift(); w; w = this.#recvq.shift()) this.#deliverRecv(w, CLOSED);
+    for (let w = this.#sendq.shift(); w; w = this.#sendq.shift()) {
+      const err = new ChannelClosedError(`channel ${this.resource.name} was closed while sending`);
+      const sel = w.data.sel;
+      if (sel ? sel.claim(sel.index) && (sel.fail(err), true) : w.fail(err)) {
+        sync(Op.error, w.flow, this.resource, w.site);
+      }
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      const r = await this.recv();
+      if (!r.ok) return;
+      yield r.value;
+    }
+  }
+}
+
+const NOTHING: unique symbol = Symbol('nothing');

@@ -1,0 +1,112 @@
+import { LockMisuseError } from '../errors.js';
+import { currentFlow, resolved } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import { Misuse, Op, newResource, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
+import {
+  alreadyAborted,
+  checkOptions,
+  immediateTimeout,
+  WaitList,
+  Waiter,
+  type BlockOptions,
+} from '../waiting.js';
+import type { Mutex } from './mutex.js';
+
+/**
+ * A condition variable bound to a Mutex (a monitor). `wait()` releases the mutex, waits for a
+ * notify, and re-acquires the mutex before it settles, also when it times out or is aborted (then
+ * it rejects, with the lock held again, so the caller's guard stays valid).
+ *
+ * Waiting or notifying without holding the mutex throws LockMisuseError. Ownership is judged by
+ * task identity; where the heuristic attributes the holder to another flow, the probe records a
+ * `misuse` event and carries on rather than throwing into a correct program.
+ */
+export class Condition {
+  readonly resource: ResourceRec;
+  readonly mutex: Mutex;
+  readonly #waiters = new WaitList<void, undefined>();
+
+  constructor(mutex: Mutex, options?: ResourceOptions) {
+    this.mutex = mutex;
+    this.resource = newResource('condition', options);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  #checkHeld(flow: Flow, what: string): void {
+    const holder = this.mutex.holderFlow();
+    if (!holder) {
+      sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
+      throw new LockMisuseError(`${what} needs ${this.mutex.name} held, but it is not locked`);
+    }
+    if (resolved(holder).id !== resolved(flow).id) {
+      sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
+    }
+  }
+
+  async wait(options?: BlockOptions): Promise<void> {
+    const what = `${this.resource.name}.wait()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    this.#checkHeld(flow, what);
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      throw alreadyAborted(options.signal, what);
+    }
+    const hold = this.mutex.releaseForWait(flow);
+    const w = new Waiter<void, undefined>(flow, site, undefined);
+    let failure: Error | undefined;
+    if (options?.timeout === 0) {
+      sync(Op.timeout, flow, this.resource, site);
+      failure = immediateTimeout(what);
+    } else {
+      this.#waiters.push(w);
+      sync(Op.wait, flow, this.resource, site);
+      try {
+        await w.start(this.resource, options, what);
+        sync(Op.wake, flow, this.resource, site);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    await this.mutex.reacquire(hold, flow);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Waits until `predicate()` is true, re-checking after every wake; returns its value. */
+  async waitFor<T>(predicate: () => T, options?: BlockOptions): Promise<T> {
+    const deadline =
+      options?.timeout !== undefined ? performance.now() + options.timeout : undefined;
+    for (;;) {
+      const value = predicate();
+      if (value) return value;
+      const timeout =
+        deadline !== undefined ? Math.max(0, deadline - performance.now()) : undefined;
+      await this.wait(timeout !== undefined ? { ...options, timeout } : options);
+    }
+  }
+
+  /** Wakes up to `n` waiters (default 1). */
+  notify(n = 1): void {
+    const flow = currentFlow(false);
+    this.#checkHeld(flow, `${this.resource.name}.notify()`);
+    let woken = 0;
+    while (woken < n) {
+      const w = this.#waiters.shift();
+      if (!w) break;
+      if (w.grant(undefined)) woken++;
+    }
+    sync(Op.notify, flow, this.resource, 0, woken);
+  }
+
+  notifyAll(): void {
+    this.notify(Number.POSITIVE_INFINITY);
+  }
+}

@@ -1,0 +1,67 @@
+import { currentFlow } from '../identity.js';
+import type { ResourceRec } from '../runtime.js';
+import {
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+
+/** A flag tasks can wait for (Python's threading.Event). */
+export class Event {
+  readonly resource: ResourceRec;
+  #set = false;
+  readonly #waiters = new WaitList<void, undefined>();
+
+  constructor(options?: ResourceOptions) {
+    this.resource = newResource('event', options);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get isSet(): boolean {
+    return this.#set;
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    const flow = currentFlow(false);
+    this.#set = true;
+    sync(Op.set, flow, this.resource, siteForOther(), this.#waiters.size);
+    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
+    }
+  }
+
+  clear(): void {
+    this.#set = false;
+    sync(Op.clear, currentFlow(false), this.resource, siteForOther());
+  }
+
+  /** Resolves once the flag is set (at once if it is). */
+  wait(options?: BlockOptions): Promise<void> {
+    const what = `${this.resource.name}.wait()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (this.#set) return Promise.resolve();
+    return block(
+      new Waiter<void, undefined>(flow, site, undefined),
+      this.#waiters,
+      this.resource,
+      options,
+      what,
+      Op.wait,
+    );
+  }
+}

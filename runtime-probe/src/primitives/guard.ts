@@ -1,0 +1,72 @@
+/**
+ * Guards: what an acquisition resolves to. A guard releases exactly what it acquired, by
+ * `release()` or by `using` (`[Symbol.dispose]`). Releasing twice through `release()` is a
+ * misuse and throws; disposal after an explicit release is a no-op, so an early `release()` inside
+ * a `using` block is allowed.
+ *
+ * The resource keeps the hold record, not the guard, so a guard that is dropped while it still
+ * holds can be garbage collected; when a sink is attached, a FinalizationRegistry reports that as
+ * a `guard-collected` event (an abandoned lock the program can no longer release).
+ */
+import { LockMisuseError } from '../errors.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { Misuse, Op, sync } from '../sync.js';
+import { currentFlow } from '../identity.js';
+
+/** What a resource remembers about one holder. */
+export interface Hold {
+  flow: Flow;
+  site: number;
+  released: boolean;
+  /** Read or write mode for a read-write lock; permits for a semaphore. */
+  n: number;
+}
+
+export const RELEASE = Symbol.for('lockscope.release');
+
+export interface Releasable {
+  [RELEASE](hold: Hold): void;
+  readonly resource: ResourceRec;
+}
+
+interface Collected {
+  res: ResourceRec;
+  hold: Hold;
+}
+
+const registry = new FinalizationRegistry<Collected>(({ res, hold }) => {
+  if (!hold.released) sync(Op.guardCollected, hold.flow, res, hold.site, hold.n);
+});
+
+export class Guard implements Disposable {
+  #owner: Releasable;
+  #hold: Hold;
+
+  constructor(owner: Releasable, hold: Hold) {
+    this.#owner = owner;
+    this.#hold = hold;
+    if (rt.recording) registry.register(this, { res: owner.resource, hold }, hold);
+  }
+
+  /** True until this guard has been released. */
+  get held(): boolean {
+    return !this.#hold.released;
+  }
+
+  release(): void {
+    const hold = this.#hold;
+    if (hold.released) {
+      sync(Op.misuse, currentFlow(false), this.#owner.resource, 0, Misuse.releaseNotHeld);
+      throw new LockMisuseError(
+        `${this.#owner.resource.name} was released twice through the same guard`,
+      );
+    }
+    hold.released = true;
+    registry.unregister(hold);
+    this.#owner[RELEASE](hold);
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.#hold.released) this.release();
+  }
+}

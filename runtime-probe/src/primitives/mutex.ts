@@ -1,0 +1,164 @@
+import { LockMisuseError } from '../errors.js';
+import { currentFlow, resolved } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import {
+  Misuse,
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+
+export type MutexGuard = Guard;
+
+/**
+ * A mutual-exclusion lock for async tasks, granted in FIFO order.
+ *
+ * ```ts
+ * using guard = await mutex.acquire();
+ * // critical section
+ * ```
+ *
+ * A task that acquires a Mutex it already holds waits forever (a self-deadlock); the probe
+ * records it as a `misuse` event so the analysis can report it. Use ReentrantMutex where
+ * re-entry is intended.
+ */
+export class Mutex implements Releasable {
+  readonly resource: ResourceRec;
+  #holder: Hold | undefined = undefined;
+  readonly #waiters = new WaitList<Hold, Hold>();
+
+  constructor(options?: ResourceOptions) {
+    this.resource = newResource('mutex', options);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get isLocked(): boolean {
+    return this.#holder !== undefined;
+  }
+
+  /** Tasks waiting to acquire. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  acquire(options?: BlockOptions): Promise<MutexGuard> {
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, `${this.resource.name}.acquire()`));
+    }
+    if (this.#holder === undefined && this.#waiters.size === 0) {
+      return Promise.resolve(this.#grant(flow, site));
+    }
+    const holder = this.#holder;
+    if (holder && resolved(holder.flow).id === resolved(flow).id) {
+      sync(Op.misuse, flow, this.resource, site, Misuse.selfDeadlock);
+    }
+    const hold: Hold = { flow, site, released: false, n: 1 };
+    return block(
+      new Waiter<Hold, Hold>(flow, site, hold),
+      this.#waiters,
+      this.resource,
+      options,
+      `${this.resource.name}.acquire()`,
+      Op.request,
+    ).then((granted) => new Guard(this, granted));
+  }
+
+  /** Acquires at once if the mutex is free and nobody waits; otherwise returns undefined. */
+  tryAcquire(): MutexGuard | undefined {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (this.#holder === undefined && this.#waiters.size === 0) return this.#grant(flow, site);
+    sync(Op.tryFailed, flow, this.resource, site);
+    return undefined;
+  }
+
+  /** Runs `fn` while holding the mutex, and releases it however `fn` ends. */
+  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
+    const guard = await this.acquire(options);
+    try {
+      return await fn();
+    } finally {
+      guard.release();
+    }
+  }
+
+  #grant(flow: Flow, site: number): Guard {
+    const hold: Hold = { flow, site, released: false, n: 1 };
+    this.#holder = hold;
+    sync(Op.acquired, flow, this.resource, site);
+    return new Guard(this, hold);
+  }
+
+  [RELEASE](hold: Hold): void {
+    if (this.#holder !== hold) {
+      throw new LockMisuseError(
+        `${this.resource.name} was released by a guard that does not hold it`,
+      );
+    }
+    sync(Op.released, hold.flow, this.resource);
+    this.#holder = undefined;
+    this.#handOff();
+  }
+
+  #handOff(): void {
+    for (;;) {
+      const w = this.#waiters.shift();
+      if (!w) return;
+      const hold = w.data;
+      this.#holder = hold;
+      sync(Op.acquired, hold.flow, this.resource, hold.site);
+      if (w.grant(hold)) return;
+      this.#holder = undefined;
+    }
+  }
+
+  /**
+   * For Condition: releases the mutex held by `flow` without invalidating its guard, and returns
+   * the hold so that the same guard stays valid after `reacquire`.
+   */
+  releaseForWait(flow: Flow): Hold {
+    const hold = this.#holder;
+    if (!hold) throw new LockMisuseError(`${this.resource.name} is not held`);
+    if (resolved(hold.flow).id !== resolved(flow).id) {
+      sync(Op.misuse, flow, this.resource, 0, Misuse.releaseByNonOwner);
+    }
+    sync(Op.released, hold.flow, this.resource);
+    this.#holder = undefined;
+    this.#handOff();
+    return hold;
+  }
+
+  /** For Condition: takes the mutex back for `hold`, queueing behind other waiters if needed. */
+  reacquire(hold: Hold, flow: Flow): Promise<void> {
+    hold.flow = flow;
+    if (this.#holder === undefined && this.#waiters.size === 0) {
+      this.#holder = hold;
+      sync(Op.acquired, flow, this.resource, hold.site);
+      return Promise.resolve();
+    }
+    const w = new Waiter<Hold, Hold>(flow, hold.site, hold);
+    this.#waiters.push(w);
+    sync(Op.request, flow, this.resource, hold.site);
+    // Re-acquisition after a condition wait is not cancellable: the caller must hold the lock
+    // again before its wait() settles, whatever happened to the wait.
+    return w.start(this.resource, undefined, `${this.resource.name}.acquire()`).then(() => {});
+  }
+
+  /** The flow holding the mutex, for Condition's checks. */
+  holderFlow(): Flow | undefined {
+    return this.#holder?.flow;
+  }
+}

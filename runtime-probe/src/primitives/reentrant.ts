@@ -1,0 +1,114 @@
+import { currentFlow, resolved } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import {
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+
+/**
+ * A re-entrant mutex (Python's RLock): the task that holds it may acquire it again, and it is
+ * released when every guard taken has been released. Ownership follows task identity (see
+ * identity.ts), so use `spawn()` where un-annotated concurrency could blur it.
+ */
+export class ReentrantMutex implements Releasable {
+  readonly resource: ResourceRec;
+  #owner: Flow | undefined = undefined;
+  #depth = 0;
+  readonly #waiters = new WaitList<Hold, Hold>();
+
+  constructor(options?: ResourceOptions) {
+    this.resource = newResource('reentrant-mutex', options);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get isLocked(): boolean {
+    return this.#owner !== undefined;
+  }
+
+  /** How many guards the owner holds. */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  #isOwner(flow: Flow): boolean {
+    return this.#owner !== undefined && resolved(this.#owner).id === resolved(flow).id;
+  }
+
+  acquire(options?: BlockOptions): Promise<Guard> {
+    const what = `${this.resource.name}.acquire()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
+      return Promise.resolve(this.#grant(flow, site));
+    }
+    const hold: Hold = { flow, site, released: false, n: 1 };
+    return block(
+      new Waiter<Hold, Hold>(flow, site, hold),
+      this.#waiters,
+      this.resource,
+      options,
+      what,
+      Op.request,
+    ).then((granted) => new Guard(this, granted));
+  }
+
+  tryAcquire(): Guard | undefined {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
+      return this.#grant(flow, site);
+    }
+    sync(Op.tryFailed, flow, this.resource, site);
+    return undefined;
+  }
+
+  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
+    const guard = await this.acquire(options);
+    try {
+      return await fn();
+    } finally {
+      guard.release();
+    }
+  }
+
+  #grant(flow: Flow, site: number): Guard {
+    if (this.#owner === undefined) this.#owner = flow;
+    this.#depth++;
+    const hold: Hold = { flow, site, released: false, n: this.#depth };
+    sync(Op.acquired, flow, this.resource, site, this.#depth);
+    return new Guard(this, hold);
+  }
+
+  [RELEASE](hold: Hold): void {
+    this.#depth--;
+    sync(Op.released, hold.flow, this.resource, 0, this.#depth);
+    if (this.#depth > 0) return;
+    this.#owner = undefined;
+    for (;;) {
+      const w = this.#waiters.shift();
+      if (!w) return;
+      const next = w.data;
+      this.#owner = next.flow;
+      this.#depth = 1;
+      sync(Op.acquired, next.flow, this.resource, next.site, 1);
+      if (w.grant(next)) return;
+      this.#owner = undefined;
+      this.#depth = 0;
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import { currentFlow } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import {
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+
+const READ = 1;
+const WRITE = 2;
+
+export interface RWLockOptions extends ResourceOptions {
+  /**
+   * `writer-preferring` (the default): once a writer waits, new readers wait behind it, so writers
+   * cannot starve; a reader that re-enters while a writer waits then deadlocks (RWR), which the
+   * analysis reports. `fair`: strict arrival order, readers admitted in consecutive batches.
+   */
+  policy?: 'writer-preferring' | 'fair';
+}
+
+/** A reader-writer lock: many readers or one writer. */
+export class RWLock implements Releasable {
+  readonly resource: ResourceRec;
+  readonly policy: 'writer-preferring' | 'fair';
+  #readers = 0;
+  #writer: Hold | undefined = undefined;
+  #writersWaiting = 0;
+  readonly #waiters = new WaitList<Hold, Hold>();
+
+  constructor(options?: RWLockOptions) {
+    const policy = options?.policy ?? 'writer-preferring';
+    if (policy !== 'writer-preferring' && policy !== 'fair') {
+      throw new TypeError(
+        `RWLock: policy must be "writer-preferring" or "fair", got ${String(policy)}`,
+      );
+    }
+    this.policy = policy;
+    this.resource = newResource('rwlock', options, undefined, policy);
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get readers(): number {
+    return this.#readers;
+  }
+
+  get isWriteLocked(): boolean {
+    return this.#writer !== undefined;
+  }
+
+  #canRead(): boolean {
+    if (this.#writer) return false;
+    return this.policy === 'fair' ? this.#waiters.size === 0 : this.#writersWaiting === 0;
+  }
+
+  #canWrite(): boolean {
+    return this.#writer === undefined && this.#readers === 0 && this.#waiters.size === 0;
+  }
+
+  read(options?: BlockOptions): Promise<Guard> {
+    return this.#acquire(READ, options);
+  }
+
+  write(options?: BlockOptions): Promise<Guard> {
+    return this.#acquire(WRITE, options);
+  }
+
+  tryRead(): Guard | undefined {
+    return this.#try(READ);
+  }
+
+  tryWrite(): Guard | undefined {
+    return this.#try(WRITE);
+  }
+
+  #try(mode: number): Guard | undefined {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (mode === READ ? this.#canRead() : this.#canWrite()) return this.#grantNow(flow, site, mode);
+    sync(Op.tryFailed, flow, this.resource, site, mode);
+    return undefined;
+  }
+
+  #acquire(mode: number, options: BlockOptions | undefined): Promise<Guard> {
+    const what = `${this.resource.name}.${mode === READ ? 'read' : 'write'}()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site, mode);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (mode === READ ? this.#canRead() : this.#canWrite()) {
+      return Promise.resolve(this.#grantNow(flow, site, mode));
+    }
+    const hold: Hold = { flow, site, released: false, n: mode };
+    if (mode === WRITE && options?.timeout !== 0 && !options?.signal?.aborted)
+      this.#writersWaiting++;
+    return block(
+      new Waiter<Hold, Hold>(flow, site, hold),
+      this.#waiters,
+      this.resource,
+      options,
+      what,
+      Op.request,
+      mode,
+      (w) => {
+        if (w.data.n === WRITE) this.#writersWaiting--;
+        this.#dispatch();
+      },
+    ).then((granted) => new Guard(this, granted));
+  }
+
+  #grantNow(flow: Flow, site: number, mode: number): Guard {
+    const hold: Hold = { flow, site, released: false, n: mode };
+    this.#take(hold);
+    return new Guard(this, hold);
+  }
+
+  #take(hold: Hold): void {
+    if (hold.n === READ) this.#readers++;
+    else this.#writer = hold;
+    sync(Op.acquired, hold.flow, this.resource, hold.site, hold.n);
+  }
+
+  [RELEASE](hold: Hold): void {
+    if (hold.n === READ) this.#readers--;
+    else this.#writer = undefined;
+    sync(Op.released, hold.flow, this.resource, 0, hold.n);
+    this.#dispatch();
+  }
+
+  /** Grants what the policy allows to the waiters, in order. */
+  #dispatch(): void {
+    for (let w = this.#waiters.head; w && !this.#writer;) {
+      const next = w.next;
+      const hold = w.data;
+      if (hold.n === WRITE) {
+        if (this.#readers > 0) return;
+        this.#waiters.remove(w);
+        this.#writersWaiting--;
+        this.#take(hold);
+        if (!w.grant(hold)) this.#writer = undefined;
+        return;
+      }
+      // A reader: admitted unless a writer is ahead of it (fair) or waits at all (preferring).
+      if (this.policy === 'writer-preferring' && this.#writersWaiting > 0) {
+        w = next;
+        continue;
+      }
+      this.#waiters.remove(w);
+      this.#take(hold);
+      if (!w.grant(hold)) this.#readers--;
+      w = next;
+    }
+  }
+}

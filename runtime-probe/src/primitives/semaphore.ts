@@ -1,0 +1,139 @@
+import { LockMisuseError } from '../errors.js';
+import { currentFlow } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import {
+  Misuse,
+  Op,
+  newResource,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+
+export interface SemaphoreOptions extends ResourceOptions {
+  /**
+   * A bounded semaphore (Python's BoundedSemaphore) throws LockMisuseError when released beyond
+   * its initial permits, which catches a release without a matching acquire.
+   */
+  bounded?: boolean;
+}
+
+/**
+ * A counting semaphore, FIFO. `acquire()` resolves to a guard that gives its permit back;
+ * `release()` adds a permit without a guard, for semaphores used as signals between tasks.
+ * `new Semaphore(1)` is a binary semaphore.
+ */
+export class Semaphore implements Releasable {
+  readonly resource: ResourceRec;
+  readonly bounded: boolean;
+  readonly initial: number;
+  #permits: number;
+  readonly #waiters = new WaitList<Hold, Hold>();
+
+  constructor(permits: number, options?: SemaphoreOptions) {
+    if (!Number.isSafeInteger(permits) || permits < 0) {
+      throw new TypeError(`Semaphore: permits must be an integer >= 0, got ${String(permits)}`);
+    }
+    this.initial = permits;
+    this.#permits = permits;
+    this.bounded = options?.bounded ?? false;
+    this.resource = newResource(
+      'semaphore',
+      options,
+      permits,
+      this.bounded ? 'bounded' : undefined,
+    );
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  /** Permits available now. */
+  get value(): number {
+    return this.#permits;
+  }
+
+  acquire(options?: BlockOptions): Promise<Guard> {
+    const what = `${this.resource.name}.acquire()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(options.signal, what));
+    }
+    if (this.#permits > 0 && this.#waiters.size === 0)
+      return Promise.resolve(this.#grant(flow, site));
+    const hold: Hold = { flow, site, released: false, n: 1 };
+    return block(
+      new Waiter<Hold, Hold>(flow, site, hold),
+      this.#waiters,
+      this.resource,
+      options,
+      what,
+      Op.request,
+      1,
+    ).then((granted) => new Guard(this, granted));
+  }
+
+  tryAcquire(): Guard | undefined {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site);
+    sync(Op.tryFailed, flow, this.resource, site, 1);
+    return undefined;
+  }
+
+  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
+    const guard = await this.acquire(options);
+    try {
+      return await fn();
+    } finally {
+      guard.release();
+    }
+  }
+
+  /** Adds `n` permits without a guard (signalling use). */
+  release(n = 1): void {
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new TypeError(
+        `${this.resource.name}.release(): n must be an integer >= 1, got ${String(n)}`,
+      );
+    }
+    this.#give(currentFlow(false), n);
+  }
+
+  #grant(flow: Flow, site: number): Guard {
+    this.#permits--;
+    const hold: Hold = { flow, site, released: false, n: 1 };
+    sync(Op.acquired, flow, this.resource, site, 1);
+    return new Guard(this, hold);
+  }
+
+  [RELEASE](hold: Hold): void {
+    this.#give(hold.flow, 1);
+  }
+
+  #give(flow: Flow, n: number): void {
+    if (this.bounded && this.#permits + n > this.initial) {
+      sync(Op.misuse, flow, this.resource, 0, Misuse.overRelease);
+      throw new LockMisuseError(
+        `${this.resource.name} released beyond its ${this.initial} permits (bounded semaphore)`,
+      );
+    }
+    this.#permits += n;
+    sync(Op.released, flow, this.resource, 0, n);
+    while (this.#permits > 0) {
+      const w = this.#waiters.shift();
+      if (!w) return;
+      this.#permits--;
+      sync(Op.acquired, w.data.flow, this.resource, w.data.site, 1);
+      if (!w.grant(w.data)) this.#permits++;
+    }
+  }
+}

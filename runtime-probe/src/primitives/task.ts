@@ -1,0 +1,133 @@
+import { abortErrorFor } from '../errors.js';
+import { currentFlow, makeFlow, resolved, runAs } from '../identity.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import { Op, siteForBlocking, sync } from '../sync.js';
+import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block } from './begin.js';
+
+export type TaskState = 'running' | 'returned' | 'threw';
+
+/**
+ * A task started by spawn(): a named async flow with an exact identity. `join()` resolves to what
+ * the function returned, or rejects with what it threw. A task that throws and has not been
+ * joined when it ends prints the error on stderr, like an uncaught exception in a Python thread,
+ * rather than failing silently or crashing the process.
+ */
+export class Task<T> {
+  readonly id: number;
+  readonly name: string;
+  #state: TaskState = 'running';
+  #value: T | undefined;
+  #error: unknown;
+  #joined = false;
+  readonly #joiners = new WaitList<void, undefined>();
+  readonly #flow: Flow;
+  /** The task seen as a resource, so that a join is a wait with a holder (the task itself). */
+  readonly resource: ResourceRec;
+
+  constructor(name: string, fn: () => T | Promise<T>) {
+    const parent = currentFlow(false);
+    this.#flow = makeFlow(name, 'spawn', parent);
+    this.id = this.#flow.id;
+    this.name = name;
+    this.resource = {
+      id: this.#flow.id,
+      kind: 'task',
+      name,
+      cls: 'task',
+      site: 0,
+      capacity: undefined,
+      policy: undefined,
+      sentIn: -1,
+    };
+    sync(Op.taskStart, this.#flow, undefined, siteForBlocking(), 0, resolved(parent).id);
+    runAs(this.#flow, async () => {
+      try {
+        this.#end('returned', await fn(), undefined);
+      } catch (err) {
+        this.#end('threw', undefined, err);
+      }
+    }).catch(() => {});
+  }
+
+  get state(): TaskState {
+    return this.#state;
+  }
+
+  #end(state: TaskState, value: T | undefined, error: unknown): void {
+    this.#state = state;
+    this.#value = value;
+    this.#error = error;
+    sync(Op.taskEnd, this.#flow, undefined, 0, state === 'threw' ? 1 : 0);
+    for (let w = this.#joiners.shift(); w; w = this.#joiners.shift()) {
+      if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
+    }
+    if (state === 'threw' && !this.#joined) {
+      const shown = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`lockscope: task "${this.name}" threw and was not joined: ${shown}\n`);
+    }
+  }
+
+  #result(): T {
+    if (this.#state === 'threw') throw this.#error;
+    return this.#value as T;
+  }
+
+  /** Waits for the task to end; resolves to its return value or rejects with its error. */
+  async join(options?: BlockOptions): Promise<T> {
+    const what = `join(${this.name})`;
+    if (options !== undefined) checkOptions(options, what);
+    this.#joined = true;
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    if (options?.signal?.aborted) throw alreadyAborted(options.signal, what);
+    if (this.#state === 'running') {
+      await block(
+        new Waiter<void, undefined>(flow, site, undefined),
+        this.#joiners,
+        this.resource,
+        options,
+        what,
+        Op.join,
+        0,
+      );
+    }
+    return this.#result();
+  }
+}
+
+/** Starts `fn` as a task named `name`; see Task. */
+export function spawn<T>(name: string, fn: () => T | Promise<T>): Task<T> {
+  if (typeof name !== 'string') throw new TypeError('spawn(): name must be a string');
+  if (typeof fn !== 'function') throw new TypeError('spawn(): fn must be a function');
+  return new Task(name, fn);
+}
+
+/** Resolves after `ms` milliseconds; rejects with an AbortError if `signal` aborts first. */
+export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void> {
+  if (!(typeof ms === 'number' && ms >= 0)) {
+    throw new TypeError(`sleep(): ms must be a number >= 0, got ${String(ms)}`);
+  }
+  const flow = currentFlow(true);
+  const signal = options?.signal;
+  if (signal?.aborted) return Promise.reject(abortErrorFor(signal, 'sleep()'));
+  flow.blocked = true;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      flow.blocked = false;
+      reject(abortErrorFor(signal!, 'sleep()'));
+    };
+    const timer = setTimeout(() => {
+      flow.blocked = false;
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The id of the task running now, as the probe sees it. */
+export function currentTaskId(): number {
+  return resolved(currentFlow(false)).id;
+}

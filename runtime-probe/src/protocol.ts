@@ -1,0 +1,392 @@
+/**
+ * Lockscope wire protocol, version 1: the only contract between a probe and a collector.
+ *
+ * A stream is a sequence of JSON objects, one per line (JSON Lines), each with a `t` field naming
+ * its message type. A probe writes:
+ *
+ *   1. exactly one `hello` first (the handshake: protocol version, capabilities, process identity,
+ *      and the connection token when it streams to a socket);
+ *   2. registry messages (`task`, `resource`, `site`), each sent once, before any event that
+ *      refers to its id;
+ *   3. `events` batches of operation events, in the order they happened on their thread;
+ *   4. `heartbeat` messages with the produced and dropped counters, `idle` when the program has
+ *      nothing left to run, and `end` when the process exits.
+ *
+ * Evolution is additive only. A receiver ignores fields it does not know; message types and
+ * operation names are open enums, so a receiver counts the ones it does not know and goes on. A
+ * receiver refuses a stream whose `hello.protocol` has a different major version, with a message
+ * that says which side to update. Every message is validated where it is received (`decodeLine`,
+ * `validateMessage`); the reason for a rejection names the message, the field and what was
+ * expected.
+ *
+ * Timestamps (`ts`) are milliseconds since the Unix epoch with sub-microsecond fractions, taken
+ * from `performance.timeOrigin + performance.now()` on the thread that acted, so they are
+ * monotonic per thread and comparable across the threads of a process.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Capabilities a probe may announce in its `hello`; receivers must ignore unknown ones. */
+export const CAPABILITIES = ['events', 'sites', 'stacks', 'heartbeat', 'idle'] as const;
+
+/** Kinds of resource the probe reports. Open: receivers keep unknown kinds as they are. */
+export const RESOURCE_KINDS = [
+  'mutex',
+  'reentrant-mutex',
+  'rwlock',
+  'semaphore',
+  'condition',
+  'event',
+  'barrier',
+  'waitgroup',
+  'channel',
+  'task',
+] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/**
+ * Operation names. The array index is the compact code the recorder stores on the hot path; the
+ * name is what travels on the wire, so codes may change between releases but names may not.
+ */
+export const OPS = [
+  'invalid',
+  // Lock-like acquisition: `n` is the mode for a read-write lock (1 read, 2 write) or the number
+  // of permits for a semaphore.
+  'request', // A blocking acquisition could not be granted at once; the task now waits.
+  'acquired', // Granted, at once or after a request.
+  'released',
+  'try-failed', // A non-blocking attempt failed.
+  // Waiting on something that is not an acquisition (condition, event, barrier, wait group,
+  // channel, join).
+  'wait',
+  'wake',
+  'notify', // Condition: `n` waiters were woken.
+  'set', // Event set.
+  'clear', // Event cleared.
+  'arrive', // Barrier: `n` is the arrival index within the generation.
+  'pass', // Barrier: generation `n` passed.
+  'broken', // Barrier broken.
+  'add', // Wait group: counter changed by `n`.
+  'send',
+  'receive',
+  'close',
+  'timeout', // A blocking call gave up after its timeout.
+  'cancel', // A blocking call was aborted by its AbortSignal.
+  'error', // A blocking call failed for another reason (barrier broken, channel closed).
+  'misuse', // `n` is a misuse code, see MISUSE_CODES.
+  'task-start', // `peer` is the parent task.
+  'task-end', // `n` is 0 when the task returned, 1 when it threw.
+  'join', // The task waits for task `peer` to end.
+  'guard-collected', // A guard was garbage collected while it still held the resource.
+] as const;
+export type OpName = (typeof OPS)[number];
+
+/** Meanings of `n` in a `misuse` event. */
+export const MISUSE_CODES = [
+  'none',
+  'release-not-held', // Release of a lock that is not held (double release).
+  'release-by-non-owner',
+  'over-release', // Semaphore released beyond its initial permits.
+  'wait-without-lock', // Condition wait or notify without holding its mutex.
+  'unbalanced-release', // Re-entrant mutex released more times than acquired.
+  'self-deadlock', // A task re-acquired a non-re-entrant lock it already holds.
+] as const;
+export type MisuseName = (typeof MISUSE_CODES)[number];
+
+export interface Hello {
+  t: 'hello';
+  protocol: number;
+  probe: string;
+  capabilities: string[];
+  pid: number;
+  title: string;
+  /** The worker thread id (0 for the main thread). */
+  thread: number;
+  /** Epoch milliseconds when the probe started; every `ts` is on the same clock. */
+  ts: number;
+  /** The connection token; required on a socket, absent in trace files. */
+  token?: string;
+}
+
+export interface TaskMessage {
+  t: 'task';
+  id: number;
+  name: string;
+  /** `spawn` for spawn(), `flow` for an un-annotated concurrent async function, `main`. */
+  kind: string;
+  parent?: number;
+  thread: number;
+}
+
+export interface ResourceMessage {
+  t: 'resource';
+  id: number;
+  kind: string;
+  name: string;
+  /** Lock class: the construction site, or the `class` option. */
+  class: string;
+  site?: number;
+  /** Capacity of a channel, permits of a semaphore, parties of a barrier. */
+  capacity?: number;
+  /** Extra configuration, such as a read-write lock's policy. */
+  policy?: string;
+}
+
+export interface SiteMessage {
+  t: 'site';
+  id: number;
+  file: string;
+  line: number;
+  column: number;
+  fn?: string;
+  /** Further frames of the stack, callers first to last, as site ids. */
+  stack?: number[];
+}
+
+export interface WireEvent {
+  ts: number;
+  op: string;
+  task: number;
+  res?: number;
+  site?: number;
+  n?: number;
+  peer?: number;
+}
+
+export interface EventsMessage {
+  t: 'events';
+  thread: number;
+  events: WireEvent[];
+}
+
+export interface HeartbeatMessage {
+  t: 'heartbeat';
+  ts: number;
+  produced: number;
+  dropped: number;
+}
+
+export interface IdleMessage {
+  t: 'idle';
+  ts: number;
+}
+
+export interface EndMessage {
+  t: 'end';
+  ts: number;
+  exitCode: number;
+  produced: number;
+  dropped: number;
+}
+
+export type Message =
+  | Hello
+  | TaskMessage
+  | ResourceMessage
+  | SiteMessage
+  | EventsMessage
+  | HeartbeatMessage
+  | IdleMessage
+  | EndMessage;
+
+export type MessageType = Message['t'];
+
+/** A message of a type this receiver does not know: counted, not fatal. */
+export interface UnknownMessage {
+  t: string;
+  unknown: true;
+}
+
+export type DecodeResult =
+  { ok: true; message: Message | UnknownMessage } | { ok: false; error: string };
+
+type FieldType = 'int' | 'uint' | 'number' | 'string' | 'strings' | 'uints' | 'events';
+interface FieldSpec {
+  type: FieldType;
+  optional?: boolean;
+}
+type Schema = Record<string, FieldSpec>;
+
+const req = (type: FieldType): FieldSpec => ({ type });
+const opt = (type: FieldType): FieldSpec => ({ type, optional: true });
+
+const SCHEMAS: Record<MessageType, Schema> = {
+  hello: {
+    protocol: req('uint'),
+    probe: req('string'),
+    capabilities: req('strings'),
+    pid: req('uint'),
+    title: req('string'),
+    thread: req('uint'),
+    ts: req('number'),
+    token: opt('string'),
+  },
+  task: {
+    id: req('uint'),
+    name: req('string'),
+    kind: req('string'),
+    parent: opt('uint'),
+    thread: req('uint'),
+  },
+  resource: {
+    id: req('uint'),
+    kind: req('string'),
+    name: req('string'),
+    class: req('string'),
+    site: opt('uint'),
+    capacity: opt('number'),
+    policy: opt('string'),
+  },
+  site: {
+    id: req('uint'),
+    file: req('string'),
+    line: req('uint'),
+    column: req('uint'),
+    fn: opt('string'),
+    stack: opt('uints'),
+  },
+  events: { thread: req('uint'), events: req('events') },
+  heartbeat: { ts: req('number'), produced: req('uint'), dropped: req('uint') },
+  idle: { ts: req('number') },
+  end: { ts: req('number'), exitCode: req('int'), produced: req('uint'), dropped: req('uint') },
+};
+
+const EVENT_SCHEMA: Schema = {
+  ts: req('number'),
+  op: req('string'),
+  task: req('uint'),
+  res: opt('uint'),
+  site: opt('uint'),
+  n: opt('number'),
+  peer: opt('uint'),
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') {
+    return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  }
+  if (typeof value === 'number') return `the number ${value}`;
+  return `a value of type ${typeof value}`;
+}
+
+function checkScalar(type: FieldType, value: unknown): string | undefined {
+  switch (type) {
+    case 'int':
+      return Number.isSafeInteger(value) ? undefined : 'an integer';
+    case 'uint':
+      return Number.isSafeInteger(value) && (value as number) >= 0
+        ? undefined
+        : 'a non-negative integer';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number';
+    case 'string':
+      return typeof value === 'string' ? undefined : 'a string';
+    default:
+      return undefined;
+  }
+}
+
+function checkFields(where: string, obj: Record<string, unknown>, schema: Schema): string | null {
+  for (const key in schema) {
+    const spec = schema[key]!;
+    const value = obj[key];
+    if (value === undefined) {
+      if (spec.optional) continue;
+      return `${where}: missing required field "${key}"`;
+    }
+    const path = `${where}.${key}`;
+    if (spec.type === 'strings' || spec.type === 'uints') {
+      if (!Array.isArray(value)) return `${path}: expected an array, got ${describe(value)}`;
+      const inner = spec.type === 'strings' ? 'string' : 'uint';
+      for (let i = 0; i < value.length; i++) {
+        const wrong = checkScalar(inner, value[i]);
+        if (wrong) return `${path}[${i}]: expected ${wrong}, got ${describe(value[i])}`;
+      }
+      continue;
+    }
+    if (spec.type === 'events') {
+      if (!Array.isArray(value)) return `${path}: expected an array, got ${describe(value)}`;
+      for (let i = 0; i < value.length; i++) {
+        const ev: unknown = value[i];
+        if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
+          return `${path}[${i}]: expected an event object, got ${describe(ev)}`;
+        }
+        const bad = checkFields(`${path}[${i}]`, ev as Record<string, unknown>, EVENT_SCHEMA);
+        if (bad) return bad;
+      }
+      continue;
+    }
+    const wrong = checkScalar(spec.type, value);
+    if (wrong) return `${path}: expected ${wrong}, got ${describe(value)}`;
+  }
+  return null;
+}
+
+function isKnownType(t: string): t is MessageType {
+  return Object.prototype.hasOwnProperty.call(SCHEMAS, t);
+}
+
+/**
+ * Validates one parsed message. Unknown message types are accepted as `UnknownMessage` so that a
+ * newer probe can talk to an older collector; a known type with a missing or mistyped field is
+ * rejected with a reason naming the field.
+ */
+export function validateMessage(value: unknown, where = 'message'): DecodeResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: `${where}: expected a JSON object, got ${describe(value)}` };
+  }
+  const obj = value as Record<string, unknown>;
+  const t = obj.t;
+  if (typeof t !== 'string') {
+    return {
+      ok: false,
+      error: `${where}: missing the message type field "t" (expected a string such as "hello" or "events")`,
+    };
+  }
+  if (!isKnownType(t)) return { ok: true, message: { t, unknown: true } };
+  const bad = checkFields(`${where} (${t})`, obj, SCHEMAS[t]);
+  if (bad) return { ok: false, error: bad };
+  return { ok: true, message: obj as unknown as Message };
+}
+
+/** Parses and validates one line of a JSON Lines stream. */
+export function decodeLine(line: string, where = 'line'): DecodeResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const shown = line.length > 60 ? line.slice(0, 60) + '…' : line;
+    return { ok: false, error: `${where}: not valid JSON (${reason}): ${JSON.stringify(shown)}` };
+  }
+  return validateMessage(parsed, where);
+}
+
+/**
+ * Checks a handshake against what this receiver speaks. Returns an actionable message when the
+ * versions cannot talk, or null when they can.
+ */
+export function checkHandshake(hello: Hello): string | null {
+  if (hello.protocol === PROTOCOL_VERSION) return null;
+  if (hello.protocol > PROTOCOL_VERSION) {
+    return (
+      `The program's lockscope probe ${hello.probe} speaks protocol ${hello.protocol}, but this ` +
+      `collector understands only protocol ${PROTOCOL_VERSION}. Update the Lockscope extension ` +
+      `or CLI, or install a lockscope package of the same release as the collector.`
+    );
+  }
+  return (
+    `The program's lockscope probe ${hello.probe} speaks protocol ${hello.protocol}, older than ` +
+    `this collector's protocol ${PROTOCOL_VERSION}. Update the program's lockscope dependency ` +
+    `(npm install lockscope@latest).`
+  );
+}
+
+const OP_SET: ReadonlySet<string> = new Set(OPS);
+
+/** True when this receiver knows the operation name; unknown ones are counted, not fatal. */
+export function isKnownOp(op: string): op is OpName {
+  return OP_SET.has(op);
+}

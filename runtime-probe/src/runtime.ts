@@ -1,0 +1,229 @@
+/**
+ * The probe's process-wide state.
+ *
+ * A process may load both the ESM and the CJS build of the probe (an ESM app with a CJS
+ * dependency that also uses lockscope). Both builds must agree on task ids, the recorder and the
+ * sinks, so every piece of mutable state lives in one object stored on `globalThis` under a
+ * registered symbol; whichever build loads first creates it, the other adopts it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { threadId } from 'node:worker_threads';
+import type { Message } from './protocol.js';
+
+export const PROBE_VERSION = '0.1.0';
+
+/**
+ * A task: a spawned task, the main flow of a thread, or an un-annotated concurrent async function
+ * found by the identity heuristic (see identity.ts).
+ */
+export interface Flow {
+  id: number;
+  name: string;
+  kind: 'main' | 'flow' | 'spawn';
+  parent: number | undefined;
+  /**
+   * Set while this flow is provisional: it acts with the identity of `alias` until the identity
+   * heuristic finds that it is a sibling of other flows and gives it an id of its own.
+   */
+  alias: Flow | undefined;
+  /** True while the flow waits in a blocking call of the probe. */
+  blocked: boolean;
+  /** The sink generation its registration was last sent in. */
+  sentIn: number;
+  /**
+   * Set for flows the heuristic found: their name is completed from the function of their first
+   * recorded site (`Philosopher.dine (flow 3)`) when they are first registered.
+   */
+  autoName?: boolean;
+}
+
+/** The identity context stored in AsyncLocalStorage; see identity.ts for how it is used. */
+export interface Ctx {
+  owner: Flow;
+  /** The synchronous run (microtask epoch) in which `flow` was last decided. */
+  run: number;
+  /** The flow acting with this context in run `run`. */
+  flow: Flow;
+  /** True when `flow` made an async call in run `run`, so it is now suspended. */
+  suspended: boolean;
+  /** Sibling flows that resumed with this context and have not yet claimed one of their own. */
+  claims: Flow[] | undefined;
+}
+
+export interface ResourceRec {
+  id: number;
+  kind: string;
+  name: string;
+  cls: string;
+  site: number;
+  capacity: number | undefined;
+  policy: string | undefined;
+  sentIn: number;
+}
+
+export type StackMode = 'off' | 'blocking' | 'all';
+
+export interface ProbeConfig {
+  /** Which operations capture a call stack for their source site. */
+  stacks: StackMode;
+  /** How many user frames a captured stack keeps. */
+  stackDepth: number;
+  /** Events buffered before a batch is flushed synchronously. */
+  batchSize: number;
+  /** Bytes a socket may have queued before further batches are dropped. */
+  socketHighWater: number;
+  /** Interval of heartbeat messages in milliseconds (0 turns them off). */
+  heartbeatMs: number;
+}
+
+/** Statistics of one sink, as `stats()` reports them. */
+export interface SinkStats {
+  kind: string;
+  target: string;
+  sent: number;
+  dropped: number;
+  inFlight: number;
+  error: string | undefined;
+}
+
+/**
+ * A destination for recorded messages. Sinks never throw into the program and never block it for
+ * long; what they cannot deliver they count as dropped.
+ */
+export interface Sink {
+  readonly kind: string;
+  readonly target: string;
+  /**
+   * Delivers one flushed batch. The batch's accessors read the recorder's buffer, so a sink must
+   * call them before it returns.
+   */
+  write(batch: Batch): void;
+  /** Delivers a control message (heartbeat, idle) built for this sink. */
+  control(message: Message): void;
+  /** Called at process exit with the sink's final `end` message; must be synchronous. */
+  close(end: Message): void;
+  stats(): SinkStats;
+  /**
+   * Keeps the event loop alive until pending writes finish, for a bounded time. Called from
+   * `beforeExit`, so that a program that is about to exit (or is deadlocked) is fully observed.
+   */
+  settle(): void;
+}
+
+/** One flushed batch, in the two forms sinks use; each is built only if a sink asks for it. */
+export interface Batch {
+  /** Registry messages first, then the events message. */
+  messages(): Message[];
+  /** The same as JSON Lines, each line ending with a newline. */
+  text(): string;
+  /** How many operation events the batch carries. */
+  readonly eventCount: number;
+}
+
+export interface Runtime {
+  version: string;
+  threadId: number;
+  nextLocalId: number;
+  als: AsyncLocalStorage<Ctx>;
+  alsEnabled: boolean;
+  mainFlow: Flow;
+  rootCtx: Ctx;
+  /** The current microtask epoch: it changes after every synchronous run that used the probe. */
+  epoch: number;
+  epochOpen: boolean;
+  config: ProbeConfig;
+  /** True when at least one sink is attached, so operations are recorded. */
+  recording: boolean;
+  /** Bumped whenever a sink is attached, so registries are sent again to the new sink. */
+  sinkGeneration: number;
+  sinks: Sink[];
+  produced: number;
+  /** Problems with the environment or a sink, reported once each on stderr. */
+  warned: Set<string>;
+  lifecycleInstalled: boolean;
+  lastIdleProduced: number;
+  startTs: number;
+}
+
+const KEY = Symbol.for('lockscope.runtime.v1');
+
+/** Ids are unique in the process: the thread id is folded into the high bits. */
+export function newId(rt: Runtime): number {
+  return rt.threadId * 2 ** 32 + rt.nextLocalId++;
+}
+
+export const DEFAULT_CONFIG: ProbeConfig = {
+  stacks: 'blocking',
+  stackDepth: 8,
+  batchSize: 8192,
+  socketHighWater: 8 * 1024 * 1024,
+  heartbeatMs: 1000,
+};
+
+function createRuntime(): Runtime {
+  const mainFlow: Flow = {
+    id: 0,
+    name: threadId === 0 ? 'main' : `thread ${threadId}`,
+    kind: 'main',
+    parent: undefined,
+    alias: undefined,
+    blocked: false,
+    sentIn: -1,
+  };
+  const rt: Runtime = {
+    version: PROBE_VERSION,
+    threadId,
+    nextLocalId: 1,
+    als: new AsyncLocalStorage<Ctx>(),
+    alsEnabled: false,
+    mainFlow,
+    rootCtx: { owner: mainFlow, run: -1, flow: mainFlow, suspended: false, claims: undefined },
+    epoch: 0,
+    epochOpen: false,
+    config: { ...DEFAULT_CONFIG },
+    recording: false,
+    sinkGeneration: 0,
+    sinks: [],
+    produced: 0,
+    warned: new Set(),
+    lifecycleInstalled: false,
+    lastIdleProduced: -1,
+    startTs: performance.timeOrigin + performance.now(),
+  };
+  mainFlow.id = newId(rt);
+  return rt;
+}
+
+function adopt(): Runtime {
+  const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
+  const existing = holder[KEY];
+  if (existing) return existing;
+  const created = createRuntime();
+  holder[KEY] = created;
+  return created;
+}
+
+/** The one runtime of this thread, shared by every build of the probe loaded in it. */
+export const rt: Runtime = adopt();
+
+/**
+ * State of one module that must be shared by every build of the probe in this thread, kept on
+ * the runtime object under a registered symbol.
+ */
+export function shared<T>(name: string, init: () => T): T {
+  const key = Symbol.for(`lockscope.${name}.v1`);
+  const holder = rt as unknown as Record<symbol, T | undefined>;
+  let value = holder[key];
+  if (value === undefined) {
+    value = init();
+    holder[key] = value;
+  }
+  return value;
+}
+
+/** Reports a problem once on stderr; the probe never throws into the program for these. */
+export function warnOnce(key: string, message: string): void {
+  if (rt.warned.has(key)) return;
+  rt.warned.add(key);
+  process.stderr.write(`lockscope: ${message}\n`);
+}

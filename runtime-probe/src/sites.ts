@@ -1,0 +1,216 @@
+/**
+ * Source sites: where in the user's source an operation happened.
+ *
+ * Capturing a V8 stack costs about a microsecond, far more than recording an event, so it is done
+ * only where it pays (ProbeConfig.stacks): by default for blocking calls (acquire, wait, receive,
+ * join) and constructions, which is where a deadlock, an inversion or an abandoned lock is
+ * reported; releases and notifies are attributed through the guard or resource instead. A stack is
+ * captured as structured CallSite objects (no string formatting), frames inside the probe are
+ * skipped, and each distinct location is interned once: the site registry message carries the
+ * file, line and column, resolved through the source map to the TypeScript source, and events
+ * carry only the site id.
+ */
+import { findSourceMap, SourceMap } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rt, newId, shared } from './runtime.js';
+import type { SiteMessage } from './protocol.js';
+
+interface SiteRec {
+  msg: SiteMessage;
+  sentIn: number;
+}
+
+interface SiteState {
+  byKey: Map<string, SiteRec>;
+  byId: Map<number, SiteRec>;
+  maps: Map<string, SourceMap | null>;
+  probeDirs: Set<string>;
+  /** Sites with callers attached, keyed by their frames' ids. */
+  stacks: Map<string, number>;
+}
+
+const state = shared<SiteState>('sites', () => ({
+  byKey: new Map(),
+  byId: new Map(),
+  maps: new Map(),
+  probeDirs: new Set(),
+  stacks: new Map(),
+}));
+
+function toPath(file: string): string {
+  return file.startsWith('file://') ? fileURLToPath(file) : file;
+}
+
+/**
+ * Captures the current stack as structured CallSites, without formatting it. `skip` and the
+ * frames above it are left out by V8.
+ */
+function callSites(limit: number, skip: (...args: never[]) => unknown): NodeJS.CallSite[] {
+  const holder: { stack?: unknown } = {};
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- saved only to be restored.
+  const prevPrepare = Error.prepareStackTrace;
+  const prevLimit = Error.stackTraceLimit;
+  Error.prepareStackTrace = (_e, frames) => frames;
+  Error.stackTraceLimit = limit;
+  try {
+    Error.captureStackTrace(holder, skip);
+    return holder.stack as NodeJS.CallSite[];
+  } finally {
+    Error.prepareStackTrace = prevPrepare;
+    Error.stackTraceLimit = prevLimit;
+  }
+}
+
+/** The folder of this build of the probe: frames from it are the probe's own, not the user's. */
+function ownDir(): string | undefined {
+  const file = callSites(1, callSites)[0]?.getFileName();
+  return file ? dirname(toPath(file)) : undefined;
+}
+
+const own = ownDir();
+if (own) state.probeDirs.add(own);
+
+function isProbeFrame(file: string): boolean {
+  if (file.startsWith('node:')) return true;
+  const path = toPath(file);
+  for (const dir of state.probeDirs) {
+    if (path.startsWith(dir)) return true;
+  }
+  return false;
+}
+
+function loadMap(file: string): SourceMap | null {
+  const cached = state.maps.get(file);
+  if (cached !== undefined) return cached;
+  let map: SourceMap | null = null;
+  try {
+    map = findSourceMap(file) ?? findSourceMap(toPath(file)) ?? null;
+    if (!map) map = readMapComment(toPath(file));
+  } catch {
+    map = null;
+  }
+  state.maps.set(file, map);
+  return map;
+}
+
+/** Reads a `//# sourceMappingURL=` comment (inline data URL or a file beside the script). */
+function readMapComment(path: string): SourceMap | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const m = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(text.slice(-200_000));
+  if (!m) return null;
+  const url = m[1]!;
+  let json: string;
+  if (url.startsWith('data:')) {
+    const comma = url.indexOf(',');
+    const payload = url.slice(comma + 1);
+    json = url.slice(0, comma).endsWith(';base64')
+      ? Buffer.from(payload, 'base64').toString('utf8')
+      : decodeURIComponent(payload);
+  } else {
+    try {
+      json = readFileSync(resolvePath(dirname(path), url), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  try {
+    return new SourceMap(JSON.parse(json) as ConstructorParameters<typeof SourceMap>[0]);
+  } catch {
+    return null;
+  }
+}
+
+/** `Class.method` where V8 knows the class, else the function's own name. */
+function functionName(frame: NodeJS.CallSite): string | undefined {
+  const name = frame.getFunctionName() ?? undefined;
+  if (!name || name.includes('.')) return name;
+  const type = frame.getTypeName();
+  return type && type !== 'Object' && type !== 'global' ? `${type}.${name}` : name;
+}
+
+function intern(frame: NodeJS.CallSite): number {
+  const file = frame.getFileName() ?? '<anonymous>';
+  const line = frame.getLineNumber() ?? 0;
+  const column = frame.getColumnNumber() ?? 0;
+  const key = `${file}:${line}:${column}`;
+  const hit = state.byKey.get(key);
+  if (hit) return hit.msg.id;
+  let outFile = toPath(file);
+  let outLine = line;
+  let outColumn = column;
+  const map = line > 0 ? loadMap(file) : null;
+  if (map) {
+    const entry = map.findEntry(line - 1, column - 1) as Partial<{
+      originalSource: string;
+      originalLine: number;
+      originalColumn: number;
+    }>;
+    if (entry.originalSource !== undefined && entry.originalLine !== undefined) {
+      const src = toPath(entry.originalSource);
+      outFile = isAbsolute(src) ? src : resolvePath(dirname(toPath(file)), src);
+      outLine = entry.originalLine + 1;
+      outColumn = (entry.originalColumn ?? 0) + 1;
+    }
+  }
+  const fn = functionName(frame);
+  const msg: SiteMessage = {
+    t: 'site',
+    id: newId(rt),
+    file: outFile,
+    line: outLine,
+    column: outColumn,
+  };
+  if (fn) msg.fn = fn;
+  const rec: SiteRec = { msg, sentIn: -1 };
+  state.byKey.set(key, rec);
+  state.byId.set(msg.id, rec);
+  return msg.id;
+}
+
+/**
+ * Captures the caller's source site and returns its id. Frames of the probe itself (and of Node's
+ * internals) are skipped, so the site is the user's line that called the primitive.
+ */
+export function captureSite(): number {
+  const depth = rt.config.stackDepth;
+  const frames = callSites(depth + 10, captureSite);
+  const ids: number[] = [];
+  for (const frame of frames) {
+    const file = frame.getFileName();
+    if (!file || isProbeFrame(file)) continue;
+    ids.push(intern(frame));
+    if (ids.length >= depth) break;
+  }
+  if (ids.length === 0) return 0;
+  if (ids.length === 1) return ids[0]!;
+  // A deeper stack gets a site of its own: the top frame's location, with the callers attached.
+  const key = ids.join(',');
+  const known = state.stacks.get(key);
+  if (known !== undefined) return known;
+  const top = state.byId.get(ids[0]!)!.msg;
+  const msg: SiteMessage = { ...top, id: newId(rt), stack: ids.slice(1) };
+  state.byId.set(msg.id, { msg, sentIn: -1 });
+  state.stacks.set(key, msg.id);
+  return msg.id;
+}
+
+/** Queues the registry messages for `id` (and the frames of its stack) if this sink lacks them. */
+export function registerSite(id: number, out: SiteMessage[]): void {
+  const rec = state.byId.get(id);
+  if (!rec || rec.sentIn === rt.sinkGeneration) return;
+  if (rec.msg.stack) for (const frame of rec.msg.stack) registerSite(frame, out);
+  rec.sentIn = rt.sinkGeneration;
+  out.push(rec.msg);
+}
+
+/** Resolves a site id to its location, for in-process use (tests, reports). */
+export function siteOf(id: number): SiteMessage | undefined {
+  return state.byId.get(id)?.msg;
+}

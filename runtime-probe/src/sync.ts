@@ -1,0 +1,107 @@
+/**
+ * The sync point: every operation of every primitive goes through `sync()`.
+ *
+ * Today it records the event when a sink is attached. It is also the one place where a controlled
+ * scheduler will interpose for step-through (a later issue): because every operation, blocking or
+ * not, passes here with its task, resource and kind, a scheduler can hold a task back before its
+ * operation takes effect without any primitive knowing about it.
+ */
+import { rt, newId, type Flow, type ResourceRec } from './runtime.js';
+import { record } from './recorder.js';
+import { captureSite, siteOf } from './sites.js';
+
+/** Operation codes, the indices of OPS in protocol.ts (a unit test keeps them in step). */
+export const Op = {
+  request: 1,
+  acquired: 2,
+  released: 3,
+  tryFailed: 4,
+  wait: 5,
+  wake: 6,
+  notify: 7,
+  set: 8,
+  clear: 9,
+  arrive: 10,
+  pass: 11,
+  broken: 12,
+  add: 13,
+  send: 14,
+  receive: 15,
+  close: 16,
+  timeout: 17,
+  cancel: 18,
+  error: 19,
+  misuse: 20,
+  taskStart: 21,
+  taskEnd: 22,
+  join: 23,
+  guardCollected: 24,
+} as const;
+export type OpCode = (typeof Op)[keyof typeof Op];
+
+/** Misuse codes, the indices of MISUSE_CODES in protocol.ts. */
+export const Misuse = {
+  releaseNotHeld: 1,
+  releaseByNonOwner: 2,
+  overRelease: 3,
+  waitWithoutLock: 4,
+  unbalancedRelease: 5,
+  selfDeadlock: 6,
+} as const;
+
+export function sync(
+  op: OpCode,
+  flow: Flow,
+  res: ResourceRec | undefined,
+  site = 0,
+  n = 0,
+  peer = 0,
+): void {
+  if (rt.recording) record(op, flow, res, site, n, peer);
+}
+
+/** Captures the caller's site for a blocking call, if recording and the stack mode wants it. */
+export function siteForBlocking(): number {
+  return rt.recording && rt.config.stacks !== 'off' ? captureSite() : 0;
+}
+
+/** Captures the caller's site for a non-blocking call, only in the `all` stack mode. */
+export function siteForOther(): number {
+  return rt.recording && rt.config.stacks === 'all' ? captureSite() : 0;
+}
+
+export interface ResourceOptions {
+  /** A name shown in reports; defaults to the kind and a number. */
+  name?: string;
+  /**
+   * The lock class for lock-order analysis. Defaults to the construction site, so that locks made
+   * at one place in the code (five forks made in one loop) form one class.
+   */
+  class?: string;
+}
+
+const counters = new Map<string, number>();
+
+/** Registers a new resource. Its registry message is sent with the first event that uses it. */
+export function newResource(
+  kind: string,
+  options: ResourceOptions | undefined,
+  capacity?: number,
+  policy?: string,
+): ResourceRec {
+  const n = (counters.get(kind) ?? 0) + 1;
+  counters.set(kind, n);
+  const name = options?.name ?? `${kind} ${n}`;
+  const site = siteForBlocking();
+  const where = site ? siteOf(site) : undefined;
+  return {
+    id: newId(rt),
+    kind,
+    name,
+    cls: options?.class ?? (where ? `${where.file}:${where.line}:${where.column}` : name),
+    site,
+    capacity,
+    policy,
+    sentIn: -1,
+  };
+}

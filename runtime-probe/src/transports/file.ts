@@ -1,0 +1,80 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Message } from '../protocol.js';
+import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import { helloMessage } from '../recorder.js';
+
+/**
+ * A JSON Lines trace file (LOCKSCOPE_TRACE). Writes are synchronous but happen only at flushes,
+ * off the hot path; being synchronous, everything recorded up to process exit is on disk, also
+ * for a program that deadlocks and exits with pending promises. A write that fails (disk full,
+ * file gone) drops that batch, counts it, and is reported once.
+ */
+export class FileSink implements Sink {
+  readonly kind = 'file';
+  #fd: number | undefined;
+  #sent = 0;
+  #dropped = 0;
+  #error: string | undefined;
+
+  constructor(readonly target: string) {
+    try {
+      this.#fd = openSync(target, 'w');
+      this.#write(JSON.stringify(helloMessage()) + '\n');
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#error = err instanceof Error ? err.message : String(err);
+    warnOnce(
+      `file-${this.target}`,
+      `cannot write the trace file ${this.target}: ${this.#error}; events are dropped and counted`,
+    );
+  }
+
+  #write(text: string): boolean {
+    if (this.#fd === undefined) return false;
+    try {
+      writeSync(this.#fd, text);
+      return true;
+    } catch (err) {
+      this.#fail(err);
+      return false;
+    }
+  }
+
+  write(batch: Batch): void {
+    if (this.#write(batch.text())) this.#sent += batch.eventCount;
+    else this.#dropped += batch.eventCount;
+  }
+
+  control(message: Message): void {
+    this.#write(JSON.stringify(message) + '\n');
+  }
+
+  close(end: Message): void {
+    this.#write(JSON.stringify(end) + '\n');
+    if (this.#fd !== undefined) {
+      try {
+        closeSync(this.#fd);
+      } catch {
+        // Closing at exit can only fail if the descriptor is already gone; nothing is lost.
+      }
+      this.#fd = undefined;
+    }
+  }
+
+  stats(): SinkStats {
+    return {
+      kind: this.kind,
+      target: this.target,
+      sent: this.#sent,
+      dropped: this.#dropped,
+      inFlight: 0,
+      error: this.#error,
+    };
+  }
+
+  settle(): void {}
+}
