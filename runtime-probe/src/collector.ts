@@ -8,7 +8,14 @@ import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { checkHandshake, decodeLine, isKnownOp, type Hello, type Message } from './protocol.js';
+import {
+  checkHandshake,
+  decodeLine,
+  isKnownOp,
+  isUnknownMessage,
+  type Hello,
+  type Message,
+} from './protocol.js';
 
 /** Splits a byte stream into lines, holding at most `maxLine` characters of a partial line. */
 export class LineDecoder {
@@ -18,13 +25,24 @@ export class LineDecoder {
 
   /** Returns the complete lines in `chunk`; throws when a line exceeds the limit. */
   push(chunk: string): string[] {
-    const text = this.#partial + chunk;
-    const lines = text.split('\n');
+    if (!chunk.includes('\n')) {
+      // No line ends in this chunk: append without re-splitting what is held, so that a long line
+      // arriving in many chunks costs linear, not quadratic, time.
+      this.#partial += chunk;
+      this.#checkLength(this.#partial);
+      return [];
+    }
+    const lines = (this.#partial + chunk).split('\n');
     this.#partial = lines.pop()!;
-    if (this.#partial.length > this.maxLine) {
+    for (const line of lines) this.#checkLength(line);
+    this.#checkLength(this.#partial);
+    return lines;
+  }
+
+  #checkLength(line: string): void {
+    if (line.length > this.maxLine) {
       throw new Error(`a line is longer than ${this.maxLine} characters`);
     }
-    return lines;
   }
 
   get pending(): string {
@@ -64,7 +82,7 @@ export class StreamSession {
     const r = decodeLine(line, `message ${this.#line}`);
     if (!r.ok) throw new ProtocolError(r.error);
     const m = r.message;
-    if ('unknown' in m) {
+    if (isUnknownMessage(m)) {
       if (!this.hello)
         throw new ProtocolError(`message ${this.#line}: expected a hello first, got "${m.t}"`);
       this.counters.unknownMessages++;
@@ -130,6 +148,9 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/** The longest Unix socket path, without the terminating NUL (sun_path is 108 bytes on Linux). */
+const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
+
 /**
  * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
  * Windows named pipe with a random name, and requires a random token in each hello.
@@ -182,13 +203,27 @@ export async function startCollector(handlers: CollectorHandlers = {}): Promise<
       handlers.onEnd?.(conn);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(endpoint, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    if (dir && Buffer.byteLength(endpoint) > MAX_SOCKET_PATH) {
+      // Some Node versions bind a truncated path instead of failing, which would put the socket
+      // outside the private directory and never remove it.
+      throw new Error(
+        `the collector socket path ${endpoint} is longer than ${MAX_SOCKET_PATH} bytes, the ` +
+          `limit for Unix sockets on this system; set TMPDIR to a shorter directory`,
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(endpoint, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Do not leave the fresh directory behind when the socket cannot be created.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     endpoint,
     token,

@@ -329,6 +329,14 @@ function isKnownType(t: string): t is MessageType {
 }
 
 /**
+ * True for a decoded message of a type this receiver does not know. Decided by `t`, not by the
+ * presence of an `unknown` field, which a known message may carry as an ignored extra field.
+ */
+export function isUnknownMessage(m: Message | UnknownMessage): m is UnknownMessage {
+  return !isKnownType(m.t);
+}
+
+/**
  * Validates one parsed message. Unknown message types are accepted as `UnknownMessage` so that a
  * newer probe can talk to an older collector; a known type with a missing or mistyped field is
  * rejected with a reason naming the field.

@@ -7,9 +7,15 @@ import { AbortError, TimeoutError, abortErrorFor } from './errors.js';
 import type { Flow, ResourceRec } from './runtime.js';
 import { Op, sync } from './sync.js';
 
+/** The longest delay a Node timer supports; a longer timeout is treated as no timeout. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Options every blocking call takes. */
 export interface BlockOptions {
-  /** Milliseconds to wait before rejecting with TimeoutError; 0 means do not wait at all. */
+  /**
+   * Milliseconds to wait before rejecting with TimeoutError; 0 means do not wait at all. Values
+   * beyond about 24.8 days (2^31 - 1 ms, the limit of Node's timers) mean no timeout.
+   */
   timeout?: number;
   /** Rejects with an AbortError (its `cause` is the signal's reason) when the signal aborts. */
   signal?: AbortSignal;
@@ -69,7 +75,7 @@ export class Waiter<T, D = undefined> {
       this.rejectFn = reject;
     });
     const timeout = options?.timeout;
-    if (timeout !== undefined && timeout !== Infinity) {
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
       this.timer = setTimeout(() => {
         if (this.done) return;
         this.finish();

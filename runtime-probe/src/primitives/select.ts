@@ -2,11 +2,25 @@ import { TimeoutError, abortErrorFor } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import type { ResourceRec } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
-import { alreadyAborted, checkOptions, type BlockOptions, type Waiter } from '../waiting.js';
-import type { Channel, SelectCaseRef } from './channel.js';
+import {
+  alreadyAborted,
+  checkOptions,
+  MAX_TIMER_MS,
+  type BlockOptions,
+  type Waiter,
+} from '../waiting.js';
+import type { Channel, RecvResult, SelectCaseRef } from './channel.js';
+
+/**
+ * A channel of any element type. Channel<T> is invariant in T (its waiters both take and give T),
+ * so Channel<unknown> would not accept a Channel<number>; `any` here is what lets typed channels
+ * be select cases. select() only moves values through as `unknown`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: Channel<T> is invariant
+type AnyChannel = Channel<any>;
 
 /** A receive case: `{ recv: channel }`; a send case: `{ send: channel, value }`. */
-export type SelectCase = { recv: Channel<unknown> } | { send: Channel<unknown>; value: unknown };
+export type SelectCase = { recv: AnyChannel } | { send: AnyChannel; value: unknown };
 
 export interface SelectOptions extends BlockOptions {
   /** Go's `default:` case: when no case is ready, resolve at once with index -1. */
@@ -51,7 +65,7 @@ export function select(
     const i = ready[Math.floor(Math.random() * ready.length)]!;
     const c = cases[i]!;
     if ('recv' in c) {
-      const r = c.recv.recvNow(flow, site);
+      const r: RecvResult<unknown> = c.recv.recvNow(flow, site);
       return Promise.resolve({ index: i, ok: r.ok, value: r.value });
     }
     const closed = c.send.sendNow(flow, site, c.value);
@@ -101,7 +115,7 @@ export function select(
       reject(err);
     };
     const timeout = options?.timeout;
-    if (timeout !== undefined && timeout !== Infinity) {
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
       timer = setTimeout(
         () =>
           giveUp(Op.timeout, new TimeoutError(`select() timed out after ${timeout} ms`, timeout)),

@@ -2,7 +2,14 @@ import { abortErrorFor } from '../errors.js';
 import { currentFlow, makeFlow, resolved, runAs } from '../identity.js';
 import type { Flow, ResourceRec } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import {
+  alreadyAborted,
+  checkOptions,
+  MAX_TIMER_MS,
+  WaitList,
+  Waiter,
+  type BlockOptions,
+} from '../waiting.js';
 import { block } from './begin.js';
 
 export type TaskState = 'running' | 'returned' | 'threw';
@@ -62,9 +69,14 @@ export class Task<T> {
     for (let w = this.#joiners.shift(); w; w = this.#joiners.shift()) {
       if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
     }
-    if (state === 'threw' && !this.#joined) {
-      const shown = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      process.stderr.write(`lockscope: task "${this.name}" threw and was not joined: ${shown}\n`);
+    if (state === 'threw') {
+      // Judged after the current synchronous run: a function that throws synchronously ends the
+      // task inside spawn(), before `spawn(name, fn).join()` could have joined it.
+      queueMicrotask(() => {
+        if (this.#joined) return;
+        const shown = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        process.stderr.write(`lockscope: task "${this.name}" threw and was not joined: ${shown}\n`);
+      });
     }
   }
 
@@ -105,8 +117,10 @@ export function spawn<T>(name: string, fn: () => T | Promise<T>): Task<T> {
 
 /** Resolves after `ms` milliseconds; rejects with an AbortError if `signal` aborts first. */
 export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void> {
-  if (!(typeof ms === 'number' && ms >= 0)) {
-    throw new TypeError(`sleep(): ms must be a number >= 0, got ${String(ms)}`);
+  if (!(typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS)) {
+    throw new RangeError(
+      `sleep(): ms must be a number from 0 to ${MAX_TIMER_MS}, got ${String(ms)}`,
+    );
   }
   const flow = currentFlow(true);
   const signal = options?.signal;

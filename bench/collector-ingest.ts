@@ -1,0 +1,63 @@
+/**
+ * Collector ingest: how many events per second the receiving side decodes and validates, fed the
+ * way a socket feeds it (64 KiB chunks of JSON Lines as the probe writes them).
+ */
+import { LineDecoder, StreamSession } from '../runtime-probe/src/collector.js';
+
+export interface IngestResult {
+  eventsPerSec: number;
+  heapGrowthMb: number;
+}
+
+function makeStream(events: number, batch: number): string {
+  const lines: string[] = [
+    JSON.stringify({
+      t: 'hello',
+      protocol: 1,
+      probe: 'bench',
+      capabilities: [],
+      pid: 1,
+      title: 'bench',
+      thread: 0,
+      ts: 1.7e12,
+    }),
+    JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 }),
+    JSON.stringify({ t: 'resource', id: 2, kind: 'mutex', name: 'm', class: 'm' }),
+  ];
+  let ts = 1.7e12;
+  for (let done = 0; done < events; done += batch) {
+    const evs: string[] = [];
+    for (let i = 0; i < batch; i++) {
+      ts += 0.0123;
+      const op = i % 2 ? 'released' : 'acquired';
+      evs.push(`{"ts":${Math.round(ts * 1e4) / 1e4},"op":"${op}","task":1,"res":2,"site":3}`);
+    }
+    lines.push(`{"t":"events","thread":0,"events":[${evs.join(',')}]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function measureCollectorIngest(events: number): IngestResult {
+  const text = makeStream(events, 8192);
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += 65536) chunks.push(text.slice(i, i + 65536));
+  let best = Infinity;
+  let heapGrowth = 0;
+  for (let round = 0; round < 3; round++) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const t0 = process.hrtime.bigint();
+    const decoder = new LineDecoder();
+    const session = new StreamSession(undefined);
+    for (const chunk of chunks) for (const line of decoder.push(chunk)) session.accept(line);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (session.counters.events !== Math.ceil(events / 8192) * 8192) {
+      throw new Error(`ingest lost events: ${session.counters.events}`);
+    }
+    best = Math.min(best, s);
+    gc?.();
+    heapGrowth = Math.max(heapGrowth, (process.memoryUsage().heapUsed - heap0) / 2 ** 20);
+  }
+  return { eventsPerSec: (Math.ceil(events / 8192) * 8192) / best, heapGrowthMb: heapGrowth };
+}

@@ -1,0 +1,85 @@
+/**
+ * One measurement process for bench/run.ts: times uncontended acquire + release of one mutex
+ * implementation and prints `{ nsPerOp, produced }` as JSON. Each implementation runs in a
+ * process of its own, so that one cannot slow the other (the probe's AsyncLocalStorage, for
+ * instance, changes the cost of every await in the process).
+ */
+import { Mutex as AsyncMutex } from 'async-mutex';
+
+const kind = process.argv[2];
+const iterations = Number(process.argv[3] ?? 200_000);
+const rounds = Number(process.argv[4] ?? 7);
+
+/** The smallest correct promise mutex: the "hand-written" reference of the brief. */
+class HandMutex {
+  #locked = false;
+  #queue: (() => void)[] = [];
+  acquire(): Promise<() => void> {
+    if (!this.#locked) {
+      this.#locked = true;
+      return Promise.resolve(this.#release);
+    }
+    return new Promise((resolve) => this.#queue.push(() => resolve(this.#release)));
+  }
+  #release = (): void => {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#locked = false;
+  };
+}
+
+async function loop(): Promise<() => Promise<void>> {
+  switch (kind) {
+    case 'async-mutex': {
+      const m = new AsyncMutex();
+      return async () => {
+        for (let i = 0; i < iterations; i++) {
+          const release = await m.acquire();
+          release();
+        }
+      };
+    }
+    case 'hand': {
+      const m = new HandMutex();
+      return async () => {
+        for (let i = 0; i < iterations; i++) {
+          const release = await m.acquire();
+          release();
+        }
+      };
+    }
+    case 'lockscope': {
+      const { Mutex } = await import('lockscope');
+      const m = new Mutex({ name: 'bench' });
+      return async () => {
+        for (let i = 0; i < iterations; i++) {
+          const guard = await m.acquire();
+          guard.release();
+        }
+      };
+    }
+    default:
+      throw new Error(`unknown mutex kind ${kind}`);
+  }
+}
+
+const run = await loop();
+await run(); // Warm up: JIT, and the probe's first blocking call enables its AsyncLocalStorage.
+const samples: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const t0 = process.hrtime.bigint();
+  await run();
+  samples.push(Number(process.hrtime.bigint() - t0) / iterations);
+}
+samples.sort((a, b) => a - b);
+let produced = 0;
+let dropped = 0;
+if (kind === 'lockscope') {
+  const { stats, flushEvents } = await import('lockscope');
+  flushEvents();
+  produced = stats().produced;
+  dropped = stats().dropped;
+}
+process.stdout.write(
+  JSON.stringify({ nsPerOp: samples[Math.floor(samples.length / 2)], produced, dropped }) + '\n',
+);
