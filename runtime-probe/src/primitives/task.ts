@@ -118,7 +118,7 @@ export function spawn<T>(name: string, fn: () => T | Promise<T>): Task<T> {
 /** Resolves after `ms` milliseconds; rejects with an AbortError if `signal` aborts first. */
 export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void> {
   if (!(typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS)) {
-    throw new RangeError(
+    throw new TypeError(
       `sleep(): ms must be a number from 0 to ${MAX_TIMER_MS}, got ${String(ms)}`,
     );
   }
