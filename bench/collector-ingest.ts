@@ -24,15 +24,15 @@ function makeStream(events: number, batch: number): string {
     JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 }),
     JSON.stringify({ t: 'resource', id: 2, kind: 'mutex', name: 'm', class: 'm' }),
   ];
-  let ts = 1.7e12;
+  let us = 0;
   for (let done = 0; done < events; done += batch) {
     const evs: string[] = [];
     for (let i = 0; i < batch; i++) {
-      ts += 0.0123;
+      us += 3;
       const op = i % 2 ? 'released' : 'acquired';
-      evs.push(`{"ts":${Math.round(ts * 1e4) / 1e4},"op":"${op}","task":1,"res":2,"site":3}`);
+      evs.push(`{"us":${us},"op":"${op}","task":1,"res":2,"site":3}`);
     }
-    lines.push(`{"t":"events","thread":0,"events":[${evs.join(',')}]}`);
+    lines.push(`{"t":"events","thread":0,"origin":1.7e12,"events":[${evs.join(',')}]}`);
   }
   return lines.join('\n') + '\n';
 }

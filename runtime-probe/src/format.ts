@@ -72,11 +72,12 @@ export class EventFormatter {
         return [];
       case 'events':
         return m.events.map((e) => {
+          const ts = m.origin + e.us / 1000;
           const res = e.res !== undefined ? this.resources.get(e.res) : undefined;
           const what = res ? `${res.name}` : e.res !== undefined ? `resource ${e.res}` : '';
           const detail = this.#detail(e);
           return [
-            this.#time(e.ts),
+            this.#time(ts),
             this.#task(e.task).padEnd(14),
             e.op.padEnd(12),
             what.padEnd(12),

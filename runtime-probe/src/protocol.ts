@@ -19,9 +19,11 @@
  * `validateMessage`); the reason for a rejection names the message, the field and what was
  * expected.
  *
- * Timestamps (`ts`) are milliseconds since the Unix epoch with sub-microsecond fractions, taken
- * from `performance.timeOrigin + performance.now()` on the thread that acted, so they are
- * monotonic per thread and comparable across the threads of a process.
+ * Time: an `events` message carries `origin`, the epoch milliseconds of the recording thread's
+ * time origin (`performance.timeOrigin`), and each event `us`, the whole microseconds since that
+ * origin (`performance.now()`). So event times are monotonic per thread, comparable across the
+ * threads of a process (origin + us / 1000), and cheap to encode: a small integer. Control
+ * messages (`hello`, `heartbeat`, `idle`, `end`) carry `ts`, epoch milliseconds.
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -144,7 +146,8 @@ export interface SiteMessage {
 }
 
 export interface WireEvent {
-  ts: number;
+  /** Microseconds since the batch's `origin`. */
+  us: number;
   op: string;
   task: number;
   res?: number;
@@ -156,6 +159,8 @@ export interface WireEvent {
 export interface EventsMessage {
   t: 'events';
   thread: number;
+  /** Epoch milliseconds of the recording thread's time origin; event `us` count from it. */
+  origin: number;
   events: WireEvent[];
 }
 
@@ -245,14 +250,14 @@ const SCHEMAS: Record<MessageType, Schema> = {
     fn: opt('string'),
     stack: opt('uints'),
   },
-  events: { thread: req('uint'), events: req('events') },
+  events: { thread: req('uint'), origin: req('number'), events: req('events') },
   heartbeat: { ts: req('number'), produced: req('uint'), dropped: req('uint') },
   idle: { ts: req('number') },
   end: { ts: req('number'), exitCode: req('int'), produced: req('uint'), dropped: req('uint') },
 };
 
 const EVENT_SCHEMA: Schema = {
-  ts: req('number'),
+  us: req('uint'),
   op: req('string'),
   task: req('uint'),
   res: opt('uint'),

@@ -153,11 +153,11 @@ function registries(len: number): Message[] {
   return sites.length ? [...sites, ...out] : out;
 }
 
-function eventAt(i: number, origin: number): WireEvent {
+function eventAt(i: number): WireEvent {
   const o = i * STRIDE;
   const num = ring.num;
   const ev: WireEvent = {
-    ts: roundTs(origin + num[o]!),
+    us: Math.round(num[o]! * 1000),
     op: OPS[num[o + 1]!] ?? 'invalid',
     task: resolved(ring.flows[i]!).id,
   };
@@ -168,14 +168,17 @@ function eventAt(i: number, origin: number): WireEvent {
   return ev;
 }
 
-/** Encodes the buffered events as one `events` line without building objects first. */
+/**
+ * Encodes the buffered events as one `events` line without building objects first. Every field
+ * is a small integer, which V8 turns into text several times faster than a fractional number.
+ */
 function eventsLine(len: number, origin: number): string {
   const num = ring.num;
-  let s = `{"t":"events","thread":${rt.threadId},"events":[`;
+  let s = `{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`;
   for (let i = 0; i < len; i++) {
     const o = i * STRIDE;
     if (i) s += ',';
-    s += `{"ts":${roundTs(origin + num[o]!)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(ring.flows[i]!).id}`;
+    s += `{"us":${Math.round(num[o]! * 1000)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(ring.flows[i]!).id}`;
     if (num[o + 2]) s += `,"res":${num[o + 2]}`;
     if (num[o + 3]) s += `,"site":${num[o + 3]}`;
     if (num[o + 4]) s += `,"n":${num[o + 4]}`;
@@ -185,9 +188,17 @@ function eventsLine(len: number, origin: number): string {
   return s + ']}\n';
 }
 
+const hooks = shared('flush-hooks', () => new Set<() => void>());
+
+/** Runs `hook` at every flush, before the batch is delivered. */
+export function onFlush(hook: () => void): void {
+  hooks.add(hook);
+}
+
 /** Delivers everything buffered to the sinks. Safe to call at any time, from any build. */
 export function flush(): void {
   ring.flushScheduled = false;
+  for (const hook of hooks) hook();
   const len = ring.len;
   if (len === 0) return;
   ring.len = 0;
@@ -205,8 +216,8 @@ export function flush(): void {
     messages() {
       if (!messages) {
         const events: WireEvent[] = new Array<WireEvent>(len);
-        for (let i = 0; i < len; i++) events[i] = eventAt(i, origin);
-        messages = head.concat({ t: 'events', thread: rt.threadId, events });
+        for (let i = 0; i < len; i++) events[i] = eventAt(i);
+        messages = head.concat({ t: 'events', thread: rt.threadId, origin, events });
       }
       return messages;
     },

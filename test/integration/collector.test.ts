@@ -116,12 +116,12 @@ function hello(collector: Collector, extra: Partial<Hello> = {}): string {
 
 function events(...ops: string[]): string {
   const list: WireEvent[] = ops.map((op, i) => ({
-    ts: 1_700_000_000_001 + i,
+    us: 1_000 + i,
     op,
     task: 1,
     res: 2,
   }));
-  return JSON.stringify({ t: 'events', thread: 0, events: list });
+  return JSON.stringify({ t: 'events', thread: 0, origin: 1_700_000_000_000, events: list });
 }
 
 const TASK = JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 });

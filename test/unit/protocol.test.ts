@@ -49,9 +49,10 @@ const FULL: ByType = {
   events: {
     t: 'events',
     thread: 0,
+    origin: 1_700_000_000_000.125,
     events: [
-      { ts: 1_700_000_000_001.5, op: 'request', task: 2, res: 3, site: 4, n: 2, peer: 1 },
-      { ts: 1_700_000_000_002.5, op: 'acquired', task: 2, res: 3 },
+      { us: 1_500, op: 'request', task: 2, res: 3, site: 4, n: 2, peer: 1 },
+      { us: 2_500, op: 'acquired', task: 2, res: 3 },
     ],
   },
   heartbeat: { t: 'heartbeat', ts: 1_700_000_000_003, produced: 10, dropped: 0 },
@@ -74,7 +75,7 @@ const MINIMAL: ByType = {
   task: { t: 'task', id: 0, name: 'main', kind: 'main', thread: 0 },
   resource: { t: 'resource', id: 0, kind: 'something-new', name: '', class: '' },
   site: { t: 'site', id: 0, file: 'a.ts', line: 0, column: 0 },
-  events: { t: 'events', thread: 3, events: [] },
+  events: { t: 'events', thread: 3, origin: 0, events: [] },
   heartbeat: { t: 'heartbeat', ts: -1.5, produced: 0, dropped: 0 },
   idle: { t: 'idle', ts: 0 },
   end: { t: 'end', ts: 0, exitCode: -1, produced: 0, dropped: 0 },
@@ -385,25 +386,32 @@ const BAD: BadRow[] = [
     reason: ['(events).events[0]', 'missing required field "op"'],
   },
   {
-    name: 'an event with a string ts',
+    name: 'an event with a string us',
 
     fault: 'event ts',
-    line: eventLine({ ts: '1700000000001.5' }),
-    reason: ['(events).events[0].ts', 'expected a finite number', 'got the string'],
+    line: eventLine({ us: '1500' }),
+    reason: ['(events).events[0].us', 'expected a non-negative integer', 'got the string'],
   },
   {
-    name: 'an event with an infinite ts',
+    name: 'an event with a fractional us',
 
     fault: 'event ts',
-    line: eventLine({ ts: INF }),
-    reason: ['(events).events[0].ts', 'expected a finite number', 'Infinity'],
+    line: eventLine({ us: 1.5 }),
+    reason: ['(events).events[0].us', 'expected a non-negative integer', '1.5'],
   },
   {
-    name: 'an event without ts',
+    name: 'an event without us',
 
     fault: 'event ts',
-    line: eventLine({ ts: undefined }),
-    reason: ['(events).events[0]', 'missing required field "ts"'],
+    line: eventLine({ us: undefined }),
+    reason: ['(events).events[0]', 'missing required field "us"'],
+  },
+  {
+    name: 'an events batch without origin',
+
+    fault: 'missing',
+    line: lineOf('events', { origin: undefined }),
+    reason: ['(events)', 'missing required field "origin"'],
   },
   {
     name: 'an event with a negative task',
@@ -623,12 +631,12 @@ describe('decodeLine accepts valid messages', () => {
     });
   }
 
-  it('accepts -0, large safe integers and negative timestamps', () => {
+  it('accepts -0, large safe integers and negative control timestamps', () => {
     const m = accepted(
       decodeLine(lineOf('task', { id: Number.MAX_SAFE_INTEGER, thread: -0, parent: 0 })),
     );
     assert.equal(m.t, 'task');
-    const e = accepted(decodeLine(eventLine({ ts: -12.5, n: -3.25 })));
+    const e = accepted(decodeLine(eventLine({ us: 0, n: -3.25 })));
     assert.equal(e.t, 'events');
   });
 

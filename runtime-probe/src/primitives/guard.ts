@@ -7,9 +7,15 @@
  * The resource keeps the hold record, not the guard, so a guard that is dropped while it still
  * holds can be garbage collected; when a sink is attached, a FinalizationRegistry reports that as
  * a `guard-collected` event (an abandoned lock the program can no longer release).
+ *
+ * Registering with a FinalizationRegistry costs about as much as the whole acquisition, and most
+ * guards are released within the burst of work that took them. So a new guard is only pushed on
+ * a list, and at the recorder's next flush the guards of that list that still hold are
+ * registered. A guard cannot be collected before that flush, since the list holds it.
  */
 import { LockMisuseError } from '../errors.js';
-import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { rt, shared, type Flow, type ResourceRec } from '../runtime.js';
+import { onFlush } from '../recorder.js';
 import { Misuse, Op, sync } from '../sync.js';
 import { currentFlow } from '../identity.js';
 
@@ -38,6 +44,17 @@ const registry = new FinalizationRegistry<Collected>(({ res, hold }) => {
   if (!hold.released) sync(Op.guardCollected, hold.flow, res, hold.site, hold.n);
 });
 
+const fresh = shared('fresh-guards', () => ({ guards: [] as Guard[] }));
+
+function registerHeldGuards(): void {
+  const guards = fresh.guards;
+  if (guards.length === 0) return;
+  fresh.guards = [];
+  for (const g of guards) g.watch();
+}
+
+onFlush(registerHeldGuards);
+
 export class Guard implements Disposable {
   #owner: Releasable;
   #hold: Hold;
@@ -45,7 +62,13 @@ export class Guard implements Disposable {
   constructor(owner: Releasable, hold: Hold) {
     this.#owner = owner;
     this.#hold = hold;
-    if (rt.recording) registry.register(this, { res: owner.resource, hold }, hold);
+    if (rt.recording) fresh.guards.push(this);
+  }
+
+  /** Starts watching for this guard being collected while it holds. */
+  watch(): void {
+    const hold = this.#hold;
+    if (!hold.released) registry.register(this, { res: this.#owner.resource, hold }, hold);
   }
 
   /** True until this guard has been released. */
