@@ -4,7 +4,7 @@
  * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
  * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
  * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
- *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 8).
+ *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 4).
  *
  * A bad value is reported once on stderr and the default is used: observing a program must never
  * stop it from running.

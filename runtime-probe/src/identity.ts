@@ -20,7 +20,8 @@
  *
  * Where the heuristic can be wrong, and what to do: one flow that starts two blocking calls
  * without awaiting the first (`Promise.all([a.acquire(), b.acquire()])`) is taken for two
- * siblings; a sibling whose continuation first touches the probe only after its parent has
+ * siblings (except `join()`, which is not counted, since joining several tasks at once is
+ * common); a sibling whose continuation first touches the probe only after its parent has
  * resumed is mistaken for the parent. `spawn(name, fn)` gives exact identity in both cases.
  * AsyncLocalStorage is only enabled once the first sibling or spawned task appears, so programs
  * without concurrency pay nothing for it.

@@ -284,7 +284,6 @@ function onBeforeExit(): void {
   flush();
   const ts = roundTs(now());
   controlAll(() => ({ t: 'idle', ts }));
-  for (const sink of rt.sinks) sink.settle();
 }
 
 function onExit(code: number): void {

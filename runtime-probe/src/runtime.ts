@@ -103,11 +103,6 @@ export interface Sink {
   /** Called at process exit with the sink's final `end` message; must be synchronous. */
   close(end: Message): void;
   stats(): SinkStats;
-  /**
-   * Keeps the event loop alive until pending writes finish, for a bounded time. Called from
-   * `beforeExit`, so that a program that is about to exit (or is deadlocked) is fully observed.
-   */
-  settle(): void;
 }
 
 /** One flushed batch, in the two forms sinks use; each is built only if a sink asks for it. */
@@ -154,7 +149,7 @@ export function newId(rt: Runtime): number {
 
 export const DEFAULT_CONFIG: ProbeConfig = {
   stacks: 'blocking',
-  stackDepth: 8,
+  stackDepth: 4,
   batchSize: 8192,
   socketHighWater: 8 * 1024 * 1024,
   heartbeatMs: 1000,

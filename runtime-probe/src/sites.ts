@@ -29,6 +29,8 @@ interface SiteState {
   probeDirs: Set<string>;
   /** Sites with callers attached, keyed by their frames' ids. */
   stacks: Map<string, number>;
+  /** Whether each frame file seen is the probe's own. */
+  probeFiles: Map<string, boolean>;
 }
 
 const state = shared<SiteState>('sites', () => ({
@@ -37,6 +39,7 @@ const state = shared<SiteState>('sites', () => ({
   maps: new Map(),
   probeDirs: new Set(),
   stacks: new Map(),
+  probeFiles: new Map(),
 }));
 
 function toPath(file: string): string {
@@ -72,13 +75,15 @@ function ownDir(): string | undefined {
 const own = ownDir();
 if (own) state.probeDirs.add(own);
 
+/** Whether a frame's file belongs to the probe or to Node; cached, as it is asked per frame. */
 function isProbeFrame(file: string): boolean {
-  if (file.startsWith('node:')) return true;
-  const path = toPath(file);
-  for (const dir of state.probeDirs) {
-    if (path.startsWith(dir)) return true;
+  let known = state.probeFiles.get(file);
+  if (known === undefined) {
+    const path = file.startsWith('node:') ? undefined : toPath(file);
+    known = path === undefined || [...state.probeDirs].some((dir) => path.startsWith(dir));
+    state.probeFiles.set(file, known);
   }
-  return false;
+  return known;
 }
 
 function loadMap(file: string): SourceMap | null {

@@ -90,7 +90,10 @@ export class Task<T> {
     const what = `join(${this.name})`;
     if (options !== undefined) checkOptions(options, what);
     this.#joined = true;
-    const flow = currentFlow(true);
+    // Not counted as a suspending call by the identity heuristic: one flow commonly joins several
+    // tasks at once (`Promise.all(tasks.map((t) => t.join()))`), which would otherwise look like
+    // several sibling flows joining one task each.
+    const flow = currentFlow(false);
     const site = siteForBlocking();
     if (options?.signal?.aborted) throw alreadyAborted(options.signal, what);
     if (this.#state === 'running') {

@@ -75,6 +75,4 @@ export class FileSink implements Sink {
       error: this.#error,
     };
   }
-
-  settle(): void {}
 }

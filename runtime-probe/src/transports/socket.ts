@@ -3,16 +3,21 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { helloMessage } from '../recorder.js';
 
-/** How long `beforeExit` keeps a program alive to deliver what it has queued. */
-const SETTLE_MS = 2000;
+/** How often the stall watchdog looks, and after how many looks without progress it gives up. */
+const WATCH_MS = 500;
+const STALLED_LOOKS = 4;
 
 /**
  * Streams to a collector over a Unix socket or Windows named pipe (LOCKSCOPE_ENDPOINT), starting
  * with a `hello` that carries LOCKSCOPE_TOKEN.
  *
- * The program must never wait for the collector: the socket is unref'd, so it does not keep the
- * program alive; a batch is dropped (and counted) when the collector is absent, gone, or so slow
- * that more than `socketHighWater` bytes are already queued. Accounting is exact: an event is
+ * The program must never wait for the collector: the socket is unref'd, so an idle connection does
+ * not keep the program alive, and a batch is dropped (and counted) when the collector is absent,
+ * gone, or so slow that more than `socketHighWater` bytes are already queued. A write that the
+ * kernel has not taken yet is an active libuv request, which does keep the program alive: that is
+ * what delivers the last events of a program that is exiting or deadlocked. So that a collector
+ * that stops reading cannot hold the program forever, a watchdog (an unref'd timer) drops the
+ * connection once writes have made no progress for about two seconds. Accounting is exact: an event is
  * `sent` once its write completed, `dropped` once its write failed or was refused, and `inFlight`
  * in between, so sent + dropped + inFlight always equals what reached the sink.
  */
@@ -25,7 +30,9 @@ export class SocketSink implements Sink {
   #inFlight = 0;
   #pending = new Set<{ n: number }>();
   #error: string | undefined;
-  #settleTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval>;
+  #progress = 0;
+  #stalledLooks = 0;
 
   constructor(
     readonly target: string,
@@ -38,7 +45,18 @@ export class SocketSink implements Sink {
     this.#socket.on('close', () => this.#die('the collector closed the connection'));
     // The collector may answer (an error line before closing); nothing else is expected.
     this.#socket.on('data', () => {});
+    this.#watchdog = setInterval(() => this.#look(), WATCH_MS);
+    this.#watchdog.unref();
     this.#send(JSON.stringify(helloMessage(token)) + '\n', 0);
+  }
+
+  #look(): void {
+    if (this.#pending.size === 0 || this.#progress > 0) {
+      this.#stalledLooks = 0;
+    } else if (++this.#stalledLooks >= STALLED_LOOKS) {
+      this.#die(`the collector took nothing for ${(WATCH_MS * STALLED_LOOKS) / 1000} s`);
+    }
+    this.#progress = 0;
   }
 
   #die(reason: string): void {
@@ -52,17 +70,17 @@ export class SocketSink implements Sink {
         );
       }
     }
+    clearInterval(this.#watchdog);
     for (const p of this.#pending) this.#settleWrite(p, false);
     this.#socket.destroy();
-    this.#release();
   }
 
   #settleWrite(p: { n: number }, ok: boolean): void {
     if (!this.#pending.delete(p)) return;
+    this.#progress++;
     this.#inFlight -= p.n;
     if (ok) this.#sent += p.n;
     else this.#dropped += p.n;
-    if (this.#inFlight === 0) this.#release();
   }
 
   #send(text: string, n: number): void {
@@ -99,22 +117,5 @@ export class SocketSink implements Sink {
       inFlight: this.#inFlight,
       error: this.#error,
     };
-  }
-
-  settle(): void {
-    if (this.#dead || this.#pending.size === 0 || this.#settleTimer) return;
-    this.#socket.ref();
-    this.#settleTimer = setTimeout(
-      () => this.#die(`not delivered within ${SETTLE_MS} ms of exit`),
-      SETTLE_MS,
-    );
-  }
-
-  #release(): void {
-    if (this.#settleTimer) {
-      clearTimeout(this.#settleTimer);
-      this.#settleTimer = undefined;
-    }
-    if (!this.#dead) this.#socket.unref();
   }
 }

@@ -53,6 +53,4 @@ export class SubscriberSink implements Sink {
       error: this.#error,
     };
   }
-
-  settle(): void {}
 }

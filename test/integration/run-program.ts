@@ -1,0 +1,66 @@
+/**
+ * Runs a program in a child process the way a user would: with the Node under test (Node 20 or
+ * 24, from LOCKSCOPE_TEST_NODE), TypeScript through tsx, and the probe configured by environment.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { StreamSession } from '../../runtime-probe/src/collector.js';
+import type { Message } from '../../runtime-probe/src/protocol.js';
+
+export const NODE = process.env.LOCKSCOPE_TEST_NODE ?? process.execPath;
+
+export interface ProgramResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runProgram(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<ProgramResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [...(options.nodeArgs ?? ['--import', 'tsx']), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms`),
+      );
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Reads a JSON Lines trace through the collector's validating session. */
+export function readTrace(path: string): Message[] {
+  const session = new StreamSession(undefined);
+  const out: Message[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = session.accept(line);
+    if (m) out.push(m);
+  }
+  return out;
+}
+
+/** The last JSON object a program printed on a line of its own. */
+export function lastJson<T>(stdout: string): T {
+  const line = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`the program printed no JSON:\n${stdout}`);
+  return JSON.parse(line) as T;
+}

@@ -1,0 +1,267 @@
+/**
+ * The probe's transports, end to end in real processes: a trace file, a socket collector that
+ * works, one that stops reading, one that disconnects mid-run, and one that is absent. Whatever the
+ * collector does, the program runs to its end and the probe accounts for every event.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startCollector } from '../../runtime-probe/src/collector.js';
+import type { Message } from '../../runtime-probe/src/protocol.js';
+import { lastJson, readTrace, runProgram } from './run-program.js';
+
+interface Stats {
+  produced: number;
+  sent: number;
+  dropped: number;
+  inFlight: number;
+  buffered: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A misbehaving collector: a bare socket server whose connection handler we choose. */
+async function rawServer(
+  onConnection: (s: Socket) => void,
+): Promise<{ path: string; server: Server }> {
+  const path = join(dir, `raw-${Math.random().toString(16).slice(2)}.sock`);
+  const server = createServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { path, server };
+}
+
+function assertAccounted(s: Stats): void {
+  assert.equal(s.buffered, 0, 'nothing left in the recorder');
+  assert.equal(s.inFlight, 0, 'nothing left in flight at exit');
+  assert.equal(
+    s.sent + s.dropped,
+    s.produced,
+    `sent ${s.sent} + dropped ${s.dropped} = produced ${s.produced}`,
+  );
+}
+
+describe('trace file', () => {
+  it('records the deadlocked dining philosophers with TypeScript source lines', async () => {
+    const trace = join(dir, 'philosophers.jsonl');
+    const r = await runProgram(['examples/dining-philosophers.ts'], { LOCKSCOPE_TRACE: trace });
+    assert.ok(r.code === 0 || r.code === 13, `exit ${r.code}: ${r.stderr}`);
+    const messages = readTrace(trace);
+    assert.equal(messages[0]?.t, 'hello');
+    const events = messages.flatMap((m) => (m.t === 'events' ? m.events : []));
+    const requests = events.filter((e) => e.op === 'request');
+    assert.equal(requests.length, 5);
+    assert.equal(new Set(requests.map((e) => e.task)).size, 5, 'five distinct philosophers');
+    const sites = new Map(messages.flatMap((m) => (m.t === 'site' ? [[m.id, m] as const] : [])));
+    const site = sites.get(requests[0]!.site!);
+    assert.ok(site, 'the request has a site');
+    assert.match(site.file, /examples[/\\]dining-philosophers\.ts$/);
+    assert.equal(site.line, 34, 'the line of `await this.right.acquire()`');
+    assert.equal(site.fn, 'Philosopher.dine');
+    assert.ok(
+      messages.some((m) => m.t === 'idle'),
+      'the idle message marks the silent deadlock',
+    );
+    assert.equal(messages.at(-1)?.t, 'end');
+  });
+
+  it('preloads with --import lockscope/register and --require lockscope/register', async () => {
+    for (const flag of ['--import', '--require']) {
+      const trace = join(dir, `register${flag}.jsonl`);
+      const r = await runProgram(
+        ['test/fixtures/plain.cjs'],
+        { LOCKSCOPE_TRACE: trace },
+        { nodeArgs: [flag, 'lockscope/register'] },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /plain program ran/);
+      const messages = readTrace(trace);
+      assert.deepEqual(
+        messages.map((m) => m.t),
+        ['hello', 'idle', 'end'],
+      );
+    }
+  });
+
+  it('reports a bad setting once and runs the program with the default', async () => {
+    const trace = join(dir, 'bad-setting.jsonl');
+    const r = await runProgram(['test/fixtures/workload.ts', '10'], {
+      LOCKSCOPE_TRACE: trace,
+      LOCKSCOPE_STACKS: 'sometimes',
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /LOCKSCOPE_STACKS must be one of off, blocking, all, got "sometimes"/);
+    assertAccounted(lastJson<Stats>(r.stdout));
+  });
+
+  it('reports an unwritable trace file and still runs the program', async () => {
+    const r = await runProgram(['test/fixtures/workload.ts', '10'], {
+      LOCKSCOPE_TRACE: join(dir, 'no-such-dir', 'trace.jsonl'),
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /cannot write the trace file/);
+    const s = lastJson<Stats>(r.stdout);
+    assert.equal(s.dropped, s.produced);
+  });
+});
+
+describe('socket collector', () => {
+  it('delivers every event, the idle message and the end to a working collector', async () => {
+    const received: Message[] = [];
+    const collector = await startCollector({ onMessage: (_c, m) => received.push(m) });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '5000'], collector.env());
+      assert.equal(r.code, 0, r.stderr);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.equal(s.dropped, 0);
+      await waitFor(() => received.some((m) => m.t === 'end'));
+      const events = received.reduce((n, m) => n + (m.t === 'events' ? m.events.length : 0), 0);
+      assert.equal(events, s.produced);
+      assert.ok(received.some((m) => m.t === 'idle'));
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('receives everything from a program in which every task is blocked', async () => {
+    const received: Message[] = [];
+    const collector = await startCollector({ onMessage: (_c, m) => received.push(m) });
+    try {
+      const r = await runProgram(['examples/dining-philosophers.ts'], collector.env());
+      assert.ok(r.code === 0 || r.code === 13, r.stderr);
+      await waitFor(() => received.some((m) => m.t === 'end'));
+      const ops = received.flatMap((m) => (m.t === 'events' ? m.events.map((e) => e.op) : []));
+      assert.deepEqual(ops.filter((o) => o === 'acquired').length, 5);
+      assert.deepEqual(ops.filter((o) => o === 'request').length, 5);
+      assert.ok(received.some((m) => m.t === 'idle'));
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('lets the program finish when the collector stops reading, counting what it drops', async () => {
+    const held: Socket[] = [];
+    const { path, server } = await rawServer((s) => {
+      s.pause();
+      held.push(s);
+    });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '200000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /done/);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.ok(s.dropped > 0, 'a collector that never reads makes the probe drop');
+      assert.ok(s.sent > 0, 'what fit in the socket was sent');
+    } finally {
+      for (const s of held) s.destroy();
+      server.close();
+    }
+  });
+
+  it('lets the program finish when the collector disconnects mid-run', async () => {
+    const { path, server } = await rawServer((s) => {
+      let bytes = 0;
+      s.on('data', (d) => {
+        bytes += d.length;
+        if (bytes > 64 * 1024) s.destroy();
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '50000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /lost the collector/);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.ok(s.sent > 0 && s.dropped > 0, `sent ${s.sent}, dropped ${s.dropped}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('lets the program run when no collector listens at the endpoint', async () => {
+    const r = await runProgram(['test/fixtures/workload.ts', '1000'], {
+      LOCKSCOPE_ENDPOINT: join(dir, 'nobody-listens.sock'),
+      LOCKSCOPE_TOKEN: 'x',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const s = lastJson<Stats>(r.stdout);
+    assertAccounted(s);
+    assert.equal(s.sent, 0);
+    assert.match(r.stderr, /lost the collector/);
+  });
+
+  it('is refused without the right token, and the program does not notice', async () => {
+    const rejected: string[] = [];
+    const collector = await startCollector({ onReject: (_c, reason) => rejected.push(reason) });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '100'], {
+        ...collector.env(),
+        LOCKSCOPE_TOKEN: 'not the token',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(rejected, ['the connection did not present the right token']);
+    } finally {
+      await collector.close();
+    }
+  });
+});
+
+describe('both builds in one process', () => {
+  it('share one runtime: one task identity, one recorder, errors recognised across builds', async () => {
+    const trace = join(dir, 'dual.jsonl');
+    const r = await runProgram(['test/fixtures/dual-build.mts'], { LOCKSCOPE_TRACE: trace });
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<Record<string, unknown>>(r.stdout);
+    assert.equal(out.distinctModules, true, 'the two builds really are different modules');
+    assert.equal(out.sameTask, true);
+    assert.equal(out.crossInstanceOf, true);
+    assert.equal(out.produced, out.producedSeenByCjs);
+    const messages = readTrace(trace);
+    assert.equal(messages.filter((m) => m.t === 'hello').length, 1, 'one stream, one hello');
+    const names = messages.flatMap((m) => (m.t === 'resource' ? [m.name] : []));
+    assert.ok(names.includes('from esm') && names.includes('from cjs'));
+  });
+});
+
+describe('bounded memory', () => {
+  it('returns to its starting heap after a million short tasks with a sink attached', async () => {
+    const r = await runProgram(
+      ['test/fixtures/million-tasks.ts', '1000000'],
+      { LOCKSCOPE_STACKS: 'off' },
+      { nodeArgs: ['--expose-gc', '--import', 'tsx'], timeoutMs: 180_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const m = lastJson<{
+      growthMb: number;
+      heapBeforeMb: number;
+      heapAfterMb: number;
+      produced: number;
+      received: number;
+    }>(r.stdout);
+    console.log(
+      `heap before ${m.heapBeforeMb.toFixed(2)} MB, after a million tasks ${m.heapAfterMb.toFixed(2)} MB ` +
+        `(growth ${m.growthMb.toFixed(2)} MB); ${m.produced} events produced, ${m.received} received`,
+    );
+    assert.ok(m.growthMb < 4, `heap grew by ${m.growthMb} MB`);
+    assert.equal(m.received, m.produced);
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the collector');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
