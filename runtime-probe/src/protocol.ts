@@ -80,6 +80,8 @@ export const OPS = [
   'task-end', // `n` is 0 when the task returned, 1 when it threw.
   'join', // The task waits for task `peer` to end.
   'guard-collected', // A guard was garbage collected while it still held the resource.
+  'thread-start', // A worker thread started; `peer` is its main task.
+  'thread-exit', // A worker thread exited; `n` is its exit code.
 ] as const;
 export type OpName = (typeof OPS)[number];
 

@@ -36,6 +36,8 @@ export const Op = {
   taskEnd: 22,
   join: 23,
   guardCollected: 24,
+  threadStart: 25,
+  threadExit: 26,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
