@@ -78,7 +78,7 @@ export class EventFormatter {
           const detail = this.#detail(e);
           return [
             this.#time(ts),
-            this.#task(e.task).padEnd(14),
+            this.#task(e.task).padEnd(26),
             e.op.padEnd(12),
             what.padEnd(12),
             detail ? `${detail}  ` : '',

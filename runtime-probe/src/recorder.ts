@@ -287,12 +287,15 @@ function onBeforeExit(): void {
 }
 
 function onExit(code: number): void {
+  // Node 20 passes 0 to exit handlers for an ES module left waiting on a top-level await, but
+  // has already set process.exitCode to the 13 it exits with.
+  const exitCode = typeof process.exitCode === 'number' && code === 0 ? process.exitCode : code;
   flush();
   const ts = roundTs(now());
   for (const sink of rt.sinks) {
     const s = sink.stats();
     try {
-      sink.close({ t: 'end', ts, exitCode: code, produced: rt.produced, dropped: s.dropped });
+      sink.close({ t: 'end', ts, exitCode, produced: rt.produced, dropped: s.dropped });
     } catch {
       // Exit handlers must not throw; the sink has already counted what it could not deliver.
     }
