@@ -55,6 +55,10 @@ export function applyEnvironment(env: Env = process.env): void {
   const { config, problems } = parseEnvConfig(env, rt.config);
   rt.config = config;
   for (const p of problems) warnOnce(p, p);
+  // Worker threads share the process's environment. Opening the trace file or a connection from
+  // each of them would clobber the main thread's trace and split one process into several
+  // streams; their events reach the main thread's sinks instead.
+  if (rt.threadId !== 0) return;
   if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
   if (env.LOCKSCOPE_ENDPOINT)
     attachSink(new SocketSink(env.LOCKSCOPE_ENDPOINT, env.LOCKSCOPE_TOKEN ?? ''));

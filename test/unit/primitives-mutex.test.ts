@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  AbortError,
   LockMisuseError,
   LockscopeError,
   Mutex,
@@ -12,47 +11,7 @@ import {
   spawn,
   type Guard,
 } from '../../runtime-probe/src/index.js';
-
-/** Lets every pending promise continuation run (setImmediate runs after the microtask queue). */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Wraps a promise so a test can ask whether it has settled yet. */
-function watch<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
-  let settled = false;
-  const promise = p.then(
-    (value) => {
-      settled = true;
-      return value;
-    },
-    (err: unknown) => {
-      settled = true;
-      throw err;
-    },
-  );
-  return { settled: () => settled, promise };
-}
-
-async function rejectsTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof TimeoutError, `expected a TimeoutError, got ${String(err)}`);
-    assert.ok(err instanceof LockscopeError);
-    assert.equal(err.name, 'TimeoutError');
-    assert.equal(err.timeoutMs, ms);
-    return true;
-  });
-}
-
-async function rejectsAbort(p: Promise<unknown>, reason: unknown): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof AbortError, `expected an AbortError, got ${String(err)}`);
-    assert.ok(err instanceof LockscopeError);
-    assert.equal(err.name, 'AbortError');
-    assert.equal(err.cause, reason);
-    return true;
-  });
-}
+import { flush, rejectsAbort, rejectsTimeout, watch } from './helpers.js';
 
 describe('Mutex', () => {
   test('acquire locks a free mutex and release unlocks it', async () => {

@@ -5,15 +5,11 @@ import { describe, test } from 'node:test';
 import {
   AbortError,
   LockMisuseError,
-  LockscopeError,
   RWLock,
   TimeoutError,
   spawn,
 } from '../../runtime-probe/src/index.js';
-
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+import { flush, rejectsAbort, rejectsTimeout, watch } from './helpers.js';
 
 /** Lets pending promise continuations run, but no timer: a short timeout cannot fire meanwhile. */
 async function ticks(): Promise<void> {
@@ -27,41 +23,6 @@ function lcg(seed: number): () => number {
     state = (state * 1103515245 + 12345) & 0x7fffffff;
     return state / 0x7fffffff;
   };
-}
-
-/** Wraps a promise so a test can ask whether it has settled yet. */
-function watch<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
-  let settled = false;
-  const promise = p.then(
-    (value) => {
-      settled = true;
-      return value;
-    },
-    (err: unknown) => {
-      settled = true;
-      throw err;
-    },
-  );
-  return { settled: () => settled, promise };
-}
-
-async function rejectsTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof TimeoutError, `expected a TimeoutError, got ${String(err)}`);
-    assert.ok(err instanceof LockscopeError);
-    assert.equal(err.timeoutMs, ms);
-    return true;
-  });
-}
-
-async function rejectsAbort(p: Promise<unknown>, reason: unknown): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof AbortError, `expected an AbortError, got ${String(err)}`);
-    assert.ok(err instanceof LockscopeError);
-    assert.equal(err.name, 'AbortError');
-    assert.equal(err.cause, reason);
-    return true;
-  });
 }
 
 describe('RWLock basics', () => {
