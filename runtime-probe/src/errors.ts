@@ -66,6 +66,12 @@ export class ChannelClosedError extends LockscopeError {}
 /** A primitive was used against its contract: double release, release by a non-owner, … */
 export class LockMisuseError extends LockscopeError {}
 
+/**
+ * The previous holder of a shared lock ended (its thread exited or crashed) while holding it, and
+ * the lock was made with `onOwnerDead: 'error'`. The lock is not taken.
+ */
+export class AbandonedLockError extends LockscopeError {}
+
 /** An acquisition would close a cycle of waits (fail-fast mode, chosen as the victim). */
 export class DeadlockError extends LockscopeError {}
 

@@ -27,6 +27,7 @@ export {
 } from './primitives/select.js';
 export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/task.js';
 export { Guard } from './primitives/guard.js';
+export { SharedMutex, SharedGuard, type SharedMutexOptions } from './shared/mutex.js';
 export type { BlockOptions } from './waiting.js';
 export type { ResourceOptions } from './sync.js';
 export {
@@ -37,6 +38,7 @@ export {
   ChannelClosedError,
   LockMisuseError,
   DeadlockError,
+  AbandonedLockError,
 } from './errors.js';
 export type { Message } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';

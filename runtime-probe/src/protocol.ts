@@ -82,6 +82,9 @@ export const OPS = [
   'guard-collected', // A guard was garbage collected while it still held the resource.
   'thread-start', // A worker thread started; `peer` is its main task.
   'thread-exit', // A worker thread exited; `n` is its exit code.
+  // A shared lock was released on behalf of a thread that ended holding it: `peer` is the task
+  // that held it, `site` its acquisition site, `n` the dead thread's id.
+  'abandoned',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

@@ -38,6 +38,7 @@ export const Op = {
   guardCollected: 24,
   threadStart: 25,
   threadExit: 26,
+  abandoned: 27,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

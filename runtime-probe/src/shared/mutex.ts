@@ -1,0 +1,288 @@
+import { AbandonedLockError, LockMisuseError, TimeoutError } from '../errors.js';
+import { currentFlow } from '../identity.js';
+import { flush } from '../recorder.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
+import { alreadyAborted, checkOptions, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
+import { abortErrorFor } from '../errors.js';
+import { Guard, RELEASE, type Hold, type Releasable } from '../primitives/guard.js';
+import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+
+// Layout of the shared state, in 32-bit words.
+const STATE = 0; // 0 free, 1 locked, 2 locked and perhaps contended (Drepper's futex mutex)
+const OWNER_THREAD = 1; // thread id + 1 of the holder, 0 when free
+const OWNER_TASK = 2; // the holder's task id, low 32 bits (the high bits are the thread)
+const OWNER_SITE = 3; // the holder's acquisition site, low 32 bits
+const FLAGS = 4; // OWNER_DEAD: the holder ended while holding
+const WORDS = 8;
+const BYTES = WORDS * 4 + 8 * 2; // then a Float64: epoch ms when the current hold began
+
+export const OWNER_DEAD = 1;
+
+export interface SharedMutexOptions extends ResourceOptions {
+  /**
+   * What an acquirer gets when the previous holder's thread ended while holding the lock:
+   * `recover` (the default) grants the lock with `guard.ownerDied` set, as POSIX robust mutexes
+   * return EOWNERDEAD, so the acquirer can repair the protected state; `error` rejects with
+   * AbandonedLockError and leaves the lock as it is.
+   */
+  onOwnerDead?: 'recover' | 'error';
+}
+
+/** A guard of a shared lock: a Guard that also says whether the previous owner died holding it. */
+export class SharedGuard extends Guard {
+  constructor(
+    owner: Releasable,
+    hold: Hold,
+    /** True when the previous holder ended while holding: the protected state may be inconsistent. */
+    readonly ownerDied: boolean,
+  ) {
+    super(owner, hold);
+  }
+}
+
+/**
+ * A mutex in shared memory, usable from every thread that has its handle. Workers may block
+ * (`acquireSync`, with Atomics.wait); `acquire` waits asynchronously (Atomics.waitAsync, holding
+ * a handle so that the event loop stays alive), which is what the main thread should use. It is
+ * not FIFO: whichever waiter the operating system wakes first takes it.
+ *
+ * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
+ * other side with `SharedMutex.from(handle)`.
+ */
+export class SharedMutex implements Releasable {
+  readonly resource: ResourceRec;
+  readonly onOwnerDead: 'recover' | 'error';
+  readonly #buffer: SharedArrayBuffer;
+  readonly #words: Int32Array;
+  readonly #since: Float64Array;
+
+  constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
+    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
+    this.#words = new Int32Array(this.#buffer, 0, WORDS);
+    this.#since = new Float64Array(this.#buffer, WORDS * 4, 2);
+    this.resource = sharedResource('shared-mutex', options, handle);
+    this.onOwnerDead = options?.onOwnerDead ?? (handle ? readPolicy(handle) : 'recover');
+    if (this.onOwnerDead !== 'recover' && this.onOwnerDead !== 'error') {
+      throw new TypeError(`SharedMutex: onOwnerDead must be "recover" or "error"`);
+    }
+  }
+
+  /** Makes a working mutex from a handle received from another thread. */
+  static from(handle: unknown): SharedMutex {
+    if (!isHandle(handle, 'shared-mutex')) {
+      throw new TypeError('SharedMutex.from(): expected the handle of a SharedMutex');
+    }
+    return new SharedMutex(undefined, handle);
+  }
+
+  /** Plain data to send to another thread. */
+  get handle(): SharedHandle & { onOwnerDead: string } {
+    return {
+      lockscopeShared: 'shared-mutex',
+      buffer: this.#buffer,
+      id: this.resource.id,
+      name: this.resource.name,
+      cls: this.resource.cls,
+      onOwnerDead: this.onOwnerDead,
+    };
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get isLocked(): boolean {
+    return Atomics.load(this.#words, STATE) !== 0;
+  }
+
+  /** The thread id of the holder, or undefined when free. */
+  get ownerThread(): number | undefined {
+    const t = Atomics.load(this.#words, OWNER_THREAD);
+    return t === 0 ? undefined : t - 1;
+  }
+
+  /** Epoch milliseconds since which the current holder holds it, or undefined when free. */
+  get heldSince(): number | undefined {
+    return this.isLocked ? this.#since[0] : undefined;
+  }
+
+  /**
+   * Releases the lock on behalf of a thread that ended while holding it, as the kernel does for a
+   * POSIX robust mutex: the lock is marked owner-dead and one waiter is woken. Returns false if
+   * that thread does not hold it. The Worker wrapper calls this when a worker exits.
+   */
+  releaseAbandoned(deadThreadId: number): boolean {
+    const words = this.#words;
+    if (Atomics.load(words, OWNER_THREAD) !== deadThreadId + 1) return false;
+    const task = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_TASK) >>> 0);
+    const site = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_SITE) >>> 0);
+    sync(Op.abandoned, currentFlow(false), this.resource, site, deadThreadId, task);
+    Atomics.or(words, FLAGS, OWNER_DEAD);
+    this.#unlock();
+    return true;
+  }
+
+  /**
+   * With `onOwnerDead: 'error'`, an abandoned lock refuses every acquisition until this is called,
+   * once the protected state has been repaired or checked.
+   */
+  clearAbandoned(): void {
+    Atomics.and(this.#words, FLAGS, ~OWNER_DEAD);
+  }
+
+  /** Takes the lock if it is free; otherwise returns undefined. */
+  tryAcquire(): SharedGuard | undefined {
+    const flow = currentFlow(false);
+    const site = siteForOther();
+    if (Atomics.compareExchange(this.#words, STATE, 0, 1) === 0) return this.#granted(flow, site);
+    sync(Op.tryFailed, flow, this.resource, site);
+    return undefined;
+  }
+
+  /** Blocks the thread until the lock is taken (Atomics.wait). Meant for workers. */
+  acquireSync(options?: { timeout?: number }): SharedGuard {
+    const what = `${this.resource.name}.acquireSync()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(false);
+    const site = siteForBlocking();
+    const words = this.#words;
+    if (Atomics.compareExchange(words, STATE, 0, 1) === 0) return this.#granted(flow, site);
+    const timeout = options?.timeout;
+    const deadline =
+      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    sync(Op.request, flow, this.resource, site);
+    // Whoever watches must see this thread's wait before it blocks.
+    if (rt.recording) flush();
+    let c = Atomics.exchange(words, STATE, 2);
+    while (c !== 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        sync(Op.timeout, flow, this.resource, site, timeout);
+        throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
+      }
+      Atomics.wait(words, STATE, 2, left === Infinity ? undefined : left);
+      c = Atomics.exchange(words, STATE, 2);
+    }
+    return this.#granted(flow, site);
+  }
+
+  /** Waits asynchronously until the lock is taken (Atomics.waitAsync); usable on every thread. */
+  acquire(options?: BlockOptions): Promise<SharedGuard> {
+    const what = `${this.resource.name}.acquire()`;
+    if (options !== undefined) checkOptions(options, what);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      sync(Op.cancel, flow, this.resource, site);
+      return Promise.reject(alreadyAborted(signal, what));
+    }
+    const words = this.#words;
+    if (Atomics.compareExchange(words, STATE, 0, 1) === 0) {
+      try {
+        return Promise.resolve(this.#granted(flow, site));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    const timeout = options?.timeout;
+    if (timeout === 0) {
+      sync(Op.timeout, flow, this.resource, site, 0);
+      return Promise.reject(new TimeoutError(`${what} could not complete at once (timeout: 0)`, 0));
+    }
+    sync(Op.request, flow, this.resource, site);
+    return this.#waitAsync(flow, site, what, timeout, signal);
+  }
+
+  async #waitAsync(
+    flow: Flow,
+    site: number,
+    what: string,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SharedGuard> {
+    const words = this.#words;
+    const deadline =
+      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const release = keepAlive();
+    flow.blocked = true;
+    let onAbort: (() => void) | undefined;
+    const aborted = signal
+      ? new Promise<'aborted'>((resolve) => {
+          onAbort = () => resolve('aborted');
+          signal.addEventListener('abort', onAbort, { once: true });
+        })
+      : undefined;
+    try {
+      let c = Atomics.exchange(words, STATE, 2);
+      while (c !== 0) {
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          sync(Op.timeout, flow, this.resource, site, timeout);
+          throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
+        }
+        const w = Atomics.waitAsync(words, STATE, 2, left === Infinity ? undefined : left);
+        if (w.async) {
+          const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
+          if (outcome === 'aborted') {
+            sync(Op.cancel, flow, this.resource, site);
+            throw abortErrorFor(signal!, what);
+          }
+        }
+        c = Atomics.exchange(words, STATE, 2);
+      }
+      return this.#granted(flow, site);
+    } finally {
+      flow.blocked = false;
+      release();
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Called with the lock taken: records the owner and hands out a guard. */
+  #granted(flow: Flow, site: number): SharedGuard {
+    const words = this.#words;
+    const died = (Atomics.load(words, FLAGS) & OWNER_DEAD) !== 0;
+    if (died && this.onOwnerDead === 'error') {
+      this.#unlock();
+      sync(Op.error, flow, this.resource, site);
+      throw new AbandonedLockError(
+        `${this.resource.name} was abandoned: its holder's thread ended while holding it ` +
+          `(call clearAbandoned() once the protected state is repaired)`,
+      );
+    }
+    if (died) Atomics.and(words, FLAGS, ~OWNER_DEAD);
+    Atomics.store(words, OWNER_THREAD, rt.threadId + 1);
+    Atomics.store(words, OWNER_TASK, flow.id % 2 ** 32);
+    Atomics.store(words, OWNER_SITE, site % 2 ** 32);
+    this.#since[0] = performance.timeOrigin + performance.now();
+    sync(Op.acquired, flow, this.resource, site, died ? 1 : 0);
+    return new SharedGuard(this, { flow, site, released: false, n: 1 }, died);
+  }
+
+  [RELEASE](hold: Hold): void {
+    const words = this.#words;
+    if (Atomics.load(words, STATE) === 0) {
+      throw new LockMisuseError(`${this.resource.name} was released while not held`);
+    }
+    sync(Op.released, hold.flow, this.resource);
+    this.#unlock();
+  }
+
+  #unlock(): void {
+    const words = this.#words;
+    Atomics.store(words, OWNER_THREAD, 0);
+    Atomics.store(words, OWNER_TASK, 0);
+    Atomics.store(words, OWNER_SITE, 0);
+    if (Atomics.sub(words, STATE, 1) !== 1) {
+      Atomics.store(words, STATE, 0);
+      Atomics.notify(words, STATE, 1);
+    }
+  }
+}
+
+function readPolicy(handle: SharedHandle): 'recover' | 'error' {
+  const policy = (handle as SharedHandle & { onOwnerDead?: unknown }).onOwnerDead;
+  return policy === 'error' ? 'error' : 'recover';
+}

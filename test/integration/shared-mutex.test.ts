@@ -1,0 +1,139 @@
+/**
+ * SharedMutex across real worker threads: mutual exclusion, blocking and asynchronous waits,
+ * timeouts, abort, and the owner-died signal.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import {
+  AbandonedLockError,
+  SharedMutex,
+  TimeoutError,
+  AbortError,
+} from '../../runtime-probe/src/index.js';
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+
+// Workers run a bundle of the fixture, built here, rather than TypeScript through a loader:
+// Node 20 does not pass the parent's --import hooks on to workers.
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-workers-'));
+const WORKER = join(dir, 'shared-worker.mjs');
+buildSync({
+  entryPoints: [fileURLToPath(new URL('../fixtures/shared-worker.ts', import.meta.url))],
+  outfile: WORKER,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function start(job: Record<string, unknown>): Worker {
+  // The test runner's flags, which workers inherit by default, must not run in them.
+  const w = new Worker(WORKER, { workerData: job, execArgv: [] });
+  // A worker may exit right after its last message, before the test listens for the exit.
+  exits.set(w, new Promise((resolve) => w.once('exit', () => resolve())));
+  return w;
+}
+
+const exits = new Map<Worker, Promise<void>>();
+
+function exited(w: Worker): Promise<void> {
+  return exits.get(w)!;
+}
+
+async function message<T>(w: Worker): Promise<T> {
+  const [m] = (await once(w, 'message')) as [T];
+  return m;
+}
+
+describe('SharedMutex', () => {
+  it('excludes four workers from a read-modify-write on shared memory', async () => {
+    const lock = new SharedMutex({ name: 'counter lock' });
+    const counter = new SharedArrayBuffer(4);
+    const rounds = 20_000;
+    const workers = [0, 1, 2, 3].map(() =>
+      start({ job: 'count', lock: lock.handle, counter, rounds }),
+    );
+    await Promise.all(workers.map((w) => message(w)));
+    await Promise.all(workers.map(exited));
+    assert.equal(new Int32Array(counter)[0], 4 * rounds, 'no update was lost');
+    assert.equal(lock.isLocked, false);
+  });
+
+  it('lets the main thread wait asynchronously while a worker holds it', async () => {
+    const lock = new SharedMutex({ name: 'held by worker' });
+    const w = start({ job: 'hold', lock: lock.handle });
+    await message(w);
+    assert.equal(lock.isLocked, true);
+    assert.equal(lock.ownerThread, w.threadId);
+    assert.equal(lock.tryAcquire(), undefined);
+    let acquired = false;
+    const waiting = lock.acquire().then((g) => {
+      acquired = true;
+      return g;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(acquired, false, 'still held by the worker');
+    w.postMessage('release');
+    const guard = await waiting;
+    assert.equal(lock.ownerThread, 0);
+    assert.equal(guard.ownerDied, false);
+    guard.release();
+    await exited(w);
+  });
+
+  it('times out in a worker (blocking) and on the main thread (asynchronous)', async () => {
+    const lock = new SharedMutex();
+    const guard = await lock.acquire();
+    const w = start({ job: 'try-timeout', lock: lock.handle, timeout: 20 });
+    assert.deepEqual(await message(w), { outcome: 'timeout' });
+    await exited(w);
+    const holder = start({ job: 'hold', lock: lock.handle });
+    guard.release();
+    await message(holder);
+    await assert.rejects(lock.acquire({ timeout: 20 }), TimeoutError);
+    await assert.rejects(lock.acquire({ timeout: 0 }), TimeoutError);
+    const controller = new AbortController();
+    const aborted = lock.acquire({ signal: controller.signal });
+    controller.abort(new Error('stop'));
+    await assert.rejects(aborted, AbortError);
+    holder.postMessage('release');
+    await message(holder);
+    using again = await lock.acquire();
+    void again;
+    await exited(holder);
+  });
+
+  it('grants a lock whose holder died with ownerDied set, or refuses it when so configured', async () => {
+    for (const onOwnerDead of ['recover', 'error'] as const) {
+      const lock = new SharedMutex({ name: `dies (${onOwnerDead})`, onOwnerDead });
+      const w = start({ job: 'throw-holding', lock: lock.handle });
+      const [err] = (await once(w, 'error')) as [Error];
+      assert.match(err.message, /while holding the lock/);
+      assert.equal(lock.ownerThread, w.threadId, 'the dead thread still owns it');
+      const waiting = lock.acquire();
+      assert.equal(lock.releaseAbandoned(w.threadId + 1), false, 'only for the owner thread');
+      assert.equal(lock.releaseAbandoned(w.threadId), true);
+      if (onOwnerDead === 'recover') {
+        const guard = await waiting;
+        assert.equal(guard.ownerDied, true, 'the next acquirer is told');
+        guard.release();
+        using next = await lock.acquire();
+        assert.equal(next.ownerDied, false, 'only the first acquirer after the death is told');
+      } else {
+        await assert.rejects(waiting, AbandonedLockError);
+        await assert.rejects(lock.acquire(), AbandonedLockError);
+        lock.clearAbandoned();
+        using repaired = await lock.acquire();
+        assert.equal(repaired.ownerDied, false);
+      }
+    }
+  });
+});
