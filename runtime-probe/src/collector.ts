@@ -200,6 +200,7 @@ export async function startCollector(handlers: CollectorHandlers = {}): Promise<
     socket.on('error', () => {});
     socket.on('close', () => {
       conn.ended = true;
+      connections.delete(conn);
       handlers.onEnd?.(conn);
     });
   });

@@ -22,11 +22,14 @@
  * without awaiting the first (`Promise.all([a.acquire(), b.acquire()])`) is taken for two
  * siblings (except `join()`, which is not counted, since joining several tasks at once is
  * common); a sibling whose continuation first touches the probe only after its parent has
- * resumed is mistaken for the parent. `spawn(name, fn)` gives exact identity in both cases.
+ * resumed is mistaken for the parent; and a parent that touches the probe while a sibling it
+ * shares a context with is between awaits that are not the probe's (an fs or network call) is
+ * mistaken for that sibling. `spawn(name, fn)` gives exact identity in all these cases; a
+ * ReentrantMutex judges re-entry by identity, so share one between concurrent flows through it.
  * AsyncLocalStorage is only enabled once the first sibling or spawned task appears, so programs
  * without concurrency pay nothing for it.
  */
-import { rt, newId, type Ctx, type Flow } from './runtime.js';
+import { rt, newId, shared, type Ctx, type Flow } from './runtime.js';
 
 function closeEpoch(): void {
   rt.epoch++;
@@ -83,16 +86,17 @@ function takeReadyClaim(ctx: Ctx): Flow | undefined {
   return undefined;
 }
 
-let siblingCount = 0;
+// Shared by both builds, so that flow names do not repeat (see runtime.ts).
+const siblings = shared('sibling-count', () => ({ count: 0 }));
 
-function siblingName(owner: Flow): string {
-  siblingCount++;
-  return owner.kind === 'main' ? `flow ${siblingCount}` : `${owner.name}/flow ${siblingCount}`;
+/** `flow N`: a flat name, since the task registry's `parent` already carries the hierarchy. */
+function siblingName(): string {
+  return `flow ${++siblings.count}`;
 }
 
 /** Gives a provisional flow an identity of its own. */
 function promote(flow: Flow, owner: Flow): void {
-  const fresh = makeFlow(siblingName(owner), 'flow', owner);
+  const fresh = makeFlow(siblingName(), 'flow', owner);
   flow.id = fresh.id;
   flow.name = fresh.name;
   flow.kind = 'flow';
@@ -130,7 +134,7 @@ export function currentFlow(suspends: boolean): Flow {
       promote(first, ctx.owner);
       (ctx.claims ??= []).push(first);
     }
-    const sibling = makeFlow(siblingName(ctx.owner), 'flow', ctx.owner);
+    const sibling = makeFlow(siblingName(), 'flow', ctx.owner);
     sibling.autoName = true;
     const next = newCtx(ctx.owner, epoch);
     next.flow = sibling;

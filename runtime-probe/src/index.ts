@@ -6,7 +6,13 @@
  * more than plain ones.
  */
 import { applyEnvironment } from './config.js';
-import { attachSink, flush, stats as probeStats, type ProbeStats } from './recorder.js';
+import {
+  applyConfig,
+  attachSink,
+  flush,
+  stats as probeStats,
+  type ProbeStats,
+} from './recorder.js';
 import { rt, type ProbeConfig } from './runtime.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
 
@@ -68,16 +74,28 @@ export function flushEvents(): void {
   flush();
 }
 
-/** Changes how the probe records (stack capture, batch size, heartbeats). */
+/** Changes how the probe records (stack capture, batch size, heartbeats, socket queue). */
 export function configure(changes: Partial<ProbeConfig>): void {
+  if (typeof changes !== 'object' || changes === null) {
+    throw new TypeError('configure(): expected an object such as { stacks: "off" }');
+  }
   const next = { ...rt.config, ...changes };
   if (!['off', 'blocking', 'all'].includes(next.stacks)) {
     throw new TypeError(
       `configure(): stacks must be "off", "blocking" or "all", got ${String(next.stacks)}`,
     );
   }
-  if (!(Number.isInteger(next.stackDepth) && next.stackDepth >= 1 && next.stackDepth <= 64)) {
-    throw new TypeError('configure(): stackDepth must be an integer from 1 to 64');
-  }
-  rt.config = next;
+  const integer = (key: keyof ProbeConfig, min: number, max: number): void => {
+    const v = next[key];
+    if (!(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) {
+      throw new TypeError(
+        `configure(): ${key} must be an integer from ${min} to ${max}, got ${String(v)}`,
+      );
+    }
+  };
+  integer('stackDepth', 1, 64);
+  integer('batchSize', 16, 1 << 20);
+  integer('heartbeatMs', 0, 2 ** 31 - 1);
+  integer('socketHighWater', 1024, 2 ** 31 - 1);
+  applyConfig(next);
 }

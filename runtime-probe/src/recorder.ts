@@ -24,6 +24,7 @@ import {
   PROBE_VERSION,
   type Batch,
   type Flow,
+  type ProbeConfig,
   type ResourceRec,
   type Sink,
   type SinkStats,
@@ -33,29 +34,54 @@ import { registerSite, siteOf } from './sites.js';
 
 const STRIDE = 6; // ts, op, res, site, n, peer
 
-interface Ring {
-  cap: number;
+/** One batch's worth of events. */
+interface Buffer {
   len: number;
   num: Float64Array;
   flows: (Flow | undefined)[];
   resources: (ResourceRec | undefined)[];
+  /** Flows to register although no event of theirs is in the buffer (parents, join targets). */
+  extraFlows: Flow[];
+}
+
+/**
+ * Two buffers: `record()` writes into `active`; `flush()` swaps them before delivering, so that
+ * events recorded while a sink runs (a subscriber may itself use a primitive) land in the other
+ * buffer instead of the one being read.
+ */
+interface Ring {
+  cap: number;
+  active: Buffer;
+  spare: Buffer;
+  flushing: boolean;
   flushScheduled: boolean;
+  /** Events recorded while a flush was delivering and the other buffer was full. */
+  lost: number;
+  /** Sinks attached while a flush was delivering; attached when it ends. */
+  pendingSinks: Sink[];
   heartbeat: ReturnType<typeof setInterval> | undefined;
 }
 
-function makeRing(cap: number): Ring {
+function makeBuffer(cap: number): Buffer {
   return {
-    cap,
     len: 0,
     num: new Float64Array(cap * STRIDE),
     flows: new Array<Flow | undefined>(cap).fill(undefined),
     resources: new Array<ResourceRec | undefined>(cap).fill(undefined),
-    flushScheduled: false,
-    heartbeat: undefined,
+    extraFlows: [],
   };
 }
 
-const ring = shared<Ring>('ring', () => makeRing(rt.config.batchSize));
+const ring = shared<Ring>('ring', () => ({
+  cap: rt.config.batchSize,
+  active: makeBuffer(rt.config.batchSize),
+  spare: makeBuffer(rt.config.batchSize),
+  flushing: false,
+  flushScheduled: false,
+  lost: 0,
+  pendingSinks: [],
+  heartbeat: undefined,
+}));
 
 /** Records one operation event. The only thing the hot path does when a sink is attached. */
 export function record(
@@ -67,26 +93,44 @@ export function record(
   peer: number,
 ): void {
   rt.produced++;
-  let i = ring.len;
-  if (i === ring.cap) {
+  let buf = ring.active;
+  if (buf.len === ring.cap) {
+    if (ring.flushing) {
+      ring.lost++;
+      return;
+    }
     flush();
-    i = 0;
+    buf = ring.active;
   }
+  const i = buf.len;
   const o = i * STRIDE;
-  const num = ring.num;
+  const num = buf.num;
   num[o] = performance.now();
   num[o + 1] = op;
   num[o + 2] = res ? res.id : 0;
   num[o + 3] = site;
   num[o + 4] = n;
   num[o + 5] = peer;
-  ring.flows[i] = flow;
-  ring.resources[i] = res;
-  ring.len = i + 1;
+  buf.flows[i] = flow;
+  buf.resources[i] = res;
+  buf.len = i + 1;
   if (!ring.flushScheduled) {
     ring.flushScheduled = true;
     setImmediate(flush);
   }
+}
+
+/** Makes sure `flow` is registered with the next batch, although it may have no event in it. */
+export function registerFlow(flow: Flow): void {
+  if (rt.recording) ring.active.extraFlows.push(flow);
+}
+
+/**
+ * A sink lost a batch, and with it registry messages that later events refer to: send every
+ * registry again with the next batches. Receivers take a repeated registration as a no-op.
+ */
+export function registriesLost(): void {
+  rt.sinkGeneration++;
 }
 
 export function now(): number {
@@ -118,29 +162,33 @@ function resourceMessage(res: ResourceRec): Message {
     class: res.cls,
   };
   if (res.site) msg.site = res.site;
-  if (res.capacity !== undefined) msg.capacity = res.capacity;
+  // JSON has no Infinity: an unbounded capacity is left out, and the policy says so.
+  if (res.capacity !== undefined && Number.isFinite(res.capacity)) msg.capacity = res.capacity;
   if (res.policy !== undefined) msg.policy = res.policy;
   return msg;
 }
 
 /** Collects the registry messages the current sinks have not seen for the buffered events. */
-function registries(len: number): Message[] {
+function registries(buf: Buffer): Message[] {
   const gen = rt.sinkGeneration;
   const out: Message[] = [];
   const sites: SiteMessage[] = [];
-  const num = ring.num;
-  for (let i = 0; i < len; i++) {
-    const flow = resolved(ring.flows[i]!);
-    if (flow.sentIn !== gen) {
-      flow.sentIn = gen;
-      if (flow.autoName) {
-        flow.autoName = false;
-        const fn = siteOf(num[i * STRIDE + 3]!)?.fn;
-        if (fn) flow.name = `${fn} (${flow.name})`;
-      }
-      out.push(taskMessage(flow));
+  const num = buf.num;
+  const addFlow = (f: Flow, site: number): void => {
+    const flow = resolved(f);
+    if (flow.sentIn === gen) return;
+    flow.sentIn = gen;
+    if (flow.autoName) {
+      flow.autoName = false;
+      const fn = siteOf(site)?.fn;
+      if (fn) flow.name = `${fn} (${flow.name})`;
     }
-    const res = ring.resources[i];
+    out.push(taskMessage(flow));
+  };
+  for (const f of buf.extraFlows) addFlow(f, 0);
+  for (let i = 0; i < buf.len; i++) {
+    addFlow(buf.flows[i]!, num[i * STRIDE + 3]!);
+    const res = buf.resources[i];
     if (res && res.sentIn !== gen) {
       res.sentIn = gen;
       if (res.site) registerSite(res.site, sites);
@@ -153,13 +201,13 @@ function registries(len: number): Message[] {
   return sites.length ? [...sites, ...out] : out;
 }
 
-function eventAt(i: number): WireEvent {
+function eventAt(buf: Buffer, i: number): WireEvent {
   const o = i * STRIDE;
-  const num = ring.num;
+  const num = buf.num;
   const ev: WireEvent = {
     us: Math.round(num[o]! * 1000),
     op: OPS[num[o + 1]!] ?? 'invalid',
-    task: resolved(ring.flows[i]!).id,
+    task: resolved(buf.flows[i]!).id,
   };
   if (num[o + 2]) ev.res = num[o + 2]!;
   if (num[o + 3]) ev.site = num[o + 3]!;
@@ -172,13 +220,13 @@ function eventAt(i: number): WireEvent {
  * Encodes the buffered events as one `events` line without building objects first. Every field
  * is a small integer, which V8 turns into text several times faster than a fractional number.
  */
-function eventsLine(len: number, origin: number): string {
-  const num = ring.num;
+function eventsLine(buf: Buffer, origin: number): string {
+  const num = buf.num;
   let s = `{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`;
-  for (let i = 0; i < len; i++) {
+  for (let i = 0; i < buf.len; i++) {
     const o = i * STRIDE;
     if (i) s += ',';
-    s += `{"us":${Math.round(num[o]! * 1000)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(ring.flows[i]!).id}`;
+    s += `{"us":${Math.round(num[o]! * 1000)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(buf.flows[i]!).id}`;
     if (num[o + 2]) s += `,"res":${num[o + 2]}`;
     if (num[o + 3]) s += `,"site":${num[o + 3]}`;
     if (num[o + 4]) s += `,"n":${num[o + 4]}`;
@@ -195,20 +243,51 @@ export function onFlush(hook: () => void): void {
   hooks.add(hook);
 }
 
-/** Delivers everything buffered to the sinks. Safe to call at any time, from any build. */
+function clear(buf: Buffer): void {
+  buf.flows.fill(undefined, 0, buf.len);
+  buf.resources.fill(undefined, 0, buf.len);
+  buf.extraFlows.length = 0;
+  buf.len = 0;
+}
+
+/**
+ * Delivers everything buffered to the sinks. Safe to call at any time, from any build; a call
+ * made while a flush is delivering (from a sink) returns at once, and the outer flush goes on.
+ */
 export function flush(): void {
+  if (ring.flushing) return;
   ring.flushScheduled = false;
   for (const hook of hooks) hook();
-  const len = ring.len;
-  if (len === 0) return;
-  ring.len = 0;
+  const buf = ring.active;
+  if (buf.len === 0 && buf.extraFlows.length === 0) return;
+  ring.active = ring.spare;
+  ring.spare = buf;
   if (rt.sinks.length === 0) {
-    ring.flows.fill(undefined, 0, len);
-    ring.resources.fill(undefined, 0, len);
+    clear(buf);
     return;
   }
+  ring.flushing = true;
+  try {
+    deliver(buf);
+  } catch (err) {
+    // The probe's own failure must never reach the program; the batch is lost and counted.
+    ring.lost += buf.len;
+    warnOnce('flush-failed', `could not deliver a batch of events: ${String(err)}`);
+  } finally {
+    clear(buf);
+    ring.flushing = false;
+    for (const sink of ring.pendingSinks.splice(0)) attachSink(sink);
+  }
+  if (ring.active.len > 0 && !ring.flushScheduled) {
+    ring.flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+function deliver(buf: Buffer): void {
   const origin = performance.timeOrigin;
-  const head = registries(len);
+  const head = registries(buf);
+  const len = buf.len;
   let messages: Message[] | undefined;
   let text: string | undefined;
   const batch: Batch = {
@@ -216,8 +295,8 @@ export function flush(): void {
     messages() {
       if (!messages) {
         const events: WireEvent[] = new Array<WireEvent>(len);
-        for (let i = 0; i < len; i++) events[i] = eventAt(i);
-        messages = head.concat({ t: 'events', thread: rt.threadId, origin, events });
+        for (let i = 0; i < len; i++) events[i] = eventAt(buf, i);
+        messages = len ? head.concat({ t: 'events', thread: rt.threadId, origin, events }) : head;
       }
       return messages;
     },
@@ -225,20 +304,19 @@ export function flush(): void {
       if (text === undefined) {
         let s = '';
         for (const m of head) s += JSON.stringify(m) + '\n';
-        text = s + eventsLine(len, origin);
+        text = len ? s + eventsLine(buf, origin) : s;
       }
       return text;
     },
   };
-  for (const sink of rt.sinks) {
+  // A snapshot: a sink may detach itself (or attach another) while it is called.
+  for (const sink of rt.sinks.slice()) {
     try {
       sink.write(batch);
     } catch (err) {
       warnOnce(`sink-${sink.kind}`, `the ${sink.kind} sink failed: ${String(err)}`);
     }
   }
-  ring.flows.fill(undefined, 0, len);
-  ring.resources.fill(undefined, 0, len);
 }
 
 export function helloMessage(token?: string): Hello {
@@ -315,8 +393,29 @@ function startHeartbeat(): void {
   ring.heartbeat.unref();
 }
 
+/** Applies a new configuration: the buffers and the heartbeat follow their settings. */
+export function applyConfig(next: ProbeConfig): void {
+  const prev = rt.config;
+  rt.config = next;
+  if (next.batchSize !== prev.batchSize && !ring.flushing) {
+    flush();
+    ring.cap = next.batchSize;
+    ring.active = makeBuffer(next.batchSize);
+    ring.spare = makeBuffer(next.batchSize);
+  }
+  if (next.heartbeatMs !== prev.heartbeatMs && ring.heartbeat) {
+    clearInterval(ring.heartbeat);
+    ring.heartbeat = undefined;
+    startHeartbeat();
+  }
+}
+
 /** Attaches a sink: from now on operations are recorded and delivered to it. */
 export function attachSink(sink: Sink): () => void {
+  if (ring.flushing) {
+    ring.pendingSinks.push(sink);
+    return () => detachSink(sink);
+  }
   flush();
   rt.sinks.push(sink);
   rt.sinkGeneration++;
@@ -343,6 +442,11 @@ export interface ProbeStats {
   produced: number;
   /** Events recorded but not yet flushed to the sinks. */
   buffered: number;
+  /**
+   * Events the recorder could not take: recorded by a sink while it was being called, beyond a
+   * whole batch, or in a batch that failed to encode. Usually 0.
+   */
+  lost: number;
   /** Of the transport set up from the environment (socket, else file), or the first sink. */
   sent: number;
   dropped: number;
@@ -356,7 +460,8 @@ export function stats(): ProbeStats {
     sinks.find((s) => s.kind === 'socket') ?? sinks.find((s) => s.kind === 'file') ?? sinks[0];
   return {
     produced: rt.produced,
-    buffered: ring.len,
+    buffered: ring.active.len,
+    lost: ring.lost,
     sent: primary?.sent ?? 0,
     dropped: primary?.dropped ?? 0,
     inFlight: primary?.inFlight ?? 0,

@@ -6,7 +6,7 @@
  * not, passes here with its task, resource and kind, a scheduler can hold a task back before its
  * operation takes effect without any primitive knowing about it.
  */
-import { rt, newId, type Flow, type ResourceRec } from './runtime.js';
+import { rt, newId, shared, type Flow, type ResourceRec } from './runtime.js';
 import { record } from './recorder.js';
 import { captureSite, siteOf } from './sites.js';
 
@@ -83,7 +83,8 @@ export interface ResourceOptions {
   class?: string;
 }
 
-const counters = new Map<string, number>();
+// Shared by both builds, so that default names do not repeat (see runtime.ts).
+const counters = shared('resource-counters', () => new Map<string, number>());
 
 /** Registers a new resource. Its registry message is sent with the first event that uses it. */
 export function newResource(

@@ -21,6 +21,7 @@ export function block<T, D>(
   op: OpCode,
   n = 0,
   giveUp?: (w: Waiter<T, D>, reason: 'timeout' | 'cancel') => void,
+  peer = 0,
 ): Promise<T> {
   const signal = options?.signal;
   if (signal?.aborted) {
@@ -32,7 +33,7 @@ export function block<T, D>(
     return Promise.reject(immediateTimeout(what));
   }
   list?.push(waiter);
-  sync(op, waiter.flow, res, waiter.site, n);
+  sync(op, waiter.flow, res, waiter.site, n, peer);
   return waiter.start(res, options, what, giveUp);
 }
 

@@ -68,7 +68,12 @@ export class Channel<T> implements AsyncIterable<T> {
       );
     }
     this.capacity = capacity;
-    this.resource = newResource('channel', options, capacity);
+    this.resource = newResource(
+      'channel',
+      options,
+      capacity,
+      capacity === Infinity ? 'unbounded' : undefined,
+    );
   }
 
   get name(): string {

@@ -18,7 +18,8 @@ import type { Mutex } from './mutex.js';
  * it rejects, with the lock held again, so the caller's guard stays valid).
  *
  * Waiting or notifying without holding the mutex throws LockMisuseError. Ownership is judged by
- * task identity; where the heuristic attributes the holder to another flow, the probe records a
+ * task identity: exactly for spawned tasks and a thread's main flow; where the holder or the
+ * caller is an un-annotated flow found by the heuristic, which may be wrong, the probe records a
  * `misuse` event and carries on rather than throwing into a correct program.
  */
 export class Condition {
@@ -45,8 +46,17 @@ export class Condition {
       sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
       throw new LockMisuseError(`${what} needs ${this.mutex.name} held, but it is not locked`);
     }
-    if (resolved(holder).id !== resolved(flow).id) {
+    const a = resolved(holder);
+    const b = resolved(flow);
+    if (a.id !== b.id) {
       sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
+      // Exact identities (spawned tasks, a thread's main flow) cannot be mistaken: refuse, before
+      // anything is released. Heuristic ones might be, so the probe only records it.
+      if (a.kind !== 'flow' && b.kind !== 'flow') {
+        throw new LockMisuseError(
+          `${what} needs ${this.mutex.name} held, but it is held by ${a.name}, not ${b.name}`,
+        );
+      }
     }
   }
 

@@ -86,6 +86,9 @@ export class Guard implements Disposable {
     }
     hold.released = true;
     registry.unregister(hold);
+    // Touching the identity context lets a sibling flow whose continuation only releases claim
+    // its own identity, rather than leaving it for its parent to take (see identity.ts).
+    currentFlow(false);
     this.#owner[RELEASE](hold);
   }
 

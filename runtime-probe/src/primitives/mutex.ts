@@ -63,7 +63,15 @@ export class Mutex implements Releasable {
     }
     const holder = this.#holder;
     if (holder && resolved(holder.flow).id === resolved(flow).id) {
-      sync(Op.misuse, flow, this.resource, site, Misuse.selfDeadlock);
+      // A provisional caller may yet turn out to be a sibling flow (see identity.ts): judge once
+      // this synchronous run is over.
+      const check = (): void => {
+        if (this.#holder === holder && resolved(holder.flow).id === resolved(flow).id) {
+          sync(Op.misuse, flow, this.resource, site, Misuse.selfDeadlock);
+        }
+      };
+      if (flow.alias) queueMicrotask(check);
+      else check();
     }
     const hold: Hold = { flow, site, released: false, n: 1 };
     return block(

@@ -53,6 +53,23 @@ export class ReentrantMutex implements Releasable {
       sync(Op.cancel, flow, this.resource, site);
       return Promise.reject(alreadyAborted(options.signal, what));
     }
+    if (this.#owner !== undefined && this.#isOwner(flow) && flow.alias) {
+      // The caller acts provisionally as the owner: it may yet turn out to be a sibling flow,
+      // found when another flow reaches the probe in this synchronous run. Granting re-entry to
+      // it now could let two tasks in; decide once the run is over.
+      return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() =>
+        this.#decide(flow, site, options, what),
+      );
+    }
+    return this.#decide(flow, site, options, what);
+  }
+
+  #decide(
+    flow: Flow,
+    site: number,
+    options: BlockOptions | undefined,
+    what: string,
+  ): Promise<Guard> {
     if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
       return Promise.resolve(this.#grant(flow, site));
     }

@@ -1,6 +1,7 @@
 import { abortErrorFor } from '../errors.js';
 import { currentFlow, makeFlow, resolved, runAs } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import { rt, newId, type Flow, type ResourceRec } from '../runtime.js';
+import { registerFlow } from '../recorder.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import {
   alreadyAborted,
@@ -38,7 +39,7 @@ export class Task<T> {
     this.id = this.#flow.id;
     this.name = name;
     this.resource = {
-      id: this.#flow.id,
+      id: newId(rt),
       kind: 'task',
       name,
       cls: 'task',
@@ -47,6 +48,7 @@ export class Task<T> {
       policy: undefined,
       sentIn: -1,
     };
+    registerFlow(parent);
     sync(Op.taskStart, this.#flow, undefined, siteForBlocking(), 0, resolved(parent).id);
     runAs(this.#flow, async () => {
       try {
@@ -105,6 +107,8 @@ export class Task<T> {
         what,
         Op.join,
         0,
+        undefined,
+        this.id,
       );
     }
     return this.#result();

@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Message } from '../protocol.js';
 import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
-import { helloMessage } from '../recorder.js';
+import { helloMessage, registriesLost } from '../recorder.js';
 
 /**
  * A JSON Lines trace file (LOCKSCOPE_TRACE). Writes are synchronous but happen only at flushes,
@@ -45,8 +45,12 @@ export class FileSink implements Sink {
   }
 
   write(batch: Batch): void {
-    if (this.#write(batch.text())) this.#sent += batch.eventCount;
-    else this.#dropped += batch.eventCount;
+    if (this.#write(batch.text())) {
+      this.#sent += batch.eventCount;
+    } else {
+      this.#dropped += batch.eventCount;
+      registriesLost();
+    }
   }
 
   control(message: Message): void {

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
-import { helloMessage } from '../recorder.js';
+import { helloMessage, registriesLost } from '../recorder.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it gives up. */
 const WATCH_MS = 500;
@@ -79,13 +79,18 @@ export class SocketSink implements Sink {
     if (!this.#pending.delete(p)) return;
     this.#progress++;
     this.#inFlight -= p.n;
-    if (ok) this.#sent += p.n;
-    else this.#dropped += p.n;
+    if (ok) {
+      this.#sent += p.n;
+    } else {
+      this.#dropped += p.n;
+      registriesLost();
+    }
   }
 
   #send(text: string, n: number): void {
     if (this.#dead || this.#socket.writableLength > rt.config.socketHighWater) {
       this.#dropped += n;
+      registriesLost();
       return;
     }
     const p = { n };
