@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { startCollector } from '../runtime-probe/src/collector.js';
 import { measureCollectorIngest } from './collector-ingest.js';
+import { measureSharedMutex } from './shared-mutex.js';
 
 interface Sample {
   nsPerOp: number;
@@ -59,6 +60,7 @@ const ns = (key: string): number => median(samples[key]!.map((s) => s.nsPerOp));
 const base = ns('asyncMutex');
 const eventsPerOp = 2; // acquired + released
 const ingest = measureCollectorIngest(1_000_000);
+const shared = await measureSharedMutex();
 
 const results = {
   measuredAt: new Date().toISOString(),
@@ -79,6 +81,10 @@ const results = {
   ),
   collector_events_per_sec: Math.round(ingest.eventsPerSec),
   collector_heap_growth_mb: round(ingest.heapGrowthMb),
+  shared_mutex_uncontended_ns_per_op: round(shared.lockscopeUncontendedNs),
+  minimal_atomics_mutex_uncontended_ns_per_op: round(shared.minimalUncontendedNs),
+  shared_mutex_uncontended_ratio: round(shared.uncontendedRatio),
+  shared_mutex_contended_2threads_ratio: round(shared.contended2Ratio),
 };
 
 function round(x: number): number {
@@ -90,6 +96,8 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['mutex_uncontended_recording_nostack_ratio', '<=', 1.0],
   ['mutex_uncontended_recording_stacks_ratio', '<=', 10],
   ['collector_events_per_sec', '>=', 1_000_000],
+  ['shared_mutex_uncontended_ratio', '<=', 2],
+  ['shared_mutex_contended_2threads_ratio', '<=', 2],
 ];
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

@@ -24,6 +24,8 @@ export interface Hold {
   flow: Flow;
   site: number;
   released: boolean;
+  /** Set once registered with the FinalizationRegistry, so that only then is it unregistered. */
+  watched?: boolean;
   /** Read or write mode for a read-write lock; permits for a semaphore. */
   n: number;
 }
@@ -68,7 +70,9 @@ export class Guard implements Disposable {
   /** Starts watching for this guard being collected while it holds. */
   watch(): void {
     const hold = this.#hold;
-    if (!hold.released) registry.register(this, { res: this.#owner.resource, hold }, hold);
+    if (hold.released) return;
+    hold.watched = true;
+    registry.register(this, { res: this.#owner.resource, hold }, hold);
   }
 
   /** True until this guard has been released. */
@@ -85,10 +89,10 @@ export class Guard implements Disposable {
       );
     }
     hold.released = true;
-    registry.unregister(hold);
+    if (hold.watched) registry.unregister(hold);
     // Touching the identity context lets a sibling flow whose continuation only releases claim
     // its own identity, rather than leaving it for its parent to take (see identity.ts).
-    currentFlow(false);
+    if (rt.alsEnabled) currentFlow(false);
     this.#owner[RELEASE](hold);
   }
 

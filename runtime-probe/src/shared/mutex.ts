@@ -1,4 +1,4 @@
-import { AbandonedLockError, LockMisuseError, TimeoutError } from '../errors.js';
+import { AbandonedLockError, TimeoutError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
@@ -9,15 +9,22 @@ import { Guard, RELEASE, type Hold, type Releasable } from '../primitives/guard.
 import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
 
 // Layout of the shared state, in 32-bit words.
-const STATE = 0; // 0 free, 1 locked, 2 locked and perhaps contended (Drepper's futex mutex)
+const STATE = 0; // see FREE .. ABANDONED
 const OWNER_THREAD = 1; // thread id + 1 of the holder, 0 when free
 const OWNER_TASK = 2; // the holder's task id, low 32 bits (the high bits are the thread)
 const OWNER_SITE = 3; // the holder's acquisition site, low 32 bits
-const FLAGS = 4; // OWNER_DEAD: the holder ended while holding
+const HOLDS = 4; // how many times it has been taken: a watchdog that sees the same count twice
+// T apart knows the current hold has lasted at least T, without a clock read on every acquire.
 const WORDS = 8;
-const BYTES = WORDS * 4 + 8 * 2; // then a Float64: epoch ms when the current hold began
+const BYTES = WORDS * 4;
 
-export const OWNER_DEAD = 1;
+// Values of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one for a lock
+// whose holder's thread ended while holding it. Keeping that in the lock word leaves the fast
+// path a single compare-and-swap, as in the minimal mutex.
+const FREE = 0;
+const LOCKED = 1;
+const CONTENDED = 2; // locked, and perhaps with waiters
+const ABANDONED = 3; // free, but the last holder died holding it
 
 export interface SharedMutexOptions extends ResourceOptions {
   /**
@@ -55,12 +62,10 @@ export class SharedMutex implements Releasable {
   readonly onOwnerDead: 'recover' | 'error';
   readonly #buffer: SharedArrayBuffer;
   readonly #words: Int32Array;
-  readonly #since: Float64Array;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
     this.#words = new Int32Array(this.#buffer, 0, WORDS);
-    this.#since = new Float64Array(this.#buffer, WORDS * 4, 2);
     this.resource = sharedResource('shared-mutex', options, handle);
     this.onOwnerDead = options?.onOwnerDead ?? (handle ? readPolicy(handle) : 'recover');
     if (this.onOwnerDead !== 'recover' && this.onOwnerDead !== 'error') {
@@ -93,7 +98,8 @@ export class SharedMutex implements Releasable {
   }
 
   get isLocked(): boolean {
-    return Atomics.load(this.#words, STATE) !== 0;
+    const c = Atomics.load(this.#words, STATE);
+    return c === LOCKED || c === CONTENDED;
   }
 
   /** The thread id of the holder, or undefined when free. */
@@ -102,9 +108,9 @@ export class SharedMutex implements Releasable {
     return t === 0 ? undefined : t - 1;
   }
 
-  /** Epoch milliseconds since which the current holder holds it, or undefined when free. */
-  get heldSince(): number | undefined {
-    return this.isLocked ? this.#since[0] : undefined;
+  /** How many times the lock has been taken (wrapping at 2^32). */
+  get holds(): number {
+    return Atomics.load(this.#words, HOLDS) >>> 0;
   }
 
   /**
@@ -118,8 +124,10 @@ export class SharedMutex implements Releasable {
     const task = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_TASK) >>> 0);
     const site = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_SITE) >>> 0);
     sync(Op.abandoned, currentFlow(false), this.resource, site, deadThreadId, task);
-    Atomics.or(words, FLAGS, OWNER_DEAD);
-    this.#unlock();
+    words[OWNER_THREAD] = 0;
+    Atomics.store(words, STATE, ABANDONED);
+    // Every waiter: with `recover` one of them takes it; with `error` all of them must fail.
+    Atomics.notify(words, STATE);
     return true;
   }
 
@@ -128,14 +136,18 @@ export class SharedMutex implements Releasable {
    * once the protected state has been repaired or checked.
    */
   clearAbandoned(): void {
-    Atomics.and(this.#words, FLAGS, ~OWNER_DEAD);
+    if (Atomics.compareExchange(this.#words, STATE, ABANDONED, FREE) === ABANDONED) {
+      Atomics.notify(this.#words, STATE, 1);
+    }
   }
 
   /** Takes the lock if it is free; otherwise returns undefined. */
   tryAcquire(): SharedGuard | undefined {
     const flow = currentFlow(false);
     const site = siteForOther();
-    if (Atomics.compareExchange(this.#words, STATE, 0, 1) === 0) return this.#granted(flow, site);
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+      return this.#granted(flow, site, false);
+    }
     sync(Op.tryFailed, flow, this.resource, site);
     return undefined;
   }
@@ -146,25 +158,57 @@ export class SharedMutex implements Releasable {
     if (options !== undefined) checkOptions(options, what);
     const flow = currentFlow(false);
     const site = siteForBlocking();
-    const words = this.#words;
-    if (Atomics.compareExchange(words, STATE, 0, 1) === 0) return this.#granted(flow, site);
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+      return this.#granted(flow, site, false);
+    }
     const timeout = options?.timeout;
     const deadline =
       timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
     sync(Op.request, flow, this.resource, site);
     // Whoever watches must see this thread's wait before it blocks.
     if (rt.recording) flush();
-    let c = Atomics.exchange(words, STATE, 2);
-    while (c !== 0) {
+    for (;;) {
+      const taken = this.#trySlow(flow, site);
+      if (taken) return taken;
       const left = deadline - performance.now();
       if (left <= 0) {
         sync(Op.timeout, flow, this.resource, site, timeout);
         throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
       }
-      Atomics.wait(words, STATE, 2, left === Infinity ? undefined : left);
-      c = Atomics.exchange(words, STATE, 2);
+      Atomics.wait(this.#words, STATE, CONTENDED, left === Infinity ? undefined : left);
     }
-    return this.#granted(flow, site);
+  }
+
+  /**
+   * One step of the slow path: takes the lock if it is free or abandoned, otherwise marks it
+   * contended so that its holder will wake a waiter, and returns undefined.
+   */
+  #trySlow(flow: Flow, site: number): SharedGuard | undefined {
+    const words = this.#words;
+    for (;;) {
+      const c = Atomics.load(words, STATE);
+      if (c === FREE) {
+        // Taken as contended: other waiters may be asleep, and this holder must wake one.
+        if (Atomics.compareExchange(words, STATE, FREE, CONTENDED) === FREE) {
+          return this.#granted(flow, site, false);
+        }
+      } else if (c === ABANDONED) {
+        if (this.onOwnerDead === 'error') {
+          sync(Op.error, flow, this.resource, site);
+          throw new AbandonedLockError(
+            `${this.resource.name} was abandoned: its holder's thread ended while holding it ` +
+              `(call clearAbandoned() once the protected state is repaired)`,
+          );
+        }
+        if (Atomics.compareExchange(words, STATE, ABANDONED, CONTENDED) === ABANDONED) {
+          return this.#granted(flow, site, true);
+        }
+      } else if (c === CONTENDED) {
+        return undefined;
+      } else if (Atomics.compareExchange(words, STATE, LOCKED, CONTENDED) === LOCKED) {
+        return undefined;
+      }
+    }
   }
 
   /** Waits asynchronously until the lock is taken (Atomics.waitAsync); usable on every thread. */
@@ -178,13 +222,8 @@ export class SharedMutex implements Releasable {
       sync(Op.cancel, flow, this.resource, site);
       return Promise.reject(alreadyAborted(signal, what));
     }
-    const words = this.#words;
-    if (Atomics.compareExchange(words, STATE, 0, 1) === 0) {
-      try {
-        return Promise.resolve(this.#granted(flow, site));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+      return Promise.resolve(this.#granted(flow, site, false));
     }
     const timeout = options?.timeout;
     if (timeout === 0) {
@@ -215,14 +254,15 @@ export class SharedMutex implements Releasable {
         })
       : undefined;
     try {
-      let c = Atomics.exchange(words, STATE, 2);
-      while (c !== 0) {
+      for (;;) {
+        const taken = this.#trySlow(flow, site);
+        if (taken) return taken;
         const left = deadline - performance.now();
         if (left <= 0) {
           sync(Op.timeout, flow, this.resource, site, timeout);
           throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
         }
-        const w = Atomics.waitAsync(words, STATE, 2, left === Infinity ? undefined : left);
+        const w = Atomics.waitAsync(words, STATE, CONTENDED, left === Infinity ? undefined : left);
         if (w.async) {
           const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
           if (outcome === 'aborted') {
@@ -230,9 +270,7 @@ export class SharedMutex implements Releasable {
             throw abortErrorFor(signal!, what);
           }
         }
-        c = Atomics.exchange(words, STATE, 2);
       }
-      return this.#granted(flow, site);
     } finally {
       flow.blocked = false;
       release();
@@ -241,42 +279,30 @@ export class SharedMutex implements Releasable {
   }
 
   /** Called with the lock taken: records the owner and hands out a guard. */
-  #granted(flow: Flow, site: number): SharedGuard {
+  #granted(flow: Flow, site: number, ownerDied: boolean): SharedGuard {
     const words = this.#words;
-    const died = (Atomics.load(words, FLAGS) & OWNER_DEAD) !== 0;
-    if (died && this.onOwnerDead === 'error') {
-      this.#unlock();
-      sync(Op.error, flow, this.resource, site);
-      throw new AbandonedLockError(
-        `${this.resource.name} was abandoned: its holder's thread ended while holding it ` +
-          `(call clearAbandoned() once the protected state is repaired)`,
-      );
-    }
-    if (died) Atomics.and(words, FLAGS, ~OWNER_DEAD);
-    Atomics.store(words, OWNER_THREAD, rt.threadId + 1);
-    Atomics.store(words, OWNER_TASK, flow.id % 2 ** 32);
-    Atomics.store(words, OWNER_SITE, site % 2 ** 32);
-    this.#since[0] = performance.timeOrigin + performance.now();
-    sync(Op.acquired, flow, this.resource, site, died ? 1 : 0);
-    return new SharedGuard(this, { flow, site, released: false, n: 1 }, died);
+    // Plain writes: the lock word's atomic operations order them for the next holder, and
+    // observers (the watchdog, a dead thread's clean-up) only need a recent value.
+    words[OWNER_THREAD] = rt.threadId + 1;
+    words[OWNER_TASK] = flow.id >>> 0;
+    words[OWNER_SITE] = site >>> 0;
+    words[HOLDS] = (words[HOLDS]! + 1) | 0;
+    sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
+    return new SharedGuard(this, { flow, site, released: false, n: 1 }, ownerDied);
   }
 
   [RELEASE](hold: Hold): void {
-    const words = this.#words;
-    if (Atomics.load(words, STATE) === 0) {
-      throw new LockMisuseError(`${this.resource.name} was released while not held`);
-    }
+    // The guard has already refused a second release; a lock freed behind its back (by
+    // releaseAbandoned for a live thread) is the only way to get here unlocked.
     sync(Op.released, hold.flow, this.resource);
     this.#unlock();
   }
 
   #unlock(): void {
     const words = this.#words;
-    Atomics.store(words, OWNER_THREAD, 0);
-    Atomics.store(words, OWNER_TASK, 0);
-    Atomics.store(words, OWNER_SITE, 0);
-    if (Atomics.sub(words, STATE, 1) !== 1) {
-      Atomics.store(words, STATE, 0);
+    words[OWNER_THREAD] = 0;
+    if (Atomics.sub(words, STATE, 1) !== LOCKED) {
+      Atomics.store(words, STATE, FREE);
       Atomics.notify(words, STATE, 1);
     }
   }
