@@ -1,7 +1,8 @@
 // `npm test`: everything, in the order that fails fastest. Build, type check, lint and format,
 // then the unit and integration tests on Node 20 (this Node) and on Node 24.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNode24 } from './tools.mjs';
 
@@ -35,17 +36,24 @@ step('format', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 
 const files = testFiles();
 const node24 = ensureNode24();
-for (const [label, exe] of [
+const reports = mkdtempSync(join(tmpdir(), 'lockscope-test-'));
+const totals = { pass: 0, fail: 0 };
+const runs = [
   [`tests on Node ${process.versions.node}`, node],
   [`tests on Node ${execFileSync(node24, ['--version']).toString().trim().slice(1)}`, node24],
-]) {
-  step(
-    label,
-    exe,
-    ['--import', 'tsx', '--expose-gc', '--test', '--test-reporter', 'spec', ...files],
-    {
-      LOCKSCOPE_TEST_NODE: exe,
-    },
-  );
+];
+for (const [i, [label, exe]] of runs.entries()) {
+  // The spec reporter is for people; a TAP copy in a file gives the counts for the last line.
+  const tap = join(reports, `${i}.tap`);
+  const args = ['--import', 'tsx', '--expose-gc', '--test'];
+  args.push('--test-reporter', 'spec', '--test-reporter-destination', 'stdout');
+  args.push('--test-reporter', 'tap', '--test-reporter-destination', tap);
+  step(label, exe, [...args, ...files], { LOCKSCOPE_TEST_NODE: exe });
+  const text = readFileSync(tap, 'utf8');
+  for (const key of ['pass', 'fail']) {
+    totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  }
 }
+rmSync(reports, { recursive: true, force: true });
 console.log('\nAll checks and tests passed on Node 20 and Node 24.');
+console.log(`${totals.pass} passed, ${totals.fail} failed`);
