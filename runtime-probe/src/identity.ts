@@ -115,6 +115,19 @@ export function currentFlow(suspends: boolean): Flow {
   // continuation that predates it runs with whatever store its outer resource has later. So the
   // first blocking call enables it, before its caller's `await` creates the continuation.
   if (suspends && !rt.alsEnabled) enter(rt.rootCtx);
+  return decide(suspends, true);
+}
+
+/**
+ * Lets a pending claimant take its identity if this is its continuation's first touch, without
+ * treating the call as a possible sibling: used by releases, which commonly follow a call that
+ * was not awaited yet in the same run (`const w = cond.wait(); guard.release()`).
+ */
+export function touchFlow(): void {
+  if (rt.alsEnabled) decide(false, false);
+}
+
+function decide(suspends: boolean, detectSiblings: boolean): Flow {
   let ctx = (rt.alsEnabled ? rt.als.getStore() : undefined) ?? rt.rootCtx;
   const epoch = currentEpoch();
   if (ctx.run !== epoch) {
@@ -127,7 +140,7 @@ export function currentFlow(suspends: boolean): Flow {
       ctx.flow = ctx.owner;
       ctx.suspended = false;
     }
-  } else if (ctx.suspended) {
+  } else if (ctx.suspended && detectSiblings) {
     // A second flow reached the probe in this run with a context whose flow is suspended.
     const first = ctx.flow;
     if (first.alias) {

@@ -152,6 +152,18 @@ describe('ownership checks that identity cannot fool', () => {
     assert.equal(most, 1);
   });
 
+  it('keeps the guard valid when it is released while a condition wait has given up the mutex', async () => {
+    const m = new Mutex();
+    const c = new Condition(m);
+    const guard = await m.acquire();
+    const waiting = c.wait({ timeout: 10 });
+    assert.throws(() => guard.release(), LockMisuseError);
+    await assert.rejects(waiting, /timed out/);
+    assert.equal(m.isLocked, true, 'the wait took the mutex back');
+    guard.release();
+    assert.equal(m.isLocked, false, 'and the guard can still release it');
+  });
+
   it('refuses a condition wait by a spawned task that does not hold the mutex', async () => {
     const m = new Mutex();
     const c = new Condition(m);
