@@ -12,12 +12,8 @@ import {
   type CollectorHandlers,
   type Connection,
 } from '../../runtime-probe/src/collector.js';
-import {
-  PROTOCOL_VERSION,
-  type Hello,
-  type Message,
-  type WireEvent,
-} from '../../runtime-probe/src/protocol.js';
+import { type Hello, type Message } from '../../runtime-probe/src/protocol.js';
+import { eventsLine, helloLine, TASK_LINE } from '../wire.js';
 
 const unixOnly = { skip: process.platform === 'win32' ? 'Unix sockets only' : false };
 /** A guard against a hang, not a timing assertion. */
@@ -99,32 +95,11 @@ class Client {
 }
 
 function hello(collector: Collector, extra: Partial<Hello> = {}): string {
-  const h: Hello = {
-    t: 'hello',
-    protocol: PROTOCOL_VERSION,
-    probe: '0.1.0',
-    capabilities: ['events', 'heartbeat'],
-    pid: 1,
-    title: 'node',
-    thread: 0,
-    ts: 1_700_000_000_000,
-    token: collector.token,
-    ...extra,
-  };
-  return JSON.stringify(h);
+  return helloLine(collector.token, extra);
 }
 
-function events(...ops: string[]): string {
-  const list: WireEvent[] = ops.map((op, i) => ({
-    us: 1_000 + i,
-    op,
-    task: 1,
-    res: 2,
-  }));
-  return JSON.stringify({ t: 'events', thread: 0, origin: 1_700_000_000_000, events: list });
-}
-
-const TASK = JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 });
+const events = eventsLine;
+const TASK = TASK_LINE;
 
 /** Starts a collector with a fresh Recorder, runs `body`, and always closes the collector. */
 async function withCollector(

@@ -2,42 +2,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineDecoder, ProtocolError, StreamSession } from '../../runtime-probe/src/collector.js';
-import {
-  PROTOCOL_VERSION,
-  checkHandshake,
-  type Hello,
-  type WireEvent,
-} from '../../runtime-probe/src/protocol.js';
+import { checkHandshake, type Hello } from '../../runtime-probe/src/protocol.js';
+import { eventsLine, helloLine, TASK_LINE } from '../wire.js';
 
 const TOKEN = 'f00dfeed'.repeat(6);
 
 function hello(extra: Partial<Hello> = {}): string {
-  const h: Hello = {
-    t: 'hello',
-    protocol: PROTOCOL_VERSION,
-    probe: '0.1.0',
-    capabilities: ['events', 'heartbeat'],
-    pid: 100,
-    title: 'node',
-    thread: 0,
-    ts: 1_700_000_000_000,
-    token: TOKEN,
-    ...extra,
-  };
-  return JSON.stringify(h);
+  return helloLine(TOKEN, extra);
 }
 
-function events(...ops: string[]): string {
-  const list: WireEvent[] = ops.map((op, i) => ({
-    us: 1_000 + i,
-    op,
-    task: 1,
-    res: 2,
-  }));
-  return JSON.stringify({ t: 'events', thread: 0, origin: 1_700_000_000_000, events: list });
-}
-
-const TASK = JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 });
+const events = eventsLine;
+const TASK = TASK_LINE;
 
 /** Asserts that `fn` throws a ProtocolError whose message contains every one of `parts`. */
 function refuses(fn: () => unknown, ...parts: string[]): string {

@@ -170,13 +170,24 @@ export class SharedMutex implements Releasable {
     for (;;) {
       const taken = this.#trySlow(flow, site);
       if (taken) return taken;
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        sync(Op.timeout, flow, this.resource, site, timeout);
-        throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
-      }
-      Atomics.wait(this.#words, STATE, CONTENDED, left === Infinity ? undefined : left);
+      const left = this.#timeLeft(flow, site, what, timeout, deadline);
+      Atomics.wait(this.#words, STATE, CONTENDED, left);
     }
+  }
+
+  /** Milliseconds left to wait (undefined: no limit), or the timeout, recorded and thrown. */
+  #timeLeft(
+    flow: Flow,
+    site: number,
+    what: string,
+    timeout: number | undefined,
+    deadline: number,
+  ): number | undefined {
+    if (deadline === Infinity) return undefined;
+    const left = deadline - performance.now();
+    if (left > 0) return left;
+    sync(Op.timeout, flow, this.resource, site, timeout);
+    throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
   }
 
   /**
@@ -257,12 +268,8 @@ export class SharedMutex implements Releasable {
       for (;;) {
         const taken = this.#trySlow(flow, site);
         if (taken) return taken;
-        const left = deadline - performance.now();
-        if (left <= 0) {
-          sync(Op.timeout, flow, this.resource, site, timeout);
-          throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
-        }
-        const w = Atomics.waitAsync(words, STATE, CONTENDED, left === Infinity ? undefined : left);
+        const left = this.#timeLeft(flow, site, what, timeout, deadline);
+        const w = Atomics.waitAsync(words, STATE, CONTENDED, left);
         if (w.async) {
           const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
           if (outcome === 'aborted') {
