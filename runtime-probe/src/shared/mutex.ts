@@ -1,11 +1,10 @@
-import { AbandonedLockError, TimeoutError } from '../errors.js';
+import { AbandonedLockError, LockMisuseError, TimeoutError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
-import { Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
+import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
 import { alreadyAborted, checkOptions, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
 import { abortErrorFor } from '../errors.js';
-import { Guard, RELEASE, type Hold, type Releasable } from '../primitives/guard.js';
 import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
 
 // Layout of the shared state, in 32-bit words.
@@ -36,15 +35,46 @@ export interface SharedMutexOptions extends ResourceOptions {
   onOwnerDead?: 'recover' | 'error';
 }
 
-/** A guard of a shared lock: a Guard that also says whether the previous owner died holding it. */
-export class SharedGuard extends Guard {
+const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
+
+/**
+ * A guard of a shared lock, used like any guard (`release()`, `using`), which also says whether
+ * the previous owner died holding the lock. It is leaner than the async primitives' Guard (one
+ * object per acquisition rather than two), because an uncontended shared lock costs only a few
+ * tens of nanoseconds; a shared lock is never abandoned by garbage collection but by its thread
+ * ending, which the thread's exit reports.
+ */
+export class SharedGuard implements Disposable {
+  #mutex: SharedMutex;
+  #flow: Flow;
+  #released = false;
+
   constructor(
-    owner: Releasable,
-    hold: Hold,
+    mutex: SharedMutex,
+    flow: Flow,
     /** True when the previous holder ended while holding: the protected state may be inconsistent. */
     readonly ownerDied: boolean,
   ) {
-    super(owner, hold);
+    this.#mutex = mutex;
+    this.#flow = flow;
+  }
+
+  /** True until this guard has been released. */
+  get held(): boolean {
+    return !this.#released;
+  }
+
+  release(): void {
+    if (this.#released) {
+      sync(Op.misuse, currentFlow(false), this.#mutex.resource, 0, Misuse.releaseNotHeld);
+      throw new LockMisuseError(`${this.#mutex.name} was released twice through the same guard`);
+    }
+    this.#released = true;
+    this.#mutex[RELEASE_SHARED](this.#flow);
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.#released) this.release();
   }
 }
 
@@ -57,11 +87,13 @@ export class SharedGuard extends Guard {
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
  */
-export class SharedMutex implements Releasable {
+export class SharedMutex {
   readonly resource: ResourceRec;
   readonly onOwnerDead: 'recover' | 'error';
   readonly #buffer: SharedArrayBuffer;
   readonly #words: Int32Array;
+  /** This thread's tag in OWNER_THREAD; instances are per thread (see `from`). */
+  readonly #thread = rt.threadId + 1;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
@@ -154,9 +186,10 @@ export class SharedMutex implements Releasable {
 
   /** Blocks the thread until the lock is taken (Atomics.wait). Meant for workers. */
   acquireSync(options?: { timeout?: number }): SharedGuard {
-    const what = `${this.resource.name}.acquireSync()`;
-    if (options !== undefined) checkOptions(options, what);
-    const flow = currentFlow(false);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
+    // With nothing recording and no concurrent flows in this thread, the actor is the thread's
+    // main flow: skip the identity work on the path workers take most.
+    const flow = rt.alsEnabled || rt.recording ? currentFlow(false) : rt.mainFlow;
     const site = siteForBlocking();
     if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
       return this.#granted(flow, site, false);
@@ -170,7 +203,7 @@ export class SharedMutex implements Releasable {
     for (;;) {
       const taken = this.#trySlow(flow, site);
       if (taken) return taken;
-      const left = this.#timeLeft(flow, site, what, timeout, deadline);
+      const left = this.#timeLeft(flow, site, 'acquireSync', timeout, deadline);
       Atomics.wait(this.#words, STATE, CONTENDED, left);
     }
   }
@@ -179,7 +212,7 @@ export class SharedMutex implements Releasable {
   #timeLeft(
     flow: Flow,
     site: number,
-    what: string,
+    method: string,
     timeout: number | undefined,
     deadline: number,
   ): number | undefined {
@@ -187,7 +220,10 @@ export class SharedMutex implements Releasable {
     const left = deadline - performance.now();
     if (left > 0) return left;
     sync(Op.timeout, flow, this.resource, site, timeout);
-    throw new TimeoutError(`${what} timed out after ${timeout} ms`, timeout ?? 0);
+    throw new TimeoutError(
+      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
+      timeout ?? 0,
+    );
   }
 
   /**
@@ -268,7 +304,7 @@ export class SharedMutex implements Releasable {
       for (;;) {
         const taken = this.#trySlow(flow, site);
         if (taken) return taken;
-        const left = this.#timeLeft(flow, site, what, timeout, deadline);
+        const left = this.#timeLeft(flow, site, 'acquire', timeout, deadline);
         const w = Atomics.waitAsync(words, STATE, CONTENDED, left);
         if (w.async) {
           const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
@@ -290,18 +326,17 @@ export class SharedMutex implements Releasable {
     const words = this.#words;
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
-    words[OWNER_THREAD] = rt.threadId + 1;
+    words[OWNER_THREAD] = this.#thread;
     words[OWNER_TASK] = flow.id >>> 0;
     words[OWNER_SITE] = site >>> 0;
     words[HOLDS] = (words[HOLDS]! + 1) | 0;
     sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
-    return new SharedGuard(this, { flow, site, released: false, n: 1 }, ownerDied);
+    return new SharedGuard(this, flow, ownerDied);
   }
 
-  [RELEASE](hold: Hold): void {
-    // The guard has already refused a second release; a lock freed behind its back (by
-    // releaseAbandoned for a live thread) is the only way to get here unlocked.
-    sync(Op.released, hold.flow, this.resource);
+  /** For SharedGuard: the guard has already refused a second release. */
+  [RELEASE_SHARED](flow: Flow): void {
+    sync(Op.released, flow, this.resource);
     this.#unlock();
   }
 
