@@ -11,6 +11,7 @@ export default tseslint.config(
       'runtime-probe/dist/**',
       '.lockscope/**',
       'test/artifacts/**',
+      'test/.build/**',
     ],
   },
   js.configs.recommended,

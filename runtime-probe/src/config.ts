@@ -13,6 +13,7 @@ import { rt, warnOnce, type ProbeConfig, type StackMode } from './runtime.js';
 import { attachSink } from './recorder.js';
 import { FileSink } from './transports/file.js';
 import { SocketSink } from './transports/socket.js';
+import { ThreadForwardSink } from './transports/thread.js';
 
 const STACK_MODES: readonly StackMode[] = ['off', 'blocking', 'all'];
 
@@ -58,7 +59,10 @@ export function applyEnvironment(env: Env = process.env): void {
   // Worker threads share the process's environment. Opening the trace file or a connection from
   // each of them would clobber the main thread's trace and split one process into several
   // streams; their events reach the main thread's sinks instead.
-  if (rt.threadId !== 0) return;
+  if (rt.threadId !== 0) {
+    if (env.LOCKSCOPE_TRACE || env.LOCKSCOPE_ENDPOINT) attachSink(new ThreadForwardSink());
+    return;
+  }
   if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
   if (env.LOCKSCOPE_ENDPOINT)
     attachSink(new SocketSink(env.LOCKSCOPE_ENDPOINT, env.LOCKSCOPE_TOKEN ?? ''));

@@ -48,6 +48,12 @@ export class EventFormatter {
         return e.peer !== undefined ? `waits for ${this.#task(e.peer)}` : '';
       case 'receive':
         return e.n === -1 ? 'closed' : '';
+      case 'abandoned':
+        return e.peer !== undefined ? `held by ${this.#task(e.peer)}, whose thread ended` : '';
+      case 'thread-start':
+        return e.peer !== undefined ? `started ${this.#task(e.peer)}` : '';
+      case 'thread-exit':
+        return `exit code ${e.n ?? 0}`;
       default:
         return '';
     }

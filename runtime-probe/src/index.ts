@@ -34,6 +34,7 @@ export {
 export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/task.js';
 export { Guard } from './primitives/guard.js';
 export { SharedMutex, SharedGuard, type SharedMutexOptions } from './shared/mutex.js';
+export { Worker } from './shared/worker.js';
 export type { BlockOptions } from './waiting.js';
 export type { ResourceOptions } from './sync.js';
 export {

@@ -31,6 +31,7 @@ import {
 } from './runtime.js';
 import { resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
+import { listenToThreads } from './transports/thread.js';
 
 const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -60,6 +61,8 @@ interface Ring {
   /** Sinks attached while a flush was delivering; attached when it ends. */
   pendingSinks: Sink[];
   heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** On the main thread while it records: stops listening to the workers' batches. */
+  threads: (() => void) | undefined;
 }
 
 function makeBuffer(cap: number): Buffer {
@@ -81,6 +84,7 @@ const ring = shared<Ring>('ring', () => ({
   lost: 0,
   pendingSinks: [],
   heartbeat: undefined,
+  threads: undefined,
 }));
 
 /** Records one operation event. The only thing the hot path does when a sink is attached. */
@@ -284,6 +288,18 @@ export function flush(): void {
   }
 }
 
+/** Delivers a batch a worker forwarded (see transports/thread.ts) to this thread's sinks. */
+function deliverForwarded(batch: Batch): void {
+  for (const sink of rt.sinks.slice()) {
+    if (sink.kind === 'thread') continue;
+    try {
+      sink.write(batch);
+    } catch (err) {
+      warnOnce(`sink-${sink.kind}`, `the ${sink.kind} sink failed: ${String(err)}`);
+    }
+  }
+}
+
 function deliver(buf: Buffer): void {
   const origin = performance.timeOrigin;
   const head = registries(buf);
@@ -422,6 +438,7 @@ export function attachSink(sink: Sink): () => void {
   rt.recording = true;
   installLifecycle();
   startHeartbeat();
+  if (rt.threadId === 0 && !ring.threads) ring.threads = listenToThreads(deliverForwarded);
   return () => detachSink(sink);
 }
 
@@ -434,6 +451,10 @@ export function detachSink(sink: Sink): void {
   if (!rt.recording && ring.heartbeat) {
     clearInterval(ring.heartbeat);
     ring.heartbeat = undefined;
+  }
+  if (!rt.recording && ring.threads) {
+    ring.threads();
+    ring.threads = undefined;
   }
 }
 

@@ -6,6 +6,7 @@ import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions }
 import { alreadyAborted, checkOptions, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
 import { abortErrorFor } from '../errors.js';
 import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+import { rememberSharedLock } from './worker.js';
 
 // Layout of the shared state, in 32-bit words.
 const STATE = 0; // see FREE .. ABANDONED
@@ -99,6 +100,7 @@ export class SharedMutex {
     this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
     this.#words = new Int32Array(this.#buffer, 0, WORDS);
     this.resource = sharedResource('shared-mutex', options, handle);
+    rememberSharedLock(this);
     this.onOwnerDead = options?.onOwnerDead ?? (handle ? readPolicy(handle) : 'recover');
     if (this.onOwnerDead !== 'recover' && this.onOwnerDead !== 'error') {
       throw new TypeError(`SharedMutex: onOwnerDead must be "recover" or "error"`);

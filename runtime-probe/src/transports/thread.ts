@@ -1,0 +1,101 @@
+/**
+ * Worker threads report through the main thread: a worker's probe forwards each flushed batch on
+ * a BroadcastChannel named for the process, and the main thread delivers it to its own sinks.
+ * Ids are unique in the process (the thread id is folded into them), so a worker's registries
+ * and events need no translation. Per-thread order is kept; batches of different threads
+ * interleave in the order they arrive.
+ *
+ * What this does not do yet: a main thread blocked synchronously (Atomics.wait) does not deliver
+ * forwarded batches until it wakes, because delivery runs on its event loop. The main thread's
+ * own shared-lock waits are asynchronous by default, so a deadlock between workers is seen.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import type { Message } from '../protocol.js';
+import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+
+export function channelName(): string {
+  return `lockscope.v1.${process.pid}`;
+}
+
+interface Forwarded {
+  thread: number;
+  eventCount: number;
+  messages: Message[];
+}
+
+/** In a worker: sends every batch to the main thread. */
+export class ThreadForwardSink implements Sink {
+  readonly kind = 'thread';
+  readonly target = 'main thread';
+  #channel = new BroadcastChannel(channelName());
+  #sent = 0;
+  #error: string | undefined;
+
+  constructor() {
+    // A worker must not be kept alive by its probe.
+    this.#channel.unref();
+  }
+
+  write(batch: Batch): void {
+    const message: Forwarded = {
+      thread: rt.threadId,
+      eventCount: batch.eventCount,
+      messages: batch.messages(),
+    };
+    try {
+      this.#channel.postMessage(message);
+      this.#sent += batch.eventCount;
+    } catch (err) {
+      this.#error = String(err);
+      warnOnce('thread-forward', `could not forward a worker's events: ${this.#error}`);
+    }
+  }
+
+  // Heartbeats, idle and end are the process's, which the main thread reports.
+  control(): void {}
+
+  close(): void {
+    this.#channel.close();
+  }
+
+  stats(): SinkStats {
+    return {
+      kind: this.kind,
+      target: this.target,
+      sent: this.#sent,
+      dropped: 0,
+      inFlight: 0,
+      error: this.#error,
+    };
+  }
+}
+
+function isForwarded(value: unknown): value is Forwarded {
+  if (typeof value !== 'object' || value === null) return false;
+  const f = value as Partial<Forwarded>;
+  return (
+    typeof f.thread === 'number' && typeof f.eventCount === 'number' && Array.isArray(f.messages)
+  );
+}
+
+/**
+ * On the main thread: delivers the batches forwarded by workers to `deliver`. Returns a function
+ * that stops listening.
+ */
+export function listenToThreads(deliver: (batch: Batch) => void): () => void {
+  const channel = new BroadcastChannel(channelName());
+  channel.unref();
+  channel.onmessage = (event: unknown) => {
+    const data = (event as { data?: unknown }).data;
+    if (!isForwarded(data)) return;
+    const { messages, eventCount } = data;
+    rt.produced += eventCount;
+    let text: string | undefined;
+    deliver({
+      eventCount,
+      messages: () => messages,
+      text: () => (text ??= messages.map((m) => JSON.stringify(m) + '\n').join('')),
+    });
+  };
+  return () => channel.close();
+}

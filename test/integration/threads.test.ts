@@ -1,0 +1,89 @@
+/**
+ * Worker threads with lockscope's Worker and SharedMutex, in a real child process: a cross-thread
+ * deadlock is seen at a socket collector while the workers hang, with both waits and their
+ * TypeScript lines, and a lock abandoned by a worker that threw is released with the owner-died
+ * signal and an `abandoned` event carrying the holder's acquisition site.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { buildSync } from 'esbuild';
+import { startCollector } from '../../runtime-probe/src/collector.js';
+import type { Message, SiteMessage } from '../../runtime-probe/src/protocol.js';
+import { lastJson, readTrace, runProgram } from './run-program.js';
+
+// The worker runs as JavaScript bundled beside the tests, importing the lockscope package as a
+// user's worker would, with an inline source map back to the TypeScript fixture.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const WORKER = join(root, 'test', '.build', 'thread-worker.mjs');
+mkdirSync(join(root, 'test', '.build'), { recursive: true });
+buildSync({
+  entryPoints: [join(root, 'test', 'fixtures', 'thread-worker.ts')],
+  outfile: WORKER,
+  bundle: true,
+  external: ['lockscope'],
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+});
+
+function sitesOf(messages: Message[]): Map<number, SiteMessage> {
+  return new Map(messages.flatMap((m) => (m.t === 'site' ? [[m.id, m] as const] : [])));
+}
+
+describe('threads', () => {
+  it('shows both waits of a cross-thread deadlock at a socket collector while the workers hang', async () => {
+    const received: Message[] = [];
+    const collector = await startCollector({ onMessage: (_c, m) => received.push(m) });
+    try {
+      const r = await runProgram(['test/fixtures/threads.ts', WORKER, 'deadlock'], collector.env());
+      assert.equal(r.code, 0, r.stderr);
+      const out = lastJson<{ deadlocked: boolean; threads: number[] }>(r.stdout);
+      assert.equal(out.deadlocked, true, 'both locks stayed held: the workers hung');
+      const resources = new Map(
+        received.flatMap((m) => (m.t === 'resource' ? [[m.id, m.name] as const] : [])),
+      );
+      const requests = received
+        .flatMap((m) => (m.t === 'events' ? m.events : []))
+        .filter((e) => e.op === 'request');
+      assert.deepEqual(requests.map((e) => resources.get(e.res!)).sort(), ['lock A', 'lock B']);
+      const threads = requests.map((e) => Math.floor(e.task / 2 ** 32)).sort();
+      assert.deepEqual(threads, [...out.threads].sort(), 'one wait from each worker thread');
+      const sites = sitesOf(received);
+      for (const e of requests) {
+        const site = sites.get(e.site!);
+        assert.ok(site, 'the wait has its site');
+        assert.match(site.file, /test[/\\]fixtures[/\\]thread-worker\.ts$/);
+        assert.equal(site.line, 22, 'the line of `second.acquireSync()`');
+      }
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('releases a lock whose worker threw while holding it, with the owner-died signal', async () => {
+    const trace = join(root, 'test', '.build', 'abandoned.jsonl');
+    const r = await runProgram(['test/fixtures/threads.ts', WORKER, 'abandon'], {
+      LOCKSCOPE_TRACE: trace,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lastJson(r.stdout), { code: 1, ownerDied: true });
+    const messages = readTrace(trace);
+    const events = messages.flatMap((m) => (m.t === 'events' ? m.events : []));
+    const abandoned = events.find((e) => e.op === 'abandoned');
+    assert.ok(abandoned, 'an abandoned event');
+    const acquiredInWorker = events.find(
+      (e) => e.op === 'acquired' && Math.floor(e.task / 2 ** 32) !== 0,
+    );
+    assert.equal(abandoned.peer, acquiredInWorker?.task, 'it names the task that held the lock');
+    const site = sitesOf(messages).get(abandoned.site!);
+    assert.ok(site, "it carries the holder's acquisition site");
+    assert.match(site.file, /thread-worker\.ts$/);
+    assert.equal(site.line, 26);
+    assert.ok(events.some((e) => e.op === 'thread-exit' && e.n === 1));
+  });
+});
