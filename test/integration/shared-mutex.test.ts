@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   AbandonedLockError,
+  BrokenBarrierError,
+  SharedBarrier,
   SharedMutex,
   TimeoutError,
   AbortError,
@@ -135,5 +137,33 @@ describe('SharedMutex', () => {
         assert.equal(repaired.ownerDied, false);
       }
     }
+  });
+});
+
+describe('SharedBarrier', () => {
+  it('passes four workers through five generations, each index once per generation', async () => {
+    const parties = 4;
+    const generations = 5;
+    let actions = 0;
+    const barrier = new SharedBarrier(parties, { name: 'phases', action: () => actions++ });
+    const seen = new SharedArrayBuffer(4 * parties * generations);
+    const workers = Array.from({ length: parties }, () =>
+      start({ job: 'barrier', barrier: barrier.handle, seen, generations }),
+    );
+    await Promise.all(workers.map((w) => message(w)));
+    await Promise.all(workers.map(exited));
+    assert.deepEqual([...new Int32Array(seen)], new Array<number>(parties * generations).fill(1));
+    assert.equal(barrier.generation, generations);
+    assert.equal(actions, 0, 'the action given on this thread ran nowhere: workers passed it');
+  });
+
+  it('breaks for everyone when a party times out, until reset', async () => {
+    const barrier = new SharedBarrier(2);
+    await assert.rejects(barrier.wait({ timeout: 20 }), TimeoutError);
+    assert.equal(barrier.broken, true);
+    await assert.rejects(barrier.wait(), BrokenBarrierError);
+    barrier.reset();
+    const [a, b] = await Promise.all([barrier.wait(), barrier.wait()]);
+    assert.deepEqual([a, b].sort(), [0, 1]);
   });
 });

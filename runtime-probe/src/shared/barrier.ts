@@ -1,0 +1,217 @@
+import { BrokenBarrierError, TimeoutError } from '../errors.js';
+import { currentFlow } from '../identity.js';
+import { flush } from '../recorder.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { Op, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
+import { checkOptions, MAX_TIMER_MS } from '../waiting.js';
+import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+
+// Layout, in 32-bit words. STATE holds the generation (high 16 bits, wrapping) and the arrivals
+// of that generation (low 16 bits) together, so that one compare-and-swap both counts an arrival
+// and, for the last party, opens the next generation: no arrival can be counted in the wrong one.
+const STATE = 0;
+const BROKEN = 1;
+const PARTIES = 2;
+const WORDS = 4;
+const COUNT_BITS = 16;
+const COUNT_MASK = (1 << COUNT_BITS) - 1;
+
+export interface SharedBarrierOptions extends ResourceOptions {
+  /** Runs in the thread of the last party to arrive, before the others are released. */
+  action?: () => void;
+}
+
+/**
+ * A cyclic barrier for `parties` threads (or tasks), in shared memory. `waitSync()` blocks a
+ * worker with Atomics.wait; `wait()` waits asynchronously and suits the main thread. Both resolve
+ * to the arrival index within the generation (0 for the first). A party that times out breaks the
+ * barrier for every thread: waiters and later callers get BrokenBarrierError until `reset()`.
+ */
+export class SharedBarrier {
+  readonly resource: ResourceRec;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #words: Int32Array;
+  readonly #action: (() => void) | undefined;
+
+  constructor(parties: number, options?: SharedBarrierOptions, handle?: SharedHandle) {
+    if (!handle && !(Number.isInteger(parties) && parties >= 1 && parties <= COUNT_MASK)) {
+      throw new TypeError(`SharedBarrier: parties must be an integer from 1 to ${COUNT_MASK}`);
+    }
+    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(WORDS * 4);
+    this.#words = new Int32Array(this.#buffer, 0, WORDS);
+    if (!handle) this.#words[PARTIES] = parties;
+    this.resource = sharedResource('shared-barrier', options, handle, this.parties);
+    this.#action = options?.action;
+  }
+
+  /** Makes a working barrier from a handle received from another thread. */
+  static from(handle: unknown, options?: { action?: () => void }): SharedBarrier {
+    if (!isHandle(handle, 'shared-barrier')) {
+      throw new TypeError('SharedBarrier.from(): expected the handle of a SharedBarrier');
+    }
+    return new SharedBarrier(0, options, handle);
+  }
+
+  get handle(): SharedHandle {
+    return {
+      lockscopeShared: 'shared-barrier',
+      buffer: this.#buffer,
+      id: this.resource.id,
+      name: this.resource.name,
+      cls: this.resource.cls,
+    };
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  get parties(): number {
+    return Atomics.load(this.#words, PARTIES);
+  }
+
+  /** The current generation, wrapping at 2^16. */
+  get generation(): number {
+    return Atomics.load(this.#words, STATE) >>> COUNT_BITS;
+  }
+
+  get broken(): boolean {
+    return Atomics.load(this.#words, BROKEN) !== 0;
+  }
+
+  /** Breaks the barrier for every thread: waiters and later callers reject until reset(). */
+  abort(): void {
+    this.#break(currentFlow(false));
+  }
+
+  /** Mends a broken barrier and starts a fresh generation. Waiters of a broken one have failed. */
+  reset(): void {
+    const words = this.#words;
+    const gen = (Atomics.load(words, STATE) >>> COUNT_BITS) + 1;
+    Atomics.store(words, STATE, (gen & COUNT_MASK) << COUNT_BITS);
+    Atomics.store(words, BROKEN, 0);
+    Atomics.notify(words, STATE);
+  }
+
+  /**
+   * Counts an arrival. Returns the arrival index and, for a party that must wait, the state word
+   * to wait on; the last party runs the action and opens the next generation.
+   */
+  #arrive(flow: Flow, site: number): { index: number; gen: number; last: boolean } {
+    const words = this.#words;
+    const parties = words[PARTIES]!;
+    for (;;) {
+      if (Atomics.load(words, BROKEN)) {
+        sync(Op.error, flow, this.resource, site);
+        throw new BrokenBarrierError(`${this.resource.name} is broken`);
+      }
+      const v = Atomics.load(words, STATE);
+      const gen = v >>> COUNT_BITS;
+      const index = v & COUNT_MASK;
+      if (index + 1 < parties) {
+        if (Atomics.compareExchange(words, STATE, v, v + 1) === v) {
+          sync(Op.arrive, flow, this.resource, site, index);
+          return { index, gen, last: false };
+        }
+        continue;
+      }
+      if (index >= parties) {
+        // The last party is running the action: this arrival belongs to the next generation.
+        Atomics.wait(words, STATE, v, 1);
+        continue;
+      }
+      // The last party claims the generation (count = parties), runs the action before anyone
+      // is released, as threading.Barrier does, then opens the next generation.
+      if (Atomics.compareExchange(words, STATE, v, v + 1) !== v) continue;
+      sync(Op.arrive, flow, this.resource, site, index);
+      try {
+        this.#action?.();
+      } catch (err) {
+        this.#break(flow);
+        throw new BrokenBarrierError(`${this.resource.name}: the barrier action threw`, {
+          cause: err,
+        });
+      }
+      Atomics.store(words, STATE, ((gen + 1) & COUNT_MASK) << COUNT_BITS);
+      sync(Op.pass, flow, this.resource, site, gen);
+      Atomics.notify(words, STATE);
+      return { index, gen, last: true };
+    }
+  }
+
+  #break(flow: Flow): void {
+    if (Atomics.exchange(this.#words, BROKEN, 1) === 0) {
+      sync(Op.broken, flow, this.resource, 0, this.generation);
+    }
+    Atomics.notify(this.#words, STATE);
+  }
+
+  /** After waking: passed (true), still waiting (false), or broken (throws). */
+  #passed(flow: Flow, site: number, gen: number): boolean {
+    if (Atomics.load(this.#words, STATE) >>> COUNT_BITS !== gen) {
+      sync(Op.wake, flow, this.resource, site);
+      return true;
+    }
+    if (Atomics.load(this.#words, BROKEN)) {
+      sync(Op.error, flow, this.resource, site);
+      throw new BrokenBarrierError(`${this.resource.name} was broken while waiting`);
+    }
+    return false;
+  }
+
+  #timedOut(flow: Flow, site: number, method: string, timeout: number | undefined): never {
+    sync(Op.timeout, flow, this.resource, site, timeout);
+    this.#break(flow);
+    throw new TimeoutError(
+      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
+      timeout ?? 0,
+    );
+  }
+
+  /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
+  waitSync(options?: { timeout?: number }): number {
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.waitSync()`);
+    const flow = currentFlow(false);
+    const site = siteForBlocking();
+    const { index, gen, last } = this.#arrive(flow, site);
+    if (last) return index;
+    const timeout = options?.timeout;
+    const deadline =
+      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    sync(Op.wait, flow, this.resource, site, index);
+    if (rt.recording) flush();
+    while (!this.#passed(flow, site, gen)) {
+      const left = deadline === Infinity ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'waitSync', timeout);
+      Atomics.wait(this.#words, STATE, Atomics.load(this.#words, STATE), left);
+    }
+    return index;
+  }
+
+  /** Waits asynchronously until every party has arrived (Atomics.waitAsync). */
+  async wait(options?: { timeout?: number }): Promise<number> {
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
+    const flow = currentFlow(true);
+    const site = siteForBlocking();
+    const { index, gen, last } = this.#arrive(flow, site);
+    if (last) return index;
+    const timeout = options?.timeout;
+    const deadline =
+      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    sync(Op.wait, flow, this.resource, site, index);
+    const release = keepAlive();
+    flow.blocked = true;
+    try {
+      while (!this.#passed(flow, site, gen)) {
+        const left = deadline === Infinity ? undefined : deadline - performance.now();
+        if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'wait', timeout);
+        const w = Atomics.waitAsync(this.#words, STATE, Atomics.load(this.#words, STATE), left);
+        if (w.async) await w.value;
+      }
+      return index;
+    } finally {
+      flow.blocked = false;
+      release();
+    }
+  }
+}
