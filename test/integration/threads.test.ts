@@ -31,6 +31,18 @@ buildSync({
   logLevel: 'warning',
 });
 
+const POOL_WORKER = join(root, 'test', '.build', 'pool-worker.mjs');
+buildSync({
+  entryPoints: [join(root, 'test', 'fixtures', 'pool-worker.ts')],
+  outfile: POOL_WORKER,
+  bundle: true,
+  external: ['lockscope'],
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
 function sitesOf(messages: Message[]): Map<number, SiteMessage> {
   return new Map(messages.flatMap((m) => (m.t === 'site' ? [[m.id, m] as const] : [])));
 }
@@ -85,5 +97,30 @@ describe('threads', () => {
     assert.match(site.file, /thread-worker\.ts$/);
     assert.equal(site.line, 26);
     assert.ok(events.some((e) => e.op === 'thread-exit' && e.n === 1));
+  });
+
+  it('runs jobs on a pool of workers, returns their results and errors, and shuts down', async () => {
+    const trace = join(root, 'test', '.build', 'pool.jsonl');
+    const r = await runProgram(['test/fixtures/pool.ts', POOL_WORKER], { LOCKSCOPE_TRACE: trace });
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<{ results: unknown[]; allDone: boolean }>(r.stdout);
+    assert.deepEqual(out.results, [
+      1,
+      4,
+      9,
+      16,
+      'error: WorkerJobError: cannot square -5 here',
+      36,
+    ]);
+    assert.equal(out.allDone, true);
+    const events = readTrace(trace).flatMap((m) => (m.t === 'events' ? m.events : []));
+    const exits = events.filter((e) => e.op === 'thread-exit');
+    assert.equal(exits.length, 2, 'both workers exited');
+    assert.ok(
+      exits.every((e) => (e.n ?? 0) === 0),
+      'cleanly, with exit code 0',
+    );
+    const jobs = events.filter((e) => e.op === 'task-start' && Math.floor(e.task / 2 ** 32) !== 0);
+    assert.equal(jobs.length, 6, 'each job ran as a task in a worker');
   });
 });

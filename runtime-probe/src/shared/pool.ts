@@ -1,0 +1,180 @@
+import { availableParallelism } from 'node:os';
+import { parentPort, type WorkerOptions } from 'node:worker_threads';
+import { LockscopeError } from '../errors.js';
+import { spawn } from '../primitives/task.js';
+import { Worker } from './worker.js';
+
+/** Messages between a pool and its workers, tagged so that the program's own messages pass by. */
+type ToWorker = { lockscope: 'job'; id: number; payload: unknown } | { lockscope: 'stop' };
+type FromWorker = { lockscope: 'result'; id: number; ok: boolean; value?: unknown; error?: string };
+
+function isResult(m: unknown): m is FromWorker {
+  return (
+    typeof m === 'object' && m !== null && (m as { lockscope?: unknown }).lockscope === 'result'
+  );
+}
+
+function isToWorker(m: unknown): m is ToWorker {
+  const tag = typeof m === 'object' && m !== null ? (m as { lockscope?: unknown }).lockscope : '';
+  return tag === 'job' || tag === 'stop';
+}
+
+/** A pool job's outcome, as it will be: `result()` waits for it. */
+export class Future<T> {
+  readonly #promise: Promise<T>;
+  #settled = false;
+
+  constructor(promise: Promise<T>) {
+    this.#promise = promise.finally(() => {
+      this.#settled = true;
+    });
+    // A future nobody asks for must not become an unhandled rejection.
+    this.#promise.catch(() => {});
+  }
+
+  /** True once the job has ended, either way. */
+  get done(): boolean {
+    return this.#settled;
+  }
+
+  /** The job's return value, or its error. */
+  result(): Promise<T> {
+    return this.#promise;
+  }
+}
+
+/** A job failed in its worker; `message` is the worker's error message. */
+export class WorkerJobError extends LockscopeError {}
+
+interface Pending {
+  id: number;
+  payload: unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A fixed number of worker threads running one script, which answers jobs with `serve()`.
+ * `submit()` returns a Future; jobs wait in FIFO order for an idle worker. `shutdown()` lets the
+ * queued and running jobs finish, then stops the workers and resolves when they have exited. A
+ * worker that dies fails its running job and is replaced.
+ */
+export class WorkerPool {
+  readonly size: number;
+  readonly #filename: string | URL;
+  readonly #options: WorkerOptions | undefined;
+  readonly #idle: Worker[] = [];
+  readonly #running = new Map<Worker, Pending>();
+  readonly #queue: Pending[] = [];
+  readonly #workers = new Set<Worker>();
+  #nextId = 1;
+  #stopping: Promise<void> | undefined;
+
+  constructor(filename: string | URL, options?: WorkerOptions & { size?: number }) {
+    const size = options?.size ?? availableParallelism();
+    if (!(Number.isInteger(size) && size >= 1)) {
+      throw new TypeError(`WorkerPool: size must be an integer >= 1, got ${String(size)}`);
+    }
+    this.size = size;
+    this.#filename = filename;
+    this.#options = options;
+    for (let i = 0; i < size; i++) this.#start();
+  }
+
+  #start(): void {
+    const w = new Worker(this.#filename, this.#options);
+    this.#workers.add(w);
+    w.on('message', (m: unknown) => {
+      if (!isResult(m)) return;
+      const job = this.#running.get(w);
+      if (!job || job.id !== m.id) return;
+      this.#running.delete(w);
+      if (m.ok) job.resolve(m.value);
+      else job.reject(new WorkerJobError(m.error ?? 'the job failed'));
+      this.#ready(w);
+    });
+    w.on('error', () => {});
+    w.on('exit', (code: number) => {
+      this.#workers.delete(w);
+      const idle = this.#idle.indexOf(w);
+      if (idle >= 0) this.#idle.splice(idle, 1);
+      const job = this.#running.get(w);
+      if (job) {
+        this.#running.delete(w);
+        job.reject(new WorkerJobError(`the worker running job ${job.id} exited with code ${code}`));
+      }
+      if (!this.#stopping) this.#start();
+    });
+    this.#ready(w);
+  }
+
+  #ready(w: Worker): void {
+    const job = this.#queue.shift();
+    if (!job) {
+      this.#idle.push(w);
+      this.#drained?.();
+      return;
+    }
+    this.#running.set(w, job);
+    const message: ToWorker = { lockscope: 'job', id: job.id, payload: job.payload };
+    w.postMessage(message);
+  }
+
+  #drained: (() => void) | undefined;
+
+  /** Queues a job; its payload is sent to a worker by structured clone. */
+  submit<T>(payload: unknown): Future<T> {
+    if (this.#stopping) throw new LockscopeError('submit() after shutdown()');
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, payload, resolve, reject });
+    });
+    const w = this.#idle.shift();
+    if (w) this.#ready(w);
+    return new Future(promise as Promise<T>);
+  }
+
+  /** Finishes the queued and running jobs, then stops every worker. */
+  shutdown(): Promise<void> {
+    this.#stopping ??= (async () => {
+      while (this.#queue.length > 0 || this.#running.size > 0) {
+        await new Promise<void>((resolve) => (this.#drained = resolve));
+      }
+      const exits = [...this.#workers].map((w) => w.join());
+      for (const w of this.#workers) w.postMessage({ lockscope: 'stop' } satisfies ToWorker);
+      await Promise.all(exits);
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * In a pool's worker script: answers the pool's jobs with `handler`, each run as a task of its
+ * own, until the pool shuts down.
+ */
+export function serve<P, R>(handler: (payload: P) => R | Promise<R>): void {
+  const port = parentPort;
+  if (!port) throw new LockscopeError('serve() runs in a worker thread started by a WorkerPool');
+  const onMessage = (m: unknown): void => {
+    if (!isToWorker(m)) return;
+    if (m.lockscope === 'stop') {
+      port.off('message', onMessage);
+      port.close();
+      return;
+    }
+    const { id, payload } = m;
+    spawn(`job ${id}`, () => handler(payload as P))
+      .join()
+      .then(
+        (value) =>
+          port.postMessage({ lockscope: 'result', id, ok: true, value } satisfies FromWorker),
+        (err: unknown) =>
+          port.postMessage({
+            lockscope: 'result',
+            id,
+            ok: false,
+            error: err instanceof Error ? err.message : String(err),
+          } satisfies FromWorker),
+      );
+  };
+  port.on('message', onMessage);
+}
