@@ -11,6 +11,8 @@ import {
   BrokenBarrierError,
   SharedBarrier,
   SharedMutex,
+  SharedSemaphore,
+  LockMisuseError,
   TimeoutError,
   AbortError,
 } from '../../runtime-probe/src/index.js';
@@ -165,5 +167,34 @@ describe('SharedBarrier', () => {
     barrier.reset();
     const [a, b] = await Promise.all([barrier.wait(), barrier.wait()]);
     assert.deepEqual([a, b].sort(), [0, 1]);
+  });
+});
+
+describe('SharedSemaphore', () => {
+  it('admits at most its permits across four workers', async () => {
+    const sem = new SharedSemaphore(2, { name: 'two at a time' });
+    const counter = new SharedArrayBuffer(8);
+    const workers = Array.from({ length: 4 }, () =>
+      start({ job: 'semaphore', semaphore: sem.handle, counter, rounds: 5_000 }),
+    );
+    await Promise.all(workers.map((w) => message(w)));
+    await Promise.all(workers.map(exited));
+    const [now, most] = new Int32Array(counter);
+    assert.equal(now, 0);
+    assert.ok(most! >= 1 && most! <= 2, `at most two holders at once, saw ${most}`);
+    assert.equal(sem.value, 2, 'every permit came back');
+  });
+
+  it('waits asynchronously, times out, and refuses over-release when bounded', async () => {
+    const sem = new SharedSemaphore(1, { bounded: true });
+    const permit = await sem.acquire();
+    await assert.rejects(sem.acquire({ timeout: 20 }), TimeoutError);
+    assert.equal(sem.tryAcquire(), undefined);
+    const waiting = sem.acquire();
+    permit.release();
+    const next = await waiting;
+    next.release();
+    assert.equal(sem.value, 1);
+    assert.throws(() => sem.release(), LockMisuseError, 'beyond the one initial permit');
   });
 });

@@ -36,7 +36,13 @@ export interface SharedMutexOptions extends ResourceOptions {
   onOwnerDead?: 'recover' | 'error';
 }
 
-const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
+export const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
+
+/** What a SharedGuard releases: a shared mutex or a permit of a shared semaphore. */
+export interface SharedReleasable {
+  readonly resource: ResourceRec;
+  [RELEASE_SHARED](flow: Flow): void;
+}
 
 /**
  * A guard of a shared lock, used like any guard (`release()`, `using`), which also says whether
@@ -46,12 +52,12 @@ const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
  * ending, which the thread's exit reports.
  */
 export class SharedGuard implements Disposable {
-  #mutex: SharedMutex;
+  #mutex: SharedReleasable;
   #flow: Flow;
   #released = false;
 
   constructor(
-    mutex: SharedMutex,
+    mutex: SharedReleasable,
     flow: Flow,
     /** True when the previous holder ended while holding: the protected state may be inconsistent. */
     readonly ownerDied: boolean,
@@ -68,7 +74,9 @@ export class SharedGuard implements Disposable {
   release(): void {
     if (this.#released) {
       sync(Op.misuse, currentFlow(false), this.#mutex.resource, 0, Misuse.releaseNotHeld);
-      throw new LockMisuseError(`${this.#mutex.name} was released twice through the same guard`);
+      throw new LockMisuseError(
+        `${this.#mutex.resource.name} was released twice through the same guard`,
+      );
     }
     this.#released = true;
     this.#mutex[RELEASE_SHARED](this.#flow);
@@ -88,7 +96,7 @@ export class SharedGuard implements Disposable {
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
  */
-export class SharedMutex {
+export class SharedMutex implements SharedReleasable {
   readonly resource: ResourceRec;
   readonly onOwnerDead: 'recover' | 'error';
   readonly #buffer: SharedArrayBuffer;
