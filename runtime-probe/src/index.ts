@@ -35,6 +35,7 @@ export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/
 export { Guard } from './primitives/guard.js';
 export { SharedMutex, SharedGuard, type SharedMutexOptions } from './shared/mutex.js';
 export { Worker } from './shared/worker.js';
+export { SharedCondition } from './shared/condition.js';
 export { SharedSemaphore, type SharedSemaphoreOptions } from './shared/semaphore.js';
 export { WorkerPool, Future, WorkerJobError, serve } from './shared/pool.js';
 export { SharedBarrier, type SharedBarrierOptions } from './shared/barrier.js';

@@ -10,6 +10,7 @@ import {
   AbandonedLockError,
   BrokenBarrierError,
   SharedBarrier,
+  SharedCondition,
   SharedMutex,
   SharedSemaphore,
   LockMisuseError,
@@ -196,5 +197,43 @@ describe('SharedSemaphore', () => {
     next.release();
     assert.equal(sem.value, 1);
     assert.throws(() => sem.release(), LockMisuseError, 'beyond the one initial permit');
+  });
+});
+
+describe('SharedCondition', () => {
+  it('hands items from the main thread to a consuming worker without losing a notify', async () => {
+    const lock = new SharedMutex({ name: 'queue lock' });
+    const ready = new SharedCondition(lock, { name: 'items ready' });
+    const counter = new SharedArrayBuffer(8);
+    const items = new Int32Array(counter);
+    const rounds = 200;
+    const w = start({
+      job: 'consume',
+      lock: lock.handle,
+      condition: ready.handle,
+      counter,
+      rounds,
+    });
+    for (let i = 0; i < rounds; i++) {
+      using guard = await lock.acquire();
+      void guard;
+      items[0]!++;
+      ready.notify();
+    }
+    await message(w);
+    await exited(w);
+    assert.deepEqual([...items], [0, rounds]);
+  });
+
+  it('refuses a wait without the mutex, and holds the mutex again after a timeout', async () => {
+    const lock = new SharedMutex();
+    const cond = new SharedCondition(lock);
+    await assert.rejects(cond.wait(), LockMisuseError);
+    assert.throws(() => cond.notify(), LockMisuseError);
+    const guard = await lock.acquire();
+    await assert.rejects(cond.wait({ timeout: 20 }), TimeoutError);
+    assert.equal(lock.heldHere, true);
+    guard.release();
+    assert.equal(lock.isLocked, false);
   });
 });

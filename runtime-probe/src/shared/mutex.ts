@@ -26,6 +26,11 @@ const LOCKED = 1;
 const CONTENDED = 2; // locked, and perhaps with waiters
 const ABANDONED = 3; // free, but the last holder died holding it
 
+// Outcomes of one step of the slow path.
+const NOT_TAKEN = 0;
+const TAKEN = 1;
+const TAKEN_DIED = 2;
+
 export interface SharedMutexOptions extends ResourceOptions {
   /**
    * What an acquirer gets when the previous holder's thread ended while holding the lock:
@@ -212,7 +217,7 @@ export class SharedMutex implements SharedReleasable {
     if (rt.recording) flush();
     for (;;) {
       const taken = this.#trySlow(flow, site);
-      if (taken) return taken;
+      if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
       const left = this.#timeLeft(flow, site, 'acquireSync', timeout, deadline);
       Atomics.wait(this.#words, STATE, CONTENDED, left);
     }
@@ -238,17 +243,15 @@ export class SharedMutex implements SharedReleasable {
 
   /**
    * One step of the slow path: takes the lock if it is free or abandoned, otherwise marks it
-   * contended so that its holder will wake a waiter, and returns undefined.
+   * contended so that its holder will wake a waiter, and returns NOT_TAKEN.
    */
-  #trySlow(flow: Flow, site: number): SharedGuard | undefined {
+  #trySlow(flow: Flow, site: number): typeof NOT_TAKEN | typeof TAKEN | typeof TAKEN_DIED {
     const words = this.#words;
     for (;;) {
       const c = Atomics.load(words, STATE);
       if (c === FREE) {
         // Taken as contended: other waiters may be asleep, and this holder must wake one.
-        if (Atomics.compareExchange(words, STATE, FREE, CONTENDED) === FREE) {
-          return this.#granted(flow, site, false);
-        }
+        if (Atomics.compareExchange(words, STATE, FREE, CONTENDED) === FREE) return TAKEN;
       } else if (c === ABANDONED) {
         if (this.onOwnerDead === 'error') {
           sync(Op.error, flow, this.resource, site);
@@ -258,12 +261,12 @@ export class SharedMutex implements SharedReleasable {
           );
         }
         if (Atomics.compareExchange(words, STATE, ABANDONED, CONTENDED) === ABANDONED) {
-          return this.#granted(flow, site, true);
+          return TAKEN_DIED;
         }
       } else if (c === CONTENDED) {
-        return undefined;
+        return NOT_TAKEN;
       } else if (Atomics.compareExchange(words, STATE, LOCKED, CONTENDED) === LOCKED) {
-        return undefined;
+        return NOT_TAKEN;
       }
     }
   }
@@ -313,7 +316,7 @@ export class SharedMutex implements SharedReleasable {
     try {
       for (;;) {
         const taken = this.#trySlow(flow, site);
-        if (taken) return taken;
+        if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
         const left = this.#timeLeft(flow, site, 'acquire', timeout, deadline);
         const w = Atomics.waitAsync(words, STATE, CONTENDED, left);
         if (w.async) {
@@ -333,6 +336,11 @@ export class SharedMutex implements SharedReleasable {
 
   /** Called with the lock taken: records the owner and hands out a guard. */
   #granted(flow: Flow, site: number, ownerDied: boolean): SharedGuard {
+    this.#own(flow, site, ownerDied);
+    return new SharedGuard(this, flow, ownerDied);
+  }
+
+  #own(flow: Flow, site: number, ownerDied: boolean): void {
     const words = this.#words;
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
@@ -341,7 +349,43 @@ export class SharedMutex implements SharedReleasable {
     words[OWNER_SITE] = site >>> 0;
     words[HOLDS] = (words[HOLDS]! + 1) | 0;
     sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
-    return new SharedGuard(this, flow, ownerDied);
+  }
+
+  /** True when this thread holds the lock. */
+  get heldHere(): boolean {
+    return this.isLocked && Atomics.load(this.#words, OWNER_THREAD) === this.#thread;
+  }
+
+  /** For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid. */
+  unlockForWait(flow: Flow): void {
+    sync(Op.released, flow, this.resource);
+    this.#unlock();
+  }
+
+  /** For SharedCondition: takes the lock back after a wait, blocking the thread. */
+  relockSync(flow: Flow, site: number): void {
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) !== FREE) {
+      sync(Op.request, flow, this.resource, site);
+      while (!this.#trySlow(flow, site)) Atomics.wait(this.#words, STATE, CONTENDED);
+    }
+    this.#own(flow, site, false);
+  }
+
+  /** For SharedCondition: takes the lock back after a wait, asynchronously. */
+  async relock(flow: Flow, site: number): Promise<void> {
+    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) !== FREE) {
+      sync(Op.request, flow, this.resource, site);
+      const release = keepAlive();
+      try {
+        while (!this.#trySlow(flow, site)) {
+          const w = Atomics.waitAsync(this.#words, STATE, CONTENDED);
+          if (w.async) await w.value;
+        }
+      } finally {
+        release();
+      }
+    }
+    this.#own(flow, site, false);
   }
 
   /** For SharedGuard: the guard has already refused a second release. */
