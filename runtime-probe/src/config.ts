@@ -38,6 +38,13 @@ export function parseEnvConfig(
     if (Number.isInteger(n) && n >= 1 && n <= 64) config.stackDepth = n;
     else problems.push(`LOCKSCOPE_STACK_DEPTH must be an integer from 1 to 64, got "${depth}"`);
   }
+  const hold = env.LOCKSCOPE_HOLD_WARN_MS;
+  if (hold !== undefined && hold !== '') {
+    const n = Number(hold);
+    if (Number.isInteger(n) && n >= 0) config.holdWarnMs = n;
+    else
+      problems.push(`LOCKSCOPE_HOLD_WARN_MS must be a whole number of milliseconds, got "${hold}"`);
+  }
   if (env.LOCKSCOPE_ENDPOINT && !env.LOCKSCOPE_TOKEN) {
     problems.push(
       'LOCKSCOPE_ENDPOINT is set without LOCKSCOPE_TOKEN; the collector will refuse the connection',

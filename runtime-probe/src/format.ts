@@ -52,6 +52,8 @@ export class EventFormatter {
         return e.peer !== undefined ? `held by ${this.#task(e.peer)}, whose thread ended` : '';
       case 'thread-start':
         return e.peer !== undefined ? `started ${this.#task(e.peer)}` : '';
+      case 'held-long':
+        return e.peer !== undefined ? `held by ${this.#task(e.peer)} for ${e.n ?? 0} ms` : '';
       case 'thread-exit':
         return `exit code ${e.n ?? 0}`;
       default:

@@ -102,5 +102,6 @@ export function configure(changes: Partial<ProbeConfig>): void {
   integer('batchSize', 16, 1 << 20);
   integer('heartbeatMs', 0, 2 ** 31 - 1);
   integer('socketHighWater', 1024, 2 ** 31 - 1);
+  integer('holdWarnMs', 0, 2 ** 31 - 1);
   applyConfig(next);
 }

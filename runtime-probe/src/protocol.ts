@@ -85,6 +85,10 @@ export const OPS = [
   // A shared lock was released on behalf of a thread that ended holding it: `peer` is the task
   // that held it, `site` its acquisition site, `n` the dead thread's id.
   'abandoned',
+  // A shared lock has been held for at least `n` milliseconds by the same hold: reported by the
+  // hold-time watchdog, since a thread stuck in a loop raises no event of its own. `peer` is the
+  // holder's task, `site` its acquisition site.
+  'held-long',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

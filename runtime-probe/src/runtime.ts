@@ -74,6 +74,11 @@ export interface ProbeConfig {
   socketHighWater: number;
   /** Interval of heartbeat messages in milliseconds (0 turns them off). */
   heartbeatMs: number;
+  /**
+   * A shared lock held this long (in milliseconds) by one hold is reported by the hold-time
+   * watchdog, which runs on the main thread once a Worker has started (0 turns it off).
+   */
+  holdWarnMs: number;
 }
 
 /** Statistics of one sink, as `stats()` reports them. */
@@ -153,6 +158,7 @@ export const DEFAULT_CONFIG: ProbeConfig = {
   batchSize: 8192,
   socketHighWater: 8 * 1024 * 1024,
   heartbeatMs: 1000,
+  holdWarnMs: 10_000,
 };
 
 function createRuntime(): Runtime {

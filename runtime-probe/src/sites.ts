@@ -31,6 +31,8 @@ interface SiteState {
   stacks: Map<string, number>;
   /** Whether each frame file seen is the probe's own. */
   probeFiles: Map<string, boolean>;
+  /** Set when a site is first seen; see `takeFreshSites`. */
+  fresh: boolean;
 }
 
 const state = shared<SiteState>('sites', () => ({
@@ -40,6 +42,7 @@ const state = shared<SiteState>('sites', () => ({
   probeDirs: new Set(),
   stacks: new Map(),
   probeFiles: new Map(),
+  fresh: false,
 }));
 
 function toPath(file: string): string {
@@ -176,6 +179,7 @@ function intern(frame: NodeJS.CallSite): number {
   const rec: SiteRec = { msg, sentIn: -1 };
   state.byKey.set(key, rec);
   state.byId.set(msg.id, rec);
+  state.fresh = true;
   return msg.id;
 }
 
@@ -218,4 +222,15 @@ export function registerSite(id: number, out: SiteMessage[]): void {
 /** Resolves a site id to its location, for in-process use (tests, reports). */
 export function siteOf(id: number): SiteMessage | undefined {
   return state.byId.get(id)?.msg;
+}
+
+/**
+ * True once after new sites were interned. A worker that holds a shared lock may never yield
+ * again (stuck in a loop), so it flushes at once when it has new sites: the main thread's
+ * reports about that hold (watchdog, abandonment) can then name the site.
+ */
+export function takeFreshSites(): boolean {
+  const fresh = state.fresh;
+  state.fresh = false;
+  return fresh;
 }

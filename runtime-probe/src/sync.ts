@@ -39,6 +39,7 @@ export const Op = {
   threadStart: 25,
   threadExit: 26,
   abandoned: 27,
+  heldLong: 28,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -95,7 +95,7 @@ describe('threads', () => {
     const site = sitesOf(messages).get(abandoned.site!);
     assert.ok(site, "it carries the holder's acquisition site");
     assert.match(site.file, /thread-worker\.ts$/);
-    assert.equal(site.line, 26);
+    assert.equal(site.line, 30);
     assert.ok(events.some((e) => e.op === 'thread-exit' && e.n === 1));
   });
 
@@ -122,5 +122,23 @@ describe('threads', () => {
     );
     const jobs = events.filter((e) => e.op === 'task-start' && Math.floor(e.task / 2 ** 32) !== 0);
     assert.equal(jobs.length, 6, 'each job ran as a task in a worker');
+  });
+
+  it('reports a lock held past the watchdog threshold by a worker stuck in a loop', async () => {
+    const trace = join(root, 'test', '.build', 'stuck.jsonl');
+    const r = await runProgram(['test/fixtures/threads.ts', WORKER, 'stuck'], {
+      LOCKSCOPE_TRACE: trace,
+      LOCKSCOPE_HOLD_WARN_MS: '200',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lastJson(r.stdout), { held: true });
+    const messages = readTrace(trace);
+    const events = messages.flatMap((m) => (m.t === 'events' ? m.events : []));
+    const long = events.filter((e) => e.op === 'held-long');
+    assert.equal(long.length, 1, 'reported once for the one hold');
+    assert.ok((long[0]!.n ?? 0) >= 200);
+    const site = sitesOf(messages).get(long[0]!.site!);
+    assert.match(site?.file ?? '', /thread-worker\.ts$/);
+    assert.equal(site?.line, 26, 'the line of the acquisition in the stuck worker');
   });
 });

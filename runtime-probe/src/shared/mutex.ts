@@ -2,6 +2,7 @@ import { AbandonedLockError, LockMisuseError, TimeoutError } from '../errors.js'
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { takeFreshSites } from '../sites.js';
 import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
 import { alreadyAborted, checkOptions, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
 import { abortErrorFor } from '../errors.js';
@@ -160,6 +161,20 @@ export class SharedMutex implements SharedReleasable {
     return Atomics.load(this.#words, HOLDS) >>> 0;
   }
 
+  /** The current holder, as the shared state records it, or undefined when free. */
+  holder(): { thread: number; task: number; site: number; holds: number } | undefined {
+    const words = this.#words;
+    const tag = Atomics.load(words, OWNER_THREAD);
+    if (tag === 0 || !this.isLocked) return undefined;
+    const thread = tag - 1;
+    return {
+      thread,
+      task: thread * 2 ** 32 + (words[OWNER_TASK]! >>> 0),
+      site: words[OWNER_SITE] ? thread * 2 ** 32 + (words[OWNER_SITE] >>> 0) : 0,
+      holds: words[HOLDS]! >>> 0,
+    };
+  }
+
   /**
    * Releases the lock on behalf of a thread that ended while holding it, as the kernel does for a
    * POSIX robust mutex: the lock is marked owner-dead and one waiter is woken. Returns false if
@@ -167,10 +182,9 @@ export class SharedMutex implements SharedReleasable {
    */
   releaseAbandoned(deadThreadId: number): boolean {
     const words = this.#words;
-    if (Atomics.load(words, OWNER_THREAD) !== deadThreadId + 1) return false;
-    const task = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_TASK) >>> 0);
-    const site = deadThreadId * 2 ** 32 + (Atomics.load(words, OWNER_SITE) >>> 0);
-    sync(Op.abandoned, currentFlow(false), this.resource, site, deadThreadId, task);
+    const held = this.holder();
+    if (!held || held.thread !== deadThreadId) return false;
+    sync(Op.abandoned, currentFlow(false), this.resource, held.site, deadThreadId, held.task);
     words[OWNER_THREAD] = 0;
     Atomics.store(words, STATE, ABANDONED);
     // Every waiter: with `recover` one of them takes it; with `error` all of them must fail.
@@ -349,6 +363,7 @@ export class SharedMutex implements SharedReleasable {
     words[OWNER_SITE] = site >>> 0;
     words[HOLDS] = (words[HOLDS]! + 1) | 0;
     sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
+    if (site && rt.threadId !== 0 && takeFreshSites()) flush();
   }
 
   /** True when this thread holds the lock. */

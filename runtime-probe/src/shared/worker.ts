@@ -1,7 +1,7 @@
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow, resolved } from '../identity.js';
 import { registerFlow } from '../recorder.js';
-import { shared, type Flow } from '../runtime.js';
+import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
 
@@ -54,6 +54,7 @@ export class Worker extends NodeWorker {
     const thread = this.threadId;
     registerFlow(task);
     sync(Op.threadStart, parent, undefined, siteForBlocking(), 0, task.id);
+    startHoldWatchdog();
     this.#exited = new Promise((resolve) => {
       // An uncaught error in the worker: recorded, and left to the caller's own 'error'
       // listeners (without one, Node reports it as usual).
@@ -69,6 +70,43 @@ export class Worker extends NodeWorker {
   /** Resolves to the worker's exit code once it has ended. */
   join(): Promise<number> {
     return this.#exited;
+  }
+}
+
+const watch = shared('hold-watchdog', () => ({
+  timer: undefined as ReturnType<typeof setInterval> | undefined,
+  seen: new WeakMap<SharedMutex, { holds: number; since: number; reported: boolean }>(),
+}));
+
+/**
+ * Starts the hold-time watchdog (once per thread): a thread stuck in a loop while holding a
+ * shared lock raises no event, so every quarter of `holdWarnMs` the watchdog looks at the known
+ * shared locks, and reports one still held by the same hold after `holdWarnMs` with a `held-long`
+ * event naming the holder's task and acquisition site. It reads the clock, not the analysis.
+ */
+export function startHoldWatchdog(): void {
+  const limit = rt.config.holdWarnMs;
+  if (watch.timer || limit <= 0) return;
+  watch.timer = setInterval(() => lookAtHolds(limit), Math.max(10, limit / 4));
+  watch.timer.unref();
+}
+
+function lookAtHolds(limit: number): void {
+  const now = performance.now();
+  for (const ref of known.locks) {
+    const lock = ref.deref();
+    const held = lock?.holder();
+    if (!lock || !held) continue;
+    const last = watch.seen.get(lock);
+    if (!last || last.holds !== held.holds) {
+      watch.seen.set(lock, { holds: held.holds, since: now, reported: false });
+      continue;
+    }
+    const ms = now - last.since;
+    if (ms >= limit && !last.reported) {
+      last.reported = true;
+      sync(Op.heldLong, currentFlow(false), lock.resource, held.site, Math.round(ms), held.task);
+    }
   }
 }
 
