@@ -67,6 +67,8 @@ export function applyEnvironment(env: Env = process.env): void {
   // each of them would clobber the main thread's trace and split one process into several
   // streams; their events reach the main thread's sinks instead.
   if (rt.threadId !== 0) {
+    // Workers forward their batches: to the main thread's trace file and subscribers, and to
+    // the I/O thread that streams them to the collector (see transports/thread.ts).
     if (env.LOCKSCOPE_TRACE || env.LOCKSCOPE_ENDPOINT) attachSink(new ThreadForwardSink());
     return;
   }

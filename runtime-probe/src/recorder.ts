@@ -291,7 +291,8 @@ export function flush(): void {
 /** Delivers a batch a worker forwarded (see transports/thread.ts) to this thread's sinks. */
 function deliverForwarded(batch: Batch): void {
   for (const sink of rt.sinks.slice()) {
-    if (sink.kind === 'thread') continue;
+    // Workers stream to the collector themselves (see config.ts).
+    if (sink.kind === 'thread' || sink.kind === 'socket') continue;
     try {
       sink.write(batch);
     } catch (err) {

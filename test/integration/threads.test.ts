@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { buildSync } from 'esbuild';
 import { startCollector } from '../../runtime-probe/src/collector.js';
 import type { Message, SiteMessage } from '../../runtime-probe/src/protocol.js';
-import { lastJson, readTrace, runProgram } from './run-program.js';
+import { lastJson, NODE, readTrace, runProgram } from './run-program.js';
 
 // The worker runs as JavaScript bundled beside the tests, importing the lockscope package as a
 // user's worker would, with an inline source map back to the TypeScript fixture.
@@ -140,5 +141,33 @@ describe('threads', () => {
     const site = sitesOf(messages).get(long[0]!.site!);
     assert.match(site?.file ?? '', /thread-worker\.ts$/);
     assert.equal(site?.line, 26, 'the line of the acquisition in the stuck worker');
+  });
+
+  it('still reports to a collector when the main thread and every worker are blocked', async () => {
+    const received: Message[] = [];
+    const collector = await startCollector({ onMessage: (_c, m) => received.push(m) });
+    const child = spawn(
+      NODE,
+      ['--import', 'tsx', 'test/fixtures/threads.ts', WORKER, 'all-blocked'],
+      { env: { ...process.env, ...collector.env() }, stdio: 'ignore' },
+    );
+    try {
+      const requests = (): { task: number; res?: number }[] =>
+        received
+          .flatMap((m) => (m.t === 'events' ? m.events : []))
+          .filter((e) => e.op === 'request');
+      const deadline = Date.now() + 20_000;
+      while (requests().length < 3 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const threads = requests().map((e) => Math.floor(e.task / 2 ** 32));
+      assert.equal(requests().length, 3, 'both workers and the main thread wait');
+      assert.equal(new Set(threads).size, 3, 'one wait from each of the three threads');
+      assert.ok(threads.includes(0), "the main thread's own wait");
+      assert.equal(child.exitCode, null, 'the process is still hung');
+    } finally {
+      child.kill('SIGKILL');
+      await collector.close();
+    }
   });
 });

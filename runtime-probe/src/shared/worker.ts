@@ -1,6 +1,7 @@
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow, resolved } from '../identity.js';
-import { registerFlow } from '../recorder.js';
+import { helloMessage, registerFlow } from '../recorder.js';
+import { ensureIoThread } from '../transports/thread.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
@@ -55,6 +56,10 @@ export class Worker extends NodeWorker {
     registerFlow(task);
     sync(Op.threadStart, parent, undefined, siteForBlocking(), 0, task.id);
     startHoldWatchdog();
+    const endpoint = process.env.LOCKSCOPE_ENDPOINT;
+    if (endpoint && rt.threadId === 0) {
+      ensureIoThread(endpoint, helloMessage(process.env.LOCKSCOPE_TOKEN ?? ''));
+    }
     this.#exited = new Promise((resolve) => {
       // An uncaught error in the worker: recorded, and left to the caller's own 'error'
       // listeners (without one, Node reports it as usual).

@@ -5,11 +5,13 @@
  * and events need no translation. Per-thread order is kept; batches of different threads
  * interleave in the order they arrive.
  *
- * What this does not do yet: a main thread blocked synchronously (Atomics.wait) does not deliver
- * forwarded batches until it wakes, because delivery runs on its event loop. The main thread's
- * own shared-lock waits are asynchronous by default, so a deadlock between workers is seen.
+ * The main thread delivers forwarded batches to its trace file and in-process subscribers. For a
+ * collector, a dedicated I/O thread listens on the same channel and writes them to a connection
+ * of its own: it never waits on a lock, so a deadlocked process, with its main thread and every
+ * worker blocked, is still observed. (A worker cannot hold a connection itself: the connection
+ * is made on its event loop, which a worker that blocks at once never runs.)
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 
@@ -98,4 +100,42 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
     });
   };
   return () => channel.close();
+}
+
+/**
+ * The I/O thread's whole program. It is evaluated as a script, so it works with any build of the
+ * probe: it streams every forwarded batch to the collector after a hello of its own.
+ */
+const IO_THREAD = `
+const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
+const { connect } = require('node:net');
+const { channel, endpoint, hello } = workerData;
+const socket = connect(endpoint);
+socket.on('error', () => {});
+socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
+const ch = new BroadcastChannel(channel);
+ch.onmessage = (event) => {
+  const data = event.data;
+  if (!data || !Array.isArray(data.messages)) return;
+  let text = '';
+  for (const m of data.messages) text += JSON.stringify(m) + '\\n';
+  socket.write(text);
+};
+`;
+
+const io = { started: false };
+
+/** Starts the I/O thread once per process, when workers will forward to a collector. */
+export function ensureIoThread(endpoint: string, hello: Message): void {
+  if (io.started) return;
+  io.started = true;
+  const w = new Worker(IO_THREAD, {
+    eval: true,
+    workerData: { channel: channelName(), endpoint, hello },
+    // The I/O thread must not keep the process alive, nor run the program's flags.
+    execArgv: [],
+    env: {},
+  });
+  w.unref();
+  w.on('error', (err) => warnOnce('io-thread', `the I/O thread failed: ${String(err)}`));
 }
