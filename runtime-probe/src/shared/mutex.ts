@@ -11,12 +11,14 @@ import { rememberSharedLock } from './worker.js';
 
 // Layout of the shared state, in 32-bit words.
 const STATE = 0; // see FREE .. ABANDONED
-const OWNER_THREAD = 1; // thread id + 1 of the holder, 0 when free
-const OWNER_TASK = 2; // the holder's task id, low 32 bits (the high bits are the thread)
-const OWNER_SITE = 3; // the holder's acquisition site, low 32 bits
-const HOLDS = 4; // how many times it has been taken: a watchdog that sees the same count twice
+// The holder's record is on another cache line than the lock word, so that writing it inside the
+// critical section does not pull the line that contending threads compare-and-swap.
+const OWNER_THREAD = 16; // thread id + 1 of the holder, 0 when free
+const OWNER_TASK = 17; // the holder's task id, low 32 bits (the high bits are the thread)
+const OWNER_SITE = 18; // the holder's acquisition site, low 32 bits
+const HOLDS = 19; // how many times it has been taken: a watchdog that sees the same count twice
 // T apart knows the current hold has lasted at least T, without a clock read on every acquire.
-const WORDS = 8;
+const WORDS = 32;
 const BYTES = WORDS * 4;
 
 // Values of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one for a lock
@@ -109,6 +111,7 @@ export class SharedMutex implements SharedReleasable {
   readonly #words: Int32Array;
   /** This thread's tag in OWNER_THREAD; instances are per thread (see `from`). */
   readonly #thread = rt.threadId + 1;
+  readonly #mainTask = rt.mainFlow.id >>> 0;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
@@ -359,11 +362,15 @@ export class SharedMutex implements SharedReleasable {
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
     words[OWNER_THREAD] = this.#thread;
-    words[OWNER_TASK] = flow.id >>> 0;
+    // Ids of worker threads exceed 2^32, and cutting one costs more than the rest of this
+    // method; the thread's main flow, the usual holder in a worker, has its cut precomputed.
+    words[OWNER_TASK] = flow === rt.mainFlow ? this.#mainTask : flow.id >>> 0;
     words[OWNER_SITE] = site >>> 0;
     words[HOLDS] = (words[HOLDS]! + 1) | 0;
-    sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
-    if (site && rt.threadId !== 0 && takeFreshSites()) flush();
+    if (rt.recording) {
+      sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
+      if (site && rt.threadId !== 0 && takeFreshSites()) flush();
+    }
   }
 
   /** True when this thread holds the lock. */
@@ -405,7 +412,7 @@ export class SharedMutex implements SharedReleasable {
 
   /** For SharedGuard: the guard has already refused a second release. */
   [RELEASE_SHARED](flow: Flow): void {
-    sync(Op.released, flow, this.resource);
+    if (rt.recording) sync(Op.released, flow, this.resource);
     this.#unlock();
   }
 
