@@ -1,10 +1,16 @@
-import { BrokenBarrierError, TimeoutError } from '../errors.js';
+import { BrokenBarrierError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { Op, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
-import { checkOptions, MAX_TIMER_MS } from '../waiting.js';
-import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+import { checkOptions } from '../waiting.js';
+import {
+  isHandle,
+  keepAlive,
+  SharedPrimitive,
+  sharedResource,
+  type SharedHandle,
+} from './handle.js';
 
 // Layout, in 32-bit words. STATE holds the generation (high 16 bits, wrapping) and the arrivals
 // of that generation (low 16 bits) together, so that one compare-and-swap both counts an arrival
@@ -27,19 +33,16 @@ export interface SharedBarrierOptions extends ResourceOptions {
  * to the arrival index within the generation (0 for the first). A party that times out breaks the
  * barrier for every thread: waiters and later callers get BrokenBarrierError until `reset()`.
  */
-export class SharedBarrier {
+export class SharedBarrier extends SharedPrimitive {
   readonly resource: ResourceRec;
-  readonly #buffer: SharedArrayBuffer;
-  readonly #words: Int32Array;
   readonly #action: (() => void) | undefined;
 
   constructor(parties: number, options?: SharedBarrierOptions, handle?: SharedHandle) {
     if (!handle && !(Number.isInteger(parties) && parties >= 1 && parties <= COUNT_MASK)) {
       throw new TypeError(`SharedBarrier: parties must be an integer from 1 to ${COUNT_MASK}`);
     }
-    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(WORDS * 4);
-    this.#words = new Int32Array(this.#buffer, 0, WORDS);
-    if (!handle) this.#words[PARTIES] = parties;
+    super('shared-barrier', WORDS, handle);
+    if (!handle) this.words[PARTIES] = parties;
     this.resource = sharedResource('shared-barrier', options, handle, this.parties);
     this.#action = options?.action;
   }
@@ -52,31 +55,17 @@ export class SharedBarrier {
     return new SharedBarrier(0, options, handle);
   }
 
-  get handle(): SharedHandle {
-    return {
-      lockscopeShared: 'shared-barrier',
-      buffer: this.#buffer,
-      id: this.resource.id,
-      name: this.resource.name,
-      cls: this.resource.cls,
-    };
-  }
-
-  get name(): string {
-    return this.resource.name;
-  }
-
   get parties(): number {
-    return Atomics.load(this.#words, PARTIES);
+    return Atomics.load(this.words, PARTIES);
   }
 
   /** The current generation, wrapping at 2^16. */
   get generation(): number {
-    return Atomics.load(this.#words, STATE) >>> COUNT_BITS;
+    return Atomics.load(this.words, STATE) >>> COUNT_BITS;
   }
 
   get broken(): boolean {
-    return Atomics.load(this.#words, BROKEN) !== 0;
+    return Atomics.load(this.words, BROKEN) !== 0;
   }
 
   /** Breaks the barrier for every thread: waiters and later callers reject until reset(). */
@@ -86,7 +75,7 @@ export class SharedBarrier {
 
   /** Mends a broken barrier and starts a fresh generation. Waiters of a broken one have failed. */
   reset(): void {
-    const words = this.#words;
+    const words = this.words;
     const gen = (Atomics.load(words, STATE) >>> COUNT_BITS) + 1;
     Atomics.store(words, STATE, (gen & COUNT_MASK) << COUNT_BITS);
     Atomics.store(words, BROKEN, 0);
@@ -98,7 +87,7 @@ export class SharedBarrier {
    * to wait on; the last party runs the action and opens the next generation.
    */
   #arrive(flow: Flow, site: number): { index: number; gen: number; last: boolean } {
-    const words = this.#words;
+    const words = this.words;
     const parties = words[PARTIES]!;
     for (;;) {
       if (Atomics.load(words, BROKEN)) {
@@ -140,32 +129,23 @@ export class SharedBarrier {
   }
 
   #break(flow: Flow): void {
-    if (Atomics.exchange(this.#words, BROKEN, 1) === 0) {
+    if (Atomics.exchange(this.words, BROKEN, 1) === 0) {
       sync(Op.broken, flow, this.resource, 0, this.generation);
     }
-    Atomics.notify(this.#words, STATE);
+    Atomics.notify(this.words, STATE);
   }
 
   /** After waking: passed (true), still waiting (false), or broken (throws). */
   #passed(flow: Flow, site: number, gen: number): boolean {
-    if (Atomics.load(this.#words, STATE) >>> COUNT_BITS !== gen) {
+    if (Atomics.load(this.words, STATE) >>> COUNT_BITS !== gen) {
       sync(Op.wake, flow, this.resource, site);
       return true;
     }
-    if (Atomics.load(this.#words, BROKEN)) {
+    if (Atomics.load(this.words, BROKEN)) {
       sync(Op.error, flow, this.resource, site);
       throw new BrokenBarrierError(`${this.resource.name} was broken while waiting`);
     }
     return false;
-  }
-
-  #timedOut(flow: Flow, site: number, method: string, timeout: number | undefined): never {
-    sync(Op.timeout, flow, this.resource, site, timeout);
-    this.#break(flow);
-    throw new TimeoutError(
-      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
-      timeout ?? 0,
-    );
   }
 
   /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
@@ -176,14 +156,14 @@ export class SharedBarrier {
     const { index, gen, last } = this.#arrive(flow, site);
     if (last) return index;
     const timeout = options?.timeout;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const deadline = this.deadline(timeout);
     sync(Op.wait, flow, this.resource, site, index);
     if (rt.recording) flush();
     while (!this.#passed(flow, site, gen)) {
-      const left = deadline === Infinity ? undefined : deadline - performance.now();
-      if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'waitSync', timeout);
-      Atomics.wait(this.#words, STATE, Atomics.load(this.#words, STATE), left);
+      const left = this.timeLeft(flow, site, 'waitSync', timeout, deadline, () =>
+        this.#break(flow),
+      );
+      Atomics.wait(this.words, STATE, Atomics.load(this.words, STATE), left);
     }
     return index;
   }
@@ -196,16 +176,14 @@ export class SharedBarrier {
     const { index, gen, last } = this.#arrive(flow, site);
     if (last) return index;
     const timeout = options?.timeout;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const deadline = this.deadline(timeout);
     sync(Op.wait, flow, this.resource, site, index);
     const release = keepAlive();
     flow.blocked = true;
     try {
       while (!this.#passed(flow, site, gen)) {
-        const left = deadline === Infinity ? undefined : deadline - performance.now();
-        if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'wait', timeout);
-        const w = Atomics.waitAsync(this.#words, STATE, Atomics.load(this.#words, STATE), left);
+        const left = this.timeLeft(flow, site, 'wait', timeout, deadline, () => this.#break(flow));
+        const w = Atomics.waitAsync(this.words, STATE, Atomics.load(this.words, STATE), left);
         if (w.async) await w.value;
       }
       return index;

@@ -3,8 +3,14 @@ import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { Misuse, Op, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
-import { checkOptions, MAX_TIMER_MS } from '../waiting.js';
-import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+import { checkOptions } from '../waiting.js';
+import {
+  isHandle,
+  keepAlive,
+  SharedPrimitive,
+  sharedResource,
+  type SharedHandle,
+} from './handle.js';
 import { SharedMutex } from './mutex.js';
 
 // One word: a sequence number that every notify bumps. A waiter sleeps on the value it read while
@@ -18,16 +24,13 @@ const SEQ = 0;
  * throw TimeoutError). Like every futex condition variable it may wake without a notify: use
  * `waitForSync`/`waitFor` with a predicate.
  */
-export class SharedCondition {
+export class SharedCondition extends SharedPrimitive {
   readonly resource: ResourceRec;
   readonly mutex: SharedMutex;
-  readonly #buffer: SharedArrayBuffer;
-  readonly #words: Int32Array;
 
   constructor(mutex: SharedMutex, options?: ResourceOptions, handle?: SharedHandle) {
+    super('shared-condition', 1, handle);
     this.mutex = mutex;
-    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(4);
-    this.#words = new Int32Array(this.#buffer, 0, 1);
     this.resource = sharedResource('shared-condition', options, handle);
   }
 
@@ -39,28 +42,12 @@ export class SharedCondition {
     return new SharedCondition(mutex, undefined, handle);
   }
 
-  get handle(): SharedHandle {
-    return {
-      lockscopeShared: 'shared-condition',
-      buffer: this.#buffer,
-      id: this.resource.id,
-      name: this.resource.name,
-      cls: this.resource.cls,
-    };
-  }
-
   #requireHeld(flow: Flow, method: string): void {
     if (this.mutex.heldHere) return;
     sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
     throw new LockMisuseError(
       `${this.resource.name}.${method}() needs ${this.mutex.name} held by this thread`,
     );
-  }
-
-  #deadline(timeout: number | undefined): number {
-    return timeout !== undefined && timeout <= MAX_TIMER_MS
-      ? performance.now() + timeout
-      : Infinity;
   }
 
   #timedOut(flow: Flow, site: number, method: string, timeout: number | undefined): TimeoutError {
@@ -77,13 +64,13 @@ export class SharedCondition {
     const flow = currentFlow(false);
     const site = siteForBlocking();
     this.#requireHeld(flow, 'waitSync');
-    const deadline = this.#deadline(options?.timeout);
-    const seq = Atomics.load(this.#words, SEQ);
+    const deadline = this.deadline(options?.timeout);
+    const seq = Atomics.load(this.words, SEQ);
     sync(Op.wait, flow, this.resource, site);
     this.mutex.unlockForWait(flow);
     if (rt.recording) flush();
     const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
-    const outcome = Atomics.wait(this.#words, SEQ, seq, left);
+    const outcome = Atomics.wait(this.words, SEQ, seq, left);
     this.mutex.relockSync(flow, site);
     if (outcome === 'timed-out') throw this.#timedOut(flow, site, 'waitSync', options?.timeout);
     sync(Op.wake, flow, this.resource, site);
@@ -95,15 +82,15 @@ export class SharedCondition {
     const flow = currentFlow(true);
     const site = siteForBlocking();
     this.#requireHeld(flow, 'wait');
-    const deadline = this.#deadline(options?.timeout);
-    const seq = Atomics.load(this.#words, SEQ);
+    const deadline = this.deadline(options?.timeout);
+    const seq = Atomics.load(this.words, SEQ);
     sync(Op.wait, flow, this.resource, site);
     this.mutex.unlockForWait(flow);
     const release = keepAlive();
     let outcome: string;
     try {
       const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
-      const w = Atomics.waitAsync(this.#words, SEQ, seq, left);
+      const w = Atomics.waitAsync(this.words, SEQ, seq, left);
       outcome = w.async ? await w.value : w.value;
     } finally {
       release();
@@ -115,7 +102,7 @@ export class SharedCondition {
 
   /** Waits, blocking the thread, until `predicate()` is true; returns its value. */
   waitForSync<T>(predicate: () => T, options?: { timeout?: number }): T {
-    const deadline = this.#deadline(options?.timeout);
+    const deadline = this.deadline(options?.timeout);
     for (;;) {
       const value = predicate();
       if (value) return value;
@@ -127,7 +114,7 @@ export class SharedCondition {
 
   /** Waits asynchronously until `predicate()` is true; returns its value. */
   async waitFor<T>(predicate: () => T, options?: { timeout?: number }): Promise<T> {
-    const deadline = this.#deadline(options?.timeout);
+    const deadline = this.deadline(options?.timeout);
     for (;;) {
       const value = predicate();
       if (value) return value;
@@ -141,8 +128,8 @@ export class SharedCondition {
   notify(n = 1): void {
     const flow = currentFlow(false);
     this.#requireHeld(flow, 'notify');
-    Atomics.add(this.#words, SEQ, 1);
-    const woken = Atomics.notify(this.#words, SEQ, n);
+    Atomics.add(this.words, SEQ, 1);
+    const woken = Atomics.notify(this.words, SEQ, n);
     sync(Op.notify, flow, this.resource, 0, woken);
   }
 

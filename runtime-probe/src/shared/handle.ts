@@ -4,8 +4,10 @@
  * handle, a plain object with a kind tag, its buffer, name and resource id, from which any thread
  * makes a working instance again (`SharedMutex.from(handle)`).
  */
-import type { ResourceRec } from '../runtime.js';
-import { newResource, type ResourceOptions } from '../sync.js';
+import { TimeoutError } from '../errors.js';
+import type { Flow, ResourceRec } from '../runtime.js';
+import { newResource, Op, sync, type ResourceOptions } from '../sync.js';
+import { MAX_TIMER_MS } from '../waiting.js';
 
 export interface SharedHandle {
   lockscopeShared: string;
@@ -51,4 +53,68 @@ export function sharedResource(
 export function keepAlive(): () => void {
   const timer = setInterval(() => {}, 2 ** 31 - 1);
   return () => clearInterval(timer);
+}
+
+/**
+ * What every shared primitive has: its state in a SharedArrayBuffer seen as 32-bit words, a
+ * resource record, a handle for other threads, and the arithmetic of timeouts.
+ */
+export abstract class SharedPrimitive {
+  abstract readonly resource: ResourceRec;
+  protected readonly buffer: SharedArrayBuffer;
+  protected readonly words: Int32Array;
+
+  constructor(
+    private readonly kind: string,
+    words: number,
+    handle: SharedHandle | undefined,
+  ) {
+    this.buffer = handle?.buffer ?? new SharedArrayBuffer(words * 4);
+    this.words = new Int32Array(this.buffer, 0, words);
+  }
+
+  /** Plain data to send to another thread, where `from(handle)` makes it work again. */
+  get handle(): SharedHandle {
+    return {
+      lockscopeShared: this.kind,
+      buffer: this.buffer,
+      id: this.resource.id,
+      name: this.resource.name,
+      cls: this.resource.cls,
+    };
+  }
+
+  get name(): string {
+    return this.resource.name;
+  }
+
+  /** When a wait of `timeout` ms started now ends (Infinity: never). */
+  protected deadline(timeout: number | undefined): number {
+    return timeout !== undefined && timeout <= MAX_TIMER_MS
+      ? performance.now() + timeout
+      : Infinity;
+  }
+
+  /**
+   * Milliseconds left before `deadline` (undefined: no limit). Once none are left, it records
+   * the timeout, runs `giveUp`, and throws TimeoutError.
+   */
+  protected timeLeft(
+    flow: Flow,
+    site: number,
+    method: string,
+    timeout: number | undefined,
+    deadline: number,
+    giveUp?: () => void,
+  ): number | undefined {
+    if (deadline === Infinity) return undefined;
+    const left = deadline - performance.now();
+    if (left > 0) return left;
+    sync(Op.timeout, flow, this.resource, site, timeout);
+    giveUp?.();
+    throw new TimeoutError(
+      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
+      timeout ?? 0,
+    );
+  }
 }

@@ -4,9 +4,15 @@ import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
 import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
-import { alreadyAborted, checkOptions, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
+import { alreadyAborted, checkOptions, type BlockOptions } from '../waiting.js';
 import { abortErrorFor } from '../errors.js';
-import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+import {
+  isHandle,
+  keepAlive,
+  SharedPrimitive,
+  sharedResource,
+  type SharedHandle,
+} from './handle.js';
 import { rememberSharedLock } from './worker.js';
 
 // Layout of the shared state, in 32-bit words.
@@ -19,7 +25,6 @@ const OWNER_SITE = 18; // the holder's acquisition site, low 32 bits
 const HOLDS = 19; // how many times it has been taken: a watchdog that sees the same count twice
 // T apart knows the current hold has lasted at least T, without a clock read on every acquire.
 const WORDS = 32;
-const BYTES = WORDS * 4;
 
 // Values of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one for a lock
 // whose holder's thread ended while holding it. Keeping that in the lock word leaves the fast
@@ -104,18 +109,15 @@ export class SharedGuard implements Disposable {
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
  */
-export class SharedMutex implements SharedReleasable {
+export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   readonly resource: ResourceRec;
   readonly onOwnerDead: 'recover' | 'error';
-  readonly #buffer: SharedArrayBuffer;
-  readonly #words: Int32Array;
   /** This thread's tag in OWNER_THREAD; instances are per thread (see `from`). */
   readonly #thread = rt.threadId + 1;
   readonly #mainTask = rt.mainFlow.id >>> 0;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
-    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(BYTES);
-    this.#words = new Int32Array(this.#buffer, 0, WORDS);
+    super('shared-mutex', WORDS, handle);
     this.resource = sharedResource('shared-mutex', options, handle);
     rememberSharedLock(this);
     this.onOwnerDead = options?.onOwnerDead ?? (handle ? readPolicy(handle) : 'recover');
@@ -133,40 +135,29 @@ export class SharedMutex implements SharedReleasable {
   }
 
   /** Plain data to send to another thread. */
-  get handle(): SharedHandle & { onOwnerDead: string } {
-    return {
-      lockscopeShared: 'shared-mutex',
-      buffer: this.#buffer,
-      id: this.resource.id,
-      name: this.resource.name,
-      cls: this.resource.cls,
-      onOwnerDead: this.onOwnerDead,
-    };
-  }
-
-  get name(): string {
-    return this.resource.name;
+  override get handle(): SharedHandle & { onOwnerDead: string } {
+    return { ...super.handle, onOwnerDead: this.onOwnerDead };
   }
 
   get isLocked(): boolean {
-    const c = Atomics.load(this.#words, STATE);
+    const c = Atomics.load(this.words, STATE);
     return c === LOCKED || c === CONTENDED;
   }
 
   /** The thread id of the holder, or undefined when free. */
   get ownerThread(): number | undefined {
-    const t = Atomics.load(this.#words, OWNER_THREAD);
+    const t = Atomics.load(this.words, OWNER_THREAD);
     return t === 0 ? undefined : t - 1;
   }
 
   /** How many times the lock has been taken (wrapping at 2^32). */
   get holds(): number {
-    return Atomics.load(this.#words, HOLDS) >>> 0;
+    return Atomics.load(this.words, HOLDS) >>> 0;
   }
 
   /** The current holder, as the shared state records it, or undefined when free. */
   holder(): { thread: number; task: number; site: number; holds: number } | undefined {
-    const words = this.#words;
+    const words = this.words;
     const tag = Atomics.load(words, OWNER_THREAD);
     if (tag === 0 || !this.isLocked) return undefined;
     const thread = tag - 1;
@@ -184,7 +175,7 @@ export class SharedMutex implements SharedReleasable {
    * that thread does not hold it. The Worker wrapper calls this when a worker exits.
    */
   releaseAbandoned(deadThreadId: number): boolean {
-    const words = this.#words;
+    const words = this.words;
     const held = this.holder();
     if (!held || held.thread !== deadThreadId) return false;
     sync(Op.abandoned, currentFlow(false), this.resource, held.site, deadThreadId, held.task);
@@ -200,8 +191,8 @@ export class SharedMutex implements SharedReleasable {
    * once the protected state has been repaired or checked.
    */
   clearAbandoned(): void {
-    if (Atomics.compareExchange(this.#words, STATE, ABANDONED, FREE) === ABANDONED) {
-      Atomics.notify(this.#words, STATE, 1);
+    if (Atomics.compareExchange(this.words, STATE, ABANDONED, FREE) === ABANDONED) {
+      Atomics.notify(this.words, STATE, 1);
     }
   }
 
@@ -209,7 +200,7 @@ export class SharedMutex implements SharedReleasable {
   tryAcquire(): SharedGuard | undefined {
     const flow = currentFlow(false);
     const site = siteForOther();
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
       return this.#granted(flow, site, false);
     }
     sync(Op.tryFailed, flow, this.resource, site);
@@ -223,39 +214,20 @@ export class SharedMutex implements SharedReleasable {
     // main flow: skip the identity work on the path workers take most.
     const flow = rt.alsEnabled || rt.recording ? currentFlow(false) : rt.mainFlow;
     const site = siteForBlocking();
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
       return this.#granted(flow, site, false);
     }
     const timeout = options?.timeout;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const deadline = this.deadline(timeout);
     sync(Op.request, flow, this.resource, site);
     // Whoever watches must see this thread's wait before it blocks.
     if (rt.recording) flush();
     for (;;) {
       const taken = this.#trySlow(flow, site);
       if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
-      const left = this.#timeLeft(flow, site, 'acquireSync', timeout, deadline);
-      Atomics.wait(this.#words, STATE, CONTENDED, left);
+      const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
+      Atomics.wait(this.words, STATE, CONTENDED, left);
     }
-  }
-
-  /** Milliseconds left to wait (undefined: no limit), or the timeout, recorded and thrown. */
-  #timeLeft(
-    flow: Flow,
-    site: number,
-    method: string,
-    timeout: number | undefined,
-    deadline: number,
-  ): number | undefined {
-    if (deadline === Infinity) return undefined;
-    const left = deadline - performance.now();
-    if (left > 0) return left;
-    sync(Op.timeout, flow, this.resource, site, timeout);
-    throw new TimeoutError(
-      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
-      timeout ?? 0,
-    );
   }
 
   /**
@@ -263,7 +235,7 @@ export class SharedMutex implements SharedReleasable {
    * contended so that its holder will wake a waiter, and returns NOT_TAKEN.
    */
   #trySlow(flow: Flow, site: number): typeof NOT_TAKEN | typeof TAKEN | typeof TAKEN_DIED {
-    const words = this.#words;
+    const words = this.words;
     for (;;) {
       const c = Atomics.load(words, STATE);
       if (c === FREE) {
@@ -299,7 +271,7 @@ export class SharedMutex implements SharedReleasable {
       sync(Op.cancel, flow, this.resource, site);
       return Promise.reject(alreadyAborted(signal, what));
     }
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
       return Promise.resolve(this.#granted(flow, site, false));
     }
     const timeout = options?.timeout;
@@ -318,9 +290,8 @@ export class SharedMutex implements SharedReleasable {
     timeout: number | undefined,
     signal: AbortSignal | undefined,
   ): Promise<SharedGuard> {
-    const words = this.#words;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const words = this.words;
+    const deadline = this.deadline(timeout);
     const release = keepAlive();
     flow.blocked = true;
     let onAbort: (() => void) | undefined;
@@ -334,7 +305,7 @@ export class SharedMutex implements SharedReleasable {
       for (;;) {
         const taken = this.#trySlow(flow, site);
         if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
-        const left = this.#timeLeft(flow, site, 'acquire', timeout, deadline);
+        const left = this.timeLeft(flow, site, 'acquire', timeout, deadline);
         const w = Atomics.waitAsync(words, STATE, CONTENDED, left);
         if (w.async) {
           const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
@@ -358,7 +329,7 @@ export class SharedMutex implements SharedReleasable {
   }
 
   #own(flow: Flow, site: number, ownerDied: boolean): void {
-    const words = this.#words;
+    const words = this.words;
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
     words[OWNER_THREAD] = this.#thread;
@@ -375,7 +346,7 @@ export class SharedMutex implements SharedReleasable {
 
   /** True when this thread holds the lock. */
   get heldHere(): boolean {
-    return this.isLocked && Atomics.load(this.#words, OWNER_THREAD) === this.#thread;
+    return this.isLocked && Atomics.load(this.words, OWNER_THREAD) === this.#thread;
   }
 
   /** For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid. */
@@ -386,21 +357,21 @@ export class SharedMutex implements SharedReleasable {
 
   /** For SharedCondition: takes the lock back after a wait, blocking the thread. */
   relockSync(flow: Flow, site: number): void {
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) !== FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) !== FREE) {
       sync(Op.request, flow, this.resource, site);
-      while (!this.#trySlow(flow, site)) Atomics.wait(this.#words, STATE, CONTENDED);
+      while (!this.#trySlow(flow, site)) Atomics.wait(this.words, STATE, CONTENDED);
     }
     this.#own(flow, site, false);
   }
 
   /** For SharedCondition: takes the lock back after a wait, asynchronously. */
   async relock(flow: Flow, site: number): Promise<void> {
-    if (Atomics.compareExchange(this.#words, STATE, FREE, LOCKED) !== FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) !== FREE) {
       sync(Op.request, flow, this.resource, site);
       const release = keepAlive();
       try {
         while (!this.#trySlow(flow, site)) {
-          const w = Atomics.waitAsync(this.#words, STATE, CONTENDED);
+          const w = Atomics.waitAsync(this.words, STATE, CONTENDED);
           if (w.async) await w.value;
         }
       } finally {
@@ -417,7 +388,7 @@ export class SharedMutex implements SharedReleasable {
   }
 
   #unlock(): void {
-    const words = this.#words;
+    const words = this.words;
     words[OWNER_THREAD] = 0;
     if (Atomics.sub(words, STATE, 1) !== LOCKED) {
       Atomics.store(words, STATE, FREE);

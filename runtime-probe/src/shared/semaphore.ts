@@ -1,10 +1,16 @@
-import { LockMisuseError, TimeoutError } from '../errors.js';
+import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
-import { checkOptions, MAX_TIMER_MS } from '../waiting.js';
-import { isHandle, keepAlive, sharedResource, type SharedHandle } from './handle.js';
+import { checkOptions } from '../waiting.js';
+import {
+  isHandle,
+  keepAlive,
+  SharedPrimitive,
+  sharedResource,
+  type SharedHandle,
+} from './handle.js';
 import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './mutex.js';
 
 // Layout, in 32-bit words.
@@ -23,10 +29,8 @@ export interface SharedSemaphoreOptions extends ResourceOptions {
  * `acquire()` waits asynchronously. Both return a guard that gives the permit back; `release()`
  * adds permits without one. Not FIFO.
  */
-export class SharedSemaphore implements SharedReleasable {
+export class SharedSemaphore extends SharedPrimitive implements SharedReleasable {
   readonly resource: ResourceRec;
-  readonly #buffer: SharedArrayBuffer;
-  readonly #words: Int32Array;
 
   constructor(permits: number, options?: SharedSemaphoreOptions, handle?: SharedHandle) {
     if (!handle && !(Number.isInteger(permits) && permits >= 0 && permits < 2 ** 31)) {
@@ -34,14 +38,13 @@ export class SharedSemaphore implements SharedReleasable {
         `SharedSemaphore: permits must be an integer >= 0, got ${String(permits)}`,
       );
     }
-    this.#buffer = handle?.buffer ?? new SharedArrayBuffer(WORDS * 4);
-    this.#words = new Int32Array(this.#buffer, 0, WORDS);
+    super('shared-semaphore', WORDS, handle);
     if (!handle) {
-      this.#words[PERMITS] = permits;
-      this.#words[INITIAL] = permits;
-      this.#words[BOUNDED] = options?.bounded ? 1 : 0;
+      this.words[PERMITS] = permits;
+      this.words[INITIAL] = permits;
+      this.words[BOUNDED] = options?.bounded ? 1 : 0;
     }
-    this.resource = sharedResource('shared-semaphore', options, handle, this.#words[INITIAL]);
+    this.resource = sharedResource('shared-semaphore', options, handle, this.words[INITIAL]);
   }
 
   static from(handle: unknown): SharedSemaphore {
@@ -51,27 +54,13 @@ export class SharedSemaphore implements SharedReleasable {
     return new SharedSemaphore(0, undefined, handle);
   }
 
-  get handle(): SharedHandle {
-    return {
-      lockscopeShared: 'shared-semaphore',
-      buffer: this.#buffer,
-      id: this.resource.id,
-      name: this.resource.name,
-      cls: this.resource.cls,
-    };
-  }
-
-  get name(): string {
-    return this.resource.name;
-  }
-
   /** Permits available now. */
   get value(): number {
-    return Atomics.load(this.#words, PERMITS);
+    return Atomics.load(this.words, PERMITS);
   }
 
   #take(): boolean {
-    const words = this.#words;
+    const words = this.words;
     for (;;) {
       const v = Atomics.load(words, PERMITS);
       if (v <= 0) return false;
@@ -92,14 +81,6 @@ export class SharedSemaphore implements SharedReleasable {
     return undefined;
   }
 
-  #timedOut(flow: Flow, site: number, method: string, timeout: number | undefined): never {
-    sync(Op.timeout, flow, this.resource, site, timeout);
-    throw new TimeoutError(
-      `${this.resource.name}.${method}() timed out after ${timeout} ms`,
-      timeout ?? 0,
-    );
-  }
-
   /** Blocks the thread until a permit is taken (Atomics.wait). Meant for workers. */
   acquireSync(options?: { timeout?: number }): SharedGuard {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
@@ -107,14 +88,12 @@ export class SharedSemaphore implements SharedReleasable {
     const site = siteForBlocking();
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const deadline = this.deadline(timeout);
     sync(Op.request, flow, this.resource, site, 1);
     if (rt.recording) flush();
     while (!this.#take()) {
-      const left = deadline === Infinity ? undefined : deadline - performance.now();
-      if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'acquireSync', timeout);
-      Atomics.wait(this.#words, PERMITS, 0, left);
+      const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
+      Atomics.wait(this.words, PERMITS, 0, left);
     }
     return this.#granted(flow, site);
   }
@@ -126,16 +105,14 @@ export class SharedSemaphore implements SharedReleasable {
     const site = siteForBlocking();
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
-    const deadline =
-      timeout !== undefined && timeout <= MAX_TIMER_MS ? performance.now() + timeout : Infinity;
+    const deadline = this.deadline(timeout);
     sync(Op.request, flow, this.resource, site, 1);
     const release = keepAlive();
     flow.blocked = true;
     try {
       while (!this.#take()) {
-        const left = deadline === Infinity ? undefined : deadline - performance.now();
-        if (left !== undefined && left <= 0) this.#timedOut(flow, site, 'acquire', timeout);
-        const w = Atomics.waitAsync(this.#words, PERMITS, 0, left);
+        const left = this.timeLeft(flow, site, 'acquire', timeout, deadline);
+        const w = Atomics.waitAsync(this.words, PERMITS, 0, left);
         if (w.async) await w.value;
       }
       return this.#granted(flow, site);
@@ -158,7 +135,7 @@ export class SharedSemaphore implements SharedReleasable {
   }
 
   #give(flow: Flow, n: number): void {
-    const words = this.#words;
+    const words = this.words;
     if (words[BOUNDED]) {
       for (;;) {
         const v = Atomics.load(words, PERMITS);
