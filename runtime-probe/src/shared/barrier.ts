@@ -21,6 +21,8 @@ const PARTIES = 2;
 const WORDS = 4;
 const COUNT_BITS = 16;
 const COUNT_MASK = (1 << COUNT_BITS) - 1;
+/** How long a waiter sleeps at most before it looks whether the barrier broke. */
+const BREAK_POLL_MS = 50;
 
 export interface SharedBarrierOptions extends ResourceOptions {
   /** Runs in the thread of the last party to arrive, before the others are released. */
@@ -135,17 +137,22 @@ export class SharedBarrier extends SharedPrimitive {
     Atomics.notify(this.words, STATE);
   }
 
-  /** After waking: passed (true), still waiting (false), or broken (throws). */
-  #passed(flow: Flow, site: number, gen: number): boolean {
-    if (Atomics.load(this.words, STATE) >>> COUNT_BITS !== gen) {
-      sync(Op.wake, flow, this.resource, site);
-      return true;
-    }
+  /**
+   * After waking: undefined once the generation has passed, the state word to sleep on while it
+   * has not, or a throw if the barrier broke. The word is read before the checks, so a pass that
+   * happens after them changes it and the sleep returns at once instead of missing the notify.
+   */
+  #pending(flow: Flow, site: number, gen: number): number | undefined {
+    const v = Atomics.load(this.words, STATE);
     if (Atomics.load(this.words, BROKEN)) {
       sync(Op.error, flow, this.resource, site);
       throw new BrokenBarrierError(`${this.resource.name} was broken while waiting`);
     }
-    return false;
+    if (v >>> COUNT_BITS !== gen) {
+      sync(Op.wake, flow, this.resource, site);
+      return undefined;
+    }
+    return v;
   }
 
   /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
@@ -159,11 +166,16 @@ export class SharedBarrier extends SharedPrimitive {
     const deadline = this.deadline(timeout);
     sync(Op.wait, flow, this.resource, site, index);
     if (rt.recording) flush();
-    while (!this.#passed(flow, site, gen)) {
+    for (
+      let v = this.#pending(flow, site, gen);
+      v !== undefined;
+      v = this.#pending(flow, site, gen)
+    ) {
       const left = this.timeLeft(flow, site, 'waitSync', timeout, deadline, () =>
         this.#break(flow),
       );
-      Atomics.wait(this.words, STATE, Atomics.load(this.words, STATE), left);
+      // A break changes BROKEN, not the state word: sleep in slices so it is seen.
+      Atomics.wait(this.words, STATE, v, Math.min(left ?? BREAK_POLL_MS, BREAK_POLL_MS));
     }
     return index;
   }
@@ -181,9 +193,14 @@ export class SharedBarrier extends SharedPrimitive {
     const release = keepAlive();
     flow.blocked = true;
     try {
-      while (!this.#passed(flow, site, gen)) {
+      for (
+        let v = this.#pending(flow, site, gen);
+        v !== undefined;
+        v = this.#pending(flow, site, gen)
+      ) {
         const left = this.timeLeft(flow, site, 'wait', timeout, deadline, () => this.#break(flow));
-        const w = Atomics.waitAsync(this.words, STATE, Atomics.load(this.words, STATE), left);
+        const slice = Math.min(left ?? BREAK_POLL_MS, BREAK_POLL_MS);
+        const w = Atomics.waitAsync(this.words, STATE, v, slice);
         if (w.async) await w.value;
       }
       return index;
