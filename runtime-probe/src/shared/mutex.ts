@@ -17,13 +17,15 @@ import { rememberSharedLock } from './worker.js';
 
 // Layout of the shared state, in 32-bit words.
 const STATE = 0; // see FREE .. ABANDONED
-// The holder's record is on another cache line than the lock word, so that writing it inside the
-// critical section does not pull the line that contending threads compare-and-swap.
-const OWNER_THREAD = 16; // thread id + 1 of the holder, 0 when free
-const OWNER_TASK = 17; // the holder's task id, low 32 bits (the high bits are the thread)
-const OWNER_SITE = 18; // the holder's acquisition site, low 32 bits
-const HOLDS = 19; // how many times it has been taken: a watchdog that sees the same count twice
-// T apart knows the current hold has lasted at least T, without a clock read on every acquire.
+// The holder's thread sits beside the lock word: the compare-and-swap that took the lock has just
+// brought that cache line to this core, so writing it costs nothing more. What only reports need
+// (task, site, hold count) is on another line and written only while recording, so that an
+// unobserved lock moves no extra line between cores when it changes hands.
+const OWNER_THREAD = 1; // thread id + 1 of the holder, 0 when free
+const OWNER_TASK = 16; // the holder's task id, low 32 bits (the high bits are the thread)
+const OWNER_SITE = 17; // the holder's acquisition site, low 32 bits
+const HOLDS = 18; // how many times it has been taken while recording: a watchdog that sees the
+// same count twice T apart knows the current hold has lasted at least T, without a clock read.
 const WORDS = 32;
 
 // Values of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one for a lock
@@ -333,12 +335,12 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
     words[OWNER_THREAD] = this.#thread;
-    // Ids of worker threads exceed 2^32, and cutting one costs more than the rest of this
-    // method; the thread's main flow, the usual holder in a worker, has its cut precomputed.
-    words[OWNER_TASK] = flow === rt.mainFlow ? this.#mainTask : flow.id >>> 0;
-    words[OWNER_SITE] = site >>> 0;
-    words[HOLDS] = (words[HOLDS]! + 1) | 0;
     if (rt.recording) {
+      // Ids of worker threads exceed 2^32, and cutting one costs more than the rest of this
+      // method; the thread's main flow, the usual holder in a worker, has its cut precomputed.
+      words[OWNER_TASK] = flow === rt.mainFlow ? this.#mainTask : flow.id >>> 0;
+      words[OWNER_SITE] = site >>> 0;
+      words[HOLDS] = (words[HOLDS]! + 1) | 0;
       sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
       if (site && rt.threadId !== 0 && takeFreshSites()) flush();
     }
