@@ -11,7 +11,8 @@
  */
 import {
   OPS,
-  MISUSE_CODES,
+  CAPABILITIES,
+  PROTOCOL_VERSION,
   type Message,
   type WireEvent,
   type Hello,
@@ -339,9 +340,9 @@ function deliver(buf: Buffer): void {
 export function helloMessage(token?: string): Hello {
   const hello: Hello = {
     t: 'hello',
-    protocol: 1,
+    protocol: PROTOCOL_VERSION,
     probe: PROBE_VERSION,
-    capabilities: ['events', 'sites', 'stacks', 'heartbeat', 'idle'],
+    capabilities: [...CAPABILITIES],
     pid: process.pid,
     title: process.title,
     thread: rt.threadId,
@@ -489,9 +490,4 @@ export function stats(): ProbeStats {
     inFlight: primary?.inFlight ?? 0,
     sinks,
   };
-}
-
-/** Names of misuse codes, for messages. */
-export function misuseName(code: number): string {
-  return MISUSE_CODES[code] ?? 'misuse';
 }

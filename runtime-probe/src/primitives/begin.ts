@@ -2,7 +2,7 @@
  * The shared first steps of every blocking call that cannot complete at once: an already aborted
  * signal rejects, `timeout: 0` rejects, anything else queues the waiter and returns its promise.
  */
-import type { ResourceRec } from '../runtime.js';
+import type { Flow, ResourceRec } from '../runtime.js';
 import { Op, sync, type OpCode } from '../sync.js';
 import {
   alreadyAborted,
@@ -17,12 +17,13 @@ export function block<T, D>(
   list: WaitList<T, D> | undefined,
   res: ResourceRec,
   options: BlockOptions | undefined,
-  what: string,
+  method: string,
   op: OpCode,
   n = 0,
   giveUp?: (w: Waiter<T, D>, reason: 'timeout' | 'cancel') => void,
   peer = 0,
 ): Promise<T> {
+  const what = `${res.name}.${method}()`;
   const signal = options?.signal;
   if (signal?.aborted) {
     sync(Op.cancel, waiter.flow, res, waiter.site);
@@ -37,9 +38,21 @@ export function block<T, D>(
   return waiter.start(res, options, what, giveUp);
 }
 
-/** Rejects a call whose signal is already aborted, before it takes anything. */
-export function abortedBefore(
+/**
+ * The web convention for a blocking call whose signal is already aborted: it rejects before it
+ * takes anything, even what is free. Returns that rejection, or undefined to go on. The call's
+ * description is only built on this rare path.
+ */
+export function rejectIfAborted(
   options: BlockOptions | undefined,
-): options is BlockOptions & { signal: AbortSignal } {
-  return options?.signal?.aborted === true;
+  flow: Flow,
+  res: ResourceRec,
+  site: number,
+  method: string,
+  n = 0,
+): Promise<never> | undefined {
+  const signal = options?.signal;
+  if (!signal?.aborted) return undefined;
+  sync(Op.cancel, flow, res, site, n);
+  return Promise.reject(alreadyAborted(signal, `${res.name}.${method}()`));
 }

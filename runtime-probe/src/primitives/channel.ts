@@ -9,8 +9,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 
 /**
  * What a receive gives: Go's comma-ok. `ok` is false only when the channel is closed and drained
@@ -210,34 +210,28 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   send(value: T, options?: BlockOptions): Promise<void> {
-    const what = `${this.resource.name}.send()`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'send');
+    if (aborted) return aborted;
     if (this.canSend()) {
       const closed = this.sendNow(flow, site, value);
       return closed ? Promise.reject(closed) : Promise.resolve();
     }
     const w = new Waiter<void, SendData<T>>(flow, site, { value, sel: undefined });
-    return block(w, this.#sendq, this.resource, options, what, Op.wait, WAIT_SEND);
+    return block(w, this.#sendq, this.resource, options, 'send', Op.wait, WAIT_SEND);
   }
 
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
-    const what = `${this.resource.name}.recv()`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'recv');
+    if (aborted) return aborted;
     if (this.canRecv()) return Promise.resolve(this.recvNow(flow, site));
     const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel: undefined });
-    return block(w, this.#recvq, this.resource, options, what, Op.wait, WAIT_RECV);
+    return block(w, this.#recvq, this.resource, options, 'recv', Op.wait, WAIT_RECV);
   }
 
   /** Sends at once if a receiver waits or the buffer has room; false otherwise. Throws if closed. */

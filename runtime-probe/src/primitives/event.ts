@@ -8,8 +8,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 
 /** A flag tasks can wait for (Python's threading.Event). */
 export class Event {
@@ -46,21 +46,18 @@ export class Event {
 
   /** Resolves once the flag is set (at once if it is). */
   wait(options?: BlockOptions): Promise<void> {
-    const what = `${this.resource.name}.wait()`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');
+    if (aborted) return aborted;
     if (this.#set) return Promise.resolve();
     return block(
       new Waiter<void, undefined>(flow, site, undefined),
       this.#waiters,
       this.resource,
       options,
-      what,
+      'wait',
       Op.wait,
     );
   }

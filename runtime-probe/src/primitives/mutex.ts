@@ -10,8 +10,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 export type MutexGuard = Guard;
@@ -54,10 +54,8 @@ export class Mutex implements Releasable {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, `${this.resource.name}.acquire()`));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
+    if (aborted) return aborted;
     if (this.#holder === undefined && this.#waiters.size === 0) {
       return Promise.resolve(this.#grant(flow, site));
     }
@@ -79,7 +77,7 @@ export class Mutex implements Releasable {
       this.#waiters,
       this.resource,
       options,
-      `${this.resource.name}.acquire()`,
+      'acquire',
       Op.request,
     ).then((granted) => new Guard(this, granted));
   }

@@ -8,8 +8,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 /**
@@ -45,31 +45,23 @@ export class ReentrantMutex implements Releasable {
   }
 
   acquire(options?: BlockOptions): Promise<Guard> {
-    const what = `${this.resource.name}.acquire()`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
+    if (aborted) return aborted;
     if (this.#owner !== undefined && this.#isOwner(flow) && flow.alias) {
       // The caller acts provisionally as the owner: it may yet turn out to be a sibling flow,
       // found when another flow reaches the probe in this synchronous run. Granting re-entry to
       // it now could let two tasks in; decide once the run is over.
       return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() =>
-        this.#decide(flow, site, options, what),
+        this.#decide(flow, site, options),
       );
     }
-    return this.#decide(flow, site, options, what);
+    return this.#decide(flow, site, options);
   }
 
-  #decide(
-    flow: Flow,
-    site: number,
-    options: BlockOptions | undefined,
-    what: string,
-  ): Promise<Guard> {
+  #decide(flow: Flow, site: number, options: BlockOptions | undefined): Promise<Guard> {
     if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
       return Promise.resolve(this.#grant(flow, site));
     }
@@ -79,7 +71,7 @@ export class ReentrantMutex implements Releasable {
       this.#waiters,
       this.resource,
       options,
-      what,
+      'acquire',
       Op.request,
     ).then((granted) => new Guard(this, granted));
   }

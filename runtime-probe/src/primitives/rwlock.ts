@@ -8,8 +8,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 const READ = 1;
@@ -90,14 +90,12 @@ export class RWLock implements Releasable {
   }
 
   #acquire(mode: number, options: BlockOptions | undefined): Promise<Guard> {
-    const what = `${this.resource.name}.${mode === READ ? 'read' : 'write'}()`;
-    if (options !== undefined) checkOptions(options, what);
+    const method = mode === READ ? 'read' : 'write';
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.${method}()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site, mode);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, method, mode);
+    if (aborted) return aborted;
     if (mode === READ ? this.#canRead() : this.#canWrite()) {
       return Promise.resolve(this.#grantNow(flow, site, mode));
     }
@@ -109,7 +107,7 @@ export class RWLock implements Releasable {
       this.#waiters,
       this.resource,
       options,
-      what,
+      method,
       Op.request,
       mode,
       (w) => {

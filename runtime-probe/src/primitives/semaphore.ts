@@ -10,8 +10,8 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
-import { block } from './begin.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 export interface SemaphoreOptions extends ResourceOptions {
@@ -59,14 +59,11 @@ export class Semaphore implements Releasable {
   }
 
   acquire(options?: BlockOptions): Promise<Guard> {
-    const what = `${this.resource.name}.acquire()`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow(true);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
-      return Promise.reject(alreadyAborted(options.signal, what));
-    }
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
+    if (aborted) return aborted;
     if (this.#permits > 0 && this.#waiters.size === 0)
       return Promise.resolve(this.#grant(flow, site));
     const hold: Hold = { flow, site, released: false, n: 1 };
@@ -75,7 +72,7 @@ export class Semaphore implements Releasable {
       this.#waiters,
       this.resource,
       options,
-      what,
+      'acquire',
       Op.request,
       1,
     ).then((granted) => new Guard(this, granted));

@@ -89,22 +89,21 @@ export class Task<T> {
 
   /** Waits for the task to end; resolves to its return value or rejects with its error. */
   async join(options?: BlockOptions): Promise<T> {
-    const what = `join(${this.name})`;
-    if (options !== undefined) checkOptions(options, what);
+    if (options !== undefined) checkOptions(options, `${this.name}.join()`);
     this.#joined = true;
     // Not counted as a suspending call by the identity heuristic: one flow commonly joins several
     // tasks at once (`Promise.all(tasks.map((t) => t.join()))`), which would otherwise look like
     // several sibling flows joining one task each.
     const flow = currentFlow(false);
     const site = siteForBlocking();
-    if (options?.signal?.aborted) throw alreadyAborted(options.signal, what);
+    if (options?.signal?.aborted) throw alreadyAborted(options.signal, `${this.name}.join()`);
     if (this.#state === 'running') {
       await block(
         new Waiter<void, undefined>(flow, site, undefined),
         this.#joiners,
         this.resource,
         options,
-        what,
+        'join',
         Op.join,
         0,
         undefined,
