@@ -3,6 +3,7 @@
  *
  * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
  * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
+ * - LOCKSCOPE_FAIL_FAST=1 makes a mutex acquisition that would deadlock reject at once;
  * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
  *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 4).
  *
@@ -44,6 +45,12 @@ export function parseEnvConfig(
     if (Number.isInteger(n) && n >= 0) config.holdWarnMs = n;
     else
       problems.push(`LOCKSCOPE_HOLD_WARN_MS must be a whole number of milliseconds, got "${hold}"`);
+  }
+  const failFast = env.LOCKSCOPE_FAIL_FAST;
+  if (failFast !== undefined && failFast !== '') {
+    if (failFast === '1' || failFast === 'true') config.failFast = true;
+    else if (failFast === '0' || failFast === 'false') config.failFast = false;
+    else problems.push(`LOCKSCOPE_FAIL_FAST must be 1 or 0, got "${failFast}"`);
   }
   if (env.LOCKSCOPE_ENDPOINT && !env.LOCKSCOPE_TOKEN) {
     problems.push(

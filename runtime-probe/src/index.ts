@@ -103,5 +103,10 @@ export function configure(changes: Partial<ProbeConfig>): void {
   integer('heartbeatMs', 0, 2 ** 31 - 1);
   integer('socketHighWater', 1024, 2 ** 31 - 1);
   integer('holdWarnMs', 0, 2 ** 31 - 1);
+  if (typeof next.failFast !== 'boolean') {
+    throw new TypeError(
+      `configure(): failFast must be true or false, got ${String(next.failFast)}`,
+    );
+  }
   applyConfig(next);
 }

@@ -89,6 +89,9 @@ export const OPS = [
   // hold-time watchdog, since a thread stuck in a loop raises no event of its own. `peer` is the
   // holder's task, `site` its acquisition site.
   'held-long',
+  // Like `acquired`, but by a non-blocking attempt (tryAcquire): it could not have waited, so
+  // the lock-order analysis does not count it as a possible deadlock.
+  'try-acquired',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

@@ -79,6 +79,11 @@ export interface ProbeConfig {
    * watchdog, which runs on the main thread once a Worker has started (0 turns it off).
    */
   holdWarnMs: number;
+  /**
+   * Fail-fast deadlock detection: a mutex acquisition that would close a cycle of waits rejects
+   * with a DeadlockError instead of waiting (see primitives/fail-fast.ts).
+   */
+  failFast: boolean;
 }
 
 /** Statistics of one sink, as `stats()` reports them. */
@@ -159,6 +164,7 @@ export const DEFAULT_CONFIG: ProbeConfig = {
   socketHighWater: 8 * 1024 * 1024,
   heartbeatMs: 1000,
   holdWarnMs: 10_000,
+  failFast: false,
 };
 
 function createRuntime(): Runtime {

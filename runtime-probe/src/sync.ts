@@ -40,6 +40,7 @@ export const Op = {
   threadExit: 26,
   abandoned: 27,
   heldLong: 28,
+  tryAcquired: 29,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -69,7 +70,11 @@ export function siteForBlocking(): number {
   return rt.recording && rt.config.stacks !== 'off' ? captureSite() : 0;
 }
 
-/** Captures the caller's site for a non-blocking call, only in the `all` stack mode. */
+/**
+ * Captures the caller's site for a non-blocking call, only in the `all` stack mode. A failed
+ * try-lock is the exception (`site || siteForBlocking()` at each): retries are where livelocks and
+ * busy-waiting show, and a failure is already the slow path.
+ */
 export function siteForOther(): number {
   return rt.recording && rt.config.stacks === 'all' ? captureSite() : 0;
 }

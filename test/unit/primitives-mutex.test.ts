@@ -3,11 +3,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  configure,
+  DeadlockError,
   LockMisuseError,
   LockscopeError,
   Mutex,
   ReentrantMutex,
   TimeoutError,
+  sleep,
   spawn,
   type Guard,
 } from '../../runtime-probe/src/index.js';
@@ -430,5 +433,49 @@ describe('ReentrantMutex', () => {
     g.release();
     assert.throws(() => g.release(), LockMisuseError);
     assert.equal(rm.depth, 0);
+  });
+});
+
+describe('fail-fast deadlock detection', () => {
+  test('the acquisition that would close a cycle rejects with a DeadlockError', async () => {
+    configure({ failFast: true });
+    try {
+      const a = new Mutex({ name: 'a' });
+      const b = new Mutex({ name: 'b' });
+      const first = spawn('first', async () => {
+        using _a = await a.acquire();
+        await sleep(5);
+        using _b = await b.acquire();
+        return 'done';
+      });
+      const second = spawn('second', async () => {
+        using _b = await b.acquire();
+        await sleep(10);
+        using _a = await a.acquire();
+        return 'done';
+      });
+      await assert.rejects(second.join(), (err: unknown) => {
+        assert.ok(err instanceof DeadlockError);
+        assert.match(
+          err.message,
+          /^second cannot wait for a without deadlocking: a is held by first, which waits for b, b is held by second itself/,
+        );
+        return true;
+      });
+      // The victim let go of b as its `using` block ended, so the other task finishes.
+      assert.equal(await first.join(), 'done');
+    } finally {
+      configure({ failFast: false });
+    }
+  });
+
+  test('waits that form no cycle are untouched, and the mode is off by default', async () => {
+    const m = new Mutex({ name: 'm' });
+    const g = await m.acquire();
+    const waiter = spawn('w', async () => (await m.acquire()).release());
+    await flush();
+    g.release();
+    await waiter.join();
+    assert.throws(() => configure({ failFast: 'yes' as unknown as boolean }), /failFast must be/);
   });
 });

@@ -1,6 +1,6 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow, resolved } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import {
   Misuse,
   Op,
@@ -8,10 +8,12 @@ import {
   siteForBlocking,
   siteForOther,
   sync,
+  type OpCode,
   type ResourceOptions,
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
+import { judgeWait } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 export type MutexGuard = Guard;
@@ -72,22 +74,22 @@ export class Mutex implements Releasable {
       else check();
     }
     const hold: Hold = { flow, site, released: false, n: 1 };
-    return block(
-      new Waiter<Hold, Hold>(flow, site, hold),
-      this.#waiters,
-      this.resource,
-      options,
-      'acquire',
-      Op.request,
-    ).then((granted) => new Guard(this, granted));
+    const waiter = new Waiter<Hold, Hold>(flow, site, hold);
+    const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
+    if (rt.config.failFast && !waiter.done) {
+      judgeWait(flow, this, waiter, granted, () => sync(Op.error, flow, this.resource, site));
+    }
+    return granted.then((h) => new Guard(this, h));
   }
 
   /** Acquires at once if the mutex is free and nobody waits; otherwise returns undefined. */
   tryAcquire(): MutexGuard | undefined {
     const flow = currentFlow(false);
     const site = siteForOther();
-    if (this.#holder === undefined && this.#waiters.size === 0) return this.#grant(flow, site);
-    sync(Op.tryFailed, flow, this.resource, site);
+    if (this.#holder === undefined && this.#waiters.size === 0) {
+      return this.#grant(flow, site, Op.tryAcquired);
+    }
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
   }
 
@@ -101,10 +103,10 @@ export class Mutex implements Releasable {
     }
   }
 
-  #grant(flow: Flow, site: number): Guard {
+  #grant(flow: Flow, site: number, op: OpCode = Op.acquired): Guard {
     const hold: Hold = { flow, site, released: false, n: 1 };
     this.#holder = hold;
-    sync(Op.acquired, flow, this.resource, site);
+    sync(op, flow, this.resource, site);
     return new Guard(this, hold);
   }
 

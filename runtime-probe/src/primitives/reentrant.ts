@@ -6,6 +6,7 @@ import {
   siteForBlocking,
   siteForOther,
   sync,
+  type OpCode,
   type ResourceOptions,
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
@@ -80,9 +81,9 @@ export class ReentrantMutex implements Releasable {
     const flow = currentFlow(false);
     const site = siteForOther();
     if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
-      return this.#grant(flow, site);
+      return this.#grant(flow, site, Op.tryAcquired);
     }
-    sync(Op.tryFailed, flow, this.resource, site);
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
   }
 
@@ -95,11 +96,11 @@ export class ReentrantMutex implements Releasable {
     }
   }
 
-  #grant(flow: Flow, site: number): Guard {
+  #grant(flow: Flow, site: number, op: OpCode = Op.acquired): Guard {
     if (this.#owner === undefined) this.#owner = flow;
     this.#depth++;
     const hold: Hold = { flow, site, released: false, n: this.#depth };
-    sync(Op.acquired, flow, this.resource, site, this.#depth);
+    sync(op, flow, this.resource, site, this.#depth);
     return new Guard(this, hold);
   }
 

@@ -6,6 +6,7 @@ import {
   siteForBlocking,
   siteForOther,
   sync,
+  type OpCode,
   type ResourceOptions,
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
@@ -84,8 +85,10 @@ export class RWLock implements Releasable {
   #try(mode: number): Guard | undefined {
     const flow = currentFlow(false);
     const site = siteForOther();
-    if (mode === READ ? this.#canRead() : this.#canWrite()) return this.#grantNow(flow, site, mode);
-    sync(Op.tryFailed, flow, this.resource, site, mode);
+    if (mode === READ ? this.#canRead() : this.#canWrite()) {
+      return this.#grantNow(flow, site, mode, Op.tryAcquired);
+    }
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), mode);
     return undefined;
   }
 
@@ -117,16 +120,16 @@ export class RWLock implements Releasable {
     ).then((granted) => new Guard(this, granted));
   }
 
-  #grantNow(flow: Flow, site: number, mode: number): Guard {
+  #grantNow(flow: Flow, site: number, mode: number, op: OpCode = Op.acquired): Guard {
     const hold: Hold = { flow, site, released: false, n: mode };
-    this.#take(hold);
+    this.#take(hold, op);
     return new Guard(this, hold);
   }
 
-  #take(hold: Hold): void {
+  #take(hold: Hold, op: OpCode = Op.acquired): void {
     if (hold.n === READ) this.#readers++;
     else this.#writer = hold;
-    sync(Op.acquired, hold.flow, this.resource, hold.site, hold.n);
+    sync(op, hold.flow, this.resource, hold.site, hold.n);
   }
 
   [RELEASE](hold: Hold): void {

@@ -82,7 +82,7 @@ export class Semaphore implements Releasable {
     const flow = currentFlow(false);
     const site = siteForOther();
     if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site);
-    sync(Op.tryFailed, flow, this.resource, site, 1);
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
     return undefined;
   }
 

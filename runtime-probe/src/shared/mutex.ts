@@ -3,7 +3,15 @@ import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
-import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
+import {
+  Misuse,
+  Op,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type OpCode,
+  type ResourceOptions,
+} from '../sync.js';
 import { alreadyAborted, checkOptions, type BlockOptions } from '../waiting.js';
 import { abortErrorFor } from '../errors.js';
 import {
@@ -203,9 +211,9 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     const flow = currentFlow(false);
     const site = siteForOther();
     if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
-      return this.#granted(flow, site, false);
+      return this.#granted(flow, site, false, Op.tryAcquired);
     }
-    sync(Op.tryFailed, flow, this.resource, site);
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
   }
 
@@ -325,12 +333,12 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   }
 
   /** Called with the lock taken: records the owner and hands out a guard. */
-  #granted(flow: Flow, site: number, ownerDied: boolean): SharedGuard {
-    this.#own(flow, site, ownerDied);
+  #granted(flow: Flow, site: number, ownerDied: boolean, op: OpCode = Op.acquired): SharedGuard {
+    this.#own(flow, site, ownerDied, op);
     return new SharedGuard(this, flow, ownerDied);
   }
 
-  #own(flow: Flow, site: number, ownerDied: boolean): void {
+  #own(flow: Flow, site: number, ownerDied: boolean, op: OpCode = Op.acquired): void {
     const words = this.words;
     // Plain writes: the lock word's atomic operations order them for the next holder, and
     // observers (the watchdog, a dead thread's clean-up) only need a recent value.
@@ -341,7 +349,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       words[OWNER_TASK] = flow === rt.mainFlow ? this.#mainTask : flow.id >>> 0;
       words[OWNER_SITE] = site >>> 0;
       words[HOLDS] = (words[HOLDS]! + 1) | 0;
-      sync(Op.acquired, flow, this.resource, site, ownerDied ? 1 : 0);
+      sync(op, flow, this.resource, site, ownerDied ? 1 : 0);
       if (site && rt.threadId !== 0 && takeFreshSites()) flush();
     }
   }

@@ -77,7 +77,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     const flow = currentFlow(false);
     const site = siteForOther();
     if (this.#take()) return this.#granted(flow, site);
-    sync(Op.tryFailed, flow, this.resource, site, 1);
+    sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
     return undefined;
   }
 
