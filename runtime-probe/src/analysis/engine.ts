@@ -1,0 +1,1220 @@
+/**
+ * The analysis engine: protocol messages in, findings out. It keeps the live state of every
+ * process (tasks, resources, holders, waiters), the wait-for graph with incremental cycle
+ * detection, the lock-order graph, and contention statistics.
+ *
+ * It is pure: no I/O and no clock. Time is what the events say, so a recorded trace always gives
+ * the same findings, and heartbeats are what move time forward while nothing else happens.
+ * Messages are expected to be validated already (StreamSession); references to tasks, resources
+ * or sites the stream never registered are tolerated and shown by number.
+ */
+import { MISUSE_CODES, type Message, type SiteMessage, type WireEvent } from '../protocol.js';
+import { LogHistogram } from './histogram.js';
+import { OrderGraph, type OrderEdgeState } from './order.js';
+import type {
+  ContentionStats,
+  CycleEdge,
+  Finding,
+  FindingKind,
+  GraphEdge,
+  GraphNode,
+  ProcessSummary,
+  Report,
+  ResourceRef,
+  Severity,
+  SiteRef,
+  TaskRef,
+  TimelineInterval,
+  TimelineLane,
+} from './types.js';
+
+export interface AnalysisOptions {
+  /** A hold longer than this many milliseconds is a `long-hold` finding. */
+  longHoldMs: number;
+  /** A task that waits while a resource is granted this many times to others is starving. */
+  starvationGrants: number;
+  /** This many failed try-locks in a row, on both sides, make a livelock. */
+  livelockRetries: number;
+  /** The time line keeps at most this many intervals, so that memory stays bounded. */
+  maxIntervals: number;
+}
+
+export const DEFAULT_OPTIONS: AnalysisOptions = {
+  longHoldMs: 1000,
+  starvationGrants: 50,
+  livelockRetries: 10,
+  maxIntervals: 200_000,
+};
+
+/** How a kind of resource takes part in the wait-for graph. */
+const enum Role {
+  /** Owned by its holders: a waiter waits for exactly them (mutexes, read-write locks). */
+  Lock,
+  /** Permits: any task may release one, so holders are only likely wakers (semaphores). */
+  Permits,
+  /** Woken by whoever signals it: sends, notifies, sets, arrives (channels, conditions...). */
+  Signal,
+  /** A task's end: the joiner waits for exactly that task. */
+  Join,
+}
+
+function roleOf(kind: string): Role {
+  switch (kind) {
+    case 'mutex':
+    case 'reentrant-mutex':
+    case 'rwlock':
+    case 'shared-mutex':
+      return Role.Lock;
+    case 'semaphore':
+    case 'shared-semaphore':
+      return Role.Permits;
+    case 'task':
+      return Role.Join;
+    default:
+      return Role.Signal;
+  }
+}
+
+/** A channel wait's `n`: 1 to receive, 2 to send (primitives/channel.ts). */
+const WAIT_SEND = 2;
+/** At most this many signallers are remembered per resource, as likely wakers. */
+const MAX_SIGNALLERS = 64;
+
+interface Hold {
+  count: number;
+  site: number;
+  since: number;
+  interval: TimelineInterval | undefined;
+}
+
+class Stats {
+  acquisitions = 0;
+  contended = 0;
+  readonly wait = new LogHistogram();
+  readonly hold = new LogHistogram();
+}
+
+class TaskState {
+  readonly holds = new Map<ResourceState, Hold>();
+  ended = false;
+  waitRes: ResourceState | undefined = undefined;
+  waitSite = 0;
+  waitSince = 0;
+  /** The resource's grant count when the wait began, for starvation. */
+  waitGrants = 0;
+  /** For a channel wait: WAIT_RECV or WAIT_SEND. */
+  waitDir = 0;
+  waitInterval: TimelineInterval | undefined = undefined;
+  /** For a join: the task waited for. */
+  joinTarget: TaskState | undefined = undefined;
+  tryRes: ResourceState | undefined = undefined;
+  tryFails = 0;
+  trySite = 0;
+  starved: ResourceState | undefined = undefined;
+  /** Stamp of the last search that visited this task. */
+  mark = 0;
+  /** Set once the task is part of a reported deadlock or blocked-forever finding. */
+  explained = false;
+
+  constructor(
+    readonly proc: ProcessModel,
+    readonly id: number,
+    readonly key: string,
+    public name: string,
+    public kind: string,
+    public thread: number,
+  ) {}
+
+  get blocked(): boolean {
+    return this.waitRes !== undefined;
+  }
+}
+
+class ResourceState {
+  readonly holders = new Map<TaskState, Hold>();
+  readonly waiters = new Set<TaskState>();
+  role: Role;
+  grants = 0;
+  lastReleaser: TaskState | undefined = undefined;
+  /** Tasks that sent, notified, set, arrived or counted down: who might wake a waiter. */
+  readonly signallers = new Map<TaskState, number>();
+  readonly receivers = new Map<TaskState, number>();
+  stats: Stats | undefined = undefined;
+  abandoned = false;
+
+  constructor(
+    readonly proc: ProcessModel,
+    readonly id: number,
+    readonly key: string,
+    public name: string,
+    public kind: string,
+    public cls: string,
+    public site: number,
+  ) {
+    this.role = roleOf(kind);
+  }
+}
+
+class ProcessModel {
+  readonly tasks = new Map<number, TaskState>();
+  readonly resources = new Map<number, ResourceState>();
+  readonly sites = new Map<number, SiteMessage>();
+  readonly siteStats = new Map<number, Stats>();
+  readonly threads = new Set<number>();
+  /** Resources currently held, for the long-hold scan on heartbeats. */
+  readonly held = new Set<ResourceState>();
+  exitCode: number | undefined = undefined;
+  produced = 0;
+  dropped = 0;
+  events = 0;
+  idle = false;
+
+  constructor(
+    readonly prefix: string,
+    readonly pid: number,
+    readonly title: string,
+  ) {}
+
+  task(id: number): TaskState {
+    let t = this.tasks.get(id);
+    if (!t) {
+      const thread = Math.floor(id / 2 ** 32);
+      t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
+      this.tasks.set(id, t);
+    }
+    return t;
+  }
+
+  resource(id: number): ResourceState {
+    let r = this.resources.get(id);
+    if (!r) {
+      r = new ResourceState(this, id, `${this.prefix}:r${id}`, `resource ${id}`, 'unknown', '', 0);
+      this.resources.set(id, r);
+    }
+    return r;
+  }
+}
+
+/**
+ * Incremental analysis of one or more event streams (one per process). Feed it with `accept`;
+ * read `findings` or take a `report()` at any time.
+ */
+export class Analyzer {
+  readonly options: AnalysisOptions;
+  readonly findings: Finding[] = [];
+  /** Called once for each new finding, as soon as it is final. */
+  onFinding: ((f: Finding) => void) | undefined;
+
+  readonly #reported = new Set<string>();
+  readonly #processes = new Map<object, ProcessModel>();
+  readonly #order = new OrderGraph<ResourceState, TaskState>();
+  readonly #inversionEdges = new Set<OrderEdgeState<ResourceState, TaskState>>();
+  readonly #cycleEdges = new Set<string>();
+  readonly #siteStats = new Map<string, { stats: Stats; site: SiteRef }>();
+  readonly #intervals: TimelineInterval[] = [];
+  readonly #lanes = new Map<string, TimelineLane>();
+  #omitted = 0;
+  #origin: number | undefined = undefined;
+  #stamp = 0;
+  /** The time of the latest event or heartbeat, in microseconds since the origin. */
+  #now = 0;
+
+  constructor(options: Partial<AnalysisOptions> = {}) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+  }
+
+  /** Microseconds since the origin of the report's time line. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Takes one validated message of the stream `stream` (any object that names the stream). */
+  accept(stream: object, m: Message): void {
+    if (m.t === 'hello') {
+      this.#origin ??= m.ts;
+      let prefix = String(m.pid);
+      for (const p of this.#processes.values()) if (p.prefix === prefix) prefix += `-${p.pid}`;
+      const proc = new ProcessModel(prefix, m.pid, m.title);
+      proc.threads.add(m.thread);
+      this.#processes.set(stream, proc);
+      return;
+    }
+    const proc = this.#processes.get(stream);
+    if (!proc) throw new Error('the stream sent a message before its hello');
+    switch (m.t) {
+      case 'task': {
+        const t = proc.task(m.id);
+        t.name = m.name;
+        t.kind = m.kind;
+        t.thread = m.thread;
+        proc.threads.add(m.thread);
+        return;
+      }
+      case 'resource': {
+        const r = proc.resource(m.id);
+        r.name = m.name;
+        r.kind = m.kind;
+        r.cls = m.class;
+        r.site = m.site ?? 0;
+        r.role = roleOf(m.kind);
+        return;
+      }
+      case 'site':
+        proc.sites.set(m.id, m);
+        return;
+      case 'events': {
+        const base = (m.origin - this.#origin!) * 1000;
+        proc.threads.add(m.thread);
+        proc.events += m.events.length;
+        for (const e of m.events) this.#event(proc, e, base + e.us);
+        return;
+      }
+      case 'heartbeat':
+        proc.produced = m.produced;
+        proc.dropped = m.dropped;
+        this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        return;
+      case 'idle':
+        this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        this.#idle(proc);
+        return;
+      case 'end':
+        proc.exitCode = m.exitCode;
+        proc.produced = m.produced;
+        proc.dropped = m.dropped;
+        this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events
+
+  #event(proc: ProcessModel, e: WireEvent, at: number): void {
+    if (at > this.#now) this.#now = at;
+    const t = proc.task(e.task);
+    const r = e.res !== undefined ? proc.resource(e.res) : undefined;
+    const site = e.site ?? 0;
+    // A resource the stream never registered takes the part its operations show.
+    if (
+      r?.kind === 'unknown' &&
+      (e.op === 'request' || e.op === 'acquired' || e.op === 'try-acquired')
+    ) {
+      r.role = Role.Lock;
+    }
+    switch (e.op) {
+      case 'request':
+        if (r) this.#request(t, r, site, at, e.n ?? 0);
+        return;
+      case 'acquired':
+        if (r) this.#acquired(t, r, site, at, e.n ?? 0, false);
+        return;
+      case 'try-acquired':
+        if (r) this.#acquired(t, r, site, at, e.n ?? 0, true);
+        return;
+      case 'released':
+        if (r) this.#released(t, r, at);
+        return;
+      case 'try-failed':
+        if (r) this.#tryFailed(t, r, site || t.trySite, at);
+        return;
+      case 'wait':
+        if (r) this.#startWait(t, r, site, at, r.kind === 'channel' ? (e.n ?? 0) : 0);
+        return;
+      case 'wake':
+      case 'timeout':
+      case 'cancel':
+      case 'error':
+        if (r && t.waitRes === r) this.#endWait(t, at, undefined);
+        return;
+      case 'send':
+      case 'receive':
+        if (r) {
+          if (t.waitRes === r) this.#endWait(t, at, undefined);
+          remember(e.op === 'send' ? r.signallers : r.receivers, t, site);
+        }
+        return;
+      case 'notify':
+      case 'set':
+      case 'arrive':
+      case 'pass':
+      case 'close':
+        if (r) remember(r.signallers, t, site);
+        return;
+      case 'add':
+        if (r && (e.n ?? 0) < 0) remember(r.signallers, t, site);
+        return;
+      case 'join': {
+        const target = e.peer !== undefined ? proc.task(e.peer) : undefined;
+        if (!r || !target) return;
+        this.#startWait(t, r, site, at, 0);
+        t.joinTarget = target;
+        const cycle = this.#findCycle(t, true);
+        if (cycle) this.#reportDeadlock(cycle, at);
+        return;
+      }
+      case 'misuse':
+        this.#misuse(t, r, site, e.n ?? 0, at);
+        return;
+      case 'task-start':
+        t.ended = false;
+        return;
+      case 'task-end':
+        this.#taskEnded(t, at, (e.n ?? 0) !== 0);
+        return;
+      case 'thread-start':
+        return;
+      case 'thread-exit':
+        return;
+      case 'guard-collected':
+        if (r) {
+          this.#abandoned(
+            r,
+            t,
+            r.holders.get(t)?.site ?? site,
+            at,
+            'its guard was garbage collected',
+          );
+        }
+        return;
+      case 'abandoned': {
+        if (!r) return;
+        const holder = e.peer !== undefined ? proc.task(e.peer) : t;
+        this.#abandoned(r, holder, site, at, 'its thread ended while holding it');
+        this.#dropHold(holder, r, at);
+        return;
+      }
+      case 'held-long': {
+        if (!r) return;
+        const holder = e.peer !== undefined ? proc.task(e.peer) : t;
+        this.#longHold(r, holder, site, (e.n ?? 0) * 1000, at);
+        return;
+      }
+      default:
+        // Operations of a newer probe are skipped; the session counts them.
+        return;
+    }
+  }
+
+  #request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
+    if (r.role === Role.Lock && r.kind !== 'reentrant-mutex') {
+      const own = r.holders.get(t);
+      // A second shared hold of a read-write lock is not a deadlock by itself.
+      if (own && !(r.kind === 'rwlock' && n === 1)) {
+        this.#selfDeadlock(t, r, own.site, site, at);
+      }
+    }
+    this.#startWait(t, r, site, at, 0);
+    if (r.role === Role.Lock) {
+      const cycle = this.#findCycle(t, true);
+      if (cycle) this.#reportDeadlock(cycle, at);
+    }
+  }
+
+  #startWait(t: TaskState, r: ResourceState, site: number, at: number, dir: number): void {
+    if (t.waitRes) this.#endWait(t, at, undefined);
+    t.waitRes = r;
+    t.waitSite = site;
+    t.waitSince = at;
+    t.waitGrants = r.grants;
+    t.waitDir = dir;
+    t.joinTarget = undefined;
+    r.waiters.add(t);
+    t.waitInterval = this.#interval(t, r, 'wait', at, site);
+  }
+
+  #endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
+    const r = t.waitRes!;
+    r.waiters.delete(t);
+    if (t.waitInterval) {
+      t.waitInterval.end = at;
+      if (endedBy && endedBy !== t) t.waitInterval.endedBy = endedBy.key;
+    }
+    t.waitInterval = undefined;
+    t.waitRes = undefined;
+    t.joinTarget = undefined;
+    t.starved = undefined;
+  }
+
+  #acquired(
+    t: TaskState,
+    r: ResourceState,
+    site: number,
+    at: number,
+    n: number,
+    attempt: boolean,
+  ): void {
+    const stats = (r.stats ??= new Stats());
+    stats.acquisitions++;
+    let waited = -1;
+    if (t.waitRes === r) {
+      waited = at - t.waitSince;
+      site ||= t.waitSite;
+      this.#endWait(t, at, r.lastReleaser);
+      stats.contended++;
+      stats.wait.add(waited);
+    } else {
+      stats.wait.add(0);
+    }
+    if (t.tryRes === r) {
+      t.tryRes = undefined;
+      t.tryFails = 0;
+    }
+    r.grants++;
+    const siteStats = site ? this.#siteStatsFor(t.proc, site, r) : undefined;
+    if (siteStats) {
+      siteStats.acquisitions++;
+      if (waited >= 0) siteStats.contended++;
+      siteStats.wait.add(waited >= 0 ? waited : 0);
+    }
+    const hold = r.holders.get(t);
+    // A re-entrant mutex reports its depth in `n`: a nested entry is not a new hold.
+    if (hold && (r.kind === 'reentrant-mutex' || r.role === Role.Permits)) {
+      hold.count += r.role === Role.Permits ? Math.max(1, n) : 1;
+    } else if (hold) {
+      hold.count++;
+    } else {
+      // A try-lock cannot wait, so taking it while holding others orders nothing (as lockdep).
+      if (r.role === Role.Lock && t.holds.size > 0 && !attempt) this.#observeOrder(t, r, site, at);
+      const h: Hold = {
+        count: r.role === Role.Permits ? Math.max(1, n) : 1,
+        site,
+        since: at,
+        interval: this.#interval(t, r, 'hold', at, site),
+      };
+      r.holders.set(t, h);
+      t.holds.set(r, h);
+      t.proc.held.add(r);
+    }
+    if (r.waiters.size) this.#checkStarvation(r, at);
+  }
+
+  #released(t: TaskState, r: ResourceState, at: number): void {
+    r.lastReleaser = t;
+    let holder = t;
+    let hold = r.holders.get(t);
+    if (!hold && r.role === Role.Permits) {
+      // Any task may release a permit: count it against the longest holder, if any.
+      for (const [h, x] of r.holders) {
+        holder = h;
+        hold = x;
+        break;
+      }
+    }
+    if (!hold) return;
+    if (--hold.count > 0) return;
+    const held = at - hold.since;
+    r.stats?.hold.add(held);
+    if (hold.site) this.#siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
+    if (held >= this.options.longHoldMs * 1000) this.#longHold(r, holder, hold.site, held, at);
+    this.#dropHold(holder, r, at);
+  }
+
+  #dropHold(t: TaskState, r: ResourceState, at: number): void {
+    const hold = r.holders.get(t);
+    if (!hold) return;
+    if (hold.interval) hold.interval.end = at;
+    r.holders.delete(t);
+    t.holds.delete(r);
+    if (r.holders.size === 0) t.proc.held.delete(r);
+  }
+
+  #tryFailed(t: TaskState, r: ResourceState, site: number, at: number): void {
+    if (r.role !== Role.Lock && r.role !== Role.Permits) return;
+    if (t.tryRes === r) t.tryFails++;
+    else {
+      t.tryRes = r;
+      t.tryFails = 1;
+    }
+    if (site) t.trySite = site;
+    const limit = this.options.livelockRetries;
+    if (t.tryFails < limit) return;
+    // Livelock: the task that holds what this one keeps trying is itself retrying, in vain.
+    for (const other of r.holders.keys()) {
+      if (other === t || other.tryFails < limit || !other.tryRes) continue;
+      const tasks = [t, other];
+      const resources = [r, other.tryRes];
+      const sites = [
+        this.#site(t.proc, t.trySite, `${t.name} fails to take ${r.name}`),
+        this.#site(t.proc, r.holders.get(other)?.site ?? 0, `${other.name} holds ${r.name}`),
+        this.#site(t.proc, other.trySite, `${other.name} fails to take ${other.tryRes.name}`),
+        this.#site(
+          t.proc,
+          other.tryRes.holders.get(t)?.site ?? 0,
+          `${t.name} holds ${other.tryRes.name}`,
+        ),
+      ];
+      this.#emit({
+        kind: 'livelock',
+        severity: 'warning',
+        id: `livelock:${names(resources)}`,
+        title: `Livelock: ${t.name} and ${other.name} retry without progress`,
+        message:
+          `Livelock: ${t.name} and ${other.name} keep retrying ${r.name} and ` +
+          `${other.tryRes.name} (${t.tryFails} and ${other.tryFails} failed attempts in a row) ` +
+          `without either making progress.`,
+        tasks,
+        resources,
+        sites,
+        fix:
+          'Back off for a random, growing time before retrying, so that one task wins; or take ' +
+          'the locks in one global order and block instead of trying.',
+        at,
+      });
+      return;
+    }
+  }
+
+  #misuse(t: TaskState, r: ResourceState | undefined, site: number, code: number, at: number) {
+    const what = MISUSE_CODES[code] ?? `misuse code ${code}`;
+    if (what === 'self-deadlock' && r) {
+      this.#selfDeadlock(t, r, r.holders.get(t)?.site ?? 0, site || t.waitSite, at);
+      return;
+    }
+    const name = r?.name ?? 'a resource';
+    const messages: Record<string, [string, string]> = {
+      'release-not-held': [
+        `${t.name} released ${name}, which it does not hold (a double release).`,
+        'Release each acquisition exactly once: hold the guard in a `using` declaration.',
+      ],
+      'release-by-non-owner': [
+        `${t.name} released ${name}, which another task holds.`,
+        'Release a lock from the task that acquired it; to hand work over, use a channel.',
+      ],
+      'over-release': [
+        `${t.name} released ${name} beyond its initial count.`,
+        'Release only permits that were acquired, through the guard that acquire() returned.',
+      ],
+      'wait-without-lock': [
+        `${t.name} waited on or notified ${name} without holding its mutex.`,
+        'Acquire the condition’s mutex before wait() or notify(), and check the state under it.',
+      ],
+      'unbalanced-release': [
+        `${t.name} released ${name} more times than it acquired it.`,
+        'Pair every acquisition with one release, through its guard.',
+      ],
+    };
+    const [message, fix] = messages[what] ?? [`${t.name} misused ${name}: ${what}.`, ''];
+    this.#emit({
+      kind: 'misuse',
+      severity: 'error',
+      title: `Misuse of ${name}: ${what}`,
+      id: `misuse:${what}:${r ? r.cls || r.name : ''}:${this.#siteKey(t.proc, site)}`,
+      message,
+      tasks: [t],
+      resources: r ? [r] : [],
+      sites: [this.#site(t.proc, site, `${t.name}: ${what}`)],
+      fix,
+      at,
+    });
+  }
+
+  #selfDeadlock(t: TaskState, r: ResourceState, holdSite: number, site: number, at: number) {
+    const own = this.#site(t.proc, holdSite, `${t.name} acquired ${r.name} here`);
+    this.#emit({
+      kind: 'self-deadlock',
+      severity: 'error',
+      id: `self-deadlock:${t.name}:${r.name}`,
+      title: `Self-deadlock: ${t.name} waits for ${r.name}, which it holds`,
+      message: `Self-deadlock: ${t.name} waits for ${r.name}, which it already holds.`,
+      tasks: [t],
+      resources: [r],
+      sites: [this.#site(t.proc, site, `${t.name} waits for ${r.name} again`), own],
+      fix:
+        'Release the lock before taking it again, or restructure so the inner code receives ' +
+        'the guard; use a ReentrantMutex only if re-entry is really intended.',
+      at,
+    });
+  }
+
+  #taskEnded(t: TaskState, at: number, threw: boolean): void {
+    t.ended = true;
+    if (t.waitRes) this.#endWait(t, at, undefined);
+    for (const [r, hold] of [...t.holds]) {
+      if (r.role !== Role.Lock) continue;
+      this.#abandoned(r, t, hold.site, at, threw ? 'it threw while holding it' : 'it returned');
+    }
+  }
+
+  #abandoned(r: ResourceState, holder: TaskState, site: number, at: number, why: string): void {
+    if (r.abandoned) return;
+    r.abandoned = true;
+    const waiters = [...r.waiters];
+    this.#emit({
+      kind: 'abandoned-lock',
+      severity: 'error',
+      id: `abandoned-lock:${r.name}`,
+      title: `Abandoned lock: ${r.name} is still held by ${holder.name}, which ended`,
+      message:
+        `Abandoned lock: ${holder.name} ended without releasing ${r.name} (${why})` +
+        (waiters.length
+          ? `; ${waiters.map((w) => w.name).join(', ')} ${waiters.length > 1 ? 'wait' : 'waits'} for it.`
+          : '.'),
+      tasks: [holder, ...waiters],
+      resources: [r],
+      sites: [
+        this.#site(
+          holder.proc,
+          site,
+          `${holder.name} acquired ${r.name} here and never released it`,
+        ),
+        ...waiters.map((w) => this.#site(w.proc, w.waitSite, `${w.name} waits for ${r.name}`)),
+      ],
+      fix:
+        'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
+        'is released however the block ends.',
+      at,
+    });
+  }
+
+  #longHold(r: ResourceState, holder: TaskState, site: number, heldUs: number, at: number): void {
+    const ms = Math.round(heldUs / 1000);
+    this.#emit({
+      kind: 'long-hold',
+      severity: 'warning',
+      id: `long-hold:${r.name}:${this.#siteKey(holder.proc, site)}`,
+      title: `Long hold: ${r.name} held for ${ms} ms`,
+      message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${this.options.longHoldMs} ms).`,
+      tasks: [holder],
+      resources: [r],
+      sites: [this.#site(holder.proc, site, `${holder.name} acquired ${r.name} here`)],
+      fix:
+        'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
+        'needed under the lock, release it, then work.',
+      at,
+    });
+  }
+
+  #checkStarvation(r: ResourceState, at: number): void {
+    const limit = this.options.starvationGrants;
+    for (const w of r.waiters) {
+      if (r.grants - w.waitGrants < limit) return;
+      if (w.starved === r) continue;
+      w.starved = r;
+      const waitedMs = Math.round((at - w.waitSince) / 1000);
+      this.#emit({
+        kind: 'starvation',
+        severity: 'warning',
+        id: `starvation:${w.name}:${r.name}`,
+        title: `Starvation: ${w.name} waits for ${r.name} while others take it`,
+        message:
+          `Starvation: ${w.name} has waited ${waitedMs} ms for ${r.name} while it was granted ` +
+          `${r.grants - w.waitGrants} times to others.`,
+        tasks: [w],
+        resources: [r],
+        sites: [this.#site(w.proc, w.waitSite, `${w.name} waits for ${r.name}`)],
+        fix:
+          r.kind === 'rwlock'
+            ? 'Use a fair or writer-preferring read-write lock policy, or shorten the overlapping holds.'
+            : 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.',
+        at,
+      });
+    }
+  }
+
+  /** Moves time forward without an event: checks holds against the long-hold limit. */
+  #advance(proc: ProcessModel, at: number): void {
+    if (at > this.#now) this.#now = at;
+    const limit = this.options.longHoldMs * 1000;
+    for (const r of proc.held) {
+      for (const [t, h] of r.holders) {
+        if (at - h.since >= limit) this.#longHold(r, t, h.site, at - h.since, at);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lock order
+
+  #observeOrder(t: TaskState, r: ResourceState, site: number, at: number): void {
+    const held: ResourceState[] = [];
+    for (const h of t.holds.keys()) if (h.role === Role.Lock && h !== r) held.push(h);
+    for (const h of held) {
+      const same = h.cls === r.cls;
+      const fromKey = same ? `#${h.key}` : `class:${h.cls}`;
+      const toKey = same ? `#${r.key}` : `class:${r.cls}`;
+      const cycle = this.#order.observe(fromKey, toKey, {
+        from: h,
+        to: r,
+        task: t,
+        fromSite: t.holds.get(h)!.site,
+        toSite: site,
+        gates: held.filter((g) => g !== h),
+      });
+      if (cycle) this.#reportInversion(cycle, at);
+    }
+  }
+
+  #reportInversion(cycle: OrderEdgeState<ResourceState, TaskState>[], at: number): void {
+    const resources = unique(cycle.flatMap((e) => [e.first.from, e.first.to]));
+    const tasks = unique(
+      cycle.flatMap((e) => (e.other ? [e.first.task, e.other.task] : [e.first.task])),
+    );
+    const sites: SiteRef[] = [];
+    const steps: string[] = [];
+    for (const e of cycle) {
+      const o = e.first;
+      const proc = o.task.proc;
+      sites.push(this.#site(proc, o.fromSite, `${o.task.name} takes ${o.from.name} first`));
+      sites.push(this.#site(proc, o.toSite, `${o.task.name} then takes ${o.to.name}`));
+      steps.push(`${o.task.name} took ${o.from.name} then ${o.to.name}`);
+    }
+    const id = `lock-order-inversion:${names(resources)}`;
+    if (this.#reported.has(id)) return;
+    for (const e of cycle) this.#inversionEdges.add(e);
+    const order = [...resources].sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.#emit({
+      kind: 'lock-order-inversion',
+      severity: 'warning',
+      id,
+      title: `Lock-order inversion: ${resources.map((r) => r.name).join(' and ')} are taken in opposite orders`,
+      message:
+        `Lock-order inversion: ${steps.join('; ')}. If these run at the same time they can ` +
+        `deadlock, even though this run did not.`,
+      tasks,
+      resources,
+      sites,
+      fix:
+        `Take these locks in one global order everywhere (for example ${order.map((r) => r.name).join(' before ')}), ` +
+        'or take them together under one gate lock.',
+      at,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The wait-for graph
+
+  /**
+   * The tasks that `t` waits for. With `definite`, only waits that cannot end unless those tasks
+   * move: a lock's holders, a joined task. Otherwise also the likely wakers of permits and
+   * signals: permit holders, earlier senders, notifiers, arrivers.
+   */
+  #successors(t: TaskState, definite: boolean): Iterable<TaskState> {
+    const r = t.waitRes;
+    if (!r) return [];
+    switch (r.role) {
+      case Role.Lock:
+        return r.holders.keys();
+      case Role.Join:
+        return t.joinTarget ? [t.joinTarget] : [];
+      case Role.Permits:
+        return definite ? [] : r.holders.keys();
+      case Role.Signal:
+        if (definite) return [];
+        return (t.waitDir === WAIT_SEND ? r.receivers : r.signallers).keys();
+    }
+  }
+
+  /** A cycle of waits through `start`, as the list of tasks from `start`, or undefined. */
+  #findCycle(start: TaskState, definite: boolean): TaskState[] | undefined {
+    const stamp = ++this.#stamp;
+    start.mark = stamp;
+    const path: TaskState[] = [start];
+    const iters: Iterator<TaskState>[] = [this.#successors(start, definite)[Symbol.iterator]()];
+    while (iters.length) {
+      const step = iters[iters.length - 1]!.next();
+      if (step.done) {
+        iters.pop();
+        path.pop();
+        continue;
+      }
+      const next = step.value;
+      if (next === start && path.length > 1) return path.slice();
+      if (next.mark === stamp || !next.blocked || next.ended) continue;
+      next.mark = stamp;
+      path.push(next);
+      iters.push(this.#successors(next, definite)[Symbol.iterator]());
+    }
+    return undefined;
+  }
+
+  #reportDeadlock(found: TaskState[], at: number): void {
+    // Start from the task with the first name, so that every run tells the cycle the same way.
+    let first = 0;
+    for (let i = 1; i < found.length; i++) if (found[i]!.name < found[first]!.name) first = i;
+    const cycle = [...found.slice(first), ...found.slice(0, first)];
+    const edges: CycleEdge[] = [];
+    const sites: SiteRef[] = [];
+    const resources: ResourceState[] = [];
+    const parts: string[] = [];
+    for (let i = 0; i < cycle.length; i++) {
+      const from = cycle[i]!;
+      const to = cycle[(i + 1) % cycle.length]!;
+      const r = from.waitRes!;
+      resources.push(r);
+      const holdSite = r.role === Role.Join ? 0 : (r.holders.get(to)?.site ?? lastSite(r, to));
+      const how =
+        r.role === Role.Join
+          ? `${from.name} joins ${to.name}`
+          : r.role === Role.Lock || r.role === Role.Permits
+            ? `${from.name} waits for ${r.name}, held by ${to.name}`
+            : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
+      parts.push(how);
+      const waitSite = this.#site(from.proc, from.waitSite, `${from.name} waits for ${r.name}`);
+      const held = this.#site(to.proc, holdSite, `${to.name} acquired ${r.name}`);
+      edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
+      sites.push(waitSite, held);
+      this.#cycleEdges.add(`${from.key}>${r.key}`);
+      this.#cycleEdges.add(`${r.key}>${to.key}`);
+      from.explained = true;
+    }
+    const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.#emit({
+      kind: 'deadlock',
+      severity: 'error',
+      id: `deadlock:${names(resources)}`,
+      title: `Deadlock: ${cycle.length} tasks wait for each other in a cycle`,
+      message: `Deadlock: ${parts.join('; ')}.`,
+      tasks: cycle,
+      resources,
+      sites,
+      fix: resources.every((r) => r.role === Role.Lock)
+        ? `Take the locks in one global order (for example always ${sorted.map((r) => r.name).join(' before ')}), ` +
+          'or acquire with a timeout and back off.'
+        : 'Make sure the task that would wake the others is not itself waiting for them: ' +
+          'release locks before waiting on a channel or condition, or close the channel.',
+      at,
+      cycle: edges,
+    });
+  }
+
+  /** The program has nothing left to run: whatever still waits, waits forever. */
+  #idle(proc: ProcessModel): void {
+    proc.idle = true;
+    const at = this.#now;
+    const blocked = [...proc.tasks.values()].filter((t) => t.blocked && !t.ended);
+    for (const t of blocked) {
+      if (t.explained) continue;
+      const cycle = this.#findCycle(t, false);
+      if (cycle) this.#reportDeadlock(cycle, at);
+    }
+    // Locks whose holders have nothing left to run are as good as abandoned.
+    for (const r of proc.held) {
+      if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
+      for (const [holder, hold] of r.holders) {
+        if (holder.blocked) continue;
+        this.#abandoned(r, holder, hold.site, at, 'it has nothing left to run');
+        break;
+      }
+    }
+    const byResource = new Map<ResourceState, TaskState[]>();
+    for (const t of blocked) {
+      if (t.explained || !t.waitRes || t.waitRes.abandoned) continue;
+      // A task that waits for a blocked task (joins it, or wants a lock it holds) is only a
+      // consequence: the finding belongs to the task at the end of the chain.
+      if (this.#waitsForBlocked(t)) continue;
+      let list = byResource.get(t.waitRes);
+      if (!list) byResource.set(t.waitRes, (list = []));
+      list.push(t);
+    }
+    for (const [r, tasks] of byResource) this.#blockedForever(r, tasks, at);
+  }
+
+  #waitsForBlocked(t: TaskState): boolean {
+    for (const next of this.#successors(t, true)) {
+      if (next !== t && !next.ended && (next.blocked || next.explained)) return true;
+    }
+    return false;
+  }
+
+  #blockedForever(r: ResourceState, tasks: TaskState[], at: number): void {
+    const who = tasks.map((t) => t.name).join(', ');
+    const verb = tasks.length > 1 ? 'wait' : 'waits';
+    const dir = tasks[0]!.waitDir;
+    let why: string;
+    let fix: string;
+    switch (r.kind) {
+      case 'channel':
+        why =
+          dir === WAIT_SEND
+            ? `to send on ${r.name}, and no task is left to receive`
+            : `to receive from ${r.name}, and no task is left to send to it or close it`;
+        fix =
+          dir === WAIT_SEND
+            ? 'Make sure a consumer keeps receiving until the producers are done, or give the channel room.'
+            : 'Close the channel when the producers are done (channel.close()), so that receivers finish.';
+        break;
+      case 'condition':
+      case 'shared-condition':
+        why = `on ${r.name}, and no task is left to notify it`;
+        fix =
+          'Notify after every change of the state the waiters check, and wait with waitFor(predicate).';
+        break;
+      case 'barrier':
+      case 'shared-barrier':
+        why = `at ${r.name}, and the other parties will never arrive`;
+        fix =
+          'Make every party reach the barrier in each phase, or break it with abort() when one leaves.';
+        break;
+      case 'event':
+        why = `for ${r.name}, and no task is left to set it`;
+        fix = 'Set the event on every path, including errors, or wait with a timeout.';
+        break;
+      case 'waitgroup':
+        why = `for ${r.name}, whose count will never reach zero`;
+        fix = 'Call done() once for each add(), in a finally block.';
+        break;
+      case 'task':
+        why = `for ${r.name} to end, and it never will`;
+        fix = 'Make sure the joined task can finish: it must not wait for its joiner.';
+        break;
+      default: {
+        const holders = [...r.holders.keys()].map((h) => h.name);
+        why = holders.length
+          ? `for ${r.name}, held by ${holders.join(', ')}, which will never release it`
+          : `for ${r.name}, and no task is left to release it`;
+        fix = 'Release on every path (a `using` declaration), and do not wait while holding.';
+      }
+    }
+    for (const t of tasks) t.explained = true;
+    const sites = tasks.map((t) => this.#site(t.proc, t.waitSite, `${t.name} waits on ${r.name}`));
+    for (const [h, hold] of r.holders) {
+      sites.push(this.#site(h.proc, hold.site, `${h.name} acquired ${r.name}`));
+    }
+    this.#emit({
+      kind: 'blocked-forever',
+      severity: 'error',
+      title: `Blocked forever: ${tasks.length} ${tasks.length > 1 ? 'tasks wait' : 'task waits'} on ${r.name}`,
+      id: `blocked-forever:${r.name}:${tasks
+        .map((t) => t.name)
+        .sort()
+        .join(',')}`,
+      message: `Blocked forever: ${who} ${verb} ${why}. The program went idle with ${tasks.length > 1 ? 'them' : 'it'} still waiting.`,
+      tasks,
+      resources: [r],
+      sites,
+      fix,
+      at,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+
+  #emit(f: {
+    kind: FindingKind;
+    severity: Severity;
+    id: string;
+    title: string;
+    message: string;
+    tasks: TaskState[];
+    resources: ResourceState[];
+    sites: SiteRef[];
+    fix: string;
+    at: number;
+    cycle?: CycleEdge[];
+  }): void {
+    if (this.#reported.has(f.id)) return;
+    this.#reported.add(f.id);
+    const finding: Finding = {
+      id: f.id,
+      kind: f.kind,
+      severity: f.severity,
+      title: f.title,
+      message: f.message,
+      tasks: unique(f.tasks).map(taskRef),
+      resources: unique(f.resources).map(resourceRef),
+      sites: f.sites.filter((s) => s.line > 0),
+      fix: f.fix,
+      at: Math.round(f.at),
+      ...(f.cycle ? { cycle: f.cycle } : {}),
+    };
+    this.findings.push(finding);
+    this.onFinding?.(finding);
+  }
+
+  #site(proc: ProcessModel, id: number, role: string): SiteRef {
+    const s = id ? proc.sites.get(id) : undefined;
+    if (!s) return { file: '', line: 0, column: 0, role };
+    const ref: SiteRef = { file: s.file, line: s.line, column: s.column, role };
+    if (s.fn) ref.fn = s.fn;
+    if (s.stack?.length) {
+      const stack: NonNullable<SiteRef['stack']> = [];
+      for (const callerId of s.stack) {
+        const c = proc.sites.get(callerId);
+        if (c)
+          stack.push(
+            c.fn
+              ? { file: c.file, line: c.line, column: c.column, fn: c.fn }
+              : { file: c.file, line: c.line, column: c.column },
+          );
+      }
+      ref.stack = stack;
+    }
+    return ref;
+  }
+
+  #siteKey(proc: ProcessModel, id: number): string {
+    const s = id ? proc.sites.get(id) : undefined;
+    return s ? `${s.file}:${s.line}:${s.column}` : '';
+  }
+
+  #siteStatsFor(proc: ProcessModel, site: number, r: ResourceState): Stats | undefined {
+    // Looked up by id on the hot path; several ids can name one place (threads intern their own).
+    let stats = proc.siteStats.get(site);
+    if (stats) return stats;
+    const key = this.#siteKey(proc, site);
+    if (!key) return undefined;
+    let entry = this.#siteStats.get(key);
+    if (!entry) {
+      entry = { stats: new Stats(), site: this.#site(proc, site, `acquires ${r.name}`) };
+      this.#siteStats.set(key, entry);
+    }
+    stats = entry.stats;
+    proc.siteStats.set(site, stats);
+    return stats;
+  }
+
+  #interval(
+    t: TaskState,
+    r: ResourceState,
+    type: 'hold' | 'wait',
+    at: number,
+    site: number,
+  ): TimelineInterval | undefined {
+    if (this.#intervals.length >= this.options.maxIntervals) {
+      this.#omitted++;
+      return undefined;
+    }
+    if (!this.#lanes.has(t.key)) {
+      this.#lanes.set(t.key, { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread });
+    }
+    const iv: TimelineInterval = { task: t.key, resource: r.key, type, start: Math.round(at) };
+    if (site) {
+      const s = this.#site(
+        t.proc,
+        site,
+        `${t.name} ${type === 'hold' ? 'holds' : 'waits for'} ${r.name}`,
+      );
+      if (s.line) iv.site = s;
+    }
+    this.#intervals.push(iv);
+    return iv;
+  }
+
+  /** The state of the analysis as plain data: findings, statistics, graph and time line. */
+  report(): Report {
+    const processes: ProcessSummary[] = [];
+    const nodes: GraphNode[] = [];
+    const edges: GraphEdge[] = [];
+    const resources: ResourceRef[] = [];
+    const resourceStats: ContentionStats[] = [];
+    for (const proc of this.#processes.values()) {
+      processes.push({
+        pid: proc.pid,
+        title: proc.title,
+        threads: [...proc.threads].sort((a, b) => a - b),
+        ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
+        produced: proc.produced,
+        dropped: proc.dropped,
+        events: proc.events,
+      });
+      const shown = new Set<ResourceState>();
+      for (const t of proc.tasks.values()) {
+        if (t.ended || (!t.blocked && t.holds.size === 0)) continue;
+        nodes.push({
+          key: t.key,
+          type: 'task',
+          label: t.name,
+          detail: t.blocked ? 'blocked' : 'running',
+          pid: proc.pid,
+          thread: t.thread,
+        });
+        if (t.waitRes) {
+          shown.add(t.waitRes);
+          const key = `${t.key}>${t.waitRes.key}`;
+          edges.push({
+            source: t.key,
+            target: t.waitRes.key,
+            type: 'waits',
+            cycle: this.#cycleEdges.has(key),
+          });
+        }
+        for (const r of t.holds.keys()) {
+          shown.add(r);
+          const key = `${r.key}>${t.key}`;
+          edges.push({
+            source: r.key,
+            target: t.key,
+            type: 'holds',
+            cycle: this.#cycleEdges.has(key),
+          });
+        }
+      }
+      for (const r of shown) {
+        nodes.push({
+          key: r.key,
+          type: 'resource',
+          label: r.name,
+          detail: r.kind,
+          pid: proc.pid,
+          thread: Math.floor(r.id / 2 ** 32),
+        });
+      }
+      for (const r of proc.resources.values()) {
+        resources.push(resourceRef(r));
+        if (r.stats) resourceStats.push(statsOf(r.key, r.name, r.kind, r.stats));
+      }
+    }
+    const order = [...this.#order.edges()].map((e) => ({
+      from: e.first.from.key,
+      to: e.first.to.key,
+      inversion: this.#inversionEdges.has(e),
+    }));
+    const sites = [...this.#siteStats.entries()].map(([key, { stats, site }]) =>
+      statsOf(key, site.fn ? `${site.fn} (${key})` : key, 'site', stats),
+    );
+    return {
+      version: 1,
+      origin: this.#origin ?? 0,
+      findings: this.findings.slice(),
+      processes,
+      stats: { resources: resourceStats, sites },
+      graph: { nodes, edges, order },
+      timeline: {
+        lanes: [...this.#lanes.values()],
+        intervals: this.#intervals.slice(),
+        omitted: this.#omitted,
+      },
+      resources,
+    };
+  }
+}
+
+function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
+  if (map.has(t) || map.size < MAX_SIGNALLERS) map.set(t, site);
+}
+
+function lastSite(r: ResourceState, t: TaskState): number {
+  return r.signallers.get(t) ?? r.receivers.get(t) ?? 0;
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function names(rs: { name: string }[]): string {
+  return unique(rs.map((r) => r.name))
+    .sort()
+    .join(',');
+}
+
+function taskRef(t: TaskState): TaskRef {
+  return { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+}
+
+function resourceRef(r: ResourceState): ResourceRef {
+  return { key: r.key, name: r.name, kind: r.kind, class: r.cls };
+}
+
+function statsOf(key: string, name: string, kind: string, s: Stats): ContentionStats {
+  return {
+    key,
+    name,
+    kind,
+    acquisitions: s.acquisitions,
+    contended: s.contended,
+    wait: s.wait.summary(),
+    hold: s.hold.summary(),
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The analysis engine's output: findings, contention statistics and a picture of the wait-for
+ * graph and of the timeline. These are plain JSON-able data, shared by the CLI's reports (text,
+ * `--json`, SARIF, Chrome trace, HTML), the extension and the webview.
+ */
+
+export const FINDING_KINDS = [
+  'deadlock',
+  'blocked-forever',
+  'lock-order-inversion',
+  'abandoned-lock',
+  'self-deadlock',
+  'misuse',
+  'starvation',
+  'long-hold',
+  'livelock',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A place in the user's source (1-based line and column, in the TypeScript source). */
+export interface SiteRef {
+  file: string;
+  line: number;
+  column: number;
+  fn?: string;
+  /** What happens there, as a phrase: "philosopher 1 waits for fork 2". */
+  role: string;
+  /** The callers of this site, innermost first, when the probe captured them. */
+  stack?: Omit<SiteRef, 'role' | 'stack'>[];
+}
+
+export interface TaskRef {
+  /** Unique within a report: `<process>:<task id>`. */
+  key: string;
+  name: string;
+  pid: number;
+  thread: number;
+}
+
+export interface ResourceRef {
+  /** Unique within a report: `<process>:<resource id>`. */
+  key: string;
+  name: string;
+  kind: string;
+  /** The lock class: the construction site or the `class` option. */
+  class: string;
+}
+
+/** One edge of a cycle: `from` waits for `to` because of `resource`. */
+export interface CycleEdge {
+  from: string;
+  to: string;
+  resource: string;
+  /** Where `from` waits. */
+  waitSite?: SiteRef;
+  /** Where `to` acquired the resource (or, for other primitives, last used it). */
+  holdSite?: SiteRef;
+}
+
+export interface Finding {
+  /** Stable across runs of the same program: the kind and the names involved. */
+  id: string;
+  kind: FindingKind;
+  severity: Severity;
+  /** One line: what happened, without the details. */
+  title: string;
+  /** The whole story, naming every task and resource involved. */
+  message: string;
+  tasks: TaskRef[];
+  resources: ResourceRef[];
+  /** Every relevant source site: both ends of each edge. The first is the primary location. */
+  sites: SiteRef[];
+  /** The suggested fix, as a sentence. */
+  fix: string;
+  /** Microseconds since the start of the report's time line, when it was found. */
+  at: number;
+  /** For a deadlock: the cycle, edge by edge. */
+  cycle?: CycleEdge[];
+}
+
+/** Wait and hold times, in microseconds, as percentiles of a log histogram (±6%). */
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface ContentionStats {
+  /** A resource key, or a site as `file:line:column`. */
+  key: string;
+  name: string;
+  kind: string;
+  acquisitions: number;
+  /** Acquisitions that had to wait. */
+  contended: number;
+  wait: Percentiles;
+  hold: Percentiles;
+}
+
+export interface ProcessSummary {
+  pid: number;
+  title: string;
+  threads: number[];
+  /** Set when the process has ended; `undefined` while it runs or when its stream was cut. */
+  exitCode?: number;
+  produced: number;
+  dropped: number;
+  events: number;
+}
+
+/** The wait-for graph as it stands at the end of the report (or at the moment asked for). */
+export interface GraphNode {
+  key: string;
+  type: 'task' | 'resource';
+  label: string;
+  /** For a resource: its kind (mutex, semaphore, ...); for a task: running, blocked or ended. */
+  detail: string;
+  pid: number;
+  thread: number;
+}
+
+export interface GraphEdge {
+  source: string;
+  target: string;
+  /** `holds`: resource → task that holds it; `waits`: task → resource it waits for. */
+  type: 'holds' | 'waits';
+  /** True when the edge lies on a reported deadlock cycle. */
+  cycle: boolean;
+}
+
+/** An observed lock order: `from` was held while `to` was acquired. */
+export interface OrderEdge {
+  from: string;
+  to: string;
+  /** True when the edge lies on a reported inversion. */
+  inversion: boolean;
+}
+
+export interface TimelineLane {
+  task: string;
+  name: string;
+  pid: number;
+  thread: number;
+}
+
+export interface TimelineInterval {
+  task: string;
+  resource: string;
+  type: 'hold' | 'wait';
+  /** Microseconds since the start of the time line. */
+  start: number;
+  /** Absent while it still lasts at the end of the report. */
+  end?: number;
+  site?: SiteRef;
+  /** For a wait that ended with a grant: the task whose release ended it, for flow arrows. */
+  endedBy?: string;
+}
+
+export interface Report {
+  version: 1;
+  /** Epoch milliseconds of the start of the time line. */
+  origin: number;
+  findings: Finding[];
+  processes: ProcessSummary[];
+  stats: { resources: ContentionStats[]; sites: ContentionStats[] };
+  graph: { nodes: GraphNode[]; edges: GraphEdge[]; order: OrderEdge[] };
+  timeline: {
+    lanes: TimelineLane[];
+    intervals: TimelineInterval[];
+    /** How many intervals were left out to keep the report bounded. */
+    omitted: number;
+  };
+  /** Resources by key, for the timeline and graph labels. */
+  resources: ResourceRef[];
+}

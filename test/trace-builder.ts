@@ -1,0 +1,112 @@
+/**
+ * Builds protocol v1 traces for analysis tests: register tasks, resources and sites, then write
+ * events at given microseconds. `lines()` gives the JSON Lines a recorded trace would hold, so
+ * the tests go through the same validation as `lockscope report`.
+ */
+import type { Message, WireEvent } from '../runtime-probe/src/protocol.js';
+
+export const FILE = '/app/src/bank.ts';
+
+export class TraceBuilder {
+  readonly messages: Message[] = [];
+  #batch: WireEvent[] = [];
+  readonly origin = 1_700_000_000_000;
+
+  constructor(pid = 4242) {
+    this.messages.push({
+      t: 'hello',
+      protocol: 1,
+      probe: '0.1.0',
+      capabilities: ['events', 'sites'],
+      pid,
+      title: 'node',
+      thread: 0,
+      ts: this.origin,
+    });
+  }
+
+  task(id: number, name: string, kind = 'spawn', thread = 0): this {
+    this.#cut();
+    this.messages.push({ t: 'task', id, name, kind, thread });
+    return this;
+  }
+
+  resource(
+    id: number,
+    kind: string,
+    name: string,
+    cls = `${FILE}:${id}:1`,
+    capacity?: number,
+  ): this {
+    this.#cut();
+    this.messages.push({
+      t: 'resource',
+      id,
+      kind,
+      name,
+      class: cls,
+      ...(capacity !== undefined ? { capacity } : {}),
+    });
+    return this;
+  }
+
+  /** A site on line `line` of FILE; its id is the line number. */
+  site(line: number, fn?: string): this {
+    this.#cut();
+    this.messages.push({ t: 'site', id: line, file: FILE, line, column: 5, ...(fn ? { fn } : {}) });
+    return this;
+  }
+
+  ev(
+    us: number,
+    op: string,
+    task: number,
+    res?: number,
+    site?: number,
+    n?: number,
+    peer?: number,
+  ): this {
+    const e: WireEvent = { us, op, task };
+    if (res !== undefined) e.res = res;
+    if (site !== undefined) e.site = site;
+    if (n !== undefined) e.n = n;
+    if (peer !== undefined) e.peer = peer;
+    this.#batch.push(e);
+    return this;
+  }
+
+  heartbeat(us: number): this {
+    this.#cut();
+    this.messages.push({ t: 'heartbeat', ts: this.origin + us / 1000, produced: 0, dropped: 0 });
+    return this;
+  }
+
+  idle(us: number): this {
+    this.#cut();
+    this.messages.push({ t: 'idle', ts: this.origin + us / 1000 });
+    return this;
+  }
+
+  end(us: number, exitCode = 0): this {
+    this.#cut();
+    this.messages.push({
+      t: 'end',
+      ts: this.origin + us / 1000,
+      exitCode,
+      produced: 0,
+      dropped: 0,
+    });
+    return this;
+  }
+
+  #cut(): void {
+    if (this.#batch.length === 0) return;
+    this.messages.push({ t: 'events', thread: 0, origin: this.origin, events: this.#batch });
+    this.#batch = [];
+  }
+
+  text(): string {
+    this.#cut();
+    return this.messages.map((m) => JSON.stringify(m)).join('\n') + '\n';
+  }
+}

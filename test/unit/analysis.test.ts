@@ -1,0 +1,413 @@
+// The analysis engine on recorded traces: what must be reported, and what must not.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { analyzeTrace, TraceError } from '../../runtime-probe/src/analysis/trace.js';
+import type { Finding } from '../../runtime-probe/src/analysis/types.js';
+import { TraceBuilder } from '../trace-builder.js';
+
+function findings(b: TraceBuilder, options = {}): Finding[] {
+  return analyzeTrace(b.text(), options).findings;
+}
+
+function kinds(b: TraceBuilder, options = {}): string[] {
+  return findings(b, options).map((f) => f.kind);
+}
+
+/** Two tasks and two mutexes, `a` and `b`, sites on lines 10 to 13. */
+function twoLocks(): TraceBuilder {
+  return new TraceBuilder()
+    .task(1, 'alice')
+    .task(2, 'bob')
+    .resource(11, 'mutex', 'a')
+    .resource(12, 'mutex', 'b')
+    .site(10)
+    .site(11)
+    .site(12)
+    .site(13);
+}
+
+describe('deadlock', () => {
+  test('a cycle of two mutexes is reported when the second wait closes it', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11);
+    assert.deepEqual(kinds(b), [], 'one wait is not a cycle');
+    b.ev(3, 'request', 2, 11, 13);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'deadlock');
+    assert.equal(f.severity, 'error');
+    assert.deepEqual(
+      f.tasks.map((t) => t.name),
+      ['alice', 'bob'],
+    );
+    assert.deepEqual(f.resources.map((r) => r.name).sort(), ['a', 'b']);
+    // Both ends of each edge: where each waits, and where the other acquired.
+    assert.deepEqual(
+      f.sites.map((s) => s.line),
+      [11, 12, 13, 10],
+    );
+    assert.equal(f.cycle?.length, 2);
+    assert.equal(f.at, 3);
+    assert.match(f.message, /alice waits for b, held by bob; bob waits for a, held by alice/);
+  });
+
+  test('a chain of waits that does not close is not a deadlock', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11)
+      .ev(3, 'released', 2, 12)
+      .ev(4, 'acquired', 1, 12, 11)
+      .ev(5, 'request', 2, 11, 13);
+    assert.deepEqual(kinds(b), []);
+  });
+
+  test('tasks joining each other deadlock', () => {
+    const b = new TraceBuilder()
+      .task(1, 'alice')
+      .task(2, 'bob')
+      .resource(21, 'task', 'alice')
+      .resource(22, 'task', 'bob')
+      .site(30)
+      .ev(0, 'join', 1, 22, 30, 0, 2)
+      .ev(1, 'join', 2, 21, 30, 0, 1);
+    assert.deepEqual(kinds(b), ['deadlock']);
+  });
+
+  test('a cycle through a semaphore is final only when the program goes idle', () => {
+    const b = new TraceBuilder()
+      .task(1, 'alice')
+      .task(2, 'bob')
+      .resource(11, 'mutex', 'm')
+      .resource(12, 'semaphore', 'pool', undefined, 1)
+      .site(10)
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 10, 1)
+      .ev(2, 'request', 1, 12, 10, 1)
+      .ev(3, 'request', 2, 11, 10);
+    assert.deepEqual(kinds(b), [], 'another task could still release a permit');
+    b.idle(10);
+    assert.deepEqual(kinds(b), ['deadlock']);
+  });
+
+  test('a wait for a lock that a timeout later ends is not reported', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'request', 2, 11, 13)
+      .ev(2, 'timeout', 2, 11, 13)
+      .ev(3, 'request', 1, 12, 11)
+      .ev(4, 'acquired', 1, 12, 11)
+      .idle(10);
+    assert.deepEqual(kinds(b), []);
+  });
+});
+
+describe('blocked-forever', () => {
+  const consumer = (): TraceBuilder =>
+    new TraceBuilder()
+      .task(1, 'producer')
+      .task(2, 'consumer')
+      .resource(11, 'channel', 'jobs', undefined, 2)
+      .site(20)
+      .site(25)
+      .ev(0, 'send', 1, 11, 20)
+      .ev(1, 'receive', 2, 11, 25)
+      .ev(2, 'task-end', 1)
+      .ev(3, 'wait', 2, 11, 25, 1);
+
+  test('a receiver still waiting when the program goes idle waits forever', () => {
+    const b = consumer().idle(100);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'blocked-forever');
+    assert.deepEqual(
+      f.tasks.map((t) => t.name),
+      ['consumer'],
+    );
+    assert.equal(f.sites[0]?.line, 25);
+    assert.match(f.message, /no task is left to send to it or close it/);
+    assert.match(f.fix, /close/);
+  });
+
+  test('a receiver still waiting while the program runs is not reported', () => {
+    assert.deepEqual(kinds(consumer()), []);
+  });
+
+  test('a task joining a task that waits forever is not reported again', () => {
+    const b = consumer()
+      .resource(12, 'task', 'consumer')
+      .task(3, 'main', 'main')
+      .ev(4, 'join', 3, 12, 30, 0, 2)
+      .idle(100);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['blocked-forever'],
+    );
+    assert.deepEqual(
+      all[0]!.tasks.map((t) => t.name),
+      ['consumer'],
+    );
+  });
+
+  test('waiters woken before idle are not reported', () => {
+    assert.deepEqual(
+      kinds(consumer().ev(4, 'close', 1, 11).ev(5, 'receive', 2, 11, 25, -1).idle(9)),
+      [],
+    );
+  });
+});
+
+describe('lock-order inversion', () => {
+  test('a lock taken by try-lock while holding another orders nothing', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'try-acquired', 1, 12, 11)
+      .ev(2, 'released', 1, 12)
+      .ev(3, 'released', 1, 11)
+      .ev(4, 'acquired', 2, 12, 12)
+      .ev(5, 'try-acquired', 2, 11, 13);
+    assert.deepEqual(kinds(b), []);
+  });
+
+  test('two tasks taking two locks in opposite orders, at different times', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 1, 12, 11)
+      .ev(2, 'released', 1, 12)
+      .ev(3, 'released', 1, 11)
+      .ev(4, 'acquired', 2, 12, 12)
+      .ev(5, 'acquired', 2, 11, 13)
+      .ev(6, 'released', 2, 11)
+      .ev(7, 'released', 2, 12)
+      .idle(10);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'lock-order-inversion');
+    assert.equal(f.severity, 'warning');
+    assert.deepEqual(f.tasks.map((t) => t.name).sort(), ['alice', 'bob']);
+    assert.deepEqual(f.sites.map((s) => s.line).sort(), [10, 11, 12, 13]);
+    assert.match(f.fix, /a before b/);
+  });
+
+  test('orders that only one task ever takes are not reported', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 1, 12, 11)
+      .ev(2, 'released', 1, 12)
+      .ev(3, 'released', 1, 11)
+      .ev(4, 'acquired', 1, 12, 12)
+      .ev(5, 'acquired', 1, 11, 13);
+    assert.deepEqual(kinds(b), []);
+  });
+
+  test('orders protected by a common gate lock are not reported', () => {
+    const b = twoLocks()
+      .resource(13, 'mutex', 'gate')
+      .ev(0, 'acquired', 1, 13, 10)
+      .ev(1, 'acquired', 1, 11, 10)
+      .ev(2, 'acquired', 1, 12, 11)
+      .ev(3, 'released', 1, 12)
+      .ev(4, 'released', 1, 11)
+      .ev(5, 'released', 1, 13)
+      .ev(6, 'acquired', 2, 13, 12)
+      .ev(7, 'acquired', 2, 12, 12)
+      .ev(8, 'acquired', 2, 11, 13);
+    assert.deepEqual(kinds(b), []);
+  });
+
+  test('locks of one class are ordered by instance: an ordered fix is clean', () => {
+    const fork = '/app/forks.ts:3:1';
+    const b = new TraceBuilder().task(1, 'p0').task(2, 'p1').task(3, 'p2').site(10);
+    for (let i = 0; i < 3; i++) b.resource(11 + i, 'mutex', `fork ${i}`, fork);
+    // Dijkstra: the last philosopher takes fork 0 before fork 2.
+    const pairs: [number, number, number][] = [
+      [1, 11, 12],
+      [2, 12, 13],
+      [3, 11, 13],
+    ];
+    let us = 0;
+    for (const [t, first, second] of pairs) {
+      b.ev(us++, 'acquired', t, first, 10).ev(us++, 'acquired', t, second, 10);
+      b.ev(us++, 'released', t, second).ev(us++, 'released', t, first);
+    }
+    assert.deepEqual(kinds(b), []);
+  });
+});
+
+describe('abandoned locks, self-deadlock and misuse', () => {
+  test('a task that throws while holding abandons the lock', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'task-end', 1, undefined, undefined, 1)
+      .ev(2, 'request', 2, 11, 13)
+      .idle(50);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['abandoned-lock'],
+      'the waiter is explained by the abandoned lock, not reported again',
+    );
+    assert.equal(all[0]?.sites[0]?.line, 10);
+    assert.match(all[0].message, /threw while holding it/);
+  });
+
+  test('a holder with nothing left to run at idle abandons the lock it holds', () => {
+    const b = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(2, 'request', 2, 11, 13).idle(50);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'abandoned-lock');
+    assert.deepEqual(
+      f.tasks.map((t) => t.name),
+      ['alice', 'bob'],
+    );
+    assert.deepEqual(
+      f.sites.map((s) => s.line),
+      [10, 13],
+    );
+  });
+
+  test('a garbage-collected guard abandons its lock', () => {
+    const b = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1, 'guard-collected', 1, 11, 10, 1);
+    assert.deepEqual(kinds(b), ['abandoned-lock']);
+  });
+
+  test('a shared lock whose thread ended is abandoned, with the holder from `peer`', () => {
+    const b = twoLocks().ev(0, 'abandoned', 2, 11, 10, 3, 1);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'abandoned-lock');
+    assert.equal(f.tasks[0]?.name, 'alice');
+  });
+
+  test('re-acquiring a held mutex is a self-deadlock; a re-entrant mutex is fine', () => {
+    const b = twoLocks()
+      .resource(13, 'reentrant-mutex', 'r')
+      .ev(0, 'acquired', 1, 13, 10, 1)
+      .ev(1, 'acquired', 1, 13, 11, 2)
+      .ev(2, 'acquired', 1, 11, 10)
+      .ev(3, 'request', 1, 11, 11);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'self-deadlock');
+    assert.deepEqual(
+      f.sites.map((s) => s.line),
+      [11, 10],
+    );
+  });
+
+  test('misuse events become misuse findings, one per place', () => {
+    const b = twoLocks()
+      .ev(0, 'misuse', 2, 11, 12, 2)
+      .ev(1, 'misuse', 2, 11, 12, 2)
+      .ev(2, 'misuse', 1, 12, 13, 1);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['misuse', 'misuse'],
+    );
+    assert.match(all[0]!.message, /which another task holds/);
+    assert.match(all[1]!.message, /double release/);
+  });
+});
+
+describe('starvation, long holds and livelock', () => {
+  test('a writer that waits while readers are granted again and again starves', () => {
+    const b = twoLocks().resource(13, 'rwlock', 'table').ev(0, 'acquired', 1, 13, 10, 1);
+    b.ev(1, 'request', 2, 13, 11, 2);
+    let us = 2;
+    for (let i = 0; i < 60; i++)
+      b.ev(us++, 'acquired', 1, 13, 10, 1).ev(us++, 'released', 1, 13, undefined, 1);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'starvation');
+    assert.equal(f.tasks[0]?.name, 'bob');
+    assert.equal(f.sites[0]?.line, 11);
+    assert.deepEqual(kinds(b, { starvationGrants: 100 }), []);
+  });
+
+  test('a hold past the limit is a long hold, at release or on a heartbeat', () => {
+    const released = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1_500_000, 'released', 1, 11);
+    assert.deepEqual(kinds(released), ['long-hold']);
+    assert.deepEqual(kinds(released, { longHoldMs: 2000 }), []);
+    const stillHeld = twoLocks().ev(0, 'acquired', 1, 11, 10).heartbeat(1_200_000);
+    assert.deepEqual(kinds(stillHeld), ['long-hold']);
+  });
+
+  test('two tasks failing their try-locks in lockstep livelock; a lucky retry does not', () => {
+    const lockstep = (rounds: number, winAt = -1): TraceBuilder => {
+      const b = twoLocks();
+      let us = 0;
+      for (let i = 0; i < rounds; i++) {
+        b.ev(us++, 'acquired', 1, 11, 10).ev(us++, 'acquired', 2, 12, 12);
+        if (i === winAt) break;
+        b.ev(us++, 'try-failed', 1, 12, 11).ev(us++, 'try-failed', 2, 11, 13);
+        b.ev(us++, 'released', 1, 11).ev(us++, 'released', 2, 12);
+      }
+      return b;
+    };
+    const [f] = findings(lockstep(12));
+    assert.equal(f?.kind, 'livelock');
+    assert.deepEqual(f.tasks.map((t) => t.name).sort(), ['alice', 'bob']);
+    assert.ok(f.sites.some((s) => s.line === 11) && f.sites.some((s) => s.line === 13));
+    assert.deepEqual(kinds(lockstep(5)), []);
+  });
+});
+
+describe('input and output', () => {
+  test('events naming tasks and resources the stream never registered are shown by number', () => {
+    const b = new TraceBuilder()
+      .ev(0, 'acquired', 7, 70)
+      .ev(1, 'acquired', 8, 80)
+      .ev(2, 'request', 7, 80)
+      .ev(3, 'request', 8, 70);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'deadlock');
+    assert.deepEqual(
+      f.tasks.map((t) => t.name),
+      ['task 7', 'task 8'],
+    );
+  });
+
+  test('a recorded trace always gives the same report', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11)
+      .ev(3, 'request', 2, 11, 13)
+      .idle(9);
+    assert.deepEqual(analyzeTrace(b.text()).report(), analyzeTrace(b.text()).report());
+  });
+
+  test('a file that is not a trace is refused with the line', () => {
+    assert.throws(
+      () => analyzeTrace('{"t":"events"}\n'),
+      (e: unknown) => e instanceof TraceError && /line 1/.test(e.message),
+    );
+    assert.throws(() => analyzeTrace(''), /empty/);
+    const cut = twoLocks().ev(0, 'acquired', 1, 11, 10).text() + '{"t":"eve';
+    assert.equal(
+      analyzeTrace(cut).report().timeline.intervals.length,
+      1,
+      'a cut last line is dropped',
+    );
+  });
+
+  test('the report carries statistics, the graph and the time line', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(100, 'request', 2, 11, 13)
+      .ev(400, 'released', 1, 11)
+      .ev(401, 'acquired', 2, 11, 13)
+      .ev(500, 'request', 1, 12, 11);
+    const r = analyzeTrace(b.text()).report();
+    const a = r.stats.resources.find((s) => s.name === 'a')!;
+    assert.equal(a.acquisitions, 2);
+    assert.equal(a.contended, 1);
+    assert.ok(Math.abs(a.wait.max - 301) <= 1);
+    const wait = r.timeline.intervals.find((iv) => iv.type === 'wait' && iv.end !== undefined)!;
+    assert.equal(wait.endedBy, '4242:1', 'the release that ended the wait');
+    assert.deepEqual(r.graph.edges.map((e) => `${e.source} ${e.type} ${e.target}`).sort(), [
+      '4242:1 waits 4242:r12',
+      '4242:r11 holds 4242:2',
+    ]);
+    const bounded = analyzeTrace(b.text(), { maxIntervals: 2 }).report();
+    assert.equal(bounded.timeline.intervals.length, 2);
+    assert.equal(bounded.timeline.omitted, 2);
+  });
+});
