@@ -3,6 +3,8 @@
 //   cli        runtime-probe/src/cli.ts -> runtime-probe/dist/cli.cjs (the `lockscope` bin)
 //   extension  extension/src -> dist/extension (Node, CJS, `vscode` external)
 //   webview    webview/src -> dist/webview (browser, IIFE)
+//   report     webview/src/report.ts -> runtime-probe/dist/report-renderer.{js,css} (browser, IIFE,
+//              minified), inlined by `lockscope` into its standalone HTML reports
 // `node esbuild.mjs --watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,9 @@ const targets = [
     format: 'cjs',
     sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },
+    // report/html.ts finds the HTML renderer by `__dirname` in this bundle and by `import.meta.url`
+    // when run from source; the branch that reads `import.meta` never runs here.
+    logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
   },
   {
@@ -57,6 +62,20 @@ const targets = [
     target: 'chrome120',
     format: 'iife',
     sourcemap: 'linked',
+    logLevel: 'warning',
+  },
+  {
+    // The renderer ships in the `lockscope` package, next to the CLI that inlines it. It is opened
+    // from a file in any browser, not only in VS Code's Chromium, hence the wider target; no source
+    // map, because an inlined script could not find one. The CSS that report.ts imports comes out
+    // beside it as report-renderer.css.
+    entryPoints: ['webview/src/report.ts'],
+    outfile: `${probeDist}/report-renderer.js`,
+    bundle: true,
+    minify: true,
+    platform: 'browser',
+    target: ['chrome111', 'firefox113', 'safari16.2'],
+    format: 'iife',
     logLevel: 'warning',
   },
 ];

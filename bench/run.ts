@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { startCollector } from '../runtime-probe/src/collector.js';
 import { measureCollectorIngest } from './collector-ingest.js';
 import { measureSharedMutex } from './shared-mutex.js';
+import { measureAnalysisThroughput, measureCycleLatency } from './analysis.js';
 
 interface Sample {
   nsPerOp: number;
@@ -61,6 +62,12 @@ const base = ns('asyncMutex');
 const eventsPerOp = 2; // acquired + released
 const ingest = measureCollectorIngest(1_000_000);
 const shared = await measureSharedMutex();
+const analysisEventsPerSec = measureAnalysisThroughput();
+const latency = {
+  k1: measureCycleLatency(1_000),
+  k10: measureCycleLatency(10_000),
+  k100: measureCycleLatency(100_000),
+};
 
 const results = {
   measuredAt: new Date().toISOString(),
@@ -85,6 +92,11 @@ const results = {
   minimal_atomics_mutex_uncontended_ns_per_op: round(shared.minimalUncontendedNs),
   shared_mutex_uncontended_ratio: round(shared.uncontendedRatio),
   shared_mutex_contended_2threads_ratio: round(shared.contended2Ratio),
+  analysis_events_per_sec: Math.round(analysisEventsPerSec),
+  cycle_check_latency_us_1k: round(latency.k1),
+  cycle_check_latency_us_10k: round(latency.k10),
+  cycle_check_latency_us_100k: round(latency.k100),
+  cycle_check_latency_100k_over_1k: round(latency.k100 / latency.k1),
 };
 
 function round(x: number): number {
@@ -98,6 +110,11 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['collector_events_per_sec', '>=', 1_000_000],
   ['shared_mutex_uncontended_ratio', '<=', 2],
   ['shared_mutex_contended_2threads_ratio', '<=', 2],
+  ['analysis_events_per_sec', '>=', 2_000_000],
+  ['cycle_check_latency_us_1k', '<=', 50_000],
+  ['cycle_check_latency_us_10k', '<=', 50_000],
+  ['cycle_check_latency_us_100k', '<=', 50_000],
+  ['cycle_check_latency_100k_over_1k', '<=', 5],
 ];
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

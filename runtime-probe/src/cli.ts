@@ -1,37 +1,113 @@
 /**
- * The `lockscope` command line.
- *
- *   lockscope events <trace.jsonl>   print a recorded trace, one readable line per event
- *
- * Exit status: 0 on success, 1 when the trace is unreadable or not a trace, 2 for usage errors.
+ * The `lockscope` command line: runs a program with the probe, or reads a recorded trace, and
+ * reports what the analysis finds. See USAGE for the commands and exit statuses.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
+import { toChromeTrace } from './analysis/chrome-trace.js';
+import { toSarif } from './analysis/sarif.js';
+import { formatReport } from './analysis/text.js';
+import { analyzeTrace, TraceError } from './analysis/trace.js';
+import { FINDING_KINDS, type Finding, type FindingKind, type Report } from './analysis/types.js';
+import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
 import { StreamSession } from './collector.js';
+import { loadRenderer, renderHtml } from './report/html.js';
 import { PROBE_VERSION } from './runtime.js';
 
 const USAGE = `Usage:
-  lockscope events <trace.jsonl>   print a recorded trace readably
-  lockscope --version
-  lockscope --help
+  lockscope run [options] <program.ts|program.js> [-- args...]
+      Runs the program with the probe (TypeScript needs no build step), prints what it finds,
+      and stops the program once it is deadlocked.
+  lockscope report [options] <trace.jsonl>
+      Analyses a trace recorded with LOCKSCOPE_TRACE=trace.jsonl.
+  lockscope events <trace.jsonl>
+      Prints a recorded trace, one readable line per event.
 
-Record a trace by running a program with LOCKSCOPE_TRACE=trace.jsonl set, for example
-  LOCKSCOPE_TRACE=trace.jsonl node --import lockscope/register app.js`;
+Options for run and report:
+  --json                 print the report as JSON on stdout (the program's output goes to stderr)
+  --sarif <file>         write the findings as SARIF 2.1.0
+  --trace <file>         write a Chrome trace (open it in https://ui.perfetto.dev)
+  --html <file>          write a standalone HTML page with the wait-for graph and time line
+  --fail-on <kinds>      comma-separated finding kinds that make the exit status 1
+                         (default: every error-severity finding; "none" never fails)
+  --long-hold-ms <n>     a hold longer than this is a long-hold finding (default 1000)
+  --starvation <n>       grants to others while one task waits that make starvation (default 50)
+  --livelock <n>         failed try-locks in a row that make a livelock (default 10)
+  --timeout <seconds>    run only: stop the program after this long and report
+  --fail-fast            run only: a mutex acquisition that would deadlock rejects at once
+                         with a DeadlockError (LOCKSCOPE_FAIL_FAST=1)
+  --no-color             plain text
+
+Exit status: 0 clean, 1 when a failing finding exists (or the program itself failed),
+2 for usage errors, a missing file, a program that does not start, or a file that is not a trace.
+
+Finding kinds: ${FINDING_KINDS.join(', ')}.`;
 
 class UsageError extends Error {}
 
-function printEvents(file: string): number {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(err);
-    process.stderr.write(`lockscope: cannot read the trace ${file}: ${why}\n`);
-    return 1;
+/** A problem that is not the user's command line: exit 2 with the message, without the usage. */
+class Refusal extends Error {}
+
+interface Common {
+  json: boolean;
+  sarif: string | undefined;
+  trace: string | undefined;
+  html: string | undefined;
+  failOn: ((f: Finding) => boolean) | undefined;
+  analysis: Partial<AnalysisOptions>;
+  color: boolean;
+  timeout: number | undefined;
+  failFast: boolean;
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  json: { type: 'boolean' },
+  sarif: { type: 'string' },
+  trace: { type: 'string' },
+  html: { type: 'string' },
+  'fail-on': { type: 'string' },
+  'long-hold-ms': { type: 'string' },
+  starvation: { type: 'string' },
+  livelock: { type: 'string' },
+  timeout: { type: 'string' },
+  'fail-fast': { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;
+
+function positiveNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--${name} must be a positive number, got "${value}"`);
   }
+  return n;
+}
+
+function parseFailOn(value: string | undefined): Common['failOn'] {
+  if (value === undefined) return undefined;
+  if (value === 'none') return () => false;
+  const kinds = value.split(',').map((k) => k.trim());
+  for (const k of kinds) {
+    if (!(FINDING_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(
+        `--fail-on: unknown finding kind "${k}"; the kinds are ${FINDING_KINDS.join(', ')}, or none`,
+      );
+    }
+  }
+  const set = new Set(kinds as FindingKind[]);
+  return (f) => set.has(f.kind);
+}
+
+function printEvents(file: string): number {
+  const text = readInput(file, 'trace');
   const session = new StreamSession(undefined);
   const fmt = new EventFormatter({ cwd: process.cwd() });
   const lines = text.split('\n');
@@ -42,17 +118,12 @@ function printEvents(file: string): number {
       if (m) out.push(...fmt.format(m));
     } catch (err) {
       process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
-      const reason = err instanceof Error ? err.message : String(err);
-      process.stderr.write(
-        `lockscope: ${file} is not a valid Lockscope trace (line ${i + 1}): ${reason}\n`,
+      throw new Refusal(
+        `${file} is not a valid Lockscope trace (line ${i + 1}): ${messageOf(err)}`,
       );
-      return 1;
     }
   }
-  if (!session.hello) {
-    process.stderr.write(`lockscope: ${file} is empty: a trace starts with a hello message\n`);
-    return 1;
-  }
+  if (!session.hello) throw new Refusal(`${file} is empty: a trace starts with a hello message`);
   const c = session.counters;
   out.push(
     `${c.events} events in ${c.messages} messages` +
@@ -64,10 +135,197 @@ function printEvents(file: string): number {
   return 0;
 }
 
-function main(argv: string[]): number {
+function readInput(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : messageOf(err);
+    throw new Refusal(`cannot read the ${what} ${file}: ${why}`);
+  }
+}
+
+function report(file: string, common: Common): number {
+  const text = readInput(file, 'trace');
+  let analyzer: Analyzer;
+  try {
+    analyzer = analyzeTrace(text, common.analysis);
+  } catch (err) {
+    if (err instanceof TraceError) {
+      throw new Refusal(`${file} is not a valid Lockscope trace: ${err.message}`);
+    }
+    throw err;
+  }
+  return finish(analyzer.report(), common, undefined);
+}
+
+/** Writes every requested output and returns the exit status. */
+function finish(r: Report, common: Common, programFailed: string | undefined): number {
+  const cwd = process.cwd();
+  const sources = new Map<string, string[] | undefined>();
+  const readSource = (path: string): string[] | undefined => {
+    if (!sources.has(path)) {
+      let lines: string[] | undefined;
+      try {
+        lines = readFileSync(path, 'utf8').split(/\r?\n/);
+      } catch {
+        lines = undefined;
+      }
+      sources.set(path, lines);
+    }
+    return sources.get(path);
+  };
+  if (common.sarif) {
+    writeOutput(
+      common.sarif,
+      JSON.stringify(toSarif(r, { cwd, toolVersion: PROBE_VERSION }), null, 2),
+    );
+  }
+  if (common.trace) writeOutput(common.trace, JSON.stringify(toChromeTrace(r)));
+  if (common.html) writeOutput(common.html, renderHtml(r, loadRenderer(), 'Lockscope report'));
+  if (common.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatReport(r, { cwd, readSource, color: common.color }));
+    for (const [flag, file] of [
+      ['SARIF', common.sarif],
+      ['Chrome trace', common.trace],
+      ['HTML report', common.html],
+    ] as const) {
+      if (file) process.stdout.write(`${flag} written to ${file}\n`);
+    }
+  }
+  const fails = common.failOn ?? ((f: Finding) => f.severity === 'error');
+  if (r.findings.some(fails)) return 1;
+  if (programFailed) {
+    process.stderr.write(`lockscope: ${programFailed}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function writeOutput(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (err) {
+    throw new Refusal(`cannot write ${file}: ${messageOf(err)}`);
+  }
+}
+
+const TS = /\.(ts|mts|cts|tsx)$/;
+
+async function run(program: string, args: string[], common: Common): Promise<number> {
+  const file = resolve(program);
+  if (!existsSync(file)) throw new Refusal(`cannot run ${program}: no such file`);
+  if (statSync(file).isDirectory()) throw new Refusal(`cannot run ${program}: it is a folder`);
+  const here = moduleDir();
+  const require = createRequire(join(here, 'cli.cjs'));
+  const execArgv: string[] = [];
+  if (TS.test(file)) {
+    let tsx: string;
+    try {
+      tsx = require.resolve('tsx');
+    } catch {
+      throw new Refusal('cannot run TypeScript: the tsx package is missing (npm install tsx)');
+    }
+    execArgv.push('--import', pathToFileURL(tsx).href);
+  }
+  const register = join(here, 'register.mjs');
+  if (existsSync(register)) execArgv.push('--import', pathToFileURL(register).href);
+
+  const analyzer = new Analyzer(common.analysis);
+  let stopReason: string | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  const stop = (why: string): void => {
+    if (stopReason || !child || child.exitCode !== null) return;
+    stopReason = why;
+    child.kill('SIGTERM');
+    // A thread stuck in Atomics.wait still exits on SIGTERM; this is for programs that catch it.
+    setTimeout(() => child?.kill('SIGKILL'), 2000).unref();
+  };
+  analyzer.onFinding = (f) => {
+    if (f.kind === 'deadlock' || f.kind === 'self-deadlock') stop(`it is deadlocked (${f.kind})`);
+  };
+  const rejected: string[] = [];
+  let connected = false;
+  const collector = await startCollector({
+    onMessage: (conn, m) => {
+      connected = true;
+      analyzer.accept(conn, m);
+    },
+    onReject: (_conn, reason) => rejected.push(reason),
+  });
+  try {
+    child = spawn(process.execPath, [...execArgv, file, ...args], {
+      env: {
+        ...process.env,
+        ...collector.env(),
+        ...(common.failFast ? { LOCKSCOPE_FAIL_FAST: '1' } : {}),
+      },
+      stdio: ['inherit', common.json ? process.stderr : 'inherit', 'inherit'],
+    });
+    const onSigint = (): void => stop('you pressed Ctrl+C');
+    process.on('SIGINT', onSigint);
+    const timer =
+      common.timeout !== undefined
+        ? setTimeout(
+            () => stop(`the --timeout of ${common.timeout} s passed`),
+            common.timeout * 1000,
+          )
+        : undefined;
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((done, fail) => {
+      child!.once('error', fail);
+      child!.once('exit', (code, signal) => done({ code, signal }));
+    }).catch((err: unknown) => {
+      throw new Refusal(`cannot start ${program}: ${messageOf(err)}`);
+    });
+    process.off('SIGINT', onSigint);
+    if (timer) clearTimeout(timer);
+    // Let the collector read what the program wrote before it ended.
+    for (let i = 0; i < 200 && collector.connections.size > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const reason of rejected)
+      process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
+    if (!connected) {
+      throw new Refusal(
+        `the program did not start: it exited with ${exit.signal ?? `code ${exit.code}`} before ` +
+          'the probe reported (see its error above)',
+      );
+    }
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const note = stopReason
+      ? `stopped the program because ${stopReason}`
+      : `the program exited with ${how}` +
+        (exit.code === 13
+          ? ' (Node’s status for a module whose top-level await never settled: promises were left pending)'
+          : '');
+    process.stderr.write(`lockscope: ${note}\n`);
+    const failed = !stopReason && exit.code !== 0 ? `the program exited with ${how}` : undefined;
+    return finish(analyzer.report(), common, failed);
+  } finally {
+    await collector.close();
+  }
+}
+
+/** The folder of the running CLI script (dist/, next to register.mjs), through any bin link. */
+function moduleDir(): string {
+  return dirname(realpathSync(process.argv[1]!));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function main(argv: string[]): Promise<number> {
+  // Everything after `--` belongs to the program.
+  const dash = argv.indexOf('--');
+  const ours = dash < 0 ? argv : argv.slice(0, dash);
+  const theirs = dash < 0 ? [] : argv.slice(dash + 1);
   const { values, positionals } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+    args: ours,
+    options: OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -79,11 +337,38 @@ function main(argv: string[]): number {
     process.stdout.write(`lockscope ${PROBE_VERSION}\n`);
     return 0;
   }
+  const common: Common = {
+    json: values.json ?? false,
+    sarif: values.sarif,
+    trace: values.trace,
+    html: values.html,
+    failOn: parseFailOn(values['fail-on']),
+    analysis: {
+      ...(values['long-hold-ms'] !== undefined
+        ? { longHoldMs: positiveNumber('long-hold-ms', values['long-hold-ms']) }
+        : {}),
+      ...(values.starvation !== undefined
+        ? { starvationGrants: positiveNumber('starvation', values.starvation) }
+        : {}),
+      ...(values.livelock !== undefined
+        ? { livelockRetries: positiveNumber('livelock', values.livelock) }
+        : {}),
+    },
+    color: !values['no-color'] && process.stdout.isTTY && !process.env.NO_COLOR,
+    timeout: positiveNumber('timeout', values.timeout),
+    failFast: values['fail-fast'] ?? false,
+  };
   const [command, ...rest] = positionals;
   switch (command) {
     case 'events':
       if (rest.length !== 1) throw new UsageError('events takes exactly one trace file');
       return printEvents(rest[0]!);
+    case 'report':
+      if (rest.length !== 1) throw new UsageError('report takes exactly one trace file');
+      return report(rest[0]!, common);
+    case 'run':
+      if (rest.length < 1) throw new UsageError('run needs the program to run');
+      return run(rest[0]!, [...rest.slice(1), ...theirs], common);
     case undefined:
       throw new UsageError('no command given');
     default:
@@ -91,10 +376,23 @@ function main(argv: string[]): number {
   }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (err) {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`lockscope: ${message}\n\n${USAGE}\n`);
-  process.exitCode = 2;
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof Refusal) {
+      process.stderr.write(`lockscope: ${err.message}\n`);
+    } else if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`lockscope: ${messageOf(err)}\n\n${USAGE}\n`);
+    } else {
+      process.stderr.write(
+        `lockscope: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+    }
+    process.exitCode = 2;
+  },
+);

@@ -244,7 +244,10 @@ export class Analyzer {
     switch (m.t) {
       case 'task': {
         const t = proc.task(m.id);
-        t.name = m.name;
+        // A worker's probe calls its main flow `thread N`; the Worker wrapper on the parent's
+        // side registers the same task under the name the program gave it, which is better.
+        const generic = m.kind === 'main' && /^thread \d+$/.test(m.name);
+        if (!(generic && t.kind === 'main' && t.name !== m.name)) t.name = m.name;
         t.kind = m.kind;
         t.thread = m.thread;
         proc.threads.add(m.thread);
