@@ -1,6 +1,7 @@
 // The analysis engine on recorded traces: what must be reported, and what must not.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import { analyzeTrace, TraceError } from '../../runtime-probe/src/analysis/trace.js';
 import type { Finding } from '../../runtime-probe/src/analysis/types.js';
 import { TraceBuilder } from '../trace-builder.js';
@@ -361,6 +362,37 @@ describe('input and output', () => {
     assert.deepEqual(
       f.tasks.map((t) => t.name),
       ['task 7', 'task 8'],
+    );
+  });
+
+  test('streams of one process share its model: a cycle across them is found', () => {
+    const main = twoLocks().ev(0, 'acquired', 1, 11, 10);
+    const io = new TraceBuilder().ev(1, 'acquired', 2, 12, 12).ev(2, 'request', 2, 11, 13);
+    const other = new TraceBuilder(777).ev(3, 'request', 1, 12, 11);
+    for (const b of [main, io, other]) b.text(); // ends the open batches
+    const a = new Analyzer();
+    const [s1, s2, s3] = [{}, {}, {}];
+    for (const m of main.messages) a.accept(s1, m);
+    for (const m of io.messages) a.accept(s2, m);
+    for (const m of other.messages) a.accept(s3, m);
+    assert.deepEqual(
+      a.findings.map((f) => f.kind),
+      [],
+      'another pid is another process',
+    );
+    a.accept(s1, {
+      t: 'events',
+      thread: 0,
+      origin: main.origin,
+      events: [{ us: 4, op: 'request', task: 1, res: 12, site: 11 }],
+    });
+    assert.deepEqual(
+      a.findings.map((f) => f.kind),
+      ['deadlock'],
+    );
+    assert.deepEqual(
+      a.report().processes.map((p) => p.pid),
+      [4242, 777],
     );
   });
 

@@ -206,7 +206,12 @@ export class Analyzer {
   onFinding: ((f: Finding) => void) | undefined;
 
   readonly #reported = new Set<string>();
+  /** The process model of each stream. */
   readonly #processes = new Map<object, ProcessModel>();
+  readonly #byPid = new Map<number, ProcessModel>();
+  /** How many processes each pid has been, to keep their keys apart. */
+  readonly #pids = new Map<number, number>();
+  readonly #models: ProcessModel[] = [];
   readonly #order = new OrderGraph<ResourceState, TaskState>();
   readonly #inversionEdges = new Set<OrderEdgeState<ResourceState, TaskState>>();
   readonly #cycleEdges = new Set<string>();
@@ -232,9 +237,18 @@ export class Analyzer {
   accept(stream: object, m: Message): void {
     if (m.t === 'hello') {
       this.#origin ??= m.ts;
-      let prefix = String(m.pid);
-      for (const p of this.#processes.values()) if (p.prefix === prefix) prefix += `-${p.pid}`;
-      const proc = new ProcessModel(prefix, m.pid, m.title);
+      // One process may report on several streams (its worker threads' events reach a
+      // collector through an I/O thread with a connection of its own): they share one model, so
+      // that a cycle across threads is seen whole. A pid seen again after its process ended is a
+      // new process.
+      let proc = this.#byPid.get(m.pid);
+      if (!proc || proc.exitCode !== undefined) {
+        const n = this.#pids.get(m.pid) ?? 0;
+        this.#pids.set(m.pid, n + 1);
+        proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title);
+        this.#byPid.set(m.pid, proc);
+        this.#models.push(proc);
+      }
       proc.threads.add(m.thread);
       this.#processes.set(stream, proc);
       return;
@@ -1102,7 +1116,7 @@ export class Analyzer {
     const edges: GraphEdge[] = [];
     const resources: ResourceRef[] = [];
     const resourceStats: ContentionStats[] = [];
-    for (const proc of this.#processes.values()) {
+    for (const proc of this.#models) {
       processes.push({
         pid: proc.pid,
         title: proc.title,
