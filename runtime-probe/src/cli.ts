@@ -196,13 +196,9 @@ function finish(r: Report, common: Common, programFailed: string | undefined): n
       if (file) process.stdout.write(`${flag} written to ${file}\n`);
     }
   }
+  if (programFailed) process.stderr.write(`lockscope: ${programFailed}\n`);
   const fails = common.failOn ?? ((f: Finding) => f.severity === 'error');
-  if (r.findings.some(fails)) return 1;
-  if (programFailed) {
-    process.stderr.write(`lockscope: ${programFailed}\n`);
-    return 1;
-  }
-  return 0;
+  return r.findings.some(fails) || programFailed ? 1 : 0;
 }
 
 function writeOutput(file: string, text: string): void {
@@ -295,15 +291,26 @@ async function run(program: string, args: string[], common: Common): Promise<num
       );
     }
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const report = analyzer.report();
+    const events = report.processes.reduce((n, p) => n + p.events, 0);
+    if (!stopReason && exit.code !== 0 && events === 0) {
+      // The probe loads first and says hello, so a program that failed to load (a syntax error,
+      // a missing module) is told apart by having done nothing at all.
+      throw new Refusal(
+        `the program did not start: it exited with ${how} before it used any lockscope ` +
+          'primitive (see its error above)',
+      );
+    }
     const note = stopReason
       ? `stopped the program because ${stopReason}`
       : `the program exited with ${how}` +
         (exit.code === 13
           ? ' (Node’s status for a module whose top-level await never settled: promises were left pending)'
           : '');
-    process.stderr.write(`lockscope: ${note}\n`);
-    const failed = !stopReason && exit.code !== 0 ? `the program exited with ${how}` : undefined;
-    return finish(analyzer.report(), common, failed);
+    const failed = !stopReason && exit.code !== 0 ? note : undefined;
+    // A failure is said once, after the report; anything else is said now.
+    if (!failed) process.stderr.write(`lockscope: ${note}\n`);
+    return finish(report, common, failed);
   } finally {
     await collector.close();
   }

@@ -221,6 +221,8 @@ export class Analyzer {
   #omitted = 0;
   #origin: number | undefined = undefined;
   #stamp = 0;
+  /** Cycles found in the current batch, confirmed at its end. */
+  readonly #pending: { cycle: TaskState[]; at: number }[] = [];
   /** The time of the latest event or heartbeat, in microseconds since the origin. */
   #now = 0;
 
@@ -284,6 +286,7 @@ export class Analyzer {
         proc.threads.add(m.thread);
         proc.events += m.events.length;
         for (const e of m.events) this.#event(proc, e, base + e.us);
+        if (this.#pending.length) this.#confirmCycles();
         return;
       }
       case 'heartbeat':
@@ -367,7 +370,7 @@ export class Analyzer {
         this.#startWait(t, r, site, at, 0);
         t.joinTarget = target;
         const cycle = this.#findCycle(t, true);
-        if (cycle) this.#reportDeadlock(cycle, at);
+        if (cycle) this.#pending.push({ cycle, at });
         return;
       }
       case 'misuse':
@@ -424,7 +427,7 @@ export class Analyzer {
     this.#startWait(t, r, site, at, 0);
     if (r.role === Role.Lock) {
       const cycle = this.#findCycle(t, true);
-      if (cycle) this.#reportDeadlock(cycle, at);
+      if (cycle) this.#pending.push({ cycle, at });
     }
   }
 
@@ -843,6 +846,24 @@ export class Analyzer {
       iters.push(this.#successors(next, definite)[Symbol.iterator]());
     }
     return undefined;
+  }
+
+  /**
+   * Reports the cycles found in a batch that still stand at its end. A wait the batch itself
+   * ended (a fail-fast victim's error, a timeout) was no deadlock; checking again costs one step
+   * per edge.
+   */
+  #confirmCycles(): void {
+    const pending = this.#pending.splice(0);
+    for (const { cycle, at } of pending) {
+      const stands = cycle.every((from, i) => {
+        const to = cycle[(i + 1) % cycle.length]!;
+        if (!from.blocked || from.ended) return false;
+        for (const next of this.#successors(from, true)) if (next === to) return true;
+        return false;
+      });
+      if (stands) this.#reportDeadlock(cycle, at);
+    }
   }
 
   #reportDeadlock(found: TaskState[], at: number): void {

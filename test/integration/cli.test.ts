@@ -1,0 +1,208 @@
+// The `lockscope` command line end to end, as a user runs it: exit statuses, outputs, and the
+// messages for a missing file, a program that does not start and a file that is not a trace.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import { TraceBuilder } from '../trace-builder.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lockscope(...args: string[]): Promise<Result> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function deadlockTrace(): string {
+  const file = join(dir, 'deadlock.jsonl');
+  writeFileSync(
+    file,
+    new TraceBuilder()
+      .task(1, 'alice')
+      .task(2, 'bob')
+      .resource(11, 'mutex', 'a')
+      .resource(12, 'mutex', 'b')
+      .site(10)
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 10)
+      .ev(2, 'request', 1, 12, 10)
+      .ev(3, 'request', 2, 11, 10)
+      .text(),
+  );
+  return file;
+}
+
+describe('lockscope report', () => {
+  test('a trace with a deadlock: the report, exit status 1', async () => {
+    const r = await lockscope('report', deadlockTrace());
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✖ deadlock {2}Deadlock: 2 tasks wait for each other in a cycle/);
+    assert.match(r.stdout, /alice waits for b, held by bob/);
+  });
+
+  test('--json prints the versioned report with the fields every finding has', async () => {
+    const r = await lockscope('report', '--json', deadlockTrace());
+    const report = JSON.parse(r.stdout) as Report;
+    assert.equal(report.version, 1);
+    const [f] = report.findings;
+    assert.equal(f?.kind, 'deadlock');
+    assert.equal(f.severity, 'error');
+    assert.equal(typeof f.message, 'string');
+    assert.deepEqual(
+      f.tasks.map((t) => t.name),
+      ['alice', 'bob'],
+    );
+    assert.deepEqual(
+      f.resources.map((x) => [x.name, x.kind]),
+      [
+        ['b', 'mutex'],
+        ['a', 'mutex'],
+      ],
+    );
+    assert.deepEqual(Object.keys(f.sites[0]!).slice(0, 3), ['file', 'line', 'column']);
+  });
+
+  test('--fail-on chooses the kinds that fail the run', async () => {
+    assert.equal((await lockscope('report', '--fail-on', 'livelock', deadlockTrace())).code, 0);
+    assert.equal((await lockscope('report', '--fail-on', 'none', deadlockTrace())).code, 0);
+    assert.equal((await lockscope('report', '--fail-on', 'deadlock', deadlockTrace())).code, 1);
+    const bad = await lockscope('report', '--fail-on', 'deadlocks', deadlockTrace());
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown finding kind "deadlocks"/);
+  });
+
+  test('writes SARIF, a Chrome trace and an HTML page', async () => {
+    const [sarif, trace, html] = ['out.sarif', 'out.json', 'out.html'].map((f) => join(dir, f));
+    const r = await lockscope(
+      'report',
+      deadlockTrace(),
+      '--sarif',
+      sarif!,
+      '--trace',
+      trace!,
+      '--html',
+      html!,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(
+      (JSON.parse(readFileSync(sarif!, 'utf8')) as { version: string }).version,
+      '2.1.0',
+    );
+    assert.ok(
+      Array.isArray(
+        (JSON.parse(readFileSync(trace!, 'utf8')) as { traceEvents: unknown[] }).traceEvents,
+      ),
+    );
+    const page = readFileSync(html!, 'utf8');
+    assert.match(page, /<script type="application\/json" id="lockscope-report">/);
+    assert.match(r.stdout, /HTML report written to/);
+  });
+
+  test('a file that is not a trace, a missing file, an empty file: exit status 2 and why', async () => {
+    const notTrace = join(dir, 'notes.txt');
+    writeFileSync(notTrace, 'hello world\n');
+    const a = await lockscope('report', notTrace);
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /notes\.txt is not a valid Lockscope trace: line 1: /);
+    const b = await lockscope('report', join(dir, 'nope.jsonl'));
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /cannot read the trace .*nope\.jsonl: no such file/);
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    assert.match((await lockscope('report', empty)).stderr, /empty: a trace starts with a hello/);
+  });
+
+  test('usage errors: exit status 2 with the usage', async () => {
+    for (const args of [
+      [],
+      ['frobnicate'],
+      ['report'],
+      ['report', 'a', 'b'],
+      ['run', '--bogus', 'x'],
+    ]) {
+      const r = await lockscope(...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, /Usage:/);
+    }
+    assert.match(
+      (await lockscope('report', '--timeout', 'soon', 'x')).stderr,
+      /--timeout must be a positive number/,
+    );
+    assert.equal((await lockscope('--help')).code, 0);
+  });
+});
+
+describe('lockscope run', () => {
+  test('a clean program: exit status 0, its output kept', async () => {
+    const r = await lockscope('run', 'examples/semaphore-pool.ts');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✔ no findings/);
+    assert.match(r.stdout, /at most 3 at once/);
+  });
+
+  test('a deadlocked program is stopped and reported; --json keeps stdout for the report', async () => {
+    const r = await lockscope('run', '--json', 'examples/dining-philosophers.ts');
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.stdout) as Report;
+    assert.deepEqual(
+      report.findings.map((f) => f.kind),
+      ['deadlock'],
+    );
+    assert.match(r.stderr, /stopped the program because it is deadlocked/);
+  });
+
+  test('arguments after -- reach the program', async () => {
+    const program = join(dir, 'args.mjs');
+    writeFileSync(
+      program,
+      "import 'lockscope';\nconsole.log('args:', process.argv.slice(2).join(' '));\n",
+    );
+    // The program imports lockscope by name: run it from a folder where that resolves.
+    mkdirSync(join(root, 'test/.build'), { recursive: true });
+    const local = join(root, 'test/.build/args.mjs');
+    writeFileSync(local, readFileSync(program));
+    const r = await lockscope('run', local, '--', '--flag', 'value');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /args: --flag value/);
+  });
+
+  test('fail-fast: the acquisition that would deadlock rejects instead', async () => {
+    const r = await lockscope('run', '--fail-fast', '--json', 'examples/dining-philosophers.ts');
+    const report = JSON.parse(r.stdout) as Report;
+    assert.deepEqual(report.findings, [], 'a victim was chosen, so nothing deadlocked');
+    assert.match(r.stderr, /DeadlockError: .* cannot wait for fork \d without deadlocking/);
+  });
+
+  test('a missing program, and a program that does not start: exit status 2 and why', async () => {
+    const missing = await lockscope('run', 'examples/nope.ts');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot run examples\/nope\.ts: no such file/);
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, 'this is not javascript\n');
+    const r = await lockscope('run', broken);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /SyntaxError/);
+    assert.match(r.stderr, /the program did not start: it exited with code 1 before it used any/);
+  });
+});
