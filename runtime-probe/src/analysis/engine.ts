@@ -688,6 +688,8 @@ export class Analyzer {
   }
 
   #longHold(r: ResourceState, holder: TaskState, site: number, heldUs: number, at: number): void {
+    // A task stuck in a reported deadlock holds its locks forever: that finding says it all.
+    if (holder.explained) return;
     const ms = Math.round(heldUs / 1000);
     this.#emit({
       kind: 'long-hold',
