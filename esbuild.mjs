@@ -55,6 +55,31 @@ const targets = [
     logLevel: 'warning',
   },
   {
+    // The extension's TypeScript loader for programs whose project has no tsx: a tiny register
+    // file, and the hooks that carry the compiler (they run on a loader thread of their own).
+    entryPoints: {
+      'ts-register': 'extension/src/loader/register.mts',
+      'ts-hooks': 'extension/src/loader/hooks.mts',
+    },
+    outdir: 'dist/extension',
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'esm',
+    // The compiler is CommonJS; in an ES module bundle it needs `require` and `__filename`.
+    banner: {
+      js: [
+        "import { createRequire as __lsRequire } from 'node:module';",
+        "import { fileURLToPath as __lsPath } from 'node:url';",
+        'const require = __lsRequire(import.meta.url);',
+        'const __filename = __lsPath(import.meta.url);',
+        "const __dirname = __filename.replace(/[\\\\/][^\\\\/]*$/, '');",
+      ].join(' '),
+    },
+    logLevel: 'warning',
+  },
+  {
     entryPoints: ['webview/src/main.ts'],
     outfile: 'dist/webview/main.js',
     bundle: true,

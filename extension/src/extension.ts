@@ -1,19 +1,365 @@
 /**
- * The VS Code extension's entry point. Issue 5 builds the sessions, launching, diagnostics and
- * code actions; this first version registers one command that shows which probe and protocol the
- * extension speaks, so that packaging and activation can be exercised from the start.
+ * The VS Code extension's entry point: one session (a private collector and an analyzer) per
+ * window, the commands that run programs into it, and everything that shows its findings in the
+ * editor (diagnostics, decorations, hovers, CodeLens, a tree view, the status bar, the graph
+ * panel). The logic lives in pure modules (session, presenter, launch); this file is the glue.
  */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
 import { PROTOCOL_VERSION } from '../../runtime-probe/src/protocol.js';
+import { GraphPanel } from './graph-panel.js';
+import { JS_FILE, planRun, TS_FILE, withLockscope } from './launch.js';
+import {
+  diagnosticsFor,
+  hoverMarkdown,
+  lensText,
+  siteKeyPlace,
+  statusText,
+  type DiagnosticSpec,
+} from './presenter.js';
+import { Session } from './session.js';
+import { SessionTree } from './tree.js';
 
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(
-    vscode.commands.registerCommand('lockscope.showProbeInfo', () => {
-      void vscode.window.showInformationMessage(
-        `Lockscope speaks probe protocol ${PROTOCOL_VERSION}.`,
-      );
-    }),
-  );
+const SEVERITY: Record<Finding['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+
+let controller: Controller | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  controller = new Controller(context);
+  await controller.start();
 }
 
-export function deactivate(): void {}
+export async function deactivate(): Promise<void> {
+  await controller?.dispose();
+  controller = undefined;
+}
+
+class Controller {
+  readonly #output = vscode.window.createOutputChannel('Lockscope');
+  readonly #diagnostics = vscode.languages.createDiagnosticCollection('lockscope');
+  readonly #status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  readonly #decoration = vscode.window.createTextEditorDecorationType({
+    after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorError.foreground') },
+    isWholeLine: true,
+  });
+  readonly #lensesChanged = new vscode.EventEmitter<void>();
+  readonly #executions = new Set<vscode.TaskExecution>();
+  #session: Session | undefined;
+  #specs = new Map<string, DiagnosticSpec[]>();
+  #report: Report | undefined;
+  #tree: SessionTree | undefined;
+  readonly #refusals = new Set<string>();
+
+  constructor(private readonly context: vscode.ExtensionContext) {}
+
+  get #loader(): string {
+    return join(this.context.extensionPath, 'dist', 'extension', 'ts-register.mjs');
+  }
+
+  #log = (line: string): void => {
+    this.#output.appendLine(`[${new Date().toISOString()}] ${line}`);
+  };
+
+  async start(): Promise<void> {
+    const { subscriptions } = this.context;
+    this.#session = await Session.start({
+      onChange: () => this.#refresh(),
+      log: this.#log,
+      onRefused: (reason) => this.#refused(reason),
+    });
+    this.#log(`session listening at ${this.#session.endpoint} (protocol ${PROTOCOL_VERSION})`);
+    this.#tree = new SessionTree(() => this.#session!.analyzer.state());
+    subscriptions.push(
+      this.#output,
+      this.#diagnostics,
+      this.#status,
+      this.#decoration,
+      this.#lensesChanged,
+      vscode.window.registerTreeDataProvider('lockscope.session', this.#tree),
+      vscode.commands.registerCommand('lockscope.runFile', (uri?: vscode.Uri) =>
+        this.#runFile(uri),
+      ),
+      vscode.commands.registerCommand('lockscope.openExample', () => this.#openExample()),
+      vscode.commands.registerCommand('lockscope.showGraph', () => this.#showGraph()),
+      vscode.commands.registerCommand('lockscope.stop', () => this.#stop()),
+      vscode.commands.registerCommand('lockscope.showOutput', () => this.#output.show()),
+      vscode.commands.registerCommand('lockscope.showProbeInfo', () => {
+        void vscode.window.showInformationMessage(
+          `Lockscope speaks probe protocol ${PROTOCOL_VERSION}; the session listens at ` +
+            `${this.#session?.endpoint ?? '(not started)'}.`,
+        );
+      }),
+      vscode.tasks.onDidEndTask((e) => this.#executions.delete(e.execution)),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.#decorate()),
+      vscode.languages.registerHoverProvider(SOURCES, {
+        provideHover: (d, p) => this.#hover(d, p),
+      }),
+      vscode.languages.registerCodeLensProvider(SOURCES, {
+        onDidChangeCodeLenses: this.#lensesChanged.event,
+        provideCodeLenses: (d) => this.#lenses(d),
+      }),
+      vscode.debug.registerDebugConfigurationProvider('node', this.#debugProvider()),
+      vscode.debug.registerDebugConfigurationProvider('pwa-node', this.#debugProvider()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('lockscope.terminalEnvironment')) this.#terminalEnv();
+      }),
+    );
+    this.#status.command = 'lockscope.showGraph';
+    this.#status.tooltip = 'Lockscope: show the wait-for graph';
+    this.#terminalEnv();
+    this.#refresh();
+    this.#status.show();
+  }
+
+  async dispose(): Promise<void> {
+    await this.#session?.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Showing the session
+
+  #refresh(): void {
+    const session = this.#session;
+    if (!session) return;
+    const findings = session.analyzer.findings;
+    this.#report = undefined;
+    this.#specs = diagnosticsFor(findings);
+    this.#diagnostics.clear();
+    for (const [file, specs] of this.#specs) {
+      this.#diagnostics.set(vscode.Uri.file(file), specs.map(toDiagnostic));
+    }
+    this.#decorate();
+    const state = session.analyzer.state(0);
+    this.#status.text = statusText(state.processes.length, findings);
+    this.#tree?.refresh();
+    this.#lensesChanged.fire();
+    if (GraphPanel.current) GraphPanel.current.update(this.#currentReport());
+  }
+
+  #currentReport(): Report {
+    return (this.#report ??= this.#session!.analyzer.report());
+  }
+
+  #decorate(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      const specs = this.#specs.get(editor.document.uri.fsPath) ?? [];
+      editor.setDecorations(
+        this.#decoration,
+        specs.map((s) => ({
+          range: new vscode.Range(s.line, 0, s.line, 0),
+          renderOptions: { after: { contentText: s.inline } },
+        })),
+      );
+    }
+  }
+
+  #hover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const specs = this.#specs.get(document.uri.fsPath)?.filter((s) => s.line === position.line);
+    if (!specs?.length || !this.#session) return undefined;
+    const ids = new Set(specs.map((s) => s.findingId));
+    const findings = this.#session.analyzer.findings.filter((f) => ids.has(f.id));
+    return new vscode.Hover(findings.map((f) => new vscode.MarkdownString(hoverMarkdown(f))));
+  }
+
+  #lenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!this.#session) return [];
+    const stats = this.#currentReport().stats.sites;
+    const lenses: vscode.CodeLens[] = [];
+    for (const s of stats) {
+      const at = siteKeyPlace(s.key);
+      if (!at || at.file !== document.uri.fsPath) continue;
+      lenses.push(
+        new vscode.CodeLens(new vscode.Range(at.line, 0, at.line, 0), {
+          title: lensText(s),
+          command: 'lockscope.showGraph',
+          tooltip: `${s.name}: contention at this acquisition`,
+        }),
+      );
+    }
+    return lenses;
+  }
+
+  #refused(reason: string): void {
+    // Version skew is worth a notification, once per reason; other refusals go to the log.
+    if (/protocol/.test(reason) && !this.#refusals.has(reason)) {
+      this.#refusals.add(reason);
+      void vscode.window.showWarningMessage(`Lockscope refused a program: ${reason}`);
+    }
+  }
+
+  #showGraph(): void {
+    if (!this.#session) return;
+    GraphPanel.show(this.context.extensionUri, this.#currentReport(), this.#log);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Running programs
+
+  #trusted(what: string): boolean {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window
+      .showWarningMessage(
+        `Lockscope cannot ${what} in Restricted Mode: it would run code from this workspace. ` +
+          'Trust the workspace to enable it.',
+        'Manage Workspace Trust',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+    return false;
+  }
+
+  async #runFile(uri: vscode.Uri | undefined): Promise<void> {
+    if (!this.#trusted('run a program')) return;
+    const document = uri
+      ? await vscode.workspace.openTextDocument(uri)
+      : vscode.window.activeTextEditor?.document;
+    if (!document) {
+      void vscode.window.showErrorMessage(
+        'Lockscope: open a TypeScript or JavaScript file to run.',
+      );
+      return;
+    }
+    const file = document.uri.fsPath;
+    if (!TS_FILE.test(file) && !JS_FILE.test(file)) {
+      void vscode.window.showErrorMessage(
+        `Lockscope runs TypeScript and JavaScript files; ${basename(file)} is neither.`,
+      );
+      return;
+    }
+    if (document.isDirty) await document.save();
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath;
+    const plan = planRun({
+      file,
+      cwd: folder ?? dirname(file),
+      nodePath: vscode.workspace.getConfiguration('lockscope').get<string>('nodePath') || 'node',
+      sessionEnv: this.#session!.env(),
+      tsx: findTsx(dirname(file)),
+      tsLoader: this.#loader,
+    });
+    this.#log(`running ${plan.command} ${plan.args.join(' ')}`);
+    const task = new vscode.Task(
+      { type: 'lockscope', file },
+      vscode.workspace.getWorkspaceFolder(document.uri) ?? vscode.TaskScope.Workspace,
+      `Run ${basename(file)}`,
+      'lockscope',
+      new vscode.ProcessExecution(plan.command, plan.args, { env: plan.env, cwd: plan.cwd }),
+    );
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
+    this.#executions.add(await vscode.tasks.executeTask(task));
+  }
+
+  #stop(): void {
+    if (this.#executions.size === 0) {
+      void vscode.window.showInformationMessage('Lockscope: no program is running.');
+      return;
+    }
+    for (const execution of this.#executions) execution.terminate();
+    this.#executions.clear();
+  }
+
+  async #openExample(): Promise<void> {
+    const source = join(this.context.extensionPath, 'examples');
+    const files = existsSync(source)
+      ? readdirSync(source)
+          .filter((f) => f.endsWith('.ts'))
+          .sort()
+      : [];
+    if (files.length === 0) {
+      void vscode.window.showErrorMessage('Lockscope: this installation has no examples.');
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(
+      files.map((f) => ({ label: f, detail: summary(join(source, f)) })),
+      { placeHolder: 'Open a Lockscope example', matchOnDetail: true },
+    );
+    if (!picked) return;
+    // A folder of its own, with the probe beside it, so the example runs as it is.
+    const folder = mkdtempSync(join(tmpdir(), 'lockscope-examples-'));
+    cpSync(source, folder, { recursive: true });
+    const probe = join(this.context.extensionPath, 'runtime-probe');
+    const target = join(folder, 'node_modules', 'lockscope');
+    mkdirSync(target, { recursive: true });
+    cpSync(join(probe, 'package.json'), join(target, 'package.json'));
+    cpSync(join(probe, 'dist'), join(target, 'dist'), { recursive: true });
+    const document = await vscode.workspace.openTextDocument(join(folder, picked.label));
+    await vscode.window.showTextDocument(document);
+    this.#log(`opened example ${picked.label} in ${folder}`);
+    const run = await vscode.window.showInformationMessage(
+      `Example ${picked.label} is ready in ${folder}.`,
+      'Run with Lockscope',
+    );
+    if (run) await this.#runFile(document.uri);
+  }
+
+  #debugProvider(): vscode.DebugConfigurationProvider {
+    return {
+      resolveDebugConfiguration: (_folder, config) => {
+        if ((config as { lockscope?: unknown }).lockscope !== true) return config;
+        if (!this.#session || !this.#trusted('debug with Lockscope')) return undefined;
+        this.#log(`debugging ${String(config.program)} with Lockscope`);
+        return withLockscope(
+          config,
+          this.#session.env(),
+          this.#loader,
+        ) as vscode.DebugConfiguration;
+      },
+    };
+  }
+
+  /** With the setting on, programs started in the integrated terminal report to the session. */
+  #terminalEnv(): void {
+    const collection = this.context.environmentVariableCollection;
+    collection.clear();
+    const on = vscode.workspace.getConfiguration('lockscope').get<boolean>('terminalEnvironment');
+    if (!on || !this.#session) return;
+    for (const [k, v] of Object.entries(this.#session.env())) collection.replace(k, v);
+    collection.description = 'Lockscope: programs that use lockscope report to this window';
+  }
+}
+
+const SOURCES: vscode.DocumentSelector = [
+  { language: 'typescript' },
+  { language: 'javascript' },
+  { language: 'typescriptreact' },
+  { language: 'javascriptreact' },
+];
+
+function toDiagnostic(s: DiagnosticSpec): vscode.Diagnostic {
+  const range = new vscode.Range(s.line, s.column, s.line, Number.MAX_SAFE_INTEGER);
+  const d = new vscode.Diagnostic(range, s.message, SEVERITY[s.severity]);
+  d.source = 'lockscope';
+  d.code = s.code;
+  d.relatedInformation = s.related.map(
+    (r) =>
+      new vscode.DiagnosticRelatedInformation(
+        new vscode.Location(vscode.Uri.file(r.file), new vscode.Position(r.line, r.column)),
+        r.message,
+      ),
+  );
+  return d;
+}
+
+/** The program's project's own tsx loader, if it has one. */
+function findTsx(from: string): string | undefined {
+  try {
+    return createRequire(join(from, 'noop.js')).resolve('tsx');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first sentence of an example's header comment. */
+function summary(file: string): string {
+  const text = readFileSync(file, 'utf8');
+  const m = /\/\*\*\s*\n\s*\*\s*(.+)/.exec(text);
+  return m?.[1]?.trim() ?? '';
+}

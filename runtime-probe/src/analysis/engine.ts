@@ -12,6 +12,7 @@ import { MISUSE_CODES, type Message, type SiteMessage, type WireEvent } from '..
 import { LogHistogram } from './histogram.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
 import type {
+  LiveState,
   ContentionStats,
   CycleEdge,
   Finding,
@@ -164,6 +165,9 @@ class ProcessModel {
   /** Resources currently held, for the long-hold scan on heartbeats. */
   readonly held = new Set<ResourceState>();
   exitCode: number | undefined = undefined;
+  /** Open streams; a process whose streams all closed without an `end` was cut off. */
+  streams = 0;
+  cut = false;
   produced = 0;
   dropped = 0;
   events = 0;
@@ -252,6 +256,7 @@ export class Analyzer {
         this.#models.push(proc);
       }
       proc.threads.add(m.thread);
+      proc.streams++;
       this.#processes.set(stream, proc);
       return;
     }
@@ -654,6 +659,9 @@ export class Analyzer {
       if (r.role !== Role.Lock) continue;
       this.#abandoned(r, t, hold.site, at, threw ? 'it threw while holding it' : 'it returned');
     }
+    // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
+    // bounded; the time line keeps its name on its lane.
+    if (t.holds.size === 0) t.proc.tasks.delete(t.id);
   }
 
   #abandoned(r: ResourceState, holder: TaskState, site: number, at: number, why: string): void {
@@ -1130,6 +1138,59 @@ export class Analyzer {
     }
     this.#intervals.push(iv);
     return iv;
+  }
+
+  /**
+   * The stream has closed (the connection ended). When every stream of its process has closed
+   * without an `end` message, the process died mid-stream: it is shown as ended, cut off.
+   */
+  endStream(stream: object): void {
+    const proc = this.#processes.get(stream);
+    if (!proc) return;
+    this.#processes.delete(stream);
+    if (--proc.streams === 0 && proc.exitCode === undefined) proc.cut = true;
+  }
+
+  /**
+   * The live state, for a tree view: each process with its threads, its tasks (blocked ones
+   * first) and the resources that are held or waited for; at most `limit` of each per process.
+   */
+  state(limit = 500): LiveState {
+    return {
+      processes: this.#models.map((proc) => {
+        const tasks = [...proc.tasks.values()].filter((t) => !t.ended && t.kind !== 'unknown');
+        tasks.sort((a, b) => Number(b.blocked) - Number(a.blocked) || a.id - b.id);
+        const resources = [...proc.resources.values()].filter(
+          (r) => r.holders.size > 0 || r.waiters.size > 0,
+        );
+        return {
+          key: proc.prefix,
+          pid: proc.pid,
+          title: proc.title,
+          status: proc.exitCode !== undefined ? 'exited' : proc.cut ? 'cut' : 'running',
+          ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
+          produced: proc.produced,
+          dropped: proc.dropped,
+          threads: [...proc.threads].sort((a, b) => a - b),
+          tasks: tasks.slice(0, limit).map((t) => ({
+            key: t.key,
+            name: t.name,
+            thread: t.thread,
+            state: t.blocked ? 'blocked' : 'running',
+            ...(t.waitRes ? { waitingFor: t.waitRes.name } : {}),
+            holds: [...t.holds.keys()].map((r) => r.name),
+          })),
+          tasksOmitted: Math.max(0, tasks.length - limit),
+          resources: resources.slice(0, limit).map((r) => ({
+            key: r.key,
+            name: r.name,
+            kind: r.kind,
+            holders: [...r.holders.keys()].map((t) => t.name),
+            waiters: [...r.waiters].map((t) => t.name),
+          })),
+        };
+      }),
+    };
   }
 
   /** The state of the analysis as plain data: findings, statistics, graph and time line. */

@@ -177,3 +177,41 @@ export interface Report {
   /** Resources by key, for the timeline and graph labels. */
   resources: ResourceRef[];
 }
+
+/** The live state of a session, for a tree view (Analyzer.state()). */
+export interface LiveState {
+  processes: LiveProcess[];
+}
+
+export interface LiveProcess {
+  key: string;
+  pid: number;
+  title: string;
+  /** `cut` when its streams closed without an `end` message: the process died mid-stream. */
+  status: 'running' | 'exited' | 'cut';
+  exitCode?: number;
+  produced: number;
+  dropped: number;
+  threads: number[];
+  tasks: LiveTask[];
+  /** Tasks left out of `tasks` to keep the view bounded. */
+  tasksOmitted: number;
+  resources: LiveResource[];
+}
+
+export interface LiveTask {
+  key: string;
+  name: string;
+  thread: number;
+  state: 'running' | 'blocked';
+  waitingFor?: string;
+  holds: string[];
+}
+
+export interface LiveResource {
+  key: string;
+  name: string;
+  kind: string;
+  holders: string[];
+  waiters: string[];
+}

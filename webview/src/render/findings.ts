@@ -48,7 +48,13 @@ export function renderFindings(container: HTMLElement, report: Report): void {
     .data((f) => f.sites)
     .join('li')
     .call((li) => {
-      li.append('code').text((s) => siteText(s));
+      // The file and line ride on the element, so that a host (the VS Code webview) can open
+      // the source when it is clicked.
+      li.append('code')
+        .attr('class', 'ls-site')
+        .attr('data-file', (s) => s.file)
+        .attr('data-line', (s) => s.line)
+        .text((s) => siteText(s));
       li.append('span')
         .attr('class', 'ls-role')
         .text((s) => `${s.fn ? ` in ${s.fn}` : ''}: ${s.role}`);

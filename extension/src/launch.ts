@@ -1,0 +1,65 @@
+/**
+ * How to run a program so that it reports to a session: the Node executable, the flags that let
+ * it run TypeScript, and the session's endpoint in its environment. Pure, so it is tested on
+ * plain Node; the extension runs the plan as a VS Code task.
+ */
+import { dirname } from 'node:path';
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface LaunchInputs {
+  file: string;
+  /** The folder to run in (the workspace folder, or the file's folder). */
+  cwd?: string;
+  /** The Node to run; `node` from PATH unless a setting says otherwise. */
+  nodePath: string;
+  /** The session's environment (LOCKSCOPE_ENDPOINT and LOCKSCOPE_TOKEN). */
+  sessionEnv: Record<string, string>;
+  /** `tsx`'s loader, when the program's project has it. */
+  tsx?: string | undefined;
+  /** The extension's own TypeScript loader (ts-register.mjs). */
+  tsLoader: string;
+  args?: string[];
+}
+
+export const TS_FILE = /\.(ts|mts|cts|tsx)$/;
+export const JS_FILE = /\.(js|mjs|cjs|jsx)$/;
+
+export function planRun(i: LaunchInputs): LaunchPlan {
+  const flags = ['--enable-source-maps'];
+  if (TS_FILE.test(i.file)) flags.push('--import', toUrl(i.tsx ?? i.tsLoader));
+  return {
+    command: i.nodePath,
+    args: [...flags, i.file, ...(i.args ?? [])],
+    env: { ...i.sessionEnv },
+    cwd: i.cwd ?? dirname(i.file),
+  };
+}
+
+/**
+ * The debugger's launch configuration with Lockscope added: the session's environment, and for a
+ * TypeScript program without another loader, the extension's loader in `runtimeArgs`.
+ */
+export function withLockscope(
+  config: Record<string, unknown>,
+  sessionEnv: Record<string, string>,
+  tsLoader: string,
+): Record<string, unknown> {
+  const env = { ...((config.env as Record<string, string> | undefined) ?? {}), ...sessionEnv };
+  const runtimeArgs = [...((config.runtimeArgs as string[] | undefined) ?? [])];
+  const program = typeof config.program === 'string' ? config.program : '';
+  const hasLoader = runtimeArgs.some((a) => /tsx|ts-node|ts-register/.test(a));
+  if (TS_FILE.test(program) && !hasLoader) runtimeArgs.push('--import', toUrl(tsLoader));
+  return { ...config, env, runtimeArgs };
+}
+
+function toUrl(path: string): string {
+  return path.startsWith('file:')
+    ? path
+    : `file://${path.startsWith('/') ? '' : '/'}${path.replace(/\\/g, '/')}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * A Lockscope session: one private collector per window, into which any number of programs (and
+ * their threads) report, each stream validated by the collector and analysed by one Analyzer.
+ * Knows nothing of VS Code, so it is tested on plain Node; the extension subscribes to its
+ * changes, which are coalesced so that a fast event stream costs the UI a few updates a second.
+ */
+import { Analyzer, type AnalysisOptions } from '../../runtime-probe/src/analysis/engine.js';
+import type { Finding } from '../../runtime-probe/src/analysis/types.js';
+import { startCollector, type Collector } from '../../runtime-probe/src/collector.js';
+
+export interface SessionHandlers {
+  /** Something changed: coalesced, at most one call per `updateMs`. */
+  onChange?(): void;
+  /** A new finding, as soon as the analysis makes it final. */
+  onFinding?(finding: Finding): void;
+  /** A line for the output channel. */
+  log?(line: string): void;
+  /** A connection was refused (bad token, version skew, garbage): the reason, for the user. */
+  onRefused?(reason: string): void;
+}
+
+export interface SessionOptions {
+  analysis?: Partial<AnalysisOptions>;
+  /** The shortest time between two `onChange` calls. */
+  updateMs?: number;
+}
+
+export class Session {
+  readonly analyzer: Analyzer;
+  readonly #collector: Collector;
+  readonly #handlers: SessionHandlers;
+  readonly #updateMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #dirty = false;
+  #closed = false;
+  /** Connections refused since the session started. */
+  refused = 0;
+
+  private constructor(
+    collector: Collector,
+    analyzer: Analyzer,
+    handlers: SessionHandlers,
+    updateMs: number,
+  ) {
+    this.#collector = collector;
+    this.analyzer = analyzer;
+    this.#handlers = handlers;
+    this.#updateMs = updateMs;
+  }
+
+  static async start(
+    handlers: SessionHandlers = {},
+    options: SessionOptions = {},
+  ): Promise<Session> {
+    // The analysis keeps a bounded time line, so a long session cannot grow without limit.
+    const analyzer = new Analyzer({ maxIntervals: 50_000, ...options.analysis });
+    // The collector's handlers need the session, which needs the collector: a reference fills in
+    // once both exist (no connection can arrive before the endpoint is known).
+    const ref: { session?: Session } = {};
+    const collector = await startCollector({
+      onMessage: (conn, m) => {
+        analyzer.accept(conn, m);
+        if (m.t === 'hello') {
+          handlers.log?.(`process ${m.pid} (${m.title}) connected, thread ${m.thread}`);
+        }
+        ref.session?.changed();
+      },
+      onReject: (conn, reason) => {
+        if (ref.session) ref.session.refused++;
+        handlers.log?.(`connection ${conn.id} refused: ${reason}`);
+        handlers.onRefused?.(reason);
+      },
+      onEnd: (conn) => {
+        analyzer.endStream(conn);
+        const hello = conn.session.hello;
+        if (hello) handlers.log?.(`process ${hello.pid}: stream ended`);
+        ref.session?.changed();
+      },
+    });
+    const session = new Session(collector, analyzer, handlers, options.updateMs ?? 250);
+    ref.session = session;
+    analyzer.onFinding = (f) => {
+      handlers.log?.(`${f.severity} ${f.kind}: ${f.message}`);
+      handlers.onFinding?.(f);
+    };
+    return session;
+  }
+
+  /** The environment a program needs to report to this session. */
+  env(): Record<string, string> {
+    return this.#collector.env();
+  }
+
+  get endpoint(): string {
+    return this.#collector.endpoint;
+  }
+
+  get connections(): number {
+    return this.#collector.connections.size;
+  }
+
+  /** Notes a change; `onChange` follows within `updateMs`, once for any number of changes. */
+  changed(): void {
+    if (this.#closed) return;
+    this.#dirty = true;
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#dirty || this.#closed) return;
+      this.#dirty = false;
+      this.#handlers.onChange?.();
+    }, this.#updateMs);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#collector.close();
+  }
+}
