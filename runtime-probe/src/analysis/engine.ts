@@ -10,6 +10,7 @@
  */
 import { MISUSE_CODES, type Message, type SiteMessage, type WireEvent } from '../protocol.js';
 import { LogHistogram } from './histogram.js';
+import { SmallMap } from './small-map.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
 import type {
   LiveState,
@@ -85,7 +86,83 @@ interface Hold {
   count: number;
   site: number;
   since: number;
-  interval: TimelineInterval | undefined;
+  /** Its span on the time line (see Spans), or -1. */
+  span: number;
+}
+
+const HOLD = 0;
+const WAIT = 1;
+
+/**
+ * The time line: the most recent holds and waits, in a ring of typed arrays that grows to
+ * `capacity` and then overwrites the oldest. Numbers live in typed arrays and references in
+ * plain arrays, so recording a span allocates nothing: retaining a hundred thousand small
+ * objects made the garbage collector the analysis's largest cost. A span is named by its
+ * sequence number, which stays valid until the ring overwrites it.
+ */
+class Spans {
+  #size = 0;
+  starts = new Float64Array(0);
+  ends = new Float64Array(0);
+  sites = new Float64Array(0);
+  types = new Uint8Array(0);
+  lanes: TimelineLane[] = [];
+  res: ResourceState[] = [];
+  endedBy: (string | undefined)[] = [];
+  /** How many spans were ever added; the next one's sequence number. */
+  seq = 0;
+
+  constructor(readonly capacity: number) {}
+
+  add(lane: TimelineLane, r: ResourceState, type: number, start: number, site: number): number {
+    if (this.seq >= this.#size && this.#size < this.capacity) this.#grow();
+    const i = this.seq % this.#size;
+    this.starts[i] = start;
+    this.ends[i] = NaN;
+    this.sites[i] = site;
+    this.types[i] = type;
+    this.lanes[i] = lane;
+    this.res[i] = r;
+    this.endedBy[i] = undefined;
+    return this.seq++;
+  }
+
+  /** The ring index of span `seq`, or -1 once it has been overwritten. */
+  index(seq: number): number {
+    return seq >= 0 && seq < this.seq && seq >= this.seq - this.#size ? seq % this.#size : -1;
+  }
+
+  end(seq: number, at: number, endedBy?: string): void {
+    const i = this.index(seq);
+    if (i < 0) return;
+    this.ends[i] = at;
+    if (endedBy !== undefined) this.endedBy[i] = endedBy;
+  }
+
+  /** The sequence numbers of the last `n` spans still held, oldest first. */
+  last(n: number): number[] {
+    const count = Math.min(this.seq, this.#size, n);
+    return Array.from({ length: count }, (_, k) => this.seq - count + k);
+  }
+
+  get retained(): number {
+    return Math.min(this.seq, this.#size);
+  }
+
+  #grow(): void {
+    // Before the ring first wraps, spans sit at their sequence numbers: growing is a copy.
+    const size = Math.min(this.capacity, Math.max(1024, this.#size * 2));
+    const copy = <A extends Float64Array | Uint8Array>(a: A, make: (n: number) => A): A => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.starts = copy(this.starts, (n) => new Float64Array(n));
+    this.ends = copy(this.ends, (n) => new Float64Array(n));
+    this.sites = copy(this.sites, (n) => new Float64Array(n));
+    this.types = copy(this.types, (n) => new Uint8Array(n));
+    this.#size = size;
+  }
 }
 
 class Stats {
@@ -96,7 +173,7 @@ class Stats {
 }
 
 class TaskState {
-  readonly holds = new Map<ResourceState, Hold>();
+  readonly holds = new SmallMap<ResourceState, Hold>();
   ended = false;
   waitRes: ResourceState | undefined = undefined;
   waitSite = 0;
@@ -105,7 +182,9 @@ class TaskState {
   waitGrants = 0;
   /** For a channel wait: WAIT_RECV or WAIT_SEND. */
   waitDir = 0;
-  waitInterval: TimelineInterval | undefined = undefined;
+  waitSpan = -1;
+  /** The task's lane on the time line, made with its first span. */
+  lane: TimelineLane | undefined = undefined;
   /** For a join: the task waited for. */
   joinTarget: TaskState | undefined = undefined;
   tryRes: ResourceState | undefined = undefined;
@@ -132,7 +211,9 @@ class TaskState {
 }
 
 class ResourceState {
-  readonly holders = new Map<TaskState, Hold>();
+  readonly holders = new SmallMap<TaskState, Hold>();
+  /** Set while the resource is in its process's `held` list (pruned lazily, see ProcessModel). */
+  listed = false;
   readonly waiters = new Set<TaskState>();
   role: Role;
   grants = 0;
@@ -162,8 +243,22 @@ class ProcessModel {
   readonly sites = new Map<number, SiteMessage>();
   readonly siteStats = new Map<number, Stats>();
   readonly threads = new Set<number>();
-  /** Resources currently held, for the long-hold scan on heartbeats. */
+  /**
+   * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
+   * added when first held and removed only by a scan that finds it free (`prune`), so that the
+   * hot path never deletes from a Set (see SmallMap for why that matters).
+   */
   readonly held = new Set<ResourceState>();
+
+  /** The held resources, dropping the ones found free. */
+  *heldNow(): IterableIterator<ResourceState> {
+    for (const r of this.held) {
+      if (r.holders.size === 0) {
+        this.held.delete(r);
+        r.listed = false;
+      } else yield r;
+    }
+  }
   exitCode: number | undefined = undefined;
   /** Open streams; a process whose streams all closed without an `end` was cut off. */
   streams = 0;
@@ -220,9 +315,7 @@ export class Analyzer {
   readonly #inversionEdges = new Set<OrderEdgeState<ResourceState, TaskState>>();
   readonly #cycleEdges = new Set<string>();
   readonly #siteStats = new Map<string, { stats: Stats; site: SiteRef }>();
-  readonly #intervals: TimelineInterval[] = [];
-  readonly #lanes = new Map<string, TimelineLane>();
-  #omitted = 0;
+  readonly #spans: Spans;
   #origin: number | undefined = undefined;
   #stamp = 0;
   /** Cycles found in the current batch, confirmed at its end. */
@@ -232,6 +325,7 @@ export class Analyzer {
 
   constructor(options: Partial<AnalysisOptions> = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
+    this.#spans = new Spans(Math.max(0, this.options.maxIntervals));
   }
 
   /** Microseconds since the origin of the report's time line. */
@@ -445,17 +539,16 @@ export class Analyzer {
     t.waitDir = dir;
     t.joinTarget = undefined;
     r.waiters.add(t);
-    t.waitInterval = this.#interval(t, r, 'wait', at, site);
+    t.waitSpan = this.#interval(t, r, WAIT, at, site);
   }
 
   #endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
     const r = t.waitRes!;
     r.waiters.delete(t);
-    if (t.waitInterval) {
-      t.waitInterval.end = at;
-      if (endedBy && endedBy !== t) t.waitInterval.endedBy = endedBy.key;
+    if (t.waitSpan >= 0) {
+      this.#spans.end(t.waitSpan, at, endedBy && endedBy !== t ? endedBy.key : undefined);
     }
-    t.waitInterval = undefined;
+    t.waitSpan = -1;
     t.waitRes = undefined;
     t.joinTarget = undefined;
     t.starved = undefined;
@@ -505,11 +598,14 @@ export class Analyzer {
         count: r.role === Role.Permits ? Math.max(1, n) : 1,
         site,
         since: at,
-        interval: this.#interval(t, r, 'hold', at, site),
+        span: this.#interval(t, r, HOLD, at, site),
       };
       r.holders.set(t, h);
       t.holds.set(r, h);
-      t.proc.held.add(r);
+      if (!r.listed) {
+        r.listed = true;
+        t.proc.held.add(r);
+      }
     }
     if (r.waiters.size) this.#checkStarvation(r, at);
   }
@@ -538,10 +634,9 @@ export class Analyzer {
   #dropHold(t: TaskState, r: ResourceState, at: number): void {
     const hold = r.holders.get(t);
     if (!hold) return;
-    if (hold.interval) hold.interval.end = at;
+    if (hold.span >= 0) this.#spans.end(hold.span, at);
     r.holders.delete(t);
     t.holds.delete(r);
-    if (r.holders.size === 0) t.proc.held.delete(r);
   }
 
   #tryFailed(t: TaskState, r: ResourceState, site: number, at: number): void {
@@ -746,7 +841,7 @@ export class Analyzer {
   #advance(proc: ProcessModel, at: number): void {
     if (at > this.#now) this.#now = at;
     const limit = this.options.longHoldMs * 1000;
-    for (const r of proc.held) {
+    for (const r of proc.heldNow()) {
       for (const [t, h] of r.holders) {
         if (at - h.since >= limit) this.#longHold(r, t, h.site, at - h.since, at);
       }
@@ -937,7 +1032,7 @@ export class Analyzer {
       if (cycle) this.#reportDeadlock(cycle, at);
     }
     // Locks whose holders have nothing left to run are as good as abandoned.
-    for (const r of proc.held) {
+    for (const r of proc.heldNow()) {
       if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
       for (const [holder, hold] of r.holders) {
         if (holder.blocked) continue;
@@ -1113,30 +1208,37 @@ export class Analyzer {
     return stats;
   }
 
-  #interval(
-    t: TaskState,
-    r: ResourceState,
-    type: 'hold' | 'wait',
-    at: number,
-    site: number,
-  ): TimelineInterval | undefined {
-    if (this.#intervals.length >= this.options.maxIntervals) {
-      this.#omitted++;
-      return undefined;
+  /** Records a span on the time line, which keeps the most recent ones. */
+  #interval(t: TaskState, r: ResourceState, type: number, at: number, site: number): number {
+    if (this.#spans.capacity === 0) {
+      this.#spans.seq++;
+      return -1;
     }
-    if (!this.#lanes.has(t.key)) {
-      this.#lanes.set(t.key, { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread });
-    }
-    const iv: TimelineInterval = { task: t.key, resource: r.key, type, start: Math.round(at) };
+    t.lane ??= { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+    return this.#spans.add(t.lane, r, type, at, site);
+  }
+
+  #intervalOf(seq: number): TimelineInterval {
+    const sp = this.#spans;
+    const i = sp.index(seq);
+    const lane = sp.lanes[i]!;
+    const res = sp.res[i]!;
+    const type = sp.types[i] === HOLD ? 'hold' : 'wait';
+    const iv: TimelineInterval = {
+      task: lane.task,
+      resource: res.key,
+      type,
+      start: Math.round(sp.starts[i]!),
+    };
+    if (!Number.isNaN(sp.ends[i])) iv.end = Math.round(sp.ends[i]!);
+    const site = sp.sites[i]!;
     if (site) {
-      const s = this.#site(
-        t.proc,
-        site,
-        `${t.name} ${type === 'hold' ? 'holds' : 'waits for'} ${r.name}`,
-      );
+      const verb = type === 'hold' ? 'holds' : 'waits for';
+      const s = this.#site(res.proc, site, `${lane.name} ${verb} ${res.name}`);
       if (s.line) iv.site = s;
     }
-    this.#intervals.push(iv);
+    const endedBy = sp.endedBy[i];
+    if (endedBy !== undefined) iv.endedBy = endedBy;
     return iv;
   }
 
@@ -1194,7 +1296,8 @@ export class Analyzer {
   }
 
   /** The state of the analysis as plain data: findings, statistics, graph and time line. */
-  report(): Report {
+  report(options: { maxIntervals?: number } = {}): Report {
+    const spans = this.#spans.last(options.maxIntervals ?? Infinity);
     const processes: ProcessSummary[] = [];
     const nodes: GraphNode[] = [];
     const edges: GraphEdge[] = [];
@@ -1273,9 +1376,9 @@ export class Analyzer {
       stats: { resources: resourceStats, sites },
       graph: { nodes, edges, order },
       timeline: {
-        lanes: [...this.#lanes.values()],
-        intervals: this.#intervals.slice(),
-        omitted: this.#omitted,
+        lanes: [...new Set(spans.map((seq) => this.#spans.lanes[this.#spans.index(seq)]!))],
+        intervals: spans.map((seq) => this.#intervalOf(seq)),
+        omitted: this.#spans.seq - spans.length,
       },
       resources,
     };
