@@ -11,6 +11,12 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
 import { PROTOCOL_VERSION } from '../../runtime-probe/src/protocol.js';
+import {
+  registerCodeActions,
+  registerUnreleasedLockDiagnostics,
+  type FindingHint,
+} from './codeactions/provider.js';
+import { isSuppressed } from './codeactions/suppress.js';
 import { GraphPanel } from './graph-panel.js';
 import { JS_FILE, planRun, TS_FILE, withLockscope } from './launch.js';
 import {
@@ -108,10 +114,15 @@ class Controller {
       }),
       vscode.debug.registerDebugConfigurationProvider('node', this.#debugProvider()),
       vscode.debug.registerDebugConfigurationProvider('pwa-node', this.#debugProvider()),
+      registerCodeActions(this.context, {
+        findingAt: (uri, range) => this.#findingsAt(uri, range),
+      }),
+      vscode.workspace.onDidChangeTextDocument(() => this.#applyDiagnostics()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('lockscope.terminalEnvironment')) this.#terminalEnv();
       }),
     );
+    registerUnreleasedLockDiagnostics(this.context);
     this.#status.command = 'lockscope.showGraph';
     this.#status.tooltip = 'Lockscope: show the wait-for graph';
     this.#terminalEnv();
@@ -132,16 +143,44 @@ class Controller {
     const findings = session.analyzer.findings;
     this.#report = undefined;
     this.#specs = diagnosticsFor(findings);
-    this.#diagnostics.clear();
-    for (const [file, specs] of this.#specs) {
-      this.#diagnostics.set(vscode.Uri.file(file), specs.map(toDiagnostic));
-    }
-    this.#decorate();
+    this.#applyDiagnostics();
     const state = session.analyzer.state(0);
     this.#status.text = statusText(state.processes.length, findings);
     this.#tree?.refresh();
     this.#lensesChanged.fire();
     if (GraphPanel.current) GraphPanel.current.update(this.#currentReport());
+  }
+
+  /** Shows the findings' diagnostics, leaving out those a `lockscope-ignore` comment suppresses. */
+  #applyDiagnostics(): void {
+    this.#diagnostics.clear();
+    const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.fsPath, d]));
+    for (const [file, specs] of this.#specs) {
+      const text = open.get(file)?.getText();
+      const shown =
+        text === undefined ? specs : specs.filter((s) => !isSuppressed(text, s.line, s.code));
+      this.#diagnostics.set(vscode.Uri.file(file), shown.map(toDiagnostic));
+    }
+    this.#decorate();
+  }
+
+  /** The findings shown at a range, for the code actions (suppress, reorder). */
+  #findingsAt(uri: vscode.Uri, range: vscode.Range): FindingHint[] {
+    const specs = this.#specs.get(uri.fsPath) ?? [];
+    const findings = this.#session?.analyzer.findings ?? [];
+    const hints: FindingHint[] = [];
+    for (const s of specs) {
+      if (s.line < range.start.line || s.line > range.end.line) continue;
+      const f = findings.find((x) => x.id === s.findingId);
+      if (!f) continue;
+      // An inversion's fix names the order to keep: the first lock in it goes first.
+      const first =
+        f.kind === 'lock-order-inversion'
+          ? [...f.resources].sort((a, b) => (a.name < b.name ? -1 : 1))[0]?.name
+          : undefined;
+      hints.push({ kind: f.kind, line: s.line, ...(first ? { firstLock: first } : {}) });
+    }
+    return hints;
   }
 
   #currentReport(): Report {
