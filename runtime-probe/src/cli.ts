@@ -287,7 +287,7 @@ async function run(program: string, args: string[], common: Common): Promise<num
     if (!connected) {
       throw new Refusal(
         `the program did not start: it exited with ${exit.signal ?? `code ${exit.code}`} before ` +
-          'the probe reported (see its error above)',
+          'it used any lockscope primitive (see its error above)',
       );
     }
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;

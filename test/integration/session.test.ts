@@ -117,9 +117,7 @@ describe('session', guard, () => {
 
   test('a program that dies mid-stream is shown as ended', async () => {
     const socket = await connect(session);
-    socket.write(
-      helloLine(session.env().LOCKSCOPE_TOKEN, { pid: 5001 }) + '\n{"t":"task","id":1,',
-    );
+    socket.write(helloLine(session.env().LOCKSCOPE_TOKEN, { pid: 5001 }) + '\n{"t":"task","id":1,');
     await until(() => session.analyzer.state().processes.some((p) => p.pid === 5001));
     socket.destroy();
     await until(
