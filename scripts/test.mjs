@@ -1,5 +1,7 @@
 // `npm test`: everything, in the order that fails fastest. Build, type check, lint and format,
-// then the unit and integration tests on Node 20 (this Node) and on Node 24.
+// then the unit and integration tests on Node 20 (this Node) and on Node 24, then the packaged
+// extension in a real VS Code (code-server in headless Chromium, test/vscode), and the
+// @vscode/test-electron harness, which says it is skipped where VS Code cannot be downloaded.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,14 @@ function step(title, cmd, args, env = {}) {
       `\n${title} failed (exit ${r.status ?? r.signal}). Command: ${[cmd, ...args].join(' ')}`,
     );
     process.exit(r.status || 1);
+  }
+}
+
+/** Adds the pass and fail counts of a TAP report to the totals. */
+function count(tap) {
+  const text = readFileSync(tap, 'utf8');
+  for (const key of ['pass', 'fail']) {
+    totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   }
 }
 
@@ -49,11 +59,18 @@ for (const [i, [label, exe]] of runs.entries()) {
   args.push('--test-reporter', 'spec', '--test-reporter-destination', 'stdout');
   args.push('--test-reporter', 'tap', '--test-reporter-destination', tap);
   step(label, exe, [...args, ...files], { LOCKSCOPE_TEST_NODE: exe });
-  const text = readFileSync(tap, 'utf8');
-  for (const key of ['pass', 'fail']) {
-    totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-  }
+  count(tap);
 }
+// code-server and Chromium are installed the first time (a few minutes) and reused; where they
+// are missing and cannot be installed, this fails with the command to run.
+const vscodeTap = join(reports, 'vscode.tap');
+step('tests in VS Code (code-server)', node, ['test/vscode/run.mjs', '--tap', vscodeTap]);
+count(vscodeTap);
+step('tests in VS Code (@vscode/test-electron)', node, [
+  '--import',
+  'tsx',
+  'test/vscode-electron/run.ts',
+]);
 rmSync(reports, { recursive: true, force: true });
-console.log('\nAll checks and tests passed on Node 20 and Node 24.');
+console.log('\nAll checks and tests passed on Node 20 and Node 24, and in VS Code.');
 console.log(`${totals.pass} passed, ${totals.fail} failed`);
