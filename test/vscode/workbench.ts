@@ -113,7 +113,7 @@ export class Workbench {
     );
     await row.click();
     await this.page
-      .locator(`.part.editor .tab.active[aria-label="${name}"]`)
+      .locator(`.part.editor .tab.active[aria-label^="${name}"]`)
       .first()
       .waitFor({ timeout });
     await this.#editor.waitFor({ timeout });
