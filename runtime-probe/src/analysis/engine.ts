@@ -523,7 +523,8 @@ export class Analyzer {
         this.#selfDeadlock(t, r, own.site, site, at);
       }
     }
-    this.#startWait(t, r, site, at, 0);
+    // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
+    this.#startWait(t, r, site, at, r.kind === 'rwlock' ? n : 0);
     if (r.role === Role.Lock) {
       const cycle = this.#findCycle(t, true);
       if (cycle) this.#pending.push({ cycle, at });
@@ -829,9 +830,13 @@ export class Analyzer {
         resources: [r],
         sites: [this.#site(w.proc, w.waitSite, `${w.name} waits for ${r.name}`)],
         fix:
-          r.kind === 'rwlock'
-            ? 'Use a fair or writer-preferring read-write lock policy, or shorten the overlapping holds.'
-            : 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.',
+          r.kind !== 'rwlock'
+            ? 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.'
+            : w.waitDir === 1
+              ? "Create the lock with `policy: 'fair'`, so that readers and writers are served in " +
+                'the order they arrive, or write less often.'
+              : "Keep the default `policy: 'writer-preferring'` (or use 'fair'), so that new " +
+                'readers queue behind a waiting writer.',
         at,
       });
     }
