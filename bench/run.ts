@@ -13,6 +13,7 @@ import { measureCollectorIngest } from './collector-ingest.js';
 import { measureSharedMutex } from './shared-mutex.js';
 import { measureAnalysisThroughput, measureCycleLatency } from './analysis.js';
 import { measureExtensionBlock } from './extension-load.js';
+import { measureWebview } from './browser.js';
 
 interface Sample {
   nsPerOp: number;
@@ -70,6 +71,7 @@ const latency = {
   k100: measureCycleLatency(100_000),
 };
 const extensionLoad = await measureExtensionBlock();
+const webview = await measureWebview();
 
 const results = {
   measuredAt: new Date().toISOString(),
@@ -101,6 +103,9 @@ const results = {
   cycle_check_latency_100k_over_1k: round(latency.k100 / latency.k1),
   extension_max_block_ms: round(extensionLoad.maxBlockMs),
   extension_load_events: extensionLoad.events,
+  graph_1000_nodes_fps: round(webview.graph1000Fps),
+  stream_10k_events_per_sec_dropped_frames_pct: round(webview.stream10kDroppedFramesPct),
+  timeline_1m_events_scroll_ms_per_frame: round(webview.timeline1mScrollMsPerFrame),
 };
 
 function round(x: number): number {
@@ -120,6 +125,9 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['cycle_check_latency_us_100k', '<=', 50_000],
   ['cycle_check_latency_100k_over_1k', '<=', 5],
   ['extension_max_block_ms', '<=', 50],
+  ['graph_1000_nodes_fps', '>=', 30],
+  ['stream_10k_events_per_sec_dropped_frames_pct', '<=', 5],
+  ['timeline_1m_events_scroll_ms_per_frame', '<=', 33],
 ];
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

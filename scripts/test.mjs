@@ -1,5 +1,6 @@
 // `npm test`: everything, in the order that fails fastest. Build, type check, lint and format,
-// then the unit and integration tests on Node 20 (this Node) and on Node 24, then the packaged
+// then the unit and integration tests on Node 20 (this Node) and on Node 24, then the webview in
+// headless Chromium, then the packaged
 // extension in a real VS Code (code-server in headless Chromium, test/vscode), and the
 // @vscode/test-electron harness, which says it is skipped where VS Code cannot be downloaded.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -61,6 +62,26 @@ for (const [i, [label, exe]] of runs.entries()) {
   step(label, exe, [...args, ...files], { LOCKSCOPE_TEST_NODE: exe });
   count(tap);
 }
+// The webview in headless Chromium, with a stub VS Code API and reports from recorded traces.
+const browserTap = join(reports, 'browser.tap');
+const browserFiles = readdirSync('test/browser')
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => join('test/browser', f));
+step('webview tests in Chromium', node, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter',
+  'spec',
+  '--test-reporter-destination',
+  'stdout',
+  '--test-reporter',
+  'tap',
+  '--test-reporter-destination',
+  browserTap,
+  ...browserFiles,
+]);
+count(browserTap);
 // code-server and Chromium are installed the first time (a few minutes) and reused; where they
 // are missing and cannot be installed, this fails with the command to run.
 const vscodeTap = join(reports, 'vscode.tap');

@@ -184,7 +184,11 @@ class Controller {
   }
 
   #currentReport(): Report {
-    return (this.#report ??= this.#session!.analyzer.report());
+    // The panel keeps only the most recent intervals for playback; building more is waste.
+    const intervals = vscode.workspace
+      .getConfiguration('lockscope')
+      .get<number>('playbackIntervals', 20_000);
+    return (this.#report ??= this.#session!.analyzer.report({ maxIntervals: intervals }));
   }
 
   #decorate(): void {

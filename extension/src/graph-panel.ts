@@ -1,18 +1,45 @@
 /**
- * The "Lockscope: Show Graph" panel: a webview that draws the session's report with the shared
- * renderer. A strict content security policy (a nonce, no inline script, no eval), and every
- * message from the webview validated before it is acted on.
+ * The "Lockscope: Show Graph" panel, host side. It posts the session's report to the webview as
+ * `didReport`, at most five times a second however often the session changes (the newest report
+ * wins; the last one is always sent), with the time line packed in columns and cut to its most
+ * recent intervals, so that a fast program never floods the webview. It answers the webview's
+ * `ready` with the newest report: the webview reloads whenever the panel is hidden and shown
+ * again, and restores its own view state. Every message from the webview is validated before it
+ * is acted on; the document has a strict content security policy (webview-html.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
-import { parseToHost, type ToWebview } from '../../webview/src/protocol.js';
+import { parseToHost, reportMessage } from '../../webview/src/protocol.js';
+import { webviewHtml } from './webview-html.js';
+
+/** The shortest time between two reports posted to the webview. */
+export const REPORT_INTERVAL_MS = 200;
+/**
+ * The most recent intervals of the time line sent with each report by default: the window the
+ * webview can play back. Packed, 20,000 intervals post and index in a few milliseconds.
+ */
+export const LIVE_INTERVALS = 20_000;
+
+/**
+ * The playback window: `lockscope.playbackIntervals` when it is a sensible number, else
+ * LIVE_INTERVALS. The Analyzer keeps at most 200,000 intervals, so more cannot be sent.
+ */
+function retainedIntervals(): number {
+  const n = vscode.workspace.getConfiguration('lockscope').get<unknown>('playbackIntervals');
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1000 && n <= 200_000
+    ? n
+    : LIVE_INTERVALS;
+}
 
 export class GraphPanel {
   static current: GraphPanel | undefined;
   readonly #panel: vscode.WebviewPanel;
   #ready = false;
-  #pending: Report | undefined;
+  #latest: { report: Report; live: boolean } | undefined;
+  #sent: { report: Report; live: boolean } | undefined;
+  #lastPost = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     panel: vscode.WebviewPanel,
@@ -20,7 +47,13 @@ export class GraphPanel {
   ) {
     this.#panel = panel;
     panel.onDidDispose(() => {
+      if (this.#timer) clearTimeout(this.#timer);
       if (GraphPanel.current === this) GraphPanel.current = undefined;
+    });
+    panel.onDidChangeViewState(() => {
+      // A hidden webview is unloaded (its context is not retained); it says `ready` again when it
+      // is shown, and gets the newest report then.
+      if (!panel.visible) this.#ready = false;
     });
     panel.webview.onDidReceiveMessage((raw: unknown) => this.#receive(raw));
   }
@@ -37,20 +70,44 @@ export class GraphPanel {
         { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
         { enableScripts: true, localResourceRoots: [dist], retainContextWhenHidden: false },
       );
-      panel.webview.html = html(panel.webview, dist);
+      panel.webview.html = webviewHtml({
+        cspSource: panel.webview.cspSource,
+        scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.js')).toString(),
+        styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.css')).toString(),
+        nonce: randomBytes(16).toString('base64'),
+      });
       GraphPanel.current = new GraphPanel(panel, log);
     }
     GraphPanel.current.update(report);
     return GraphPanel.current;
   }
 
-  update(report: Report): void {
-    if (!this.#ready) {
-      this.#pending = report;
+  /**
+   * Sends `report` (`live` while the session may still report more), now or, when a report was
+   * sent less than REPORT_INTERVAL_MS ago, at the end of that interval.
+   */
+  update(report: Report, live = true): void {
+    this.#latest = { report, live };
+    if (!this.#ready || this.#timer) return;
+    const wait = this.#lastPost + REPORT_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.#post();
       return;
     }
-    const message: ToWebview = { type: 'didReport', report, live: true };
-    void this.#panel.webview.postMessage(message);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#post();
+    }, wait);
+  }
+
+  #post(): void {
+    const latest = this.#latest;
+    if (!latest || latest === this.#sent || !this.#ready) return;
+    this.#sent = latest;
+    this.#lastPost = Date.now();
+    void this.#panel.webview.postMessage(
+      reportMessage(latest.report, latest.live, retainedIntervals()),
+    );
   }
 
   #receive(raw: unknown): void {
@@ -62,8 +119,9 @@ export class GraphPanel {
     switch (m.type) {
       case 'ready':
         this.#ready = true;
-        if (this.#pending) this.update(this.#pending);
-        this.#pending = undefined;
+        // A reloaded webview has nothing: it gets the newest report even if it was sent before.
+        this.#sent = undefined;
+        this.#post();
         return;
       case 'openSource': {
         const position = new vscode.Position(m.line - 1, (m.column ?? 1) - 1);
@@ -75,31 +133,4 @@ export class GraphPanel {
       }
     }
   }
-}
-
-function html(webview: vscode.Webview, dist: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.css'));
-  const csp = [
-    "default-src 'none'",
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
-<title>Lockscope Graph</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
 }

@@ -1,19 +1,38 @@
 /**
- * The graph panel's webview: draws the session's report with the same renderer as the CLI's
- * HTML report, and redraws it when the extension sends a new one. Issue 6 grows it (playback,
- * keyed live updates, details); this version already validates every message it receives.
+ * The graph panel's webview: the App (toolbar, wait-for and lock-order graphs, details, timeline)
+ * fed by the extension host's `didReport` notifications. Every message is validated before it is
+ * used; the view's state is kept with `vscode.setState`, so hiding and showing the panel (which
+ * reloads the page) brings back the same moment, zoom, search and selection.
  */
 import './report.css';
-import { parseToWebview, type ToHost } from './protocol.js';
-import { renderReport } from './render/report-view.js';
+import { App } from './app.js';
+import type { LockscopeDebug } from './debug.js';
+import { parseState, parseToWebview, type ToHost, type ViewState } from './protocol.js';
 
 interface VsCodeApi {
   postMessage(message: ToHost): void;
+  getState(): unknown;
+  setState(state: ViewState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
+declare global {
+  interface Window {
+    __lockscope?: LockscopeDebug;
+  }
+}
+
 const vscode = acquireVsCodeApi();
 const root = document.getElementById('root') ?? document.body;
+const app = new App(
+  root,
+  {
+    openSource: (site) => vscode.postMessage({ type: 'openSource', ...site }),
+    saveState: (state) => vscode.setState(state),
+  },
+  { mode: 'live', layout: 'panel', state: parseState(vscode.getState()) },
+);
+window.__lockscope = app.debugHook();
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const m = parseToWebview(event.data);
@@ -21,18 +40,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     console.warn(`Lockscope: ignored a message: ${m}`);
     return;
   }
-  root.replaceChildren();
-  renderReport(root, m.report, m.live ? 'Lockscope session' : 'Lockscope report');
-});
-
-// Clicking a source location asks the extension to open it.
-root.addEventListener('click', (event) => {
-  const target = (event.target as HTMLElement | null)?.closest<HTMLElement>('[data-file]');
-  if (!target) return;
-  const line = Number(target.dataset.line);
-  if (target.dataset.file && Number.isInteger(line) && line >= 1) {
-    vscode.postMessage({ type: 'openSource', file: target.dataset.file, line });
-  }
+  app.receive(m.report, m.live, m.timeline);
 });
 
 vscode.postMessage({ type: 'ready' });

@@ -1,15 +1,22 @@
 /**
- * The wait-for graph: tasks as circles, resources as rounded rectangles, `waits` edges (task to
- * the resource it waits for) dashed and `holds` edges (resource to the task holding it) solid.
- * Edges and nodes on a reported deadlock cycle are drawn in the error colour, and each cycle is
- * labelled "deadlock".
+ * The wait-for graph, drawn on a canvas: tasks as circles, resources as rounded boxes with the icon
+ * of their kind, `holds` edges (resource to the task holding it) solid, `waits` edges (task to the
+ * resource it waits for) dashed, observed lock orders on a reported inversion dotted in the
+ * warning colour, and the edges and nodes of a deadlock cycle in the error colour, each cycle
+ * labelled. Tasks are grouped by thread and resources by process (forces pull each group to its
+ * own centre, and a hull outlines each group when there is more than one).
  *
- * The layout is a d3 force simulation run a fixed number of ticks synchronously from positions
- * seeded on a circle, so the same report always gives the same picture (stable screenshots, no
- * animation in a static page). `update()` re-joins by key and starts every known node from where it
- * was, so a live view can grow without the picture jumping.
+ * A canvas rather than SVG, because the view must stay fluid at a thousand nodes while the layout
+ * moves: one path per style for all the edges, one for all the circles, and labels only where the
+ * zoom leaves room for them. The data join is keyed all the same: each node keeps its datum (and
+ * so its place) across pictures, and a node that leaves and comes back (scrubbing back and forth)
+ * returns to where it was.
+ *
+ * The layout is a d3 force simulation seeded deterministically (positions on a circle in the order
+ * of a walk along the edges, d3's own seeded jiggle), so the same picture always starts the same.
  */
 import {
+  curveCatmullRomClosed,
   drag,
   forceCollide,
   forceLink,
@@ -17,535 +24,847 @@ import {
   forceSimulation,
   forceX,
   forceY,
+  line,
   select,
   zoom,
   zoomIdentity,
   type D3DragEvent,
   type D3ZoomEvent,
-  type Selection,
-  type SimulationLinkDatum,
-  type SimulationNodeDatum,
+  type ForceLink,
+  type Simulation,
   type ZoomBehavior,
   type ZoomTransform,
 } from 'd3';
-import type { GraphNode, Report } from '../../../runtime-probe/src/analysis/types.js';
-import { colourVar, contentWidth, resourceColours, uniqueId } from './common.js';
+import type { Picture, PictureNode } from '../model/picture.js';
+import { showTooltip } from './common.js';
+import { glyph2D } from './glyphs.js';
+import {
+  computeHulls,
+  labelPlace,
+  placeClusters,
+  RESOURCE_HALF_HEIGHT,
+  room,
+  seed,
+  segment,
+  TASK_RADIUS,
+  type Hull,
+  type LinkDatum,
+  type NodeDatum,
+} from './graph-layout.js';
+import { readTheme, sizeCanvas, withAlpha, type Theme } from './theme.js';
 
-export interface GraphOptions {
-  /** Ticks of the force simulation run before the first paint (300 by default). */
-  ticks?: number;
-  /** Height of the drawing in CSS pixels (480 by default). */
-  height?: number;
+export interface GraphViewOptions {
+  /** `zoom`: the wheel zooms (a panel of its own); `ctrl`: only with Ctrl or Cmd (a long page). */
+  wheel: 'zoom' | 'ctrl';
+  /** A node was clicked (its key), or the background (undefined). */
+  onSelect(key: string | undefined): void;
+  /** The zoom changed, by the user or by `fit()`. */
+  onTransform?(t: { x: number; y: number; k: number }): void;
 }
 
-export interface GraphView {
-  /** Draws another state of the graph, keeping the positions of the nodes it already had. */
-  update(report: Report): void;
-  /** Fits the whole graph into the view again. */
-  resetZoom(): void;
-  /** Removes the drawing and its listeners. */
-  destroy(): void;
+/** What the graph last drew, for tests and benchmarks (the canvas itself has no DOM to query). */
+export interface GraphDebug {
+  nodes: { key: string; type: string; x: number; y: number; cycle: boolean; dimmed: boolean }[];
+  edges: {
+    source: string;
+    target: string;
+    type: string;
+    cycle: boolean;
+    /** The colour it was stroked with, as the canvas normalised it. */
+    colour: string;
+    x1: number;
+    y1: number;
+    x2: number;
+    y2: number;
+  }[];
+  cycleLabels: { text: string; x: number; y: number }[];
+  /** True once the layout has come to rest. */
+  settled: boolean;
+  frames: number;
 }
 
-interface NodeDatum extends SimulationNodeDatum {
-  key: string;
-  type: GraphNode['type'];
-  label: string;
-  detail: string;
-  title: string;
-  cycle: boolean;
-  /** Palette index of a resource; unused for tasks. */
-  colour: number;
-  /** Half the extent of the node's shape, for clipping edges (a circle's radius twice). */
-  halfWidth: number;
-  halfHeight: number;
-  /** Radius kept free around the node, its labels included. */
-  room: number;
-  x: number;
-  y: number;
-}
+const ARROW = 8;
+/** Positions remembered for nodes that left the picture, so they come back to the same place. */
+const MEMORY = 5000;
+/** Above this many nodes, labels are drawn only when zoomed in enough to read them. */
+const LABEL_LIMIT = 150;
 
-interface LinkDatum extends SimulationLinkDatum<NodeDatum> {
-  key: string;
-  type: 'holds' | 'waits';
-  cycle: boolean;
-  source: NodeDatum;
-  target: NodeDatum;
-  /** Sideways shift, so that two edges between the same nodes in opposite directions both show. */
-  offset: number;
-  title: string;
-}
+export class GraphView {
+  readonly element: HTMLDivElement;
+  readonly #canvas: HTMLCanvasElement;
+  readonly #tooltip: HTMLDivElement;
+  readonly #options: GraphViewOptions;
+  #theme: Theme;
+  #ctx: CanvasRenderingContext2D;
+  #width = 0;
+  #height = 0;
 
-type Svg = Selection<SVGSVGElement, unknown, null, undefined>;
-type Group = Selection<SVGGElement, unknown, null, undefined>;
+  #nodes: NodeDatum[] = [];
+  #links: LinkDatum[] = [];
+  readonly #byKey = new Map<string, NodeDatum>();
+  readonly #memory = new Map<string, { x: number; y: number }>();
+  #picture: Picture | undefined;
+  readonly #simulation: Simulation<NodeDatum, LinkDatum>;
+  readonly #linkForce: ForceLink<NodeDatum, LinkDatum>;
+  readonly #zoom: ZoomBehavior<HTMLCanvasElement, unknown>;
+  #transform: ZoomTransform = zoomIdentity;
+  /** True once the user (or a saved state) chose the zoom; until then the view keeps fitting. */
+  #fitted = false;
 
-const TASK_RADIUS = 14;
-const RESOURCE_HALF_HEIGHT = 19;
-const ARROW_GAP = 3;
+  #search = '';
+  #matches = new Set<string>();
+  #selected: string | undefined;
+  #focus = new Set<string>();
+  #hover: NodeDatum | undefined;
+  #frame = 0;
+  #frames = 0;
+  /** Where the last frame put the cycle labels, in graph coordinates. */
+  #cycleLabels: [number, number][] = [];
+  #hulls: Hull[] = [];
+  #matchCursor = -1;
 
-export function renderGraph(
-  container: HTMLElement,
-  report: Report,
-  options: GraphOptions = {},
-): GraphView {
-  const ticks = options.ticks ?? 300;
-  // An empty graph gets a line, not a blank area; a live view that will fill it passes a height.
-  const height = options.height ?? (report.graph.nodes.length > 0 ? 480 : 64);
-  const id = uniqueId('ls-graph');
+  constructor(parent: HTMLElement, options: GraphViewOptions) {
+    this.#options = options;
+    this.element = parent.appendChild(document.createElement('div'));
+    this.element.className = 'ls-graph';
+    this.#canvas = this.element.appendChild(document.createElement('canvas'));
+    this.#canvas.setAttribute('role', 'img');
+    this.#canvas.setAttribute('aria-label', 'Wait-for graph');
+    this.#canvas.tabIndex = 0;
+    this.#tooltip = this.element.appendChild(document.createElement('div'));
+    this.#tooltip.className = 'ls-tooltip';
+    this.#tooltip.hidden = true;
+    this.#ctx = this.#canvas.getContext('2d')!;
+    this.#theme = readTheme(this.element);
 
-  const svg: Svg = select(container).append('svg').attr('class', 'ls-graph');
-  // The drawing is as wide as the svg is laid out (100% of the container's content box).
-  const width = contentWidth(svg.node()!, 800, 320);
-  svg
-    .attr('viewBox', `0 0 ${width} ${height}`)
-    .attr('preserveAspectRatio', 'xMidYMid meet')
-    .attr('role', 'img')
-    .attr('aria-label', 'Wait-for graph')
-    .style('height', `${height}px`);
-  defineArrows(svg, id);
-  const viewport: Group = svg.append('g').attr('class', 'ls-viewport');
-  const labelLayer: Group = viewport.append('g').attr('class', 'ls-cycle-labels');
-  const edgeLayer: Group = viewport.append('g').attr('class', 'ls-edges');
-  const nodeLayer: Group = viewport.append('g').attr('class', 'ls-nodes');
+    this.#linkForce = forceLink<NodeDatum, LinkDatum>([])
+      .id((d) => d.key)
+      .distance((l) => room(l.source) + room(l.target) + 24)
+      .strength(0.5);
+    this.#simulation = forceSimulation<NodeDatum, LinkDatum>([])
+      .force('link', this.#linkForce)
+      .force('charge', forceManyBody<NodeDatum>().strength(-420).distanceMax(600).theta(0.95))
+      .force('collide', forceCollide<NodeDatum>((n) => room(n) + 6).iterations(2))
+      .force('x', forceX<NodeDatum>((n) => n.targetX).strength(0.06))
+      .force('y', forceY<NodeDatum>((n) => n.targetY).strength(0.06))
+      .alphaDecay(0.035)
+      .stop();
 
-  let nodes: NodeDatum[] = [];
-  let links: LinkDatum[] = [];
-
-  const zoomer: ZoomBehavior<SVGSVGElement, unknown> = zoom<SVGSVGElement, unknown>()
-    .scaleExtent([0.1, 8])
-    // The wheel zooms only with Ctrl or Cmd held, so scrolling the page past the graph still
-    // scrolls; dragging the background pans, and a double click zooms in.
-    .filter(
-      (event: MouseEvent | WheelEvent) =>
-        (event.type !== 'wheel' || event.ctrlKey || event.metaKey) && !event.button,
-    )
-    .wheelDelta((event: WheelEvent) => -event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.002))
-    .on('zoom', (event: D3ZoomEvent<SVGSVGElement, unknown>) => {
-      viewport.attr('transform', event.transform.toString());
-    });
-  svg.call(zoomer);
-
-  function draw(next: Report): void {
-    const previous = new Map(nodes.map((n) => [n.key, n]));
-    const colours = resourceColours(next);
-    nodes = buildNodes(next, colours);
-    links = buildLinks(next, nodes);
-
-    // The join comes before the layout, because the layout needs the size of each label.
-    const nodeSel = nodeLayer
-      .selectAll<SVGGElement, NodeDatum>('g.ls-node')
-      .data(nodes, (d) => d.key)
-      .join((enter) => {
-        const g = enter.append('g');
-        g.append('title');
-        return g;
-      });
-    nodeSel.attr('class', (d) => nodeClass(d));
-    nodeSel.select('title').text((d) => d.title);
-    nodeSel.each(function (d) {
-      drawNode(select(this), d);
-    });
-
-    seed(nodes, links, previous);
-    layout(nodes, links, previous.size > 0 ? Math.round(ticks / 3) : ticks, previous);
-
-    edgeLayer
-      .selectAll<SVGPathElement, LinkDatum>('path.ls-edge')
-      .data(links, (d) => d.key)
-      .join((enter) => {
-        const p = enter.append('path');
-        p.append('title');
-        return p;
+    this.#zoom = zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([0.03, 6])
+      .filter((event: MouseEvent | WheelEvent) => {
+        if (event.type === 'dblclick') return false;
+        if (event.type === 'wheel')
+          return options.wheel === 'zoom' || event.ctrlKey || event.metaKey;
+        return !event.button;
       })
-      .attr('class', (d) => `ls-edge ${d.type}${d.cycle ? ' cycle' : ''}`)
-      .attr('marker-end', (d) => `url(#${id}-${d.cycle ? 'cycle' : d.type})`)
-      .select('title')
-      .text((d) => d.title);
+      .wheelDelta((event: WheelEvent) => -event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.002))
+      .on('zoom', (event: D3ZoomEvent<HTMLCanvasElement, unknown>) => {
+        this.#transform = event.transform;
+        this.#tooltip.hidden = true;
+        this.requestDraw();
+        if (event.sourceEvent) this.#fitted = true;
+        this.#options.onTransform?.({
+          x: event.transform.x,
+          y: event.transform.y,
+          k: event.transform.k,
+        });
+      });
 
-    nodeSel.call(
-      drag<SVGGElement, NodeDatum>().on(
-        'drag',
-        (event: D3DragEvent<SVGGElement, NodeDatum, NodeDatum>, d) => {
-          d.x = event.x;
-          d.y = event.y;
-          place();
-        },
-      ),
+    const canvas = select(this.#canvas);
+    // Dragging a node moves it; dragging the background pans (the zoom behaviour below). The drag
+    // comes first, so that it sees the pointer before the zoom does.
+    canvas.call(
+      drag<HTMLCanvasElement, unknown, NodeDatum | undefined>()
+        .container(this.#canvas)
+        .subject((event: MouseEvent) => this.#nodeAt(event.offsetX, event.offsetY))
+        .on('drag', (event: D3DragEvent<HTMLCanvasElement, unknown, NodeDatum>) => {
+          const n = event.subject;
+          const [x, y] = this.#transform.invert([event.x, event.y]);
+          n.fx = x;
+          n.fy = y;
+          n.x = x;
+          n.y = y;
+          this.#reheat(0.1);
+        })
+        .on('end', (event: D3DragEvent<HTMLCanvasElement, unknown, NodeDatum>) => {
+          // A node put down by hand stays where it was put.
+          this.#memory.set(event.subject.key, { x: event.subject.x, y: event.subject.y });
+        }),
     );
-    place();
+    canvas.call(this.#zoom);
+    this.#canvas.addEventListener('click', (event) => {
+      const n = this.#nodeAt(event.offsetX, event.offsetY);
+      this.#options.onSelect(n?.key);
+    });
+    this.#canvas.addEventListener('mousemove', (event) => this.#hoverAt(event));
+    this.#canvas.addEventListener('mouseleave', () => {
+      this.#hover = undefined;
+      this.#tooltip.hidden = true;
+      this.requestDraw();
+    });
   }
 
-  /** Moves every node, edge and cycle label to its datum's position. */
-  function place(): void {
-    nodeLayer
-      .selectAll<SVGGElement, NodeDatum>('g.ls-node')
-      .attr('transform', (d) => `translate(${d.x},${d.y})`);
-    edgeLayer.selectAll<SVGPathElement, LinkDatum>('path.ls-edge').attr('d', edgePath);
-    labelLayer
-      .selectAll<SVGTextElement, CycleLabel>('text')
-      .data(cycleLabels(nodes, links), (d) => d.key)
-      .join('text')
-      .attr('class', 'ls-cycle-label')
-      .attr('x', (d) => d.x)
-      .attr('y', (d) => d.y)
-      .text('deadlock');
-  }
-
-  function fit(): void {
-    if (nodes.length === 0) {
-      zoomer.transform(svg, zoomIdentity);
-      return;
+  /** Draws another picture. Nodes already drawn keep their place; new ones join their group. */
+  setPicture(picture: Picture): void {
+    this.#picture = picture;
+    const previous = this.#byKey;
+    const next = new Map<string, NodeDatum>();
+    const nodes: NodeDatum[] = [];
+    let added = 0;
+    let changed = false;
+    for (const data of picture.nodes) {
+      let n = previous.get(data.key);
+      if (!n) {
+        n = this.#newNode(data);
+        added++;
+      } else if (n.data.label !== data.label || n.data.detail !== data.detail) {
+        n.data = data;
+        this.#measure(n);
+        changed = true;
+      } else {
+        n.data = data;
+      }
+      next.set(data.key, n);
+      nodes.push(n);
     }
+    let removed = 0;
+    for (const [key, n] of previous) {
+      if (!next.has(key)) {
+        removed++;
+        this.#remember(key, n);
+      }
+    }
+    previous.clear();
+    for (const [k, n] of next) previous.set(k, n);
+
+    const links: LinkDatum[] = [];
+    const pairs = new Set(picture.edges.map((e) => `${e.source}|${e.target}`));
+    for (const e of picture.edges) {
+      const source = next.get(e.source);
+      const target = next.get(e.target);
+      if (!source || !target) continue;
+      links.push({
+        key: e.key,
+        data: e,
+        source,
+        target,
+        offset: pairs.has(`${e.target}|${e.source}`) ? 5 : 0,
+      });
+    }
+    const topology = added > 0 || removed > 0 || links.length !== this.#links.length;
+    this.#nodes = nodes;
+    this.#links = links;
+    placeClusters(nodes);
+    if (added > 0) seed(nodes, links, added === nodes.length);
+    this.#simulation.nodes(nodes);
+    // Order edges draw, but do not pull: they join resources that may be far apart in the graph.
+    this.#linkForce.links(links.filter((l) => l.data.type !== 'order'));
+    if (added === nodes.length && nodes.length > 0) {
+      // A fresh graph is laid out before its first paint, so it does not unfold on screen; a large
+      // one gets fewer steps here and finishes moving while drawn.
+      const ticks = Math.round(Math.min(300, Math.max(40, 60_000 / nodes.length)));
+      this.#simulation.alpha(1);
+      for (let i = 0; i < ticks; i++) this.#simulation.tick();
+      this.requestDraw();
+    } else if (topology || changed) {
+      this.#reheat(added > 0 ? 0.3 : 0.12);
+    }
+    this.#hulls = [];
+    this.#updateMatches();
+    if (!this.#fitted) this.#fitNow();
+    this.requestDraw();
+  }
+
+  /** Highlights the nodes whose name contains `query` (case-insensitive) and dims the others. */
+  setSearch(query: string): void {
+    this.#search = query.trim().toLowerCase();
+    this.#matchCursor = -1;
+    this.#updateMatches();
+    this.requestDraw();
+  }
+
+  /** The keys of the nodes the search matches. */
+  get matches(): string[] {
+    return this.#nodes.filter((n) => this.#matches.has(n.key)).map((n) => n.key);
+  }
+
+  /** Centres the next node the search matches, and returns its key. */
+  revealNextMatch(): string | undefined {
+    const keys = this.matches;
+    if (keys.length === 0) return undefined;
+    this.#matchCursor = (this.#matchCursor + 1) % keys.length;
+    const key = keys[this.#matchCursor]!;
+    this.reveal(key);
+    return key;
+  }
+
+  /** Focuses a node's neighbourhood: the node, its edges and the nodes at their other ends. */
+  setSelected(key: string | undefined): void {
+    this.#selected = key;
+    this.#updateFocus();
+    this.requestDraw();
+  }
+
+  /** Pans (without zooming out) so that the node is in view. */
+  reveal(key: string): void {
+    const n = this.#byKey.get(key);
+    if (!n) return;
+    this.#fitted = true;
+    const k = Math.max(this.#transform.k, 0.8);
+    const t = zoomIdentity
+      .translate(this.#width / 2, this.#height / 2)
+      .scale(k)
+      .translate(-n.x, -n.y);
+    this.#zoom.transform(select(this.#canvas).transition().duration(250), t);
+  }
+
+  /** Fits the whole graph into the view, and keeps it fitted while the layout moves. */
+  fit(): void {
+    this.#fitted = false;
+    this.#fitNow();
+    this.requestDraw();
+  }
+
+  #fitNow(): void {
+    if (this.#width === 0) this.resize();
+    if (this.#nodes.length === 0 || this.#width === 0) return;
     let x0 = Infinity;
     let y0 = Infinity;
     let x1 = -Infinity;
     let y1 = -Infinity;
-    for (const n of nodes) {
-      x0 = Math.min(x0, n.x - n.room);
-      x1 = Math.max(x1, n.x + n.room);
-      y0 = Math.min(y0, n.y - n.halfHeight - 4);
-      // Task labels hang below the circle.
-      y1 = Math.max(y1, n.y + (n.type === 'task' ? n.halfHeight + 34 : n.halfHeight + 4));
+    for (const n of this.#nodes) {
+      const half = Math.max(n.halfWidth, n.labelWidth / 2);
+      x0 = Math.min(x0, n.x - half);
+      x1 = Math.max(x1, n.x + half);
+      y0 = Math.min(y0, n.y - n.halfHeight);
+      y1 = Math.max(y1, n.y + n.halfHeight + (n.data.type === 'task' ? 30 : 0));
     }
-    const pad = 16;
-    const scale = Math.min(
-      (width - 2 * pad) / Math.max(x1 - x0, 1),
-      (height - 2 * pad) / Math.max(y1 - y0, 1),
-      1.5,
+    // The group outlines and their labels, above them, stay in view too.
+    if (this.#hulls.length === 0) this.#hulls = computeHulls(this.#nodes);
+    for (const h of this.#hulls) {
+      for (const [x, y] of h.points) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y - 18);
+        y1 = Math.max(y1, y);
+      }
+    }
+    const pad = 24;
+    // The legend sits over the bottom of the view: the graph is fitted above it.
+    const bottom = 34;
+    const k = Math.min(
+      (this.#width - 2 * pad) / Math.max(x1 - x0, 1),
+      (this.#height - 2 * pad - bottom) / Math.max(y1 - y0, 1),
+      1.4,
     );
-    const t: ZoomTransform = zoomIdentity
-      .translate(width / 2, height / 2)
-      .scale(scale)
+    const t = zoomIdentity
+      .translate(this.#width / 2, (this.#height - bottom) / 2)
+      .scale(Math.max(k, 0.03))
       .translate(-(x0 + x1) / 2, -(y0 + y1) / 2);
-    zoomer.transform(svg, t);
+    this.#zoom.transform(select(this.#canvas), t);
   }
 
-  draw(report);
-  fit();
-  if (nodes.length === 0) {
-    svg
-      .append('text')
-      .attr('class', 'ls-empty')
-      .attr('x', width / 2)
-      .attr('y', height / 2)
-      .text('No task holds or waits for anything at the end of the report.');
+  /** Restores a saved zoom; the next pictures do not fit the view again. */
+  setTransform(t: { x: number; y: number; k: number }): void {
+    this.#zoom.transform(select(this.#canvas), zoomIdentity.translate(t.x, t.y).scale(t.k));
+    this.#fitted = true;
   }
 
-  return {
-    update(next) {
-      svg.select('text.ls-empty').remove();
-      draw(next);
-    },
-    resetZoom: fit,
-    destroy() {
-      svg.on('.zoom', null);
-      svg.remove();
-    },
-  };
-}
-
-function defineArrows(svg: Svg, id: string): void {
-  const defs = svg.append('defs');
-  for (const kind of ['holds', 'waits', 'cycle']) {
-    defs
-      .append('marker')
-      .attr('id', `${id}-${kind}`)
-      .attr('viewBox', '0 -5 10 10')
-      .attr('refX', 10)
-      .attr('refY', 0)
-      .attr('markerUnits', 'userSpaceOnUse')
-      .attr('markerWidth', kind === 'cycle' ? 11 : 9)
-      .attr('markerHeight', kind === 'cycle' ? 11 : 9)
-      .attr('orient', 'auto')
-      .append('path')
-      .attr('class', `ls-arrow ${kind}`)
-      .attr('d', 'M0,-4.5L10,0L0,4.5Z');
+  /** Pans by a number of pixels (keyboard, benchmarks). */
+  panBy(dx: number, dy: number): void {
+    this.#fitted = true;
+    const k = this.#transform.k;
+    this.#zoom.translateBy(select(this.#canvas), dx / k, dy / k);
   }
-}
 
-function buildNodes(report: Report, colours: (key: string) => number): NodeDatum[] {
-  const onCycle = new Set<string>();
-  for (const e of report.graph.edges) {
-    if (e.cycle) {
-      onCycle.add(e.source);
-      onCycle.add(e.target);
+  /** Starts the layout moving again (benchmarks measure the frame rate while it moves). */
+  reheat(alpha = 0.5): void {
+    this.#reheat(alpha);
+  }
+
+  resize(): void {
+    const r = this.element.getBoundingClientRect();
+    const w = Math.floor(r.width);
+    const h = Math.floor(r.height);
+    if (w === this.#width && h === this.#height) return;
+    this.#width = w;
+    this.#height = h;
+    this.#ctx = sizeCanvas(this.#canvas, w, h);
+    this.#zoom.extent([
+      [0, 0],
+      [w, h],
+    ]);
+    if (!this.#fitted) this.#fitNow();
+    this.requestDraw();
+  }
+
+  /** Reads the theme's colours again and redraws. */
+  retheme(): void {
+    this.#theme = readTheme(this.element);
+    for (const n of this.#nodes) this.#measure(n);
+    this.requestDraw();
+  }
+
+  /**
+   * What the last frame drew, in CSS pixels of the canvas. Built when asked for (by tests and
+   * benchmarks), not per frame, so that drawing allocates nothing for it.
+   */
+  get debug(): GraphDebug {
+    const t = this.#transform;
+    const probe = this.#ctx;
+    const normalise = (colour: string): string => {
+      probe.strokeStyle = colour;
+      return String(probe.strokeStyle);
+    };
+    const edges: GraphDebug['edges'] = [];
+    for (const l of this.#links) {
+      const seg = segment(l);
+      if (!seg || !l.drawnColour) continue;
+      const [x1, y1] = t.apply([seg[0], seg[1]]);
+      const [x2, y2] = t.apply([seg[2], seg[3]]);
+      const { type, cycle } = l.data;
+      const colour = normalise(l.drawnColour);
+      edges.push({
+        source: l.source.key,
+        target: l.target.key,
+        type,
+        cycle,
+        colour,
+        x1,
+        y1,
+        x2,
+        y2,
+      });
     }
+    const sim = this.#simulation;
+    return {
+      nodes: this.#nodes.map((n) => {
+        const [x, y] = t.apply([n.x, n.y]);
+        const { type, cycle } = n.data;
+        return { key: n.key, type, x, y, cycle, dimmed: this.#dimmed(n.key) };
+      }),
+      edges,
+      cycleLabels: this.#cycleLabels.map(([x, y]) => {
+        const [sx, sy] = t.apply([x, y]);
+        return { text: 'deadlock', x: sx, y: sy };
+      }),
+      settled: sim.alpha() < sim.alphaMin(),
+      frames: this.#frames,
+    };
   }
-  const seen = new Set<string>();
-  const out: NodeDatum[] = [];
-  for (const n of report.graph.nodes) {
-    // Keys are unique by contract; a duplicate would break the keyed join, so it is dropped.
-    if (seen.has(n.key)) continue;
-    seen.add(n.key);
-    const task = n.type === 'task';
-    const where = `process ${n.pid}, thread ${n.thread}`;
-    out.push({
-      key: n.key,
-      type: n.type,
-      label: n.label,
-      detail: n.detail,
-      title: task ? `${n.label}\n${n.detail}\n${where}` : `${n.label} (${n.detail})\n${where}`,
-      cycle: onCycle.has(n.key),
-      colour: task ? 0 : colours(n.key),
-      halfWidth: task ? TASK_RADIUS : 40,
-      halfHeight: task ? TASK_RADIUS : RESOURCE_HALF_HEIGHT,
-      room: task ? TASK_RADIUS : 40,
-      x: 0,
-      y: 0,
+
+  destroy(): void {
+    cancelAnimationFrame(this.#frame);
+    this.#simulation.stop();
+    select(this.#canvas).on('.zoom', null).on('.drag', null);
+    this.element.remove();
+  }
+
+  requestDraw(): void {
+    if (this.#frame) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.#step();
     });
   }
-  return out;
-}
 
-function buildLinks(report: Report, nodes: NodeDatum[]): LinkDatum[] {
-  const byKey = new Map(nodes.map((n) => [n.key, n]));
-  const pairs = new Set(report.graph.edges.map((e) => `${e.source}\u0000${e.target}`));
-  const out: LinkDatum[] = [];
-  const seen = new Set<string>();
-  for (const e of report.graph.edges) {
-    const source = byKey.get(e.source);
-    const target = byKey.get(e.target);
-    // An edge to a node the report does not list cannot be drawn; the analysis never emits one.
-    if (!source || !target) continue;
-    const key = `${e.type}\u0000${e.source}\u0000${e.target}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const task = e.type === 'waits' ? source : target;
-    const resource = e.type === 'waits' ? target : source;
-    out.push({
-      key,
-      type: e.type,
-      cycle: e.cycle,
-      source,
-      target,
-      offset: pairs.has(`${e.target}\u0000${e.source}`) ? 6 : 0,
-      title:
-        e.type === 'waits'
-          ? `${task.label} waits for ${resource.label}`
-          : `${resource.label} is held by ${task.label}`,
-    });
+  // -------------------------------------------------------------------------------------------
+
+  #reheat(alpha: number): void {
+    if (this.#simulation.alpha() < alpha) this.#simulation.alpha(alpha);
+    this.requestDraw();
   }
-  return out;
-}
 
-function nodeClass(d: NodeDatum): string {
-  const state = d.type === 'task' ? ` ${d.detail.replace(/[^a-z-]/gi, '')}` : '';
-  return `ls-node ${d.type}${state}${d.cycle ? ' cycle' : ''}`;
-}
-
-/** Draws a node's shape and labels, then measures the labels to size the shape. */
-function drawNode(g: Selection<SVGGElement, NodeDatum, null, undefined>, d: NodeDatum): void {
-  g.selectAll(':not(title)').remove();
-  if (d.type === 'task') {
-    g.append('circle').attr('r', TASK_RADIUS);
-    const name = g
-      .append('text')
-      .attr('class', 'ls-label')
-      .attr('y', TASK_RADIUS + 14)
-      .text(d.label);
-    const detail = g
-      .append('text')
-      .attr('class', 'ls-detail')
-      .attr('y', TASK_RADIUS + 27)
-      .text(d.detail);
-    d.room =
-      Math.max(
-        TASK_RADIUS,
-        textWidth(name.node(), d.label, 7) / 2,
-        textWidth(detail.node(), d.detail, 6) / 2,
-      ) + 6;
-    return;
+  #step(): void {
+    const sim = this.#simulation;
+    const moving = sim.alpha() >= sim.alphaMin();
+    if (moving) {
+      sim.tick();
+      this.#hulls = [];
+      // Until the user zooms, the camera follows the layout as it spreads.
+      if (!this.#fitted) this.#fitNow();
+    }
+    this.#draw();
+    this.#frames++;
+    // While the layout moves, the next frame is asked for straight away.
+    if (sim.alpha() >= sim.alphaMin()) this.requestDraw();
   }
-  const rect = g.append('rect').attr('rx', 7).attr('ry', 7);
-  const swatch = g.append('rect').attr('class', 'ls-swatch').attr('width', 8).attr('height', 8);
-  swatch.style('fill', colourVar(d.colour));
-  const name = g.append('text').attr('class', 'ls-label').attr('y', -2).text(d.label);
-  const kind = g.append('text').attr('class', 'ls-detail').attr('y', 12).text(d.detail);
-  const inner = Math.max(
-    textWidth(name.node(), d.label, 7) + 14,
-    textWidth(kind.node(), d.detail, 6),
-  );
-  d.halfWidth = inner / 2 + 10;
-  d.halfHeight = RESOURCE_HALF_HEIGHT;
-  d.room = d.halfWidth + 4;
-  rect
-    .attr('x', -d.halfWidth)
-    .attr('y', -d.halfHeight)
-    .attr('width', 2 * d.halfWidth)
-    .attr('height', 2 * d.halfHeight);
-  // The name line starts with the resource's colour, the one its bars have in the timeline.
-  const nameWidth = textWidth(name.node(), d.label, 7);
-  swatch.attr('x', -(nameWidth + 14) / 2).attr('y', -11);
-  name.attr('x', 7);
-}
 
-/** The rendered width of a label, or an estimate when the page is not laid out (hidden, detached). */
-function textWidth(el: SVGTextElement | null, text: string, perChar: number): number {
-  const measured = el?.getComputedTextLength() ?? 0;
-  return measured > 0 ? measured : text.length * perChar;
-}
+  #newNode(data: PictureNode): NodeDatum {
+    const old = this.#memory.get(data.key);
+    const n: NodeDatum = {
+      key: data.key,
+      data,
+      x: old?.x ?? NaN,
+      y: old?.y ?? NaN,
+      halfWidth: TASK_RADIUS,
+      halfHeight: TASK_RADIUS,
+      labelWidth: 0,
+      detailWidth: 0,
+      targetX: 0,
+      targetY: 0,
+    };
+    if (old) this.#memory.delete(data.key);
+    this.#measure(n);
+    return n;
+  }
 
-/**
- * Initial positions. Known nodes keep theirs; new ones go next to a placed neighbour or, for a
- * fresh graph, on a circle in the order of a walk along the edges, so that a cycle is seeded as a
- * ring and the simulation only has to relax it.
- */
-function seed(nodes: NodeDatum[], links: LinkDatum[], previous: Map<string, NodeDatum>): void {
-  const out = new Map<string, NodeDatum[]>();
-  const neighbours = new Map<string, NodeDatum[]>();
-  for (const l of links) {
-    (out.get(l.source.key) ?? out.set(l.source.key, []).get(l.source.key)!).push(l.target);
-    for (const [a, b] of [
-      [l.source, l.target],
-      [l.target, l.source],
-    ] as const) {
-      (neighbours.get(a.key) ?? neighbours.set(a.key, []).get(a.key)!).push(b);
+  #remember(key: string, n: NodeDatum): void {
+    this.#memory.set(key, { x: n.x, y: n.y });
+    if (this.#memory.size > MEMORY) {
+      // Maps iterate in insertion order: the first key is the one forgotten longest ago.
+      this.#memory.delete(this.#memory.keys().next().value!);
     }
   }
-  const order: NodeDatum[] = [];
-  const visited = new Set<string>();
-  const visit = (start: NodeDatum): void => {
-    // An explicit stack, because a long chain of waits would overflow a recursive walk.
-    const stack = [start];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (visited.has(n.key)) continue;
-      visited.add(n.key);
-      order.push(n);
-      const next = out.get(n.key) ?? [];
-      for (let i = next.length - 1; i >= 0; i--) stack.push(next[i]!);
-    }
-  };
-  // Walks start at cycle nodes first, so a cycle is contiguous on the circle.
-  for (const n of nodes) if (n.cycle) visit(n);
-  for (const n of nodes) visit(n);
 
-  const radius = Math.max(80, (order.length * 110) / (2 * Math.PI));
-  order.forEach((n, i) => {
-    const old = previous.get(n.key);
-    if (old) {
-      n.x = old.x;
-      n.y = old.y;
+  #measure(n: NodeDatum): void {
+    const ctx = this.#ctx;
+    ctx.font = `600 12px ${this.#theme.font}`;
+    n.labelWidth = ctx.measureText(n.data.label).width;
+    ctx.font = `11px ${this.#theme.font}`;
+    n.detailWidth = ctx.measureText(n.data.detail).width;
+    if (n.data.type === 'task') {
+      n.halfWidth = TASK_RADIUS;
+      n.halfHeight = TASK_RADIUS;
+    } else {
+      // The icon, then the name and the kind under it.
+      n.halfWidth = Math.min(Math.max(n.labelWidth, n.detailWidth) + 26, 260) / 2 + 8;
+      n.halfHeight = RESOURCE_HALF_HEIGHT;
+    }
+  }
+
+  #updateMatches(): void {
+    this.#matches.clear();
+    if (this.#search) {
+      for (const n of this.#nodes) {
+        if (n.data.label.toLowerCase().includes(this.#search)) this.#matches.add(n.key);
+      }
+    }
+    this.#updateFocus();
+  }
+
+  #updateFocus(): void {
+    this.#focus.clear();
+    const key = this.#selected;
+    if (key === undefined || !this.#byKey.has(key)) return;
+    this.#focus.add(key);
+    for (const l of this.#links) {
+      if (l.source.key === key) this.#focus.add(l.target.key);
+      if (l.target.key === key) this.#focus.add(l.source.key);
+    }
+  }
+
+  #dimmed(key: string): boolean {
+    if (this.#focus.size > 0 && !this.#focus.has(key)) return true;
+    return this.#search !== '' && !this.#matches.has(key);
+  }
+
+  #nodeAt(sx: number, sy: number): NodeDatum | undefined {
+    const [x, y] = this.#transform.invert([sx, sy]);
+    // Last drawn is on top, so the search goes backwards.
+    for (let i = this.#nodes.length - 1; i >= 0; i--) {
+      const n = this.#nodes[i]!;
+      const dx = x - n.x;
+      const dy = y - n.y;
+      if (n.data.type === 'task') {
+        if (dx * dx + dy * dy <= (TASK_RADIUS + 3) ** 2) return n;
+      } else if (Math.abs(dx) <= n.halfWidth && Math.abs(dy) <= n.halfHeight) {
+        return n;
+      }
+    }
+    return undefined;
+  }
+
+  #hoverAt(event: MouseEvent): void {
+    const n = this.#nodeAt(event.offsetX, event.offsetY);
+    if (n !== this.#hover) {
+      this.#hover = n;
+      this.requestDraw();
+    }
+    this.#canvas.style.cursor = n ? 'pointer' : '';
+    if (!n) {
+      this.#tooltip.hidden = true;
       return;
     }
-    const angle = (2 * Math.PI * i) / order.length - Math.PI / 2;
-    n.x = radius * Math.cos(angle);
-    n.y = radius * Math.sin(angle);
-  });
-  if (previous.size === 0) return;
-  // In an update, a new node starts beside a neighbour that was already drawn.
-  order.forEach((n, i) => {
-    if (previous.has(n.key)) return;
-    const anchor = (neighbours.get(n.key) ?? []).find((m) => previous.has(m.key));
-    if (!anchor) return;
-    const angle = i * 2.4;
-    n.x = anchor.x + 60 * Math.cos(angle);
-    n.y = anchor.y + 60 * Math.sin(angle);
-  });
+    const d = n.data;
+    const lines =
+      d.type === 'task'
+        ? [d.label, `${d.detail} · process ${d.pid}, thread ${d.thread}`]
+        : [d.label, `${d.kind} · process ${d.pid}`];
+    const edges = this.#links.filter((l) => l.source === n || l.target === n);
+    for (const l of edges.slice(0, 6)) lines.push(edgeText(l));
+    if (edges.length > 6) lines.push(`and ${edges.length - 6} more`);
+    showTooltip(this.#tooltip, lines, event.offsetX, event.offsetY, this.#width, this.#height);
+  }
+
+  #draw(): void {
+    const ctx = this.#ctx;
+    const theme = this.#theme;
+    const t = this.#transform;
+    const hc = theme.highContrast;
+    ctx.save();
+    ctx.clearRect(0, 0, this.#width, this.#height);
+    ctx.translate(t.x, t.y);
+    ctx.scale(t.k, t.k);
+
+    const view = this.#visibleBox();
+
+    this.#drawHulls(ctx, theme, t.k);
+
+    // Edges, grouped by style so that each group is one path.
+    type Style = { colour: string; width: number; dash: number[]; alpha: number };
+    const buckets = new Map<string, { style: Style; links: LinkDatum[] }>();
+    const lineScale = hc ? 1.5 : 1;
+    for (const l of this.#links) {
+      const dim = this.#dimmed(l.source.key) || this.#dimmed(l.target.key);
+      const cycle = l.data.cycle;
+      const type = l.data.type;
+      const style: Style = {
+        colour: cycle ? theme.error : type === 'order' ? theme.warning : theme.edge,
+        width: (cycle ? 2.5 : type === 'order' ? 1.8 : 1.4) * lineScale,
+        dash: type === 'waits' ? [6, 4] : type === 'order' ? [2, 4] : [],
+        alpha: dim ? 0.15 : 1,
+      };
+      const id = `${style.colour}|${style.width}|${style.dash.join(',')}|${style.alpha}`;
+      const b = buckets.get(id) ?? buckets.set(id, { style, links: [] }).get(id)!;
+      b.links.push(l);
+    }
+    // Plain edges first and cycle edges last, so that a cycle is never drawn under another edge.
+    const ordered = [...buckets.values()].sort(
+      (a, b) =>
+        Number(a.style.colour === theme.error) - Number(b.style.colour === theme.error) ||
+        b.style.alpha - a.style.alpha,
+    );
+    for (const { style, links } of ordered) {
+      ctx.globalAlpha = style.alpha;
+      ctx.strokeStyle = style.colour;
+      ctx.fillStyle = style.colour;
+      ctx.lineWidth = style.width;
+      ctx.setLineDash(style.dash);
+      const heads = new Path2D();
+      ctx.beginPath();
+      for (const l of links) {
+        const seg = segment(l);
+        if (!seg) continue;
+        const [x0, y0, x1, y1] = seg;
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x1, y1);
+        arrowHead(heads, x0, y0, x1, y1, ARROW + (l.data.cycle ? 2 : 0));
+        l.drawnColour = style.colour;
+      }
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fill(heads);
+    }
+    ctx.globalAlpha = 1;
+
+    // Nodes: circles for tasks, boxes for resources.
+    const labels = this.#nodes.length <= LABEL_LIMIT || t.k >= 0.75;
+    for (const pass of ['task', 'resource'] as const) {
+      for (const n of this.#nodes) {
+        if (n.data.type !== pass) continue;
+        if (
+          n.x + n.halfWidth < view[0] ||
+          n.x - n.halfWidth > view[2] ||
+          n.y + n.halfHeight + 30 < view[1] ||
+          n.y - n.halfHeight > view[3]
+        ) {
+          continue;
+        }
+        const dim = this.#dimmed(n.key);
+        ctx.globalAlpha = dim ? 0.2 : 1;
+        if (pass === 'task') this.#drawTask(ctx, n, labels || this.#emphasised(n));
+        else this.#drawResource(ctx, n, labels || this.#emphasised(n) || t.k >= 0.4);
+      }
+    }
+    ctx.globalAlpha = 1;
+
+    // Rings: the selected node, the search matches and the node under the pointer.
+    for (const n of this.#nodes) {
+      const selected = n.key === this.#selected;
+      const match = this.#matches.has(n.key);
+      if (!selected && !match && n !== this.#hover) continue;
+      ctx.strokeStyle = selected || match ? theme.selection : theme.muted;
+      ctx.lineWidth = (selected ? 2.5 : 1.5) / Math.min(t.k, 1);
+      ctx.setLineDash(match && !selected ? [4, 3] : []);
+      ctx.beginPath();
+      if (n.data.type === 'task') ctx.arc(n.x, n.y, TASK_RADIUS + 5, 0, 2 * Math.PI);
+      else
+        ctx.roundRect(
+          n.x - n.halfWidth - 4,
+          n.y - n.halfHeight - 4,
+          2 * n.halfWidth + 8,
+          2 * n.halfHeight + 8,
+          10,
+        );
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+
+    // One label per deadlock cycle, inside the ring the cycle forms.
+    const cycleLabels: [number, number][] = [];
+    ctx.font = `700 ${15}px ${theme.font}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = theme.error;
+    for (const c of this.#picture?.cycles ?? []) {
+      const members = c.nodes.map((k) => this.#byKey.get(k)).filter((n) => n !== undefined);
+      if (members.length === 0) continue;
+      const [x, y] = labelPlace(members, this.#nodes);
+      drawSpaced(ctx, 'DEADLOCK', x, y, 1.2);
+      cycleLabels.push([x, y]);
+    }
+    ctx.restore();
+    this.#cycleLabels = cycleLabels;
+  }
+
+  #emphasised(n: NodeDatum): boolean {
+    return (
+      n.data.cycle || n.key === this.#selected || this.#matches.has(n.key) || n === this.#hover
+    );
+  }
+
+  /** The part of the plane in view, as [x0, y0, x1, y1]. */
+  #visibleBox(): [number, number, number, number] {
+    const [x0, y0] = this.#transform.invert([0, 0]);
+    const [x1, y1] = this.#transform.invert([this.#width, this.#height]);
+    return [x0, y0, x1, y1];
+  }
+
+  #drawTask(ctx: CanvasRenderingContext2D, n: NodeDatum, label: boolean): void {
+    const theme = this.#theme;
+    const colour = n.data.cycle ? theme.error : theme.task;
+    const blocked = n.data.detail === 'blocked';
+    ctx.beginPath();
+    ctx.arc(n.x, n.y, TASK_RADIUS, 0, 2 * Math.PI);
+    ctx.fillStyle = theme.bg;
+    ctx.fill();
+    ctx.fillStyle = withAlpha(ctx, colour, blocked ? 0.28 : 0.55);
+    ctx.fill();
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = theme.highContrast ? 3 : 2;
+    ctx.stroke();
+    if (blocked) {
+      // Two bars: the task is paused, waiting.
+      ctx.fillStyle = colour;
+      ctx.fillRect(n.x - 4.5, n.y - 5, 3, 10);
+      ctx.fillRect(n.x + 1.5, n.y - 5, 3, 10);
+    }
+    if (!label) return;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.lineJoin = 'round';
+    ctx.font = `600 12px ${theme.font}`;
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = theme.bg;
+    ctx.strokeText(n.data.label, n.x, n.y + TASK_RADIUS + 12);
+    ctx.fillStyle = theme.fg;
+    ctx.fillText(n.data.label, n.x, n.y + TASK_RADIUS + 12);
+    ctx.font = `11px ${theme.font}`;
+    ctx.strokeText(n.data.detail, n.x, n.y + TASK_RADIUS + 25);
+    ctx.fillStyle = theme.muted;
+    ctx.fillText(n.data.detail, n.x, n.y + TASK_RADIUS + 25);
+  }
+
+  #drawResource(ctx: CanvasRenderingContext2D, n: NodeDatum, label: boolean): void {
+    const theme = this.#theme;
+    const x = n.x - n.halfWidth;
+    const y = n.y - n.halfHeight;
+    ctx.beginPath();
+    ctx.roundRect(x, y, 2 * n.halfWidth, 2 * n.halfHeight, 7);
+    ctx.fillStyle = theme.node;
+    ctx.fill();
+    ctx.strokeStyle = n.data.cycle ? theme.error : theme.nodeBorder;
+    ctx.lineWidth = n.data.cycle ? 2.5 : theme.highContrast ? 2 : 1.2;
+    ctx.stroke();
+    // The icon, in the resource's colour: the colour its bars have in the timeline.
+    ctx.save();
+    ctx.translate(x + 7, n.y - 8);
+    ctx.strokeStyle = theme.palette[n.data.colour] ?? theme.fg;
+    ctx.lineWidth = 1.5;
+    ctx.lineJoin = 'round';
+    ctx.lineCap = 'round';
+    ctx.stroke(glyph2D(n.data.kind));
+    ctx.restore();
+    if (!label) return;
+    const textX = x + 28;
+    const maxWidth = 2 * n.halfWidth - 34;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    ctx.font = `600 12px ${theme.font}`;
+    ctx.fillStyle = theme.fg;
+    ctx.fillText(n.data.label, textX, n.y - 5, maxWidth);
+    ctx.font = `11px ${theme.font}`;
+    ctx.fillStyle = theme.muted;
+    ctx.fillText(n.data.detail, textX, n.y + 8, maxWidth);
+  }
+
+  #drawHulls(ctx: CanvasRenderingContext2D, theme: Theme, k: number): void {
+    if (this.#hulls.length === 0) this.#hulls = computeHulls(this.#nodes);
+    if (this.#hulls.length === 0) return;
+    ctx.lineJoin = 'round';
+    const outline = line<[number, number]>().curve(curveCatmullRomClosed.alpha(0.5)).context(ctx);
+    for (const h of this.#hulls) {
+      ctx.beginPath();
+      outline(h.points);
+      ctx.fillStyle = withAlpha(ctx, theme.hull, theme.light ? 0.05 : 0.07);
+      ctx.fill();
+      ctx.strokeStyle = withAlpha(ctx, theme.hull, 0.35);
+      ctx.lineWidth = 1 / Math.min(k, 1);
+      ctx.setLineDash([5, 4]);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      let top = h.points[0]!;
+      for (const p of h.points) if (p[1] < top[1]) top = p;
+      ctx.font = `11px ${theme.font}`;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      ctx.fillStyle = theme.muted;
+      ctx.fillText(h.label, top[0], top[1] - 4);
+    }
+  }
 }
 
-function layout(
-  nodes: NodeDatum[],
-  links: LinkDatum[],
-  ticks: number,
-  previous: Map<string, NodeDatum>,
+function arrowHead(path: Path2D, x0: number, y0: number, x1: number, y1: number, size: number) {
+  const angle = Math.atan2(y1 - y0, x1 - x0);
+  const back = Math.cos(angle);
+  const side = Math.sin(angle);
+  path.moveTo(x1, y1);
+  path.lineTo(x1 - size * back + (size / 2.2) * side, y1 - size * side - (size / 2.2) * back);
+  path.lineTo(x1 - size * back - (size / 2.2) * side, y1 - size * side + (size / 2.2) * back);
+  path.closePath();
+}
+
+/** Text with letter spacing, which a canvas does not offer everywhere. */
+function drawSpaced(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  x: number,
+  y: number,
+  spacing: number,
 ): void {
-  const simulation = forceSimulation<NodeDatum, LinkDatum>(nodes)
-    .force(
-      'link',
-      forceLink<NodeDatum, LinkDatum>(links)
-        .distance((l) => l.source.room + l.target.room + 40)
-        .strength(0.6),
-    )
-    .force('charge', forceManyBody<NodeDatum>().strength(-500).distanceMax(700))
-    .force(
-      'collide',
-      forceCollide<NodeDatum>((n) => n.room + 8),
-    )
-    // Weak pulls to the centre keep separate components of the graph from drifting apart.
-    .force('x', forceX<NodeDatum>(0).strength(0.04))
-    .force('y', forceY<NodeDatum>(0).strength(0.04))
-    .stop();
-  // In an update the nodes that were already drawn stay where they are (pinned while the new ones
-  // find a place), so a live view does not jump and a node the user dragged stays put.
-  const pinned = nodes.filter((n) => previous.has(n.key));
-  for (const n of pinned) {
-    n.fx = n.x;
-    n.fy = n.y;
-  }
-  for (let i = 0; i < ticks; i++) simulation.tick();
-  for (const n of pinned) {
-    n.fx = null;
-    n.fy = null;
-  }
-}
-
-/** The edge from border to border (not centre to centre), so the arrowhead stays visible. */
-function edgePath(l: LinkDatum): string {
-  const dx = l.target.x - l.source.x;
-  const dy = l.target.y - l.source.y;
-  const length = Math.hypot(dx, dy) || 1;
-  const ux = dx / length;
-  const uy = dy / length;
-  const ox = -uy * l.offset;
-  const oy = ux * l.offset;
-  const from = border(l.source, ux, uy);
-  const to = border(l.target, -ux, -uy) + ARROW_GAP;
-  if (from + to >= length) return '';
-  const x0 = l.source.x + ux * from + ox;
-  const y0 = l.source.y + uy * from + oy;
-  const x1 = l.target.x - ux * to + ox;
-  const y1 = l.target.y - uy * to + oy;
-  return `M${x0},${y0}L${x1},${y1}`;
-}
-
-/** The distance from a node's centre to its border in the direction (ux, uy). */
-function border(n: NodeDatum, ux: number, uy: number): number {
-  if (n.type === 'task') return TASK_RADIUS + 1;
-  const tx = Math.abs(ux) > 1e-9 ? n.halfWidth / Math.abs(ux) : Infinity;
-  const ty = Math.abs(uy) > 1e-9 ? n.halfHeight / Math.abs(uy) : Infinity;
-  return Math.min(tx, ty) + 1;
-}
-
-interface CycleLabel {
-  key: string;
-  x: number;
-  y: number;
-}
-
-/**
- * One "deadlock" label per connected group of cycle edges, at the centre of its nodes: inside the
- * ring a cycle forms. A group of two nodes has no inside, so its label goes above them.
- */
-function cycleLabels(nodes: NodeDatum[], links: LinkDatum[]): CycleLabel[] {
-  const parent = new Map<string, string>();
-  const find = (k: string): string => {
-    let root = k;
-    while (parent.get(root) !== root) root = parent.get(root)!;
-    parent.set(k, root);
-    return root;
-  };
-  for (const l of links) {
-    if (!l.cycle) continue;
-    for (const n of [l.source, l.target]) if (!parent.has(n.key)) parent.set(n.key, n.key);
-    const a = find(l.source.key);
-    const b = find(l.target.key);
-    if (a !== b) parent.set(a, b);
-  }
-  const groups = new Map<string, NodeDatum[]>();
-  for (const n of nodes) {
-    if (!parent.has(n.key)) continue;
-    const root = find(n.key);
-    (groups.get(root) ?? groups.set(root, []).get(root)!).push(n);
-  }
-  return [...groups.values()].map((members) => {
-    const x = members.reduce((s, n) => s + n.x, 0) / members.length;
-    const y = members.reduce((s, n) => s + n.y, 0) / members.length;
-    const top = Math.min(...members.map((n) => n.y - n.halfHeight));
-    return {
-      key: members.map((n) => n.key).sort()[0]!,
-      x,
-      y: members.length > 2 ? y + 5 : top - 12,
-    };
+  const widths = [...text].map((c) => ctx.measureText(c).width);
+  const total = widths.reduce((s, w) => s + w, 0) + spacing * (text.length - 1);
+  let at = x - total / 2;
+  ctx.textAlign = 'left';
+  [...text].forEach((c, i) => {
+    ctx.fillText(c, at, y);
+    at += widths[i]! + spacing;
   });
+  ctx.textAlign = 'center';
+}
+
+function edgeText(l: LinkDatum): string {
+  const s = l.source.data.label;
+  const t = l.target.data.label;
+  const cycle = l.data.cycle ? ' (deadlock)' : '';
+  switch (l.data.type) {
+    case 'holds':
+      return `${t} holds ${s}${cycle}`;
+    case 'waits':
+      return `waits for ${t}${cycle}`;
+    case 'order':
+      return `${s} taken before ${t}, and the other way round elsewhere`;
+  }
 }

@@ -1,46 +1,43 @@
 /**
- * A whole report on one page: a header with the counts, the findings, the wait-for graph and the
- * timeline. The standalone HTML report (`report.ts`) draws this; the VS Code webview is meant to
- * reuse the same pieces.
+ * A whole report on one page: a header with the counts, the findings, and the same view as the VS
+ * Code panel (playback, wait-for and lock-order graphs, details, timeline) on the finished report.
+ * The standalone HTML report (`report.ts`) draws this.
  */
 import { select, type Selection } from 'd3';
 import type { Report } from '../../../runtime-probe/src/analysis/types.js';
+import { App } from '../app.js';
 import { formatDuration } from './common.js';
 import { renderFindings } from './findings.js';
-import { renderGraph } from './graph.js';
-import { renderTimeline } from './timeline.js';
 
-export function renderReport(root: HTMLElement, report: Report, title = 'Lockscope report'): void {
+export function renderReport(root: HTMLElement, report: Report, title = 'Lockscope report'): App {
   const page = select(root).append('main').attr('class', 'ls-report');
   renderHeader(page, report, title);
 
   const findings = section(page, 'Findings', 'findings');
   renderFindings(findings.body.node()!, report);
 
-  const graph = section(page, 'Wait-for graph', 'graph');
-  graph.head
+  const view = section(page, 'Wait-for graph and timeline', 'view');
+  view.head
     .append('span')
     .attr('class', 'ls-hint')
-    .text('as it stands at the end of the report · drag a node to move it, Ctrl+wheel to zoom');
-  const graphView = renderGraph(graph.body.node()!, report);
-  graph.head
-    .append('button')
-    .attr('type', 'button')
-    .text('Fit')
-    .on('click', () => graphView.resetZoom());
-  if (report.graph.nodes.length > 0) graphLegend(graph.body);
-
-  const timeline = section(page, 'Timeline', 'timeline');
-  timeline.head
-    .append('span')
-    .attr('class', 'ls-hint')
-    .text('hover a bar for details · Ctrl+wheel to zoom, drag to pan');
-  const timelineView = renderTimeline(timeline.body.node()!, report);
-  timeline.head
-    .append('button')
-    .attr('type', 'button')
-    .text('Reset zoom')
-    .on('click', () => timelineView.resetZoom());
+    .text(
+      'the end of the report; play it back, step with ← and →, or click the ruler to see any moment · ' +
+        'Ctrl+wheel zooms',
+    );
+  const app = new App(
+    view.body.node()!,
+    {
+      // A page opened from a file has no editor to ask; VS Code's URL handler opens the file when
+      // VS Code is installed, and does nothing otherwise.
+      openSource: (site) => {
+        window.location.href = `vscode://file${site.file.startsWith('/') ? '' : '/'}${site.file}:${site.line}:${site.column ?? 1}`;
+      },
+      saveState: () => undefined,
+    },
+    { mode: 'static', layout: 'page' },
+  );
+  app.receive(report, false);
+  return app;
 }
 
 type Parent = Selection<HTMLElement, unknown, null, undefined>;
@@ -98,18 +95,4 @@ function renderHeader(page: Parent, report: Report, title: string): void {
       .attr('class', 'ls-warning-text')
       .text(` · ${dropped} events were dropped by the probe; the picture may be incomplete`);
   }
-}
-
-function graphLegend(body: Div): void {
-  const legend = body.append('div').attr('class', 'ls-legend');
-  const item = (cls: string, text: string): void => {
-    const s = legend.append('span').attr('class', 'ls-legend-group');
-    s.append('span').attr('class', `ls-key ${cls}`);
-    s.append('span').text(text);
-  };
-  item('task', 'task');
-  item('resource', 'resource');
-  item('edge holds', 'holds (resource → task)');
-  item('edge waits', 'waits (task → resource)');
-  item('edge cycle', 'on a deadlock cycle');
 }

@@ -1,0 +1,587 @@
+/**
+ * The view of a session or a report: the toolbar with playback, the wait-for graph (or the
+ * lock-order graph), the details panel and the timeline, all showing one moment.
+ *
+ * Live, the moment is the end of the newest report. Paused, it is any moment of the retained
+ * window: reports that arrive meanwhile are kept (only the newest) but not shown, so the picture
+ * holds still while the user looks back, and returning to live shows the newest at once. The
+ * picture at a moment is derived from the report's time line (model/picture.ts) and only changes
+ * at the moments something happens, so it is computed once per such moment however many frames
+ * show it.
+ *
+ * The VS Code webview (main.ts) and the standalone HTML report (report.ts) both build this; the
+ * host differs only in how a site is opened and where the state is kept.
+ */
+import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import type { DebugSnapshot, LockscopeDebug } from './debug.js';
+import { Model } from './model/model.js';
+import { pictureAt, type Picture } from './model/picture.js';
+import { parseToWebview, type PackedTimeline, type Selected, type ViewState } from './protocol.js';
+import { el } from './render/common.js';
+import { DetailsView } from './render/details.js';
+import { GraphView } from './render/graph.js';
+import { glyphPath } from './render/glyphs.js';
+import { OrderGraphView } from './render/order-graph.js';
+import { SPEEDS, Toolbar } from './render/playback.js';
+import { readTheme, watchTheme } from './render/theme.js';
+import { TimelineView } from './render/timeline.js';
+
+export interface AppHost {
+  openSource(site: { file: string; line: number; column?: number }): void;
+  saveState(state: ViewState): void;
+}
+
+export interface AppOptions {
+  /** `live`: a session that streams reports; `static`: one finished report. */
+  mode: 'live' | 'static';
+  /** `panel`: the view fills its window; `page`: a block in a longer page (wheel needs Ctrl). */
+  layout: 'panel' | 'page';
+  /** A state saved earlier, restored when the first report arrives. */
+  state?: ViewState;
+}
+
+/** The playback plays the retained window in about this many seconds at the default speed. */
+const PLAY_SECONDS = 12;
+
+export class App {
+  readonly element: HTMLDivElement;
+  readonly #host: AppHost;
+  readonly #options: AppOptions;
+  readonly #toolbar: Toolbar;
+  readonly #graph: GraphView;
+  readonly #order: OrderGraphView;
+  readonly #details: DetailsView;
+  readonly #timeline: TimelineView;
+  readonly #stage: HTMLDivElement;
+  /** Says why the graph is empty, when it is. */
+  readonly #note: HTMLParagraphElement;
+  readonly #unwatch: () => void;
+  readonly #resizer: ResizeObserver;
+
+  #model: Model | undefined;
+  #pending: { report: Report; live: boolean; packed: PackedTimeline | undefined } | undefined;
+  #waiting = 0;
+  #applied = 0;
+  #paused = false;
+  #time = 0;
+  #playing = false;
+  #playFrame = 0;
+  #playLast = 0;
+  #speed = 1;
+  #speedChosen = false;
+  #tab: 'wait-for' | 'lock-order' = 'wait-for';
+  #search = '';
+  #selected: Selected | undefined;
+  #picture: Picture | undefined;
+  #pictureKey = '';
+  #restore: ViewState | undefined;
+  #graphTransform: ViewState['graph'];
+  #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True once the user dragged the splitter: the timeline then keeps the height chosen. */
+  #timelineSized = false;
+
+  constructor(parent: HTMLElement, host: AppHost, options: AppOptions) {
+    this.#host = host;
+    this.#options = options;
+    this.#restore = options.state;
+    this.element = parent.appendChild(el('div', `ls-app ${options.layout}`));
+    this.element.tabIndex = -1;
+    const wheel = options.layout === 'panel' ? 'zoom' : 'ctrl';
+
+    this.#toolbar = new Toolbar(this.element, {
+      mode: options.mode,
+      onPause: () => this.pause(),
+      onLive: () => this.goLive(),
+      onStep: (d) => this.step(d),
+      onStart: () => this.seek(this.#model?.first ?? 0),
+      onPlay: () => (this.#playing ? this.stopPlaying() : this.play()),
+      onSpeed: (s) => {
+        this.#speed = s;
+        this.#speedChosen = true;
+        this.#update();
+      },
+      onTab: (t) => this.#setTab(t),
+      onSearch: (q) => this.#setSearch(q),
+      onSearchNext: () => {
+        const key = this.#graph.revealNextMatch();
+        if (key) this.select({ kind: 'node', key });
+      },
+      onFit: () => (this.#tab === 'wait-for' ? this.#graph.fit() : this.#order.fit()),
+    });
+
+    const main = this.element.appendChild(el('div', 'ls-main'));
+    this.#stage = main.appendChild(el('div', 'ls-stage'));
+    this.#graph = new GraphView(this.#stage, {
+      wheel,
+      onSelect: (key) => this.select(key === undefined ? undefined : { kind: 'node', key }),
+      onTransform: (t) => {
+        this.#graphTransform = t;
+        this.#save();
+      },
+    });
+    this.#order = new OrderGraphView(this.#stage, {
+      wheel,
+      onSelect: (key) => this.select(key === undefined ? undefined : { kind: 'node', key }),
+    });
+    this.#stage.append(legend());
+    this.#note = this.#stage.appendChild(el('p', 'ls-empty ls-centre'));
+    this.#details = new DetailsView(main, {
+      select: (s) => this.select(s),
+      seek: (t) => this.seek(t),
+    });
+
+    const splitter = this.element.appendChild(el('div', 'ls-splitter'));
+    splitter.setAttribute('role', 'separator');
+    splitter.setAttribute('aria-orientation', 'horizontal');
+    splitter.title = 'Drag to resize the timeline';
+    this.#timeline = new TimelineView(this.element, {
+      onSelectInterval: (id) => {
+        const m = this.#model!;
+        this.select({
+          kind: 'interval',
+          task: m.tasks[m.task[id]!]!.key,
+          resource: m.resources[m.resource[id]!]!.key,
+          start: m.start[id]!,
+        });
+      },
+      onSelectTask: (t) => this.select({ kind: 'node', key: this.#model!.tasks[t]!.key }),
+      onSelectFinding: (id) => {
+        this.select({ kind: 'finding', id });
+        const f = this.#model?.findingsById.get(id);
+        if (f) this.seek(f.at);
+      },
+      onSeek: (t) => this.seek(t),
+      onView: () => this.#save(),
+    });
+    this.#dragSplitter(splitter);
+
+    this.element.addEventListener('click', (event) => this.#openSite(event));
+    document.addEventListener('keydown', (event) => this.#key(event));
+    this.#unwatch = watchTheme(() => {
+      this.#graph.retheme();
+      this.#timeline.retheme();
+    });
+    this.#resizer = new ResizeObserver(() => {
+      this.#sizeTimeline();
+      this.#graph.resize();
+      this.#timeline.resize();
+    });
+    this.#resizer.observe(this.#stage);
+    this.#resizer.observe(this.#timeline.element);
+    if (this.#restore) {
+      this.#tab = this.#restore.tab;
+      this.#search = this.#restore.search;
+      this.#toolbar.search.value = this.#search;
+      this.#graph.setSearch(this.#search);
+      this.#timeline.setSearch(this.#search);
+    }
+    this.#showTab();
+    this.#update();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reports
+
+  /** Shows a report, or keeps it for later while the view is paused. */
+  receive(report: Report, live: boolean, packed?: PackedTimeline): void {
+    if (this.#model && this.#paused) {
+      this.#pending = { report, live, packed };
+      this.#waiting++;
+      this.#update();
+      return;
+    }
+    this.#apply(report, live, packed);
+  }
+
+  #apply(report: Report, live: boolean, packed: PackedTimeline | undefined): void {
+    const first = this.#model === undefined;
+    const model = new Model(report, live, packed);
+    this.#model = model;
+    this.#applied++;
+    this.#pending = undefined;
+    this.#waiting = 0;
+    this.#pictureKey = '';
+    if (!this.#speedChosen) this.#speed = defaultSpeed(model);
+    const restore = first ? this.#restore : undefined;
+    if (restore) {
+      this.#restore = undefined;
+      this.#paused = restore.paused && restore.time !== undefined;
+      if (restore.selected) this.#selected = restore.selected;
+      this.#time = this.#paused ? clamp(restore.time!, model.first, model.last) : model.last;
+    }
+    if (!this.#paused) this.#time = model.last;
+    else this.#time = clamp(this.#time, model.first, model.last);
+    this.#timeline.setModel(model);
+    this.#sizeTimeline();
+    this.#order.setModel(model);
+    this.#update();
+    if (restore?.graph) this.#graph.setTransform(restore.graph);
+    if (restore?.timeline) {
+      const { t0, t1, scrollTop } = restore.timeline;
+      this.#timeline.setView(t0, t1, scrollTop);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Playback
+
+  /** Shows the moment `time`, pausing the live view. */
+  seek(time: number): void {
+    const m = this.#model;
+    if (!m) return;
+    this.#paused = true;
+    this.#time = clamp(time, m.first, m.last);
+    this.#timeline.reveal(this.#time);
+    this.#update();
+  }
+
+  /** Moves to the previous or next moment at which something happens. */
+  step(direction: -1 | 1): void {
+    const m = this.#model;
+    if (!m) return;
+    this.stopPlaying();
+    const t = direction > 0 ? m.nextBoundary(this.#time) : m.previousBoundary(this.#time);
+    this.seek(t ?? (direction > 0 ? m.last : m.first));
+  }
+
+  pause(): void {
+    if (!this.#model) return;
+    this.#paused = true;
+    this.#update();
+  }
+
+  /** Follows the session again (or, for a finished report, goes to its end). */
+  goLive(): void {
+    this.stopPlaying();
+    this.#paused = false;
+    const pending = this.#pending;
+    if (pending) this.#apply(pending.report, pending.live, pending.packed);
+    else if (this.#model) this.#time = this.#model.last;
+    this.#update();
+  }
+
+  /** Plays from the moment shown (from the start when at the end) at the chosen speed. */
+  play(): void {
+    const m = this.#model;
+    if (!m || this.#playing) return;
+    if (!this.#paused || this.#time >= m.last) this.#time = m.first;
+    this.#paused = true;
+    this.#playing = true;
+    this.#playLast = performance.now();
+    const tick = (now: number): void => {
+      if (!this.#playing || !this.#model) return;
+      const dt = Math.min(now - this.#playLast, 100);
+      this.#playLast = now;
+      this.#time = Math.min(this.#time + dt * 1000 * this.#speed, this.#model.last);
+      this.#timeline.reveal(this.#time);
+      if (this.#time >= this.#model.last) this.#playing = false;
+      this.#update();
+      if (this.#playing) this.#playFrame = requestAnimationFrame(tick);
+    };
+    this.#playFrame = requestAnimationFrame(tick);
+    this.#update();
+  }
+
+  stopPlaying(): void {
+    if (!this.#playing) return;
+    this.#playing = false;
+    cancelAnimationFrame(this.#playFrame);
+    this.#update();
+  }
+
+  select(selected: Selected | undefined): void {
+    this.#selected = selected;
+    this.#update();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Brings every part of the view up to date with the state; cheap when little changed. */
+  #update(): void {
+    const m = this.#model;
+    if (m) {
+      const atEnd = !this.#paused || this.#time >= m.last;
+      // The picture changes only at boundaries, so the number of boundaries passed names it.
+      const key = atEnd ? `end` : `t${m.boundaryCount(this.#time)}`;
+      if (key !== this.#pictureKey || !this.#picture) {
+        this.#pictureKey = key;
+        this.#picture = pictureAt(m, this.#time, atEnd);
+        this.#graph.setPicture(this.#picture);
+      }
+      this.#timeline.setCursor(this.#paused ? this.#time : m.live ? undefined : this.#time);
+      this.#timeline.setSelection(this.#timelineSelection(m));
+      this.#graph.setSelected(this.#selectedNode(m));
+      this.#order.setSelected(this.#selectedNode(m));
+      this.#details.show(m, this.#picture, this.#selected);
+    }
+    const empty = !m
+      ? waitingText(this.#options.mode)
+      : this.#picture && this.#picture.nodes.length === 0
+        ? 'No task holds or waits for anything at this moment.'
+        : '';
+    this.#note.textContent = empty;
+    this.#note.hidden = empty === '' || this.#tab !== 'wait-for';
+    this.#toolbar.update({
+      paused: this.#paused,
+      playing: this.#playing,
+      time: this.#time,
+      end: m?.last ?? 0,
+      // The boundaries are sorted on first use: a live view that is never paused skips that.
+      ...(m && this.#paused
+        ? { event: m.boundaryCount(this.#time), events: m.boundaries.length }
+        : {}),
+      intervals: m?.n ?? 0,
+      waiting: this.#waiting,
+      live: m?.live ?? this.#options.mode === 'live',
+      speed: this.#speed,
+      tab: this.#tab,
+      matches: this.#search ? this.#graph.matches.length : undefined,
+    });
+    this.#save();
+  }
+
+  #selectedNode(m: Model): string | undefined {
+    const s = this.#selected;
+    if (s?.kind === 'node') return s.key;
+    if (s?.kind === 'interval') return m.taskIndex.has(s.task) ? s.task : undefined;
+    return undefined;
+  }
+
+  #timelineSelection(m: Model): { interval?: number; task?: number; resource?: number } {
+    const s = this.#selected;
+    if (s?.kind === 'node') {
+      const task = m.taskIndex.get(s.key);
+      if (task !== undefined) return { task };
+      const resource = m.resourceIndex.get(s.key);
+      return resource !== undefined ? { resource } : {};
+    }
+    if (s?.kind === 'interval') {
+      const interval = m.findInterval(s.task, s.resource, s.start);
+      return interval >= 0 ? { interval, task: m.task[interval]! } : {};
+    }
+    return {};
+  }
+
+  #setTab(tab: 'wait-for' | 'lock-order'): void {
+    this.#tab = tab;
+    this.#showTab();
+    this.#update();
+  }
+
+  #showTab(): void {
+    const wait = this.#tab === 'wait-for';
+    this.#graph.element.hidden = !wait;
+    this.#order.element.hidden = wait;
+    this.#stage.classList.toggle('order', !wait);
+    if (wait) this.#graph.resize();
+    else this.#order.fit();
+  }
+
+  #setSearch(query: string): void {
+    this.#search = query;
+    this.#graph.setSearch(query);
+    this.#timeline.setSearch(query);
+    this.#update();
+  }
+
+  /** A click on anything with `data-file` (a site) asks the host to open the source there. */
+  #openSite(event: MouseEvent): void {
+    const target = (event.target as Element | null)?.closest<HTMLElement>('[data-file]');
+    if (!target) return;
+    const line = Number(target.dataset.line);
+    const column = Number(target.dataset.column);
+    if (!target.dataset.file || !Number.isInteger(line) || line < 1) return;
+    event.preventDefault();
+    this.#host.openSource({
+      file: target.dataset.file,
+      line,
+      ...(Number.isInteger(column) && column >= 1 ? { column } : {}),
+    });
+  }
+
+  #key(event: KeyboardEvent): void {
+    const target = event.target as HTMLElement | null;
+    if (target?.closest('input, select, textarea') || event.altKey || event.ctrlKey) return;
+    if (this.#options.layout === 'page' && !this.element.contains(document.activeElement)) return;
+    switch (event.key) {
+      case ' ':
+        if (this.#playing) this.stopPlaying();
+        else this.play();
+        break;
+      case 'ArrowLeft':
+        this.step(-1);
+        break;
+      case 'ArrowRight':
+        this.step(1);
+        break;
+      case 'Home':
+        this.seek(this.#model?.first ?? 0);
+        break;
+      case 'End':
+        this.goLive();
+        break;
+      case '/':
+        this.#toolbar.search.focus();
+        break;
+      case 'Escape':
+        this.select(undefined);
+        break;
+      case 'f':
+        if (this.#tab === 'wait-for') this.#graph.fit();
+        else this.#order.fit();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  }
+
+  /** Until the user drags the splitter, the timeline is as tall as its lanes, up to 45%. */
+  #sizeTimeline(): void {
+    if (this.#timelineSized) return;
+    const total = this.element.clientHeight;
+    if (total === 0) return;
+    const h = clamp(this.#timeline.preferredHeight, 130, Math.max(130, total * 0.45));
+    this.element.style.setProperty('--ls-timeline-height', `${Math.round(h)}px`);
+  }
+
+  #dragSplitter(splitter: HTMLElement): void {
+    splitter.addEventListener('mousedown', (down) => {
+      down.preventDefault();
+      this.#timelineSized = true;
+      const startY = down.clientY;
+      const startHeight = this.#timeline.element.getBoundingClientRect().height;
+      const move = (e: MouseEvent): void => {
+        const total = this.element.getBoundingClientRect().height;
+        const h = clamp(startHeight - (e.clientY - startY), 90, total - 160);
+        this.element.style.setProperty('--ls-timeline-height', `${h}px`);
+      };
+      const up = (): void => {
+        window.removeEventListener('mousemove', move);
+        window.removeEventListener('mouseup', up);
+      };
+      window.addEventListener('mousemove', move);
+      window.addEventListener('mouseup', up);
+    });
+  }
+
+  /** Saves what the user looks at, a moment after it stops changing. */
+  #save(): void {
+    if (this.#saveTimer !== undefined) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#host.saveState(this.state);
+    }, 200);
+  }
+
+  get state(): ViewState {
+    const state: ViewState = {
+      version: 1,
+      paused: this.#paused,
+      tab: this.#tab,
+      search: this.#search,
+    };
+    if (this.#paused) state.time = this.#time;
+    if (this.#graphTransform) state.graph = this.#graphTransform;
+    if (this.#model) state.timeline = this.#timeline.view;
+    if (this.#selected) state.selected = this.#selected;
+    return state;
+  }
+
+  /** The test hook (see debug.ts). */
+  debugHook(): LockscopeDebug {
+    return {
+      snapshot: () => this.#snapshot(),
+      seek: (t) => this.seek(t),
+      step: (d) => this.step(d),
+      live: () => this.goLive(),
+      play: () => this.play(),
+      receive: (message) => {
+        const m = parseToWebview(message);
+        if (typeof m === 'string') throw new Error(m);
+        this.receive(m.report, m.live, m.timeline);
+      },
+      panGraph: (dx, dy) => this.#graph.panBy(dx, dy),
+      reheatGraph: (alpha) => this.#graph.reheat(alpha),
+      zoomTimeline: (f, at) => this.#timeline.zoomBy(f, at),
+      panTimeline: (f) => this.#timeline.panBy(f),
+      scrollTimeline: (dy) => this.#timeline.scrollBy(dy),
+    };
+  }
+
+  #snapshot(): DebugSnapshot {
+    const m = this.#model;
+    const probe = document.createElement('canvas').getContext('2d')!;
+    probe.strokeStyle = readTheme(this.element).error;
+    return {
+      paused: this.#paused,
+      playing: this.#playing,
+      live: m?.live ?? false,
+      time: this.#time,
+      first: m?.first ?? 0,
+      last: m?.last ?? 0,
+      intervals: m?.n ?? 0,
+      tab: this.#tab,
+      search: this.#search,
+      selected: this.#selected,
+      waiting: this.#waiting,
+      errorColour: String(probe.strokeStyle),
+      graph: this.#graph.debug,
+      timeline: this.#timeline.debug,
+      applied: this.#applied,
+    };
+  }
+
+  destroy(): void {
+    this.stopPlaying();
+    this.#unwatch();
+    this.#resizer.disconnect();
+    this.#graph.destroy();
+    this.#timeline.destroy();
+    this.element.remove();
+  }
+}
+
+/** What the empty view says before the first report. */
+function waitingText(mode: AppOptions['mode']): string {
+  return mode === 'live' ? 'Waiting for the first report of the session…' : 'The report is empty.';
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+/** The speed that plays the retained window in about PLAY_SECONDS. */
+function defaultSpeed(m: Model): number {
+  const span = (m.last - m.first) / 1e6;
+  const wanted = span / PLAY_SECONDS;
+  let best = SPEEDS[0]!;
+  for (const s of SPEEDS)
+    if (Math.abs(Math.log(s / wanted)) < Math.abs(Math.log(best / wanted))) best = s;
+  return best;
+}
+
+/** The graph's key, in HTML over the canvas. */
+function legend(): HTMLElement {
+  const box = el('div', 'ls-legend ls-graph-legend');
+  const item = (cls: string, text: string, glyph?: string): void => {
+    const s = box.appendChild(el('span', 'ls-legend-item'));
+    const key = s.appendChild(el('span', `ls-key ${cls}`));
+    if (glyph) {
+      const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+      svg.setAttribute('viewBox', '0 0 16 16');
+      const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+      p.setAttribute('d', glyphPath(glyph));
+      svg.append(p);
+      key.append(svg);
+    }
+    s.append(el('span', undefined, text));
+  };
+  item('task', 'task');
+  item('resource', 'resource', 'mutex');
+  item('edge holds', 'holds');
+  item('edge waits', 'waits for');
+  item('edge cycle', 'deadlock');
+  item('edge order', 'inverted order');
+  return box;
+}
