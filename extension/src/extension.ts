@@ -148,7 +148,10 @@ class Controller {
     this.#status.text = statusText(state.processes.length, findings);
     this.#tree?.refresh();
     this.#lensesChanged.fire();
-    if (GraphPanel.current) GraphPanel.current.update(this.#currentReport());
+    // Live while a program still reports; once all have ended the panel says so.
+    const live =
+      state.processes.length === 0 || state.processes.some((p) => p.status === 'running');
+    if (GraphPanel.current) GraphPanel.current.update(this.#currentReport(), live);
   }
 
   /** Shows the findings' diagnostics, leaving out those a `lockscope-ignore` comment suppresses. */
