@@ -110,3 +110,28 @@ export class TraceBuilder {
     return this.messages.map((m) => JSON.stringify(m)).join('\n') + '\n';
   }
 }
+
+/** Two tasks, alice (1) and bob (2), two mutexes, a (11) and b (12), sites on lines 10 to 13. */
+export function twoLocks(): TraceBuilder {
+  return new TraceBuilder()
+    .task(1, 'alice')
+    .task(2, 'bob')
+    .resource(11, 'mutex', 'a')
+    .resource(12, 'mutex', 'b')
+    .site(10)
+    .site(11)
+    .site(12)
+    .site(13);
+}
+
+/**
+ * The smallest deadlock: alice takes a (line 10), bob takes b (line 12), alice waits for b
+ * (line 11), bob waits for a (line 13).
+ */
+export function twoLockDeadlock(): TraceBuilder {
+  return twoLocks()
+    .ev(0, 'acquired', 1, 11, 10)
+    .ev(1, 'acquired', 2, 12, 12)
+    .ev(2, 'request', 1, 12, 11)
+    .ev(3, 'request', 2, 11, 13);
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
-import { TraceBuilder } from '../trace-builder.js';
+import { twoLockDeadlock } from '../trace-builder.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
@@ -36,20 +36,7 @@ function lockscope(...args: string[]): Promise<Result> {
 
 function deadlockTrace(): string {
   const file = join(dir, 'deadlock.jsonl');
-  writeFileSync(
-    file,
-    new TraceBuilder()
-      .task(1, 'alice')
-      .task(2, 'bob')
-      .resource(11, 'mutex', 'a')
-      .resource(12, 'mutex', 'b')
-      .site(10)
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 2, 12, 10)
-      .ev(2, 'request', 1, 12, 10)
-      .ev(3, 'request', 2, 11, 10)
-      .text(),
-  );
+  writeFileSync(file, twoLockDeadlock().text());
   return file;
 }
 

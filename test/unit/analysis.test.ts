@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import { analyzeTrace, TraceError } from '../../runtime-probe/src/analysis/trace.js';
 import type { Finding } from '../../runtime-probe/src/analysis/types.js';
-import { TraceBuilder } from '../trace-builder.js';
+import { TraceBuilder, twoLocks } from '../trace-builder.js';
 
 function findings(b: TraceBuilder, options = {}): Finding[] {
   return analyzeTrace(b.text(), options).findings;
@@ -12,19 +12,6 @@ function findings(b: TraceBuilder, options = {}): Finding[] {
 
 function kinds(b: TraceBuilder, options = {}): string[] {
   return findings(b, options).map((f) => f.kind);
-}
-
-/** Two tasks and two mutexes, `a` and `b`, sites on lines 10 to 13. */
-function twoLocks(): TraceBuilder {
-  return new TraceBuilder()
-    .task(1, 'alice')
-    .task(2, 'bob')
-    .resource(11, 'mutex', 'a')
-    .resource(12, 'mutex', 'b')
-    .site(10)
-    .site(11)
-    .site(12)
-    .site(13);
 }
 
 describe('deadlock', () => {

@@ -12,23 +12,10 @@ import {
 } from '../../extension/src/presenter.js';
 import { analyzeTrace } from '../../runtime-probe/src/analysis/trace.js';
 import { parseToHost, parseToWebview } from '../../webview/src/protocol.js';
-import { FILE, TraceBuilder } from '../trace-builder.js';
+import { FILE, twoLockDeadlock, twoLocks } from '../trace-builder.js';
 
 function deadlock() {
-  const b = new TraceBuilder()
-    .task(1, 'alice')
-    .task(2, 'bob')
-    .resource(11, 'mutex', 'a')
-    .resource(12, 'mutex', 'b')
-    .site(10)
-    .site(11)
-    .site(12)
-    .site(13)
-    .ev(0, 'acquired', 1, 11, 10)
-    .ev(1, 'acquired', 2, 12, 12)
-    .ev(2, 'request', 1, 12, 11)
-    .ev(3, 'request', 2, 11, 13);
-  return analyzeTrace(b.text()).report();
+  return analyzeTrace(twoLockDeadlock().text()).report();
 }
 
 describe('diagnostics', () => {
@@ -57,15 +44,7 @@ describe('diagnostics', () => {
   });
 
   test('an inversion is shown at both inner acquisitions; an abandoned lock at its acquisition', () => {
-    const b = new TraceBuilder()
-      .task(1, 'alice')
-      .task(2, 'bob')
-      .resource(11, 'mutex', 'a')
-      .resource(12, 'mutex', 'b')
-      .site(10)
-      .site(11)
-      .site(12)
-      .site(13)
+    const b = twoLocks()
       .ev(0, 'acquired', 1, 11, 10)
       .ev(1, 'acquired', 1, 12, 11)
       .ev(2, 'released', 1, 12)
