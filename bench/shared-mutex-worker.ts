@@ -38,6 +38,16 @@ function unlock(): void {
 }
 
 const mutex = job.kind === 'lockscope' ? SharedMutex.from(job.handle) : undefined;
+// Warm up before the start flag, alone on the lock: V8 tiers the loop up part-way through a
+// timed run otherwise, and whether it inlines one call or another differed from one worker to
+// the next, which made the uncontended figure jump between two values.
+for (let i = 0; i < 200_000; i++) {
+  if (mutex) mutex.acquireSync().release();
+  else {
+    lock();
+    unlock();
+  }
+}
 Atomics.add(start, 1, 1);
 while (Atomics.load(start, 0) === 0) Atomics.wait(start, 0, 0, 1);
 const t0 = process.hrtime.bigint();
