@@ -350,9 +350,11 @@ export class GraphView {
         y1 = Math.max(y1, y);
       }
     }
-    const pad = 24;
-    // The legend sits over the bottom of the view: the graph is fitted above it.
-    const bottom = 34;
+    // A small view (a panel beside the editor) cannot spare fixed margins.
+    const pad = Math.min(24, Math.round(Math.min(this.#width, this.#height) * 0.06));
+    // The legend sits over the bottom of the view, when it is shown: the graph is fitted above.
+    const legend = this.element.parentElement?.querySelector('.ls-graph-legend');
+    const bottom = legend && getComputedStyle(legend).display !== 'none' ? 34 : 0;
     const k = Math.min(
       (this.#width - 2 * pad) / Math.max(x1 - x0, 1),
       (this.#height - 2 * pad - bottom) / Math.max(y1 - y0, 1),
