@@ -117,7 +117,11 @@ class Controller {
       registerCodeActions(this.context, {
         findingAt: (uri, range) => this.#findingsAt(uri, range),
       }),
-      vscode.workspace.onDidChangeTextDocument(() => this.#applyDiagnostics()),
+      // A new or removed `lockscope-ignore` comment shows at once; other documents (the output
+      // channel among them, on every log line) do not matter.
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.#specs.has(e.document.uri.fsPath)) this.#applyDiagnostics();
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('lockscope.terminalEnvironment')) this.#terminalEnv();
       }),
@@ -282,6 +286,8 @@ class Controller {
       return;
     }
     if (document.isDirty) await document.save();
+    // A new run starts a new picture, unless another program is still reporting.
+    if (this.#session!.reset()) this.#log('session reset for a new run');
     const folder = vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath;
     const plan = planRun({
       file,

@@ -46,8 +46,9 @@ function primarySites(f: Finding): SiteRef[] {
     case 'deadlock':
       return f.cycle?.flatMap((e) => (e.waitSite ? [e.waitSite] : [])) ?? f.sites.slice(0, 1);
     case 'lock-order-inversion':
-      // Sites come in pairs per order: where the outer lock was taken, then the inner one.
-      return f.sites.filter((_, i) => i % 2 === 1);
+      // The inner acquisitions, by the roles the analysis gives them (a site it could not
+      // capture is left out of the list, so positions would not do).
+      return f.sites.filter((s) => / then takes /.test(s.role));
     case 'blocked-forever':
       return f.sites.filter((s) => / waits on /.test(s.role));
     default:

@@ -26,7 +26,7 @@ export interface SessionOptions {
 }
 
 export class Session {
-  readonly analyzer: Analyzer;
+  analyzer: Analyzer;
   readonly #collector: Collector;
   readonly #handlers: SessionHandlers;
   readonly #updateMs: number;
@@ -53,13 +53,14 @@ export class Session {
     options: SessionOptions = {},
   ): Promise<Session> {
     // The analysis keeps a bounded time line, so a long session cannot grow without limit.
-    const analyzer = new Analyzer({ maxIntervals: 50_000, ...options.analysis });
+    const analysis = { maxIntervals: 50_000, ...options.analysis };
+    const analyzer = new Analyzer(analysis);
     // The collector's handlers need the session, which needs the collector: a reference fills in
     // once both exist (no connection can arrive before the endpoint is known).
     const ref: { session?: Session } = {};
     const collector = await startCollector({
       onMessage: (conn, m) => {
-        analyzer.accept(conn, m);
+        ref.session!.analyzer.accept(conn, m);
         if (m.t === 'hello') {
           handlers.log?.(`process ${m.pid} (${m.title}) connected, thread ${m.thread}`);
         }
@@ -71,19 +72,39 @@ export class Session {
         handlers.onRefused?.(reason);
       },
       onEnd: (conn) => {
-        analyzer.endStream(conn);
+        ref.session?.analyzer.endStream(conn);
         const hello = conn.session.hello;
         if (hello) handlers.log?.(`process ${hello.pid}: stream ended`);
         ref.session?.changed();
       },
     });
     const session = new Session(collector, analyzer, handlers, options.updateMs ?? 250);
+    session.#analysis = analysis;
     ref.session = session;
-    analyzer.onFinding = (f) => {
-      handlers.log?.(`${f.severity} ${f.kind}: ${f.message}`);
-      handlers.onFinding?.(f);
-    };
+    session.#listen();
     return session;
+  }
+
+  #analysis: Partial<AnalysisOptions> = {};
+
+  #listen(): void {
+    this.analyzer.onFinding = (f) => {
+      this.#handlers.log?.(`${f.severity} ${f.kind}: ${f.message}`);
+      this.#handlers.onFinding?.(f);
+    };
+  }
+
+  /**
+   * Starts the analysis afresh, so that a new run of a program is not shown the last run's
+   * findings. Only when nothing is connected: a program still reporting would lose its state.
+   * Returns whether it did.
+   */
+  reset(): boolean {
+    if (this.connections > 0) return false;
+    this.analyzer = new Analyzer(this.#analysis);
+    this.#listen();
+    this.changed();
+    return true;
   }
 
   /** The environment a program needs to report to this session. */

@@ -91,6 +91,15 @@ function positiveNumber(name: string, value: string | undefined): number | undef
   return n;
 }
 
+/** Timers cannot wait longer than 2^31 - 1 ms; a longer --timeout would fire at once. */
+function timeoutSeconds(value: string | undefined): number | undefined {
+  const s = positiveNumber('timeout', value);
+  if (s !== undefined && s * 1000 > 0x7fffffff) {
+    throw new UsageError(`--timeout must be at most ${Math.floor(0x7fffffff / 1000)} seconds`);
+  }
+  return s;
+}
+
 function parseFailOn(value: string | undefined): Common['failOn'] {
   if (value === undefined) return undefined;
   if (value === 'none') return () => false;
@@ -234,7 +243,8 @@ async function run(program: string, args: string[], common: Common): Promise<num
   let stopReason: string | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   const stop = (why: string): void => {
-    if (stopReason || !child || child.exitCode !== null) return;
+    // A child killed by a signal keeps `exitCode` null: it has ended all the same.
+    if (stopReason || !child || child.exitCode !== null || child.signalCode !== null) return;
     stopReason = why;
     child.kill('SIGTERM');
     // A thread stuck in Atomics.wait still exits on SIGTERM; this is for programs that catch it.
@@ -270,32 +280,30 @@ async function run(program: string, args: string[], common: Common): Promise<num
             common.timeout * 1000,
           )
         : undefined;
-    const exit = await new Promise<{ code: number | null; signal: string | null }>((done, fail) => {
-      child!.once('error', fail);
-      child!.once('exit', (code, signal) => done({ code, signal }));
-    }).catch((err: unknown) => {
+    let exit: { code: number | null; signal: string | null };
+    try {
+      exit = await new Promise((done, fail) => {
+        child!.once('error', fail);
+        child!.once('exit', (code, signal) => done({ code, signal }));
+      });
+    } catch (err) {
       throw new Refusal(`cannot start ${program}: ${messageOf(err)}`);
-    });
-    process.off('SIGINT', onSigint);
-    if (timer) clearTimeout(timer);
+    } finally {
+      process.off('SIGINT', onSigint);
+      if (timer) clearTimeout(timer);
+    }
     // Let the collector read what the program wrote before it ended.
     for (let i = 0; i < 200 && collector.connections.size > 0; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     for (const reason of rejected)
       process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
-    if (!connected) {
-      throw new Refusal(
-        `the program did not start: it exited with ${exit.signal ?? `code ${exit.code}`} before ` +
-          'it used any lockscope primitive (see its error above)',
-      );
-    }
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     const report = analyzer.report();
     const events = report.processes.reduce((n, p) => n + p.events, 0);
-    if (!stopReason && exit.code !== 0 && events === 0) {
-      // The probe loads first and says hello, so a program that failed to load (a syntax error,
-      // a missing module) is told apart by having done nothing at all.
+    // The probe loads first and says hello, but on some Nodes a program that fails to load (a
+    // syntax error, a missing module) dies before that: either way, it did nothing at all.
+    if (!stopReason && exit.code !== 0 && (!connected || events === 0)) {
       throw new Refusal(
         `the program did not start: it exited with ${how} before it used any lockscope ` +
           'primitive (see its error above)',
@@ -362,7 +370,7 @@ async function main(argv: string[]): Promise<number> {
         : {}),
     },
     color: !values['no-color'] && process.stdout.isTTY && !process.env.NO_COLOR,
-    timeout: positiveNumber('timeout', values.timeout),
+    timeout: timeoutSeconds(values.timeout),
     failFast: values['fail-fast'] ?? false,
   };
   const [command, ...rest] = positionals;

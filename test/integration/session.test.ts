@@ -125,5 +125,18 @@ describe('session', guard, () => {
     );
   });
 
+  test('a new run starts afresh once nothing is connected', async () => {
+    await until(() => session.connections === 0);
+    assert.ok(session.analyzer.findings.length > 0);
+    assert.equal(session.reset(), true);
+    assert.deepEqual(session.analyzer.findings, []);
+    assert.deepEqual(session.analyzer.state().processes, []);
+    const socket = await connect(session);
+    socket.write(helloLine(session.env().LOCKSCOPE_TOKEN, { pid: 6001 }) + '\n');
+    await until(() => session.analyzer.state().processes.length === 1);
+    assert.equal(session.reset(), false, 'a program still reporting keeps its state');
+    socket.destroy();
+  });
+
   after(() => session?.close());
 });

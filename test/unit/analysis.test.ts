@@ -309,6 +309,15 @@ describe('starvation, long holds and livelock', () => {
     assert.deepEqual(kinds(b, { starvationGrants: 100 }), []);
   });
 
+  test('permits released together end the hold that took them together', () => {
+    const b = twoLocks()
+      .resource(13, 'semaphore', 'pool', undefined, 3)
+      .ev(0, 'acquired', 1, 13, 10, 2)
+      .ev(1, 'released', 1, 13, undefined, 2)
+      .heartbeat(5_000_000);
+    assert.deepEqual(kinds(b), [], 'no phantom hold is left to be reported as long');
+  });
+
   test('a hold past the limit is a long hold, at release or on a heartbeat', () => {
     const released = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1_500_000, 'released', 1, 11);
     assert.deepEqual(kinds(released), ['long-hold']);

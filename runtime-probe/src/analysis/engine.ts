@@ -180,7 +180,7 @@ class TaskState {
   waitSince = 0;
   /** The resource's grant count when the wait began, for starvation. */
   waitGrants = 0;
-  /** For a channel wait: WAIT_RECV or WAIT_SEND. */
+  /** For a channel wait, its direction (WAIT_SEND, or 1 to receive); for a read-write lock, the mode. */
   waitDir = 0;
   waitSpan = -1;
   /** The task's lane on the time line, made with its first span. */
@@ -245,7 +245,7 @@ class ProcessModel {
   readonly threads = new Set<number>();
   /**
    * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
-   * added when first held and removed only by a scan that finds it free (`prune`), so that the
+   * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
    * hot path never deletes from a Set (see SmallMap for why that matters).
    */
   readonly held = new Set<ResourceState>();
@@ -342,7 +342,7 @@ export class Analyzer {
       // that a cycle across threads is seen whole. A pid seen again after its process ended is a
       // new process.
       let proc = this.#byPid.get(m.pid);
-      if (!proc || proc.exitCode !== undefined) {
+      if (!proc || proc.exitCode !== undefined || proc.cut) {
         const n = this.#pids.get(m.pid) ?? 0;
         this.#pids.set(m.pid, n + 1);
         proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title);
@@ -432,7 +432,7 @@ export class Analyzer {
         if (r) this.#acquired(t, r, site, at, e.n ?? 0, true);
         return;
       case 'released':
-        if (r) this.#released(t, r, at);
+        if (r) this.#released(t, r, at, e.n ?? 0);
         return;
       case 'try-failed':
         if (r) this.#tryFailed(t, r, site || t.trySite, at);
@@ -587,7 +587,7 @@ export class Analyzer {
       siteStats.wait.add(waited >= 0 ? waited : 0);
     }
     const hold = r.holders.get(t);
-    // A re-entrant mutex reports its depth in `n`: a nested entry is not a new hold.
+    // A nested entry of a re-entrant mutex is not a new hold; permits add up.
     if (hold && (r.kind === 'reentrant-mutex' || r.role === Role.Permits)) {
       hold.count += r.role === Role.Permits ? Math.max(1, n) : 1;
     } else if (hold) {
@@ -611,20 +611,19 @@ export class Analyzer {
     if (r.waiters.size) this.#checkStarvation(r, at);
   }
 
-  #released(t: TaskState, r: ResourceState, at: number): void {
+  #released(t: TaskState, r: ResourceState, at: number, n: number): void {
     r.lastReleaser = t;
     let holder = t;
     let hold = r.holders.get(t);
     if (!hold && r.role === Role.Permits) {
-      // Any task may release a permit: count it against the longest holder, if any.
-      for (const [h, x] of r.holders) {
-        holder = h;
-        hold = x;
-        break;
-      }
+      // Any task may release a permit: count it against some holder, if any.
+      const [first] = r.holders.entries();
+      if (first) [holder, hold] = first;
     }
     if (!hold) return;
-    if (--hold.count > 0) return;
+    // A semaphore's `n` is the number of permits released at once.
+    hold.count -= r.role === Role.Permits ? Math.max(1, n) : 1;
+    if (hold.count > 0) return;
     const held = at - hold.since;
     r.stats?.hold.add(held);
     if (hold.site) this.#siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
@@ -794,11 +793,14 @@ export class Analyzer {
   #longHold(r: ResourceState, holder: TaskState, site: number, heldUs: number, at: number): void {
     // A task stuck in a reported deadlock holds its locks forever: that finding says it all.
     if (holder.explained) return;
+    // Heartbeats ask again about every long hold: answer from the id before building anything.
+    const id = `long-hold:${r.name}:${this.#siteKey(holder.proc, site)}`;
+    if (this.#reported.has(id)) return;
     const ms = Math.round(heldUs / 1000);
     this.#emit({
       kind: 'long-hold',
       severity: 'warning',
-      id: `long-hold:${r.name}:${this.#siteKey(holder.proc, site)}`,
+      id,
       title: `Long hold: ${r.name} held for ${ms} ms`,
       message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${this.options.longHoldMs} ms).`,
       tasks: [holder],
@@ -1390,8 +1392,24 @@ export class Analyzer {
   }
 }
 
+/**
+ * Remembers a signaller, most recent last. When the map is full, a task that has ended makes
+ * room, or else the oldest: a channel fed by many short-lived producers must still know its
+ * live one.
+ */
 function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
-  if (map.has(t) || map.size < MAX_SIGNALLERS) map.set(t, site);
+  map.delete(t);
+  if (map.size >= MAX_SIGNALLERS) {
+    let victim: TaskState | undefined;
+    for (const k of map.keys()) {
+      if (k.ended) {
+        victim = k;
+        break;
+      }
+    }
+    map.delete(victim ?? map.keys().next().value!);
+  }
+  map.set(t, site);
 }
 
 function lastSite(r: ResourceState, t: TaskState): number {
