@@ -79,6 +79,27 @@ describe('deadlock', () => {
     assert.deepEqual(kinds(b), ['deadlock']);
   });
 
+  test('at idle, a cycle at the end of a long chain of waits is found, once', () => {
+    // Tasks 1..400 each hold lock i and wait for lock i+1; task 400 waits for a channel that
+    // only task 399 ever sent on: a cycle between the last two, behind a chain of 398 waits.
+    const b = new TraceBuilder().site(10);
+    const n = 400;
+    for (let i = 1; i <= n; i++) b.task(i, `t${i}`).resource(1000 + i, 'mutex', `m${i}`);
+    b.resource(2000, 'channel', 'c', undefined, 0);
+    let us = 0;
+    for (let i = 1; i <= n; i++) b.ev(us++, 'acquired', i, 1000 + i, 10);
+    b.ev(us++, 'send', n - 1, 2000, 10);
+    for (let i = 1; i < n; i++) b.ev(us++, 'request', i, 1000 + i + 1, 10);
+    b.ev(us++, 'wait', n, 2000, 10, 1);
+    assert.deepEqual(kinds(b), [], 'through a channel, not final before idle');
+    const all = findings(b.idle(us + 10));
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['deadlock'],
+    );
+    assert.deepEqual(all[0]!.tasks.map((t) => t.name).sort(), ['t399', 't400']);
+  });
+
   test('a wait for a lock that a timeout later ends is not reported', () => {
     const b = twoLocks()
       .ev(0, 'acquired', 1, 11, 10)

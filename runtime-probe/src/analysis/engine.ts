@@ -266,7 +266,6 @@ class ProcessModel {
   produced = 0;
   dropped = 0;
   events = 0;
-  idle = false;
 
   constructor(
     readonly prefix: string,
@@ -978,6 +977,58 @@ export class Analyzer {
     }
   }
 
+  /**
+   * The strongly connected groups (of two tasks or more) of the wait-for graph among `tasks`,
+   * by Tarjan's algorithm, iteratively, since chains of waits can be long.
+   */
+  #waitGroups(tasks: TaskState[]): TaskState[][] {
+    const index = new Map<TaskState, number>();
+    const low = new Map<TaskState, number>();
+    const onStack = new Set<TaskState>();
+    const stack: TaskState[] = [];
+    const groups: TaskState[][] = [];
+    let next = 0;
+    const eligible = (t: TaskState): boolean => t.blocked && !t.ended;
+    for (const start of tasks) {
+      if (index.has(start)) continue;
+      const frames: { t: TaskState; succ: Iterator<TaskState> }[] = [];
+      const enter = (t: TaskState): void => {
+        index.set(t, next);
+        low.set(t, next++);
+        stack.push(t);
+        onStack.add(t);
+        frames.push({ t, succ: this.#successors(t, false)[Symbol.iterator]() });
+      };
+      enter(start);
+      while (frames.length) {
+        const frame = frames[frames.length - 1]!;
+        const step = frame.succ.next();
+        if (!step.done) {
+          const w = step.value;
+          if (!eligible(w)) continue;
+          if (!index.has(w)) enter(w);
+          else if (onStack.has(w)) low.set(frame.t, Math.min(low.get(frame.t)!, index.get(w)!));
+          continue;
+        }
+        frames.pop();
+        const v = frame.t;
+        const parent = frames[frames.length - 1];
+        if (parent) low.set(parent.t, Math.min(low.get(parent.t)!, low.get(v)!));
+        if (low.get(v) === index.get(v)) {
+          const group: TaskState[] = [];
+          let w: TaskState;
+          do {
+            w = stack.pop()!;
+            onStack.delete(w);
+            group.push(w);
+          } while (w !== v);
+          if (group.length > 1) groups.push(group);
+        }
+      }
+    }
+    return groups;
+  }
+
   #reportDeadlock(found: TaskState[], at: number): void {
     // Start from the task with the first name, so that every run tells the cycle the same way.
     let first = 0;
@@ -1030,12 +1081,15 @@ export class Analyzer {
 
   /** The program has nothing left to run: whatever still waits, waits forever. */
   #idle(proc: ProcessModel): void {
-    proc.idle = true;
     const at = this.#now;
     const blocked = [...proc.tasks.values()].filter((t) => t.blocked && !t.ended);
-    for (const t of blocked) {
-      if (t.explained) continue;
-      const cycle = this.#findCycle(t, false);
+    // One pass finds the strongly connected groups of waits; each group of two or more holds a
+    // cycle through any of its tasks. (A search from every blocked task would cost the square
+    // of a long chain.)
+    for (const group of this.#waitGroups(blocked)) {
+      const root = group.find((t) => !t.explained);
+      if (!root) continue;
+      const cycle = this.#findCycle(root, false);
       if (cycle) this.#reportDeadlock(cycle, at);
     }
     // Locks whose holders have nothing left to run are as good as abandoned.
