@@ -27,6 +27,34 @@ export interface DebugNode {
   dimmed: boolean;
 }
 
+/** What the graph last drew (the canvas itself has no DOM to query). */
+export interface GraphDebug {
+  nodes: DebugNode[];
+  edges: DebugEdge[];
+  cycleLabels: { text: string; x: number; y: number }[];
+  /** True once the layout has come to rest. */
+  settled: boolean;
+  frames: number;
+}
+
+/** What the time line last drew. */
+export interface TimelineDebug {
+  t0: number;
+  t1: number;
+  scrollTop: number;
+  /** The lanes in view, with their top and height in CSS pixels from the top of the canvas. */
+  lanes: { name: string; task: string; top: number; height: number }[];
+  /** Where the time axis starts and ends, in CSS pixels from the left of the canvas. */
+  plotLeft: number;
+  plotRight: number;
+  /** The height of the ruler at the top of the canvas (click it to move the cursor). */
+  ruler: number;
+  bars: number;
+  frames: number;
+  drawMs: number;
+  cursorX: number;
+}
+
 export interface DebugSnapshot {
   paused: boolean;
   playing: boolean;
@@ -42,26 +70,8 @@ export interface DebugSnapshot {
   waiting: number;
   /** The theme's error colour as the canvas normalises it, to compare with edge colours. */
   errorColour: string;
-  graph: {
-    nodes: DebugNode[];
-    edges: DebugEdge[];
-    cycleLabels: { text: string; x: number; y: number }[];
-    settled: boolean;
-    frames: number;
-  };
-  timeline: {
-    t0: number;
-    t1: number;
-    scrollTop: number;
-    lanes: { name: string; task: string; top: number; height: number }[];
-    plotLeft: number;
-    plotRight: number;
-    ruler: number;
-    bars: number;
-    frames: number;
-    drawMs: number;
-    cursorX: number;
-  };
+  graph: GraphDebug;
+  timeline: TimelineDebug;
   /** How many reports the view has drawn. */
   applied: number;
 }

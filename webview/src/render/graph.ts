@@ -52,6 +52,7 @@ import {
   type NodeDatum,
 } from './graph-layout.js';
 import { readTheme, sizeCanvas, withAlpha, type Theme } from './theme.js';
+import type { GraphDebug } from '../debug.js';
 
 export interface GraphViewOptions {
   /** `zoom`: the wheel zooms (a panel of its own); `ctrl`: only with Ctrl or Cmd (a long page). */
@@ -60,27 +61,6 @@ export interface GraphViewOptions {
   onSelect(key: string | undefined): void;
   /** The zoom changed, by the user or by `fit()`. */
   onTransform?(t: { x: number; y: number; k: number }): void;
-}
-
-/** What the graph last drew, for tests and benchmarks (the canvas itself has no DOM to query). */
-export interface GraphDebug {
-  nodes: { key: string; type: string; x: number; y: number; cycle: boolean; dimmed: boolean }[];
-  edges: {
-    source: string;
-    target: string;
-    type: string;
-    cycle: boolean;
-    /** The colour it was stroked with, as the canvas normalised it. */
-    colour: string;
-    x1: number;
-    y1: number;
-    x2: number;
-    y2: number;
-  }[];
-  cycleLabels: { text: string; x: number; y: number }[];
-  /** True once the layout has come to rest. */
-  settled: boolean;
-  frames: number;
 }
 
 const ARROW = 8;

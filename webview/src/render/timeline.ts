@@ -18,6 +18,7 @@ import { lowerBound, PALETTE_SIZE, type Model } from '../model/model.js';
 import { buildRows, type Row } from '../model/rows.js';
 import { formatDuration, formatTime, showTooltip } from './common.js';
 import { readTheme, sizeCanvas, withAlpha, type Theme } from './theme.js';
+import type { TimelineDebug } from '../debug.js';
 
 export interface TimelineOptions {
   onSelectInterval(id: number): void;
@@ -33,24 +34,6 @@ export interface TimelineSelection {
   interval?: number;
   task?: number;
   resource?: number;
-}
-
-/** What the timeline last drew, for tests and benchmarks. */
-export interface TimelineDebug {
-  t0: number;
-  t1: number;
-  scrollTop: number;
-  /** The lanes in view, with their top and height in CSS pixels from the top of the canvas. */
-  lanes: { name: string; task: string; top: number; height: number }[];
-  /** Where the time axis starts and ends, in CSS pixels from the left of the canvas. */
-  plotLeft: number;
-  plotRight: number;
-  /** The height of the ruler at the top of the canvas (click it to move the cursor). */
-  ruler: number;
-  bars: number;
-  frames: number;
-  drawMs: number;
-  cursorX: number;
 }
 
 interface Item {
