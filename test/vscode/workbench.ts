@@ -414,9 +414,19 @@ export class Workbench {
 
   /** Opens the code action menu (Control+.) at the cursor and returns its entries' titles. */
   async codeActions(): Promise<string[]> {
-    await this.page.keyboard.press('Control+.');
     const menu = this.#actionWidget;
-    await menu.waitFor({ timeout: DEFAULT_TIMEOUT });
+    // The first request of a language's code actions can take seconds on a loaded machine, and
+    // a key pressed while the editor is still busy can be lost: ask again until the menu shows.
+    const deadline = Date.now() + 2 * DEFAULT_TIMEOUT;
+    for (;;) {
+      await this.page.keyboard.press('Control+.');
+      try {
+        await menu.waitFor({ timeout: 5_000 });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+    }
     return menu.locator('.monaco-list-row.action .title').allInnerTexts();
   }
 
