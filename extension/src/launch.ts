@@ -4,6 +4,7 @@
  * plain Node; the extension runs the plan as a VS Code task.
  */
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface LaunchPlan {
   command: string;
@@ -51,15 +52,18 @@ export function withLockscope(
   tsLoader: string,
 ): Record<string, unknown> {
   const env = { ...((config.env as Record<string, string> | undefined) ?? {}), ...sessionEnv };
-  const runtimeArgs = [...((config.runtimeArgs as string[] | undefined) ?? [])];
+  // launch.json is hand-written: a string here would spread into single characters.
+  const given: unknown = config.runtimeArgs;
+  const runtimeArgs = Array.isArray(given)
+    ? given.filter((a): a is string => typeof a === 'string')
+    : [];
   const program = typeof config.program === 'string' ? config.program : '';
   const hasLoader = runtimeArgs.some((a) => /tsx|ts-node|ts-register/.test(a));
   if (TS_FILE.test(program) && !hasLoader) runtimeArgs.push('--import', toUrl(tsLoader));
   return { ...config, env, runtimeArgs };
 }
 
+/** A module URL for `--import`: `pathToFileURL` escapes `#`, `%` and Windows paths properly. */
 function toUrl(path: string): string {
-  return path.startsWith('file:')
-    ? path
-    : `file://${path.startsWith('/') ? '' : '/'}${path.replace(/\\/g, '/')}`;
+  return path.startsWith('file:') ? path : pathToFileURL(path).href;
 }

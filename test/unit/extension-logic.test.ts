@@ -128,6 +128,8 @@ describe('launch plans', () => {
     const out = withLockscope(config, env, '/ext/l.mjs');
     assert.deepEqual(out.env, { A: '1', ...env });
     assert.deepEqual(out.runtimeArgs, ['--import', 'file:///ext/l.mjs']);
+    const odd = withLockscope({ ...config, runtimeArgs: '--inspect' }, env, '/ext/a b#c.mjs');
+    assert.deepEqual(odd.runtimeArgs, ['--import', 'file:///ext/a%20b%23c.mjs']);
     const tsx = withLockscope({ ...config, runtimeArgs: ['--import', 'tsx'] }, env, '/ext/l.mjs');
     assert.deepEqual(tsx.runtimeArgs, ['--import', 'tsx']);
   });
