@@ -60,6 +60,8 @@ class Controller {
   readonly #executions = new Set<vscode.TaskExecution>();
   #session: Session | undefined;
   #specs = new Map<string, DiagnosticSpec[]>();
+  /** The findings the diagnostics were last made from. */
+  #shown: { list: readonly Finding[] | undefined; count: number } = { list: undefined, count: 0 };
   #report: Report | undefined;
   #tree: SessionTree | undefined;
   readonly #refusals = new Set<string>();
@@ -146,8 +148,12 @@ class Controller {
     if (!session) return;
     const findings = session.analyzer.findings;
     this.#report = undefined;
-    this.#specs = diagnosticsFor(findings);
-    this.#applyDiagnostics();
+    // Findings only grow (a reset brings a new list): the diagnostics change only with them.
+    if (findings !== this.#shown.list || findings.length !== this.#shown.count) {
+      this.#shown = { list: findings, count: findings.length };
+      this.#specs = diagnosticsFor(findings);
+      this.#applyDiagnostics();
+    }
     const state = session.analyzer.state(0);
     this.#status.text = statusText(state.processes.length, findings);
     this.#tree?.refresh();

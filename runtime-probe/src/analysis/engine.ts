@@ -1321,11 +1321,14 @@ export class Analyzer {
   state(limit = 500): LiveState {
     return {
       processes: this.#models.map((proc) => {
-        const tasks = [...proc.tasks.values()].filter((t) => !t.ended && t.kind !== 'unknown');
+        // With a limit of 0 the caller wants the processes only: skip the sort and the scans.
+        const tasks =
+          limit > 0 ? [...proc.tasks.values()].filter((t) => !t.ended && t.kind !== 'unknown') : [];
         tasks.sort((a, b) => Number(b.blocked) - Number(a.blocked) || a.id - b.id);
-        const resources = [...proc.resources.values()].filter(
-          (r) => r.holders.size > 0 || r.waiters.size > 0,
-        );
+        const resources =
+          limit > 0
+            ? [...proc.resources.values()].filter((r) => r.holders.size > 0 || r.waiters.size > 0)
+            : [];
         return {
           key: proc.prefix,
           pid: proc.pid,
