@@ -80,8 +80,8 @@ export interface ProbeConfig {
    */
   holdWarnMs: number;
   /**
-   * Fail-fast deadlock detection: a mutex acquisition that would close a cycle of waits rejects
-   * with a DeadlockError instead of waiting (see primitives/fail-fast.ts).
+   * Fail-fast deadlock detection: a Mutex or ReentrantMutex acquisition that would close a cycle
+   * of waits rejects with a DeadlockError instead of waiting (see primitives/fail-fast.ts).
    */
   failFast: boolean;
 }

@@ -469,6 +469,35 @@ describe('fail-fast deadlock detection', () => {
     }
   });
 
+  test('a cycle through a re-entrant mutex is refused the same way', async () => {
+    configure({ failFast: true });
+    try {
+      const a = new ReentrantMutex({ name: 'ra' });
+      const b = new Mutex({ name: 'rb' });
+      const first = spawn('first', async () => {
+        using _a = await a.acquire();
+        using _again = await a.acquire(); // re-entry is not a cycle
+        await sleep(5);
+        using _b = await b.acquire();
+        return 'done';
+      });
+      const second = spawn('second', async () => {
+        using _b = await b.acquire();
+        await sleep(10);
+        using _a = await a.acquire();
+        return 'done';
+      });
+      await assert.rejects(second.join(), (err: unknown) => {
+        assert.ok(err instanceof DeadlockError);
+        assert.match(err.message, /^second cannot wait for ra without deadlocking/);
+        return true;
+      });
+      assert.equal(await first.join(), 'done');
+    } finally {
+      configure({ failFast: false });
+    }
+  });
+
   test('waits that form no cycle are untouched, and the mode is off by default', async () => {
     const m = new Mutex({ name: 'm' });
     const g = await m.acquire();

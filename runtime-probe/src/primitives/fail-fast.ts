@@ -5,8 +5,8 @@
  * closes the cycle; it has acquired nothing by this call, so it can release what it holds, back
  * off and retry.
  *
- * A mutex has one holder, so the waits from a request form a chain: following it costs one step
- * per task on the chain, whatever the size of the program.
+ * A mutex (re-entrant or not) has one owner, so the waits from a request form a chain:
+ * following it costs one step per task on the chain, whatever the size of the program.
  */
 import { DeadlockError } from '../errors.js';
 import { resolved } from '../identity.js';

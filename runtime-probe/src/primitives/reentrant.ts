@@ -1,5 +1,5 @@
 import { currentFlow, resolved } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -11,6 +11,7 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
+import { judgeWait } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 
 /**
@@ -67,14 +68,17 @@ export class ReentrantMutex implements Releasable {
       return Promise.resolve(this.#grant(flow, site));
     }
     const hold: Hold = { flow, site, released: false, n: 1 };
-    return block(
-      new Waiter<Hold, Hold>(flow, site, hold),
-      this.#waiters,
-      this.resource,
-      options,
-      'acquire',
-      Op.request,
-    ).then((granted) => new Guard(this, granted));
+    const waiter = new Waiter<Hold, Hold>(flow, site, hold);
+    const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
+    if (rt.config.failFast && !waiter.done) {
+      judgeWait(flow, this, waiter, granted, () => sync(Op.error, flow, this.resource, site));
+    }
+    return granted.then((h) => new Guard(this, h));
+  }
+
+  /** The flow that owns the mutex, for fail-fast detection. */
+  holderFlow(): Flow | undefined {
+    return this.#owner;
   }
 
   tryAcquire(): Guard | undefined {
