@@ -135,3 +135,17 @@ export function twoLockDeadlock(): TraceBuilder {
     .ev(2, 'request', 1, 12, 11)
     .ev(3, 'request', 2, 11, 13);
 }
+
+/**
+ * Two mutexes taken in opposite orders at different times: alice takes a (line 10) then b (line
+ * 11) and lets both go; then task `second` (bob by default) takes b (line 12) then a (line 13).
+ */
+export function oppositeOrders(second = 2): TraceBuilder {
+  return twoLocks()
+    .ev(0, 'acquired', 1, 11, 10)
+    .ev(1, 'acquired', 1, 12, 11)
+    .ev(2, 'released', 1, 12)
+    .ev(3, 'released', 1, 11)
+    .ev(4, 'acquired', second, 12, 12)
+    .ev(5, 'acquired', second, 11, 13);
+}

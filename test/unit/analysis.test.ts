@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import { analyzeTrace, TraceError } from '../../runtime-probe/src/analysis/trace.js';
 import type { Finding } from '../../runtime-probe/src/analysis/types.js';
-import { TraceBuilder, twoLocks } from '../trace-builder.js';
+import { oppositeOrders, TraceBuilder, twoLocks } from '../trace-builder.js';
 
 function findings(b: TraceBuilder, options = {}): Finding[] {
   return analyzeTrace(b.text(), options).findings;
@@ -180,16 +180,7 @@ describe('lock-order inversion', () => {
   });
 
   test('two tasks taking two locks in opposite orders, at different times', () => {
-    const b = twoLocks()
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 1, 12, 11)
-      .ev(2, 'released', 1, 12)
-      .ev(3, 'released', 1, 11)
-      .ev(4, 'acquired', 2, 12, 12)
-      .ev(5, 'acquired', 2, 11, 13)
-      .ev(6, 'released', 2, 11)
-      .ev(7, 'released', 2, 12)
-      .idle(10);
+    const b = oppositeOrders().ev(6, 'released', 2, 11).ev(7, 'released', 2, 12).idle(10);
     const [f] = findings(b);
     assert.equal(f?.kind, 'lock-order-inversion');
     assert.equal(f.severity, 'warning');
@@ -199,14 +190,7 @@ describe('lock-order inversion', () => {
   });
 
   test('orders that only one task ever takes are not reported', () => {
-    const b = twoLocks()
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 1, 12, 11)
-      .ev(2, 'released', 1, 12)
-      .ev(3, 'released', 1, 11)
-      .ev(4, 'acquired', 1, 12, 12)
-      .ev(5, 'acquired', 1, 11, 13);
-    assert.deepEqual(kinds(b), []);
+    assert.deepEqual(kinds(oppositeOrders(1)), []);
   });
 
   test('orders protected by a common gate lock are not reported', () => {

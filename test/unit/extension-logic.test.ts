@@ -12,7 +12,7 @@ import {
 } from '../../extension/src/presenter.js';
 import { analyzeTrace } from '../../runtime-probe/src/analysis/trace.js';
 import { parseToHost, parseToWebview } from '../../webview/src/protocol.js';
-import { FILE, twoLockDeadlock, twoLocks } from '../trace-builder.js';
+import { FILE, oppositeOrders, twoLockDeadlock } from '../trace-builder.js';
 
 function deadlock() {
   return analyzeTrace(twoLockDeadlock().text()).report();
@@ -44,14 +44,7 @@ describe('diagnostics', () => {
   });
 
   test('an inversion is shown at both inner acquisitions; an abandoned lock at its acquisition', () => {
-    const b = twoLocks()
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 1, 12, 11)
-      .ev(2, 'released', 1, 12)
-      .ev(3, 'released', 1, 11)
-      .ev(4, 'acquired', 2, 12, 12)
-      .ev(5, 'acquired', 2, 11, 13)
-      .ev(6, 'task-end', 2, undefined, undefined, 1);
+    const b = oppositeOrders().ev(6, 'task-end', 2, undefined, undefined, 1);
     const specs = diagnosticsFor(analyzeTrace(b.text()).findings).get(FILE)!;
     assert.deepEqual(
       specs.map((s) => [s.code, s.line + 1]),

@@ -436,24 +436,46 @@ describe('ReentrantMutex', () => {
   });
 });
 
+/** Runs `fn` with fail-fast detection on, and turns it off again however `fn` ends. */
+async function withFailFast(fn: () => Promise<void>): Promise<void> {
+  configure({ failFast: true });
+  try {
+    await fn();
+  } finally {
+    configure({ failFast: false });
+  }
+}
+
+interface Lockable {
+  acquire(): Promise<Disposable>;
+}
+
+/**
+ * Two tasks taking `a` and `b` in opposite orders: `first` takes a (twice when `reenter`), then
+ * b; `second` takes b, then a, after `first` already waits. `second` closes the cycle.
+ */
+function oppositeOrders(a: Lockable, b: Lockable, reenter = false) {
+  const first = spawn('first', async () => {
+    using _a = await a.acquire();
+    // Re-entry is not a cycle.
+    using _again = reenter ? await a.acquire() : undefined;
+    await sleep(5);
+    using _b = await b.acquire();
+    return 'done';
+  });
+  const second = spawn('second', async () => {
+    using _b = await b.acquire();
+    await sleep(10);
+    using _a = await a.acquire();
+    return 'done';
+  });
+  return { first, second };
+}
+
 describe('fail-fast deadlock detection', () => {
-  test('the acquisition that would close a cycle rejects with a DeadlockError', async () => {
-    configure({ failFast: true });
-    try {
-      const a = new Mutex({ name: 'a' });
-      const b = new Mutex({ name: 'b' });
-      const first = spawn('first', async () => {
-        using _a = await a.acquire();
-        await sleep(5);
-        using _b = await b.acquire();
-        return 'done';
-      });
-      const second = spawn('second', async () => {
-        using _b = await b.acquire();
-        await sleep(10);
-        using _a = await a.acquire();
-        return 'done';
-      });
+  test('the acquisition that would close a cycle rejects with a DeadlockError', () =>
+    withFailFast(async () => {
+      const { first, second } = oppositeOrders(new Mutex({ name: 'a' }), new Mutex({ name: 'b' }));
       await assert.rejects(second.join(), (err: unknown) => {
         assert.ok(err instanceof DeadlockError);
         assert.match(
@@ -464,39 +486,19 @@ describe('fail-fast deadlock detection', () => {
       });
       // The victim let go of b as its `using` block ended, so the other task finishes.
       assert.equal(await first.join(), 'done');
-    } finally {
-      configure({ failFast: false });
-    }
-  });
+    }));
 
-  test('a cycle through a re-entrant mutex is refused the same way', async () => {
-    configure({ failFast: true });
-    try {
-      const a = new ReentrantMutex({ name: 'ra' });
-      const b = new Mutex({ name: 'rb' });
-      const first = spawn('first', async () => {
-        using _a = await a.acquire();
-        using _again = await a.acquire(); // re-entry is not a cycle
-        await sleep(5);
-        using _b = await b.acquire();
-        return 'done';
-      });
-      const second = spawn('second', async () => {
-        using _b = await b.acquire();
-        await sleep(10);
-        using _a = await a.acquire();
-        return 'done';
-      });
+  test('a cycle through a re-entrant mutex is refused the same way', () =>
+    withFailFast(async () => {
+      const ra = new ReentrantMutex({ name: 'ra' });
+      const { first, second } = oppositeOrders(ra, new Mutex({ name: 'rb' }), true);
       await assert.rejects(second.join(), (err: unknown) => {
         assert.ok(err instanceof DeadlockError);
         assert.match(err.message, /^second cannot wait for ra without deadlocking/);
         return true;
       });
       assert.equal(await first.join(), 'done');
-    } finally {
-      configure({ failFast: false });
-    }
-  });
+    }));
 
   test('waits that form no cycle are untouched, and the mode is off by default', async () => {
     const m = new Mutex({ name: 'm' });
