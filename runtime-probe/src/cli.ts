@@ -3,9 +3,9 @@
  * reports what the analysis finds. See USAGE for the commands and exit statuses.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
@@ -18,6 +18,7 @@ import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
 import { StreamSession } from './collector.js';
 import { loadRenderer, renderHtml } from './report/html.js';
+import { moduleDir } from './module-dir.js';
 import { PROBE_VERSION } from './runtime.js';
 
 const USAGE = `Usage:
@@ -322,11 +323,6 @@ async function run(program: string, args: string[], common: Common): Promise<num
   } finally {
     await collector.close();
   }
-}
-
-/** The folder of the running CLI script (dist/, next to register.mjs), through any bin link. */
-function moduleDir(): string {
-  return dirname(realpathSync(process.argv[1]!));
 }
 
 function messageOf(err: unknown): string {

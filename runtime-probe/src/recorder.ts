@@ -33,6 +33,7 @@ import {
 import { resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { listenToThreads } from './transports/thread.js';
+import { undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
 
 const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -375,6 +376,7 @@ function heartbeat(): void {
  * I/O, after which `beforeExit` fires again; the produced counter tells the two apart.
  */
 function onBeforeExit(): void {
+  if (waitForWorkers()) return;
   if (rt.sinks.length === 0 || rt.lastIdleProduced === rt.produced) return;
   rt.lastIdleProduced = rt.produced;
   flush();
@@ -388,10 +390,13 @@ function onExit(code: number): void {
   const exitCode = typeof process.exitCode === 'number' && code === 0 ? process.exitCode : code;
   flush();
   const ts = roundTs(now());
+  // Workers' batches that never reached the main thread are lost for its sinks.
+  const lost = undeliveredWorkerEvents();
   for (const sink of rt.sinks) {
     const s = sink.stats();
+    const dropped = s.dropped + (sink.kind === 'socket' ? 0 : lost);
     try {
-      sink.close({ t: 'end', ts, exitCode, produced: rt.produced, dropped: s.dropped });
+      sink.close({ t: 'end', ts, exitCode, produced: rt.produced + lost, dropped });
     } catch {
       // Exit handlers must not throw; the sink has already counted what it could not deliver.
     }

@@ -5,9 +5,9 @@
  * draws.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Report } from '../analysis/types.js';
+import { moduleDir } from '../module-dir.js';
 
 export interface Renderer {
   js: string;
@@ -89,9 +89,4 @@ export function loadRenderer(dir?: string): Renderer {
     `the HTML report renderer is missing (looked for report-renderer.js and report-renderer.css ` +
       `in ${candidates.join(' and ')}); run npm run build`,
   );
-}
-
-function moduleDir(): string {
-  // In the CJS bundle `__dirname` is defined and `import.meta` is empty; in ESM it is the reverse.
-  return typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 }

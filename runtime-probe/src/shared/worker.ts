@@ -2,6 +2,7 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow, resolved } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
+import { closeWorkerLedger, openWorkerLedger, whenDelivered } from '../transports/delivery.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
@@ -30,7 +31,9 @@ export function rememberSharedLock(lock: SharedMutex): void {
  * its behalf with the robust-mutex signal (`ownerDied` for the next holder; see SharedMutex).
  *
  * The worker's own code needs nothing: if it uses lockscope, its events reach this process's
- * sinks through the main thread.
+ * sinks through the main thread. Every batch the worker posted has been delivered to the main
+ * thread's sinks before its thread-exit is recorded and `join()` resolves (see delivery.ts); a
+ * batch that has not arrived after DELIVERY_TIMEOUT_MS is counted as dropped in the `end` message.
  */
 export class Worker extends NodeWorker {
   /** The task that stands for the thread's main flow. */
@@ -38,7 +41,9 @@ export class Worker extends NodeWorker {
   readonly #exited: Promise<number>;
 
   constructor(filename: string | URL, options?: WorkerOptions & { name?: string }) {
+    const ledger = openWorkerLedger();
     super(filename, options);
+    closeWorkerLedger();
     const parent = currentFlow(false);
     const task: Flow = {
       // The worker's probe numbers its main flow first, so its id is known without asking.
@@ -65,9 +70,13 @@ export class Worker extends NodeWorker {
       // listeners (without one, Node reports it as usual).
       this.once('error', () => sync(Op.error, task, undefined));
       this.once('exit', (code: number) => {
-        sync(Op.threadExit, task, undefined, 0, code);
-        releaseAbandonedBy(thread);
-        resolve(code);
+        // The worker's last batches may still be on their way; the ones that never come are
+        // counted by the process's ledger at exit.
+        void whenDelivered(ledger).then(() => {
+          sync(Op.threadExit, task, undefined, 0, code);
+          releaseAbandonedBy(thread);
+          resolve(code);
+        });
       });
     });
   }

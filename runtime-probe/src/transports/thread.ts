@@ -14,6 +14,13 @@
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import {
+  countDelivered,
+  countPosted,
+  processLedger,
+  workerLedgers,
+  type LedgerRefs,
+} from './delivery.js';
 
 export function channelName(): string {
   return `lockscope.v1.${process.pid}`;
@@ -23,6 +30,8 @@ interface Forwarded {
   thread: number;
   eventCount: number;
   messages: Message[];
+  /** The shared counters the main thread counts the batch delivered in (see delivery.ts). */
+  ledgers: LedgerRefs;
 }
 
 /** In a worker: sends every batch to the main thread. */
@@ -32,6 +41,8 @@ export class ThreadForwardSink implements Sink {
   #channel = new BroadcastChannel(channelName());
   #sent = 0;
   #error: string | undefined;
+  // Read before the program can start threads of its own, which must not count into them.
+  #ledgers = workerLedgers();
 
   constructor() {
     // A worker must not be kept alive by its probe.
@@ -43,9 +54,12 @@ export class ThreadForwardSink implements Sink {
       thread: rt.threadId,
       eventCount: batch.eventCount,
       messages: batch.messages(),
+      ledgers: this.#ledgers,
     };
     try {
       this.#channel.postMessage(message);
+      // Counted after the post: delivered may run ahead of posted for a moment, never behind.
+      countPosted(this.#ledgers, batch.eventCount);
       this.#sent += batch.eventCount;
     } catch (err) {
       this.#error = String(err);
@@ -85,6 +99,8 @@ function isForwarded(value: unknown): value is Forwarded {
  * that stops listening.
  */
 export function listenToThreads(deliver: (batch: Batch) => void): () => void {
+  // Made before any worker starts, so that every worker inherits it.
+  processLedger();
   const channel = new BroadcastChannel(channelName());
   channel.unref();
   channel.onmessage = (event: unknown) => {
@@ -98,6 +114,9 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
       messages: () => messages,
       text: () => (text ??= messages.map((m) => JSON.stringify(m) + '\n').join('')),
     });
+    if (typeof data.ledgers === 'object' && data.ledgers !== null) {
+      countDelivered(data.ledgers, eventCount);
+    }
   };
   return () => channel.close();
 }

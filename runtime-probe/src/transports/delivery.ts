@@ -1,0 +1,190 @@
+/**
+ * Delivery ledgers: how the main thread knows that a worker's batches have all arrived.
+ *
+ * A worker forwards its batches on a BroadcastChannel, and a BroadcastChannel message can arrive
+ * after the Worker's `exit` event (Node drains a worker's own ports before `exit`, but not a
+ * channel). So each forwarded batch is counted twice in shared memory: by the worker when it posts
+ * it, and by the main thread when it has handed it to its sinks. Whoever waits for a worker
+ * (`Worker.join()`, the thread-exit event, the process's own exit) compares the two counts.
+ *
+ * A ledger is an Int32Array over a SharedArrayBuffer: batches posted, batches delivered, events
+ * posted, events delivered (event counts wrap at 2^32; only their difference is used). Ledgers
+ * reach the worker through `worker_threads` environment data, which every new Worker receives a
+ * copy of as it is constructed: one ledger for the whole process, set once by the main thread and
+ * inherited by every descendant, and one per lockscope Worker, set just around its construction.
+ * A worker's batches carry its ledgers, so the main thread can count them delivered.
+ */
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { rt, shared } from '../runtime.js';
+
+const PROCESS_KEY = 'lockscope.delivery.process.v1';
+const WORKER_KEY = 'lockscope.delivery.worker.v1';
+const POSTED = 0;
+const DELIVERED = 1;
+const POSTED_EVENTS = 2;
+const DELIVERED_EVENTS = 3;
+
+/** How long a waiter waits for a worker's last batches before it counts them as lost. */
+export const DELIVERY_TIMEOUT_MS = 5000;
+/** How often a waiter looks at the ledger; a ref'd timer, so it keeps the process alive. */
+const POLL_MS = 2;
+
+export type Ledger = Int32Array;
+
+function newLedger(): Ledger {
+  return new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+}
+
+function isLedger(value: unknown): value is Ledger {
+  return (
+    value instanceof Int32Array && value.buffer instanceof SharedArrayBuffer && value.length === 4
+  );
+}
+
+const state = shared('delivery', () => ({
+  /** The process's ledger (every worker's batches), made by the main thread. */
+  process: undefined as Ledger | undefined,
+  /** In a worker started by a lockscope Worker: the ledger its parent waits on. */
+  own: undefined as Ledger | undefined,
+  taken: false,
+}));
+
+/** The process-wide ledger: made on the main thread, inherited by every worker. */
+export function processLedger(): Ledger | undefined {
+  if (state.process) return state.process;
+  const inherited = getEnvironmentData(PROCESS_KEY);
+  if (isLedger(inherited)) {
+    state.process = inherited;
+  } else if (rt.threadId === 0) {
+    state.process = newLedger();
+    setEnvironmentData(PROCESS_KEY, state.process);
+  }
+  return state.process;
+}
+
+/**
+ * In a worker: the ledger of the lockscope Worker that started this thread, if one did. It is
+ * taken out of the environment data so that threads this one starts do not count into it.
+ */
+function ownLedger(): Ledger | undefined {
+  if (!state.taken) {
+    state.taken = true;
+    const value = getEnvironmentData(WORKER_KEY);
+    if (isLedger(value)) state.own = value;
+    if (value !== undefined) setEnvironmentData(WORKER_KEY, undefined);
+  }
+  return state.own;
+}
+
+/** The ledgers a worker's batch counts into, to be sent along with it. */
+export interface LedgerRefs {
+  process: Ledger | undefined;
+  own: Ledger | undefined;
+}
+
+export function workerLedgers(): LedgerRefs {
+  return { process: processLedger(), own: ownLedger() };
+}
+
+/** In a worker, after a batch was posted. */
+export function countPosted(refs: LedgerRefs, events: number): void {
+  for (const ledger of [refs.process, refs.own]) {
+    if (!ledger) continue;
+    Atomics.add(ledger, POSTED_EVENTS, events);
+    Atomics.add(ledger, POSTED, 1);
+  }
+}
+
+/** On the main thread, after a forwarded batch was handed to the sinks. */
+export function countDelivered(refs: Partial<LedgerRefs>, events: number): void {
+  for (const ledger of [refs.process, refs.own]) {
+    if (!isLedger(ledger)) continue;
+    Atomics.add(ledger, DELIVERED_EVENTS, events);
+    Atomics.add(ledger, DELIVERED, 1);
+  }
+}
+
+/** Events posted and not (yet) delivered. */
+export function undelivered(ledger: Ledger): number {
+  // Delivered is read first: a batch counted delivered was counted posted before it was sent.
+  const deliveredEvents = Atomics.load(ledger, DELIVERED_EVENTS);
+  const delivered = Atomics.load(ledger, DELIVERED);
+  const posted = Atomics.load(ledger, POSTED);
+  if (delivered >= posted) return 0;
+  return (Atomics.load(ledger, POSTED_EVENTS) - deliveredEvents) >>> 0;
+}
+
+const opened = shared('delivery-open', () => ({
+  open: false,
+  previous: undefined as ReturnType<typeof getEnvironmentData> | undefined,
+}));
+
+/**
+ * Puts a new ledger in this thread's environment data, for the Worker about to be constructed:
+ * Node copies the environment data into the new thread as it constructs it. The previous value
+ * is put back after the constructor (`closeWorkerLedger`), or at the next microtask if the
+ * constructor threw.
+ */
+export function openWorkerLedger(): Ledger {
+  processLedger();
+  closeWorkerLedger();
+  const ledger = newLedger();
+  opened.previous = getEnvironmentData(WORKER_KEY);
+  opened.open = true;
+  setEnvironmentData(WORKER_KEY, ledger);
+  queueMicrotask(closeWorkerLedger);
+  return ledger;
+}
+
+export function closeWorkerLedger(): void {
+  if (!opened.open) return;
+  opened.open = false;
+  // Setting undefined removes the key, as it was before.
+  setEnvironmentData(WORKER_KEY, opened.previous);
+  opened.previous = undefined;
+}
+
+/**
+ * Resolves once every batch counted in the ledger has been delivered, or after `timeoutMs`, with
+ * the number of events still undelivered then (0 when all arrived). While it waits, a ref'd
+ * timer keeps the process alive, so the batches have an event loop to arrive on.
+ */
+export function whenDelivered(ledger: Ledger, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<number> {
+  if (undelivered(ledger) === 0) return Promise.resolve(0);
+  const deadline = performance.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const look = (): void => {
+      const missing = undelivered(ledger);
+      if (missing === 0 || performance.now() >= deadline) resolve(missing);
+      else setTimeout(look, POLL_MS);
+    };
+    setTimeout(look, POLL_MS);
+  });
+}
+
+const drain = shared('delivery-drain', () => ({ waiting: false, gaveUpAt: -1 }));
+
+/**
+ * On the main thread, when it has nothing left to run (`beforeExit`): workers' last batches can
+ * still be on their way. Keeps the process alive until they have arrived, or until the wait timed
+ * out; `beforeExit` then fires again. True while waiting.
+ */
+export function waitForWorkers(): boolean {
+  const ledger = rt.threadId === 0 ? state.process : undefined;
+  if (!ledger || drain.waiting || undelivered(ledger) === 0) return false;
+  const posted = Atomics.load(ledger, POSTED);
+  // Given up on these already: the process may end, and they are counted as dropped.
+  if (posted === drain.gaveUpAt) return false;
+  drain.waiting = true;
+  void whenDelivered(ledger).then((missing) => {
+    drain.waiting = false;
+    if (missing > 0) drain.gaveUpAt = posted;
+  });
+  return true;
+}
+
+/** On the main thread: events that workers posted and that have not reached its sinks. */
+export function undeliveredWorkerEvents(): number {
+  const ledger = rt.threadId === 0 ? state.process : undefined;
+  return ledger ? undelivered(ledger) : 0;
+}
