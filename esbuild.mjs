@@ -1,13 +1,14 @@
 // One build script, one entry per target:
 //   probe      runtime-probe/src -> runtime-probe/dist (ESM and CJS, for the oldest Node we support)
-//   cli        runtime-probe/src/cli.ts -> runtime-probe/dist/cli.cjs (the `lockscope` bin)
+//   cli        runtime-probe/src/cli.ts -> runtime-probe/dist/cli.cjs (the `lockscope` bin), and
+//              the entry-format hook it loads, runtime-probe/dist/esm-entry{,-hooks}.mjs
 //   extension  extension/src -> dist/extension (Node, CJS, `vscode` external)
 //   webview    webview/src -> dist/webview (browser, IIFE)
 //   report     webview/src/report.ts -> runtime-probe/dist/report-renderer.{js,css} (browser, IIFE,
 //              minified), inlined by `lockscope` into its standalone HTML reports
 // `node esbuild.mjs --watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const watch = process.argv.includes('--watch');
@@ -26,9 +27,25 @@ const targets = [
     platform: 'node',
     target: probeTarget,
     format,
+    // module-dir.ts reads `__dirname` in the CommonJS build and `import.meta.url` in the ESM one.
+    logOverride: { 'empty-import-meta': 'silent' },
     sourcemap: 'linked',
     logLevel: 'warning',
   })),
+  {
+    // The entry-format hook that `lockscope run` loads after tsx (see loader/esm-entry-hooks.ts).
+    entryPoints: {
+      'esm-entry': 'runtime-probe/src/loader/esm-entry.ts',
+      'esm-entry-hooks': 'runtime-probe/src/loader/esm-entry-hooks.ts',
+    },
+    outdir: probeDist,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'esm',
+    logLevel: 'warning',
+  },
   {
     entryPoints: ['runtime-probe/src/cli.ts'],
     outfile: `${probeDist}/cli.cjs`,
@@ -114,6 +131,8 @@ function writeRegisterShims() {
   mkdirSync(probeDist, { recursive: true });
   writeFileSync(`${probeDist}/register.mjs`, "import './index.mjs';\n");
   writeFileSync(`${probeDist}/register.cjs`, "'use strict';\nrequire('./index.cjs');\n");
+  // A TypeScript worker's bootstrap imports it to learn whether the worker loads TypeScript.
+  copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);
 }
 
 function emitTypes() {

@@ -12,6 +12,8 @@ export default tseslint.config(
       '.lockscope/**',
       'test/artifacts/**',
       'test/.build/**',
+      // Top-level await in a CommonJS package: the point of this fixture, and outside tsconfig.
+      'test/fixtures/newcomer/cjs-package/top-level-await.ts',
     ],
   },
   js.configs.recommended,

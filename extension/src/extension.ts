@@ -300,7 +300,8 @@ class Controller {
       cwd: folder ?? dirname(file),
       nodePath: vscode.workspace.getConfiguration('lockscope').get<string>('nodePath') || 'node',
       sessionEnv: this.#session!.env(),
-      tsx: findTsx(dirname(file)),
+      tsx: findInProject(dirname(file), 'tsx'),
+      esmEntry: findInProject(dirname(file), 'lockscope/esm-entry'),
       tsLoader: this.#loader,
     });
     this.#log(`running ${plan.command} ${plan.args.join(' ')}`);
@@ -406,10 +407,10 @@ function toDiagnostic(s: DiagnosticSpec): vscode.Diagnostic {
   return d;
 }
 
-/** The program's project's own tsx loader, if it has one. */
-function findTsx(from: string): string | undefined {
+/** A module of the program's project (its tsx loader, its lockscope's hooks), if it has one. */
+function findInProject(from: string, specifier: string): string | undefined {
   try {
-    return createRequire(join(from, 'noop.js')).resolve('tsx');
+    return createRequire(join(from, 'noop.js')).resolve(specifier);
   } catch {
     return undefined;
   }

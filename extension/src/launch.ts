@@ -23,6 +23,11 @@ export interface LaunchInputs {
   sessionEnv: Record<string, string>;
   /** `tsx`'s loader, when the program's project has it. */
   tsx?: string | undefined;
+  /**
+   * The project's `lockscope/esm-entry` hook, loaded after tsx so that an entry with top-level
+   * await runs as an ES module in a CommonJS package (the extension's own loader does that itself).
+   */
+  esmEntry?: string | undefined;
   /** The extension's own TypeScript loader (ts-register.mjs). */
   tsLoader: string;
   args?: string[];
@@ -33,7 +38,10 @@ export const JS_FILE = /\.(js|mjs|cjs|jsx)$/;
 
 export function planRun(i: LaunchInputs): LaunchPlan {
   const flags = ['--enable-source-maps'];
-  if (TS_FILE.test(i.file)) flags.push('--import', toUrl(i.tsx ?? i.tsLoader));
+  if (TS_FILE.test(i.file)) {
+    flags.push('--import', toUrl(i.tsx ?? i.tsLoader));
+    if (i.tsx && i.esmEntry) flags.push('--import', toUrl(i.esmEntry));
+  }
   return {
     command: i.nodePath,
     args: [...flags, i.file, ...(i.args ?? [])],

@@ -18,6 +18,7 @@ import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
 import { StreamSession } from './collector.js';
 import { loadRenderer, renderHtml } from './report/html.js';
+import { describeExit, EXIT, EXIT_TABLE, verdict } from './exit-status.js';
 import { moduleDir } from './module-dir.js';
 import { PROBE_VERSION } from './runtime.js';
 
@@ -45,8 +46,7 @@ Options for run and report:
                          with a DeadlockError (LOCKSCOPE_FAIL_FAST=1)
   --no-color             plain text
 
-Exit status: 0 clean, 1 when a failing finding exists (or the program itself failed),
-2 for usage errors, a missing file, a program that does not start, or a file that is not a trace.
+${EXIT_TABLE}
 
 Finding kinds: ${FINDING_KINDS.join(', ')}.`;
 
@@ -208,7 +208,9 @@ function finish(r: Report, common: Common, programFailed: string | undefined): n
   }
   if (programFailed) process.stderr.write(`lockscope: ${programFailed}\n`);
   const fails = common.failOn ?? ((f: Finding) => f.severity === 'error');
-  return r.findings.some(fails) || programFailed ? 1 : 0;
+  const v = verdict(r, fails, programFailed !== undefined);
+  if (v.inconclusive) process.stderr.write(`lockscope: inconclusive: ${v.inconclusive}\n`);
+  return v.status;
 }
 
 function writeOutput(file: string, text: string): void {
@@ -236,6 +238,9 @@ async function run(program: string, args: string[], common: Common): Promise<num
       throw new Refusal('cannot run TypeScript: the tsx package is missing (npm install tsx)');
     }
     execArgv.push('--import', pathToFileURL(tsx).href);
+    // After tsx: an entry with top-level await in a CommonJS package runs as an ES module.
+    const esmEntry = join(here, 'esm-entry.mjs');
+    if (existsSync(esmEntry)) execArgv.push('--import', pathToFileURL(esmEntry).href);
   }
   const register = join(here, 'register.mjs');
   if (existsSync(register)) execArgv.push('--import', pathToFileURL(register).href);
@@ -255,10 +260,8 @@ async function run(program: string, args: string[], common: Common): Promise<num
     if (f.kind === 'deadlock' || f.kind === 'self-deadlock') stop(`it is deadlocked (${f.kind})`);
   };
   const rejected: string[] = [];
-  let connected = false;
   const collector = await startCollector({
     onMessage: (conn, m) => {
-      connected = true;
       analyzer.accept(conn, m);
     },
     onReject: (_conn, reason) => rejected.push(reason),
@@ -299,26 +302,18 @@ async function run(program: string, args: string[], common: Common): Promise<num
     }
     for (const reason of rejected)
       process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
-    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     const report = analyzer.report();
     const events = report.processes.reduce((n, p) => n + p.events, 0);
-    // The probe loads first and says hello, but on some Nodes a program that fails to load (a
-    // syntax error, a missing module) dies before that: either way, it did nothing at all.
-    if (!stopReason && exit.code !== 0 && (!connected || events === 0)) {
-      throw new Refusal(
-        `the program did not start: it exited with ${how} before it used any lockscope ` +
-          'primitive (see its error above)',
-      );
-    }
+    // A program that never ran an operation of the probe still ran: a program that could not be
+    // started was refused above (spawn's error). Say what was observed, never "did not start".
+    const observed = events > 0 ? undefined : 'no lock operations were observed';
     const note = stopReason
       ? `stopped the program because ${stopReason}`
-      : `the program exited with ${how}` +
-        (exit.code === 13
-          ? ' (Node’s status for a module whose top-level await never settled: promises were left pending)'
-          : '');
-    const failed = !stopReason && exit.code !== 0 ? note : undefined;
+      : `the program ${describeExit(exit)}`;
+    const failed = !stopReason && (exit.code !== 0 || exit.signal) ? note : undefined;
     // A failure is said once, after the report; anything else is said now.
     if (!failed) process.stderr.write(`lockscope: ${note}\n`);
+    if (observed) process.stderr.write(`lockscope: ${observed}\n`);
     return finish(report, common, failed);
   } finally {
     await collector.close();
@@ -404,6 +399,6 @@ main(process.argv.slice(2)).then(
         `lockscope: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
       );
     }
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
   },
 );

@@ -1,5 +1,5 @@
 // The `lockscope` command line end to end, as a user runs it: exit statuses, outputs, and the
-// messages for a missing file, a program that does not start and a file that is not a trace.
+// messages for a missing file, a program that fails to load and a file that is not a trace.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -181,15 +181,17 @@ describe('lockscope run', () => {
     assert.match(r.stderr, /DeadlockError: .* cannot wait for fork \d without deadlocking/);
   });
 
-  test('a missing program, and a program that does not start: exit status 2 and why', async () => {
+  test('a missing program: exit status 2; a program that fails to load: 1, with what was seen', async () => {
     const missing = await lockscope('run', 'examples/nope.ts');
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot run examples\/nope\.ts: no such file/);
     const broken = join(dir, 'broken.mjs');
     writeFileSync(broken, 'this is not javascript\n');
     const r = await lockscope('run', broken);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /SyntaxError/);
-    assert.match(r.stderr, /the program did not start: it exited with code 1 before it used any/);
+    assert.match(r.stderr, /no lock operations were observed/);
+    assert.match(r.stderr, /the program exited with code 1 \(an uncaught error/);
+    assert.doesNotMatch(r.stderr, /did not start/);
   });
 });

@@ -103,6 +103,19 @@ describe('launch plans', () => {
     });
     assert.equal(withTsx.args[2], 'file:///w/node_modules/tsx/dist/loader.mjs');
     assert.equal(withTsx.cwd, '/w');
+    // With tsx, the project's lockscope hook lets an entry with top-level await run as ESM.
+    const withHook = planRun({
+      ...base,
+      file: '/w/app.ts',
+      tsx: '/w/node_modules/tsx/dist/loader.mjs',
+      esmEntry: '/w/node_modules/lockscope/dist/esm-entry.mjs',
+    });
+    assert.deepEqual(withHook.args.slice(1, 5), [
+      '--import',
+      'file:///w/node_modules/tsx/dist/loader.mjs',
+      '--import',
+      'file:///w/node_modules/lockscope/dist/esm-entry.mjs',
+    ]);
     assert.deepEqual(planRun({ ...base, file: '/w/app.mjs', args: ['x'] }).args, [
       '--enable-source-maps',
       '/w/app.mjs',

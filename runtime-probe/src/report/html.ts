@@ -70,11 +70,11 @@ function escapeRawText(text: string, element: 'style' | 'script'): string {
 
 /**
  * Reads the built renderer. The CLI is bundled into dist/cli.cjs, where `__dirname` is dist and the
- * files sit beside it; run from source (tsx, tests) this module is in src/report and the build is
- * in ../../dist. `dir` overrides both.
+ * files sit beside it; run from source (tsx, tests) `moduleDir()` is src/ and the build is in
+ * ../dist. `dir` overrides both.
  */
 export function loadRenderer(dir?: string): Renderer {
-  const candidates = dir ? [dir] : [moduleDir(), resolve(moduleDir(), '../../dist')];
+  const candidates = dir ? [dir] : [moduleDir(), resolve(moduleDir(), '../dist')];
   for (const d of candidates) {
     try {
       return {

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { parentPort, type WorkerOptions } from 'node:worker_threads';
 import { LockscopeError } from '../errors.js';
 import { spawn } from '../primitives/task.js';
+import { warnOnce } from '../runtime.js';
 import { Worker } from './worker.js';
 
 /** Messages between a pool and its workers, tagged so that the program's own messages pass by. */
@@ -69,6 +70,10 @@ export class WorkerPool {
   readonly #workers = new Set<Worker>();
   #nextId = 1;
   #stopping: Promise<void> | undefined;
+  /** Workers that died, one after another, before answering a job. */
+  #failedStarts = 0;
+  /** Why the pool stopped starting workers, once it has. */
+  #broken: string | undefined;
 
   constructor(filename: string | URL, options?: WorkerOptions & { size?: number }) {
     const size = options?.size ?? availableParallelism();
@@ -84,8 +89,12 @@ export class WorkerPool {
   #start(): void {
     const w = new Worker(this.#filename, this.#options);
     this.#workers.add(w);
+    let answered = false;
+    let error: string | undefined;
     w.on('message', (m: unknown) => {
       if (!isResult(m)) return;
+      answered = true;
+      this.#failedStarts = 0;
       const job = this.#running.get(w);
       if (!job || job.id !== m.id) return;
       this.#running.delete(w);
@@ -93,19 +102,42 @@ export class WorkerPool {
       else job.reject(new WorkerJobError(m.error ?? 'the job failed'));
       this.#ready(w);
     });
-    w.on('error', () => {});
+    // The worker's own error (a script that does not load, a throw at start-up) is what its job
+    // and the user are told; Node would otherwise print it only without a listener.
+    w.on('error', (err: unknown) => {
+      error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    });
     w.on('exit', (code: number) => {
       this.#workers.delete(w);
       const idle = this.#idle.indexOf(w);
       if (idle >= 0) this.#idle.splice(idle, 1);
+      const how = error ? `failed: ${error}` : `exited with code ${code}`;
       const job = this.#running.get(w);
       if (job) {
         this.#running.delete(w);
-        job.reject(new WorkerJobError(`the worker running job ${job.id} exited with code ${code}`));
+        job.reject(new WorkerJobError(`the worker running job ${job.id} ${how}`));
       }
-      if (!this.#stopping) this.#start();
+      if (this.#stopping && !job) return;
+      if (!answered && code !== 0) {
+        this.#failedStarts++;
+        warnOnce(
+          `pool-start ${String(this.#filename)} ${how}`,
+          `a worker of the pool for ${String(this.#filename)} ${how}`,
+        );
+      }
+      // Workers that die before they answer anything would be restarted forever: once every
+      // worker of the pool has, in a row, the pool is broken and fails its queued jobs.
+      if (this.#failedStarts >= this.size) this.#break(how);
+      else if (!this.#stopping) this.#start();
+      else this.#drained?.();
     });
     this.#ready(w);
+  }
+
+  #break(how: string): void {
+    this.#broken = `the workers of the pool for ${String(this.#filename)} fail to start: ${how}`;
+    for (const job of this.#queue.splice(0)) job.reject(new WorkerJobError(this.#broken));
+    this.#drained?.();
   }
 
   #ready(w: Worker): void {
@@ -125,6 +157,7 @@ export class WorkerPool {
   /** Queues a job; its payload is sent to a worker by structured clone. */
   submit<T>(payload: unknown): Future<T> {
     if (this.#stopping) throw new LockscopeError('submit() after shutdown()');
+    if (this.#broken) return new Future(Promise.reject(new WorkerJobError(this.#broken)));
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, payload, resolve, reject });
     });

@@ -6,6 +6,7 @@ import { closeWorkerLedger, openWorkerLedger, whenDelivered } from '../transport
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
+import { typeScriptWorker } from './typescript-worker.js';
 
 /**
  * The shared locks this thread knows of (made here, or made again here from a handle), weakly
@@ -42,7 +43,8 @@ export class Worker extends NodeWorker {
 
   constructor(filename: string | URL, options?: WorkerOptions & { name?: string }) {
     const ledger = openWorkerLedger();
-    super(filename, options);
+    const ts = typeScriptWorker(filename, options);
+    super(ts?.script ?? filename, ts?.options ?? options);
     closeWorkerLedger();
     const parent = currentFlow(false);
     const task: Flow = {

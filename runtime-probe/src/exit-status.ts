@@ -1,0 +1,71 @@
+/**
+ * The exit statuses of every `lockscope` command, in one table that the usage text and the README
+ * show, and the decision between them. Pure: tested on plain data.
+ */
+import type { Finding, Report } from './analysis/types.js';
+
+export const EXIT = {
+  /** Nothing that fails the run. */
+  clean: 0,
+  /** A finding that fails the run (`--fail-on`), or the program exited non-zero or by a signal. */
+  failed: 1,
+  /** A usage error, or a program or file that could not be started or read. */
+  usage: 2,
+  /** The analysis could not judge: events were lost, so what it would report may be wrong. */
+  inconclusive: 3,
+} as const;
+
+export const EXIT_TABLE = `Exit status:
+  0  clean: no finding that fails the run
+  1  a finding that fails the run (--fail-on), or the program exited non-zero or was killed by
+     a signal (printed with what the status means)
+  2  usage error, or the program (or trace file) could not be started or read
+  3  inconclusive: the analysis could not judge (for example because events were lost; said why)`;
+
+export interface Verdict {
+  status: number;
+  /** Why the run is inconclusive, when it is. */
+  inconclusive?: string;
+}
+
+/**
+ * The exit status of a report. A program that failed is a failure whatever was observed; lost
+ * events make a finding that would fail the run inconclusive instead, because the events that
+ * are missing could explain it, and make a clean report inconclusive too.
+ */
+export function verdict(
+  report: Report,
+  fails: (f: Finding) => boolean,
+  programFailed: boolean,
+): Verdict {
+  if (programFailed) return { status: EXIT.failed };
+  const dropped = report.processes.reduce((n, p) => n + p.dropped, 0);
+  if (dropped > 0) {
+    const processes = report.processes.filter((p) => p.dropped > 0).length;
+    return {
+      status: EXIT.inconclusive,
+      inconclusive:
+        `${dropped} events were lost (in ${processes} process${processes === 1 ? '' : 'es'}), ` +
+        'so the analysis cannot judge the run',
+    };
+  }
+  return { status: report.findings.some(fails) ? EXIT.failed : EXIT.clean };
+}
+
+/** What an exit code or signal means, in words for the status line. */
+export function describeExit(exit: { code: number | null; signal: string | null }): string {
+  if (exit.signal) {
+    const why: Record<string, string> = {
+      SIGKILL: ' (killed: by the system when it runs out of memory, or by another program)',
+      SIGSEGV: ' (a crash in native code)',
+      SIGABRT: ' (aborted: for example a fatal error in Node itself)',
+    };
+    return `was killed by signal ${exit.signal}${why[exit.signal] ?? ''}`;
+  }
+  const meaning: Record<number, string> = {
+    1: ' (an uncaught error, or the program chose to fail)',
+    13: ' (Node’s status for a module whose top-level await never settled: promises were left pending)',
+  };
+  const code = exit.code ?? 0;
+  return `exited with code ${code}${meaning[code] ?? ''}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * TypeScript worker scripts. A program run with a TypeScript loader (tsx, or the extension's)
+ * expects `new Worker('./job.ts')` to work as the main thread does; on Node 20, tsx registers its
+ * hooks on the main thread only, and the worker fails with ERR_UNKNOWN_FILE_EXTENSION. So a
+ * lockscope Worker whose script is a TypeScript file starts a small bootstrap instead: it imports
+ * an empty TypeScript file that ships with the probe, and only if the worker cannot load it does it
+ * register tsx's loader in the worker; then it imports the script. (Trying the script itself
+ * first would not do: the module loader remembers a failed import.) Everything else (workerData,
+ * execArgv, env) is the caller's.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { WorkerOptions } from 'node:worker_threads';
+import { moduleDir } from '../module-dir.js';
+
+const TS_SCRIPT = /\.(ts|mts|cts|tsx)$/;
+
+/**
+ * tsx's ESM API (its `import` build: the `require` one resolves its hooks wrongly when imported),
+ * from the tsx the lockscope package depends on, found through tsx's own export map.
+ */
+function tsxApiUrl(): string | undefined {
+  try {
+    const manifest = createRequire(join(moduleDir(), 'noop.js')).resolve('tsx/package.json');
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      exports?: Record<string, { import?: string | { default?: string } } | undefined>;
+    };
+    const entry = pkg.exports?.['./esm/api']?.import;
+    const file = typeof entry === 'string' ? entry : entry?.default;
+    return file ? pathToFileURL(join(dirname(manifest), file)).href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The empty TypeScript file beside the probe's build (or its source). */
+function checkUrl(): string {
+  return pathToFileURL(join(moduleDir(), 'typescript-check.ts')).href;
+}
+
+/** The script's URL, resolved as Node resolves a Worker's filename (a path from the cwd). */
+function scriptUrl(filename: string | URL): string | undefined {
+  if (filename instanceof URL) return filename.protocol === 'file:' ? filename.href : undefined;
+  if (filename.startsWith('file:')) return filename;
+  if (isAbsolute(filename) || filename.startsWith('./') || filename.startsWith('../')) {
+    return pathToFileURL(resolve(filename)).href;
+  }
+  return undefined;
+}
+
+/**
+ * The bootstrap to run instead of a TypeScript worker script, with the options that run it; or
+ * undefined when the script is not a TypeScript file (or is already code to evaluate).
+ */
+export function typeScriptWorker(
+  filename: string | URL,
+  options: WorkerOptions | undefined,
+): { script: string; options: WorkerOptions } | undefined {
+  if (options?.eval) return undefined;
+  const target = scriptUrl(filename);
+  if (!target || !TS_SCRIPT.test(new URL(target).pathname)) return undefined;
+  const script = `
+const target = ${JSON.stringify(target)};
+const tsx = ${JSON.stringify(tsxApiUrl() ?? null)};
+import(${JSON.stringify(checkUrl())})
+  .catch((err) => {
+    if (!err || err.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !tsx) return;
+    return import(tsx).then((api) => api.register());
+  })
+  .then(() => import(target));
+`;
+  return { script, options: { ...options, eval: true } };
+}

@@ -1,0 +1,80 @@
+/**
+ * What a newcomer tries first, end to end through the `lockscope` bin on the Node under test:
+ * top-level await in a CommonJS package, a WorkerPool whose script is TypeScript, a pool script
+ * that fails at start-up, and a program that deadlocks with async-mutex alone.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { NODE } from './run-program.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const bin = resolve(root, 'runtime-probe/bin/lockscope.cjs');
+const fixtures = resolve(root, 'test/fixtures/newcomer');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lockscope(cwd: string, ...args: string[]): Promise<Result> {
+  return new Promise((done) => {
+    execFile(
+      NODE,
+      [bin, ...args],
+      { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('a newcomer’s first programs', () => {
+  const cjs = resolve(fixtures, 'cjs-package');
+  const esm = resolve(fixtures, 'esm-package');
+
+  test('top-level await in a CommonJS package runs, as an ES module', async () => {
+    const r = await lockscope(cjs, 'run', '--json', 'top-level-await.ts');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\{"ran":true\}/);
+    assert.doesNotMatch(r.stderr, /ERR_REQUIRE_ASYNC_MODULE/);
+  });
+
+  test('a CommonJS program in the same package still runs as CommonJS', async () => {
+    const r = await lockscope(cjs, 'run', '--json', 'commonjs.ts');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\{"ran":true,"dirname":"string"\}/);
+  });
+
+  test('a WorkerPool whose script is a .ts file answers every job', async () => {
+    const r = await lockscope(esm, 'run', 'pool.ts');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\[1,4,9,16\]$/m);
+  });
+
+  test('a pool script that fails at start-up: its own error, in the jobs and in the output', async () => {
+    const r = await lockscope(esm, 'run', 'pool.ts', '--', 'broken-start.ts');
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('['))!) as string[];
+    assert.equal(results.length, 4, 'every job was answered, none hangs');
+    for (const result of results) {
+      assert.match(result, /WorkerJobError: .*no port configured for the worker/);
+    }
+    assert.match(
+      r.stderr,
+      /a worker of the pool for .*broken-start\.ts failed: .*no port configured/,
+    );
+  });
+
+  test('a deadlock with async-mutex only: exit 1, the status explained, nothing observed', async () => {
+    const r = await lockscope(esm, 'run', 'async-mutex-deadlock.ts');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no lock operations were observed/);
+    assert.match(r.stderr, /exited with code 13 \(.*top-level await never settled/);
+    assert.doesNotMatch(r.stderr, /did not start/);
+  });
+});
