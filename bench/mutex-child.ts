@@ -1,10 +1,30 @@
 /**
  * One measurement process for bench/run.ts: times uncontended acquire + release of one mutex
- * implementation and prints `{ nsPerOp, produced }` as JSON. Each implementation runs in a
- * process of its own, so that one cannot slow the other (the probe's AsyncLocalStorage, for
+ * implementation and prints `{ nsPerOp, produced, dropped }` as JSON. Each implementation runs in
+ * a process of its own, so that one cannot slow the other (the probe's AsyncLocalStorage, for
  * instance, changes the cost of every await in the process).
+ *
+ * The peers are measured in their fastest builds as well as the default one: async-mutex's
+ * CommonJS build (loaded with `require`) is several times faster here than its ES module build,
+ * which an `import` would load.
  */
-import { Mutex as AsyncMutex } from 'async-mutex';
+
+interface AsyncMutexLike {
+  acquire(): Promise<() => void>;
+}
+type AsyncMutexClass = new () => AsyncMutexLike;
+
+async function asyncMutex(build: 'cjs' | 'esm'): Promise<AsyncMutexClass> {
+  if (build === 'cjs') {
+    return (createRequire(import.meta.url)('async-mutex') as { Mutex: AsyncMutexClass }).Mutex;
+  }
+  return ((await import('async-mutex')) as unknown as { Mutex: AsyncMutexClass }).Mutex;
+}
+
+interface LockManagerLike {
+  request(name: string, callback: () => Promise<void> | void): Promise<void>;
+}
+import { createRequire } from 'node:module';
 
 const kind = process.argv[2];
 const iterations = Number(process.argv[3] ?? 200_000);
@@ -30,7 +50,9 @@ class HandMutex {
 
 async function loop(): Promise<() => Promise<void>> {
   switch (kind) {
-    case 'async-mutex': {
+    case 'async-mutex-cjs':
+    case 'async-mutex-esm': {
+      const AsyncMutex = await asyncMutex(kind === 'async-mutex-cjs' ? 'cjs' : 'esm');
       const m = new AsyncMutex();
       return async () => {
         for (let i = 0; i < iterations; i++) {
@@ -46,6 +68,15 @@ async function loop(): Promise<() => Promise<void>> {
           const release = await m.acquire();
           release();
         }
+      };
+    }
+    case 'navigator-locks': {
+      // Node 24.5 and later; the caller runs this kind on Node 24 only.
+      const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+      if (!locks) throw new Error(`navigator.locks is not available on Node ${process.version}`);
+      const empty = (): void => {};
+      return async () => {
+        for (let i = 0; i < iterations; i++) await locks.request('bench', empty);
       };
     }
     case 'lockscope': {
