@@ -67,7 +67,7 @@ describe('README', () => {
   test('shows the exit-status table that lockscope --help prints', async () => {
     const { EXIT_TABLE } = await import('../../runtime-probe/src/exit-status.js');
     // Each status with the first words of its meaning, whatever the README's line breaks.
-    for (const entry of EXIT_TABLE.split(/\n(?=  \d )/).slice(1)) {
+    for (const entry of EXIT_TABLE.split(/\n(?= {2}\d )/).slice(1)) {
       const words = squeeze(entry.trim());
       assert.ok(squeeze(readme).includes(words), `README.md lacks: ${words}`);
     }
