@@ -31,7 +31,8 @@ export interface Verdict {
 /**
  * The exit status of a report. A program that failed is a failure whatever was observed; lost
  * events make a finding that would fail the run inconclusive instead, because the events that
- * are missing could explain it, and make a clean report inconclusive too.
+ * are missing could explain it, and make a clean report inconclusive too. A report without
+ * findings whose flows were still blocked at the end is inconclusive, never clean.
  */
 export function verdict(
   report: Report,
@@ -49,7 +50,19 @@ export function verdict(
         'so the analysis cannot judge the run',
     };
   }
-  return { status: report.findings.some(fails) ? EXIT.failed : EXIT.clean };
+  if (report.findings.some(fails)) return { status: EXIT.failed };
+  // Flows still waiting when the program ended (it called process.exit, or was stopped) were
+  // never judged: the run is not clean, and no finding says why.
+  const blocked = report.graph.nodes.filter((n) => n.type === 'task' && n.detail === 'blocked');
+  if (blocked.length > 0 && report.findings.length === 0) {
+    return {
+      status: EXIT.inconclusive,
+      inconclusive:
+        `${blocked.length} flow${blocked.length === 1 ? ' was' : 's were'} still blocked when the ` +
+        `program ended (${blocked.map((n) => n.label).join(', ')}), and nothing was found to explain it`,
+    };
+  }
+  return { status: EXIT.clean };
 }
 
 /** What an exit code or signal means, in words for the status line. */
