@@ -6,28 +6,15 @@
  * `npm test`, 200 in `npm run test:long`.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { buildSync } from 'esbuild';
 import { loops } from '../loops.js';
-import { lastJson, readTrace, runProgram } from './run-program.js';
+import { bundleFixture, lastJson, readTrace, runProgram } from './run-program.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const build = join(root, 'test', '.build');
-const WORKER = join(build, 'delivery-worker.mjs');
-mkdirSync(build, { recursive: true });
-buildSync({
-  entryPoints: [join(root, 'test', 'fixtures', 'delivery-worker.ts')],
-  outfile: WORKER,
-  bundle: true,
-  external: ['lockscope'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-});
+const build = fileURLToPath(new URL('../.build', import.meta.url));
+const WORKER = bundleFixture('delivery-worker');
 
 const ROUNDS = loops(20, 200);
 const PATHS = ['end', 'exit', 'throw', 'terminate'];

@@ -3,7 +3,10 @@
  * 24, from LOCKSCOPE_TEST_NODE), TypeScript through tsx, and the probe configured by environment.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { StreamSession } from '../../runtime-probe/src/collector.js';
 import type { Message } from '../../runtime-probe/src/protocol.js';
 
@@ -63,4 +66,27 @@ export function lastJson<T>(stdout: string): T {
     .find((l) => l.startsWith('{'));
   if (!line) throw new Error(`the program printed no JSON:\n${stdout}`);
   return JSON.parse(line) as T;
+}
+
+/**
+ * Bundles test/fixtures/NAME.ts into test/.build/NAME.mjs, importing the lockscope package as a
+ * user's worker script would, and returns its path. `sourcemap` adds an inline map back to the
+ * TypeScript fixture, for tests that check reported lines.
+ */
+export function bundleFixture(name: string, options: { sourcemap?: boolean } = {}): string {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const out = join(root, 'test', '.build', `${name}.mjs`);
+  mkdirSync(join(root, 'test', '.build'), { recursive: true });
+  buildSync({
+    entryPoints: [join(root, 'test', 'fixtures', `${name}.ts`)],
+    outfile: out,
+    bundle: true,
+    external: ['lockscope'],
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    ...(options.sourcemap ? { sourcemap: 'inline' as const } : {}),
+    logLevel: 'warning',
+  });
+  return out;
 }

@@ -5,44 +5,20 @@
  * signal and an `abandoned` event carrying the holder's acquisition site.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { buildSync } from 'esbuild';
 import { startCollector } from '../../runtime-probe/src/collector.js';
 import type { Message, SiteMessage } from '../../runtime-probe/src/protocol.js';
-import { lastJson, NODE, readTrace, runProgram } from './run-program.js';
+import { bundleFixture, lastJson, NODE, readTrace, runProgram } from './run-program.js';
 
-// The worker runs as JavaScript bundled beside the tests, importing the lockscope package as a
+// The workers run as JavaScript bundled beside the tests, importing the lockscope package as a
 // user's worker would, with an inline source map back to the TypeScript fixture.
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const WORKER = join(root, 'test', '.build', 'thread-worker.mjs');
-mkdirSync(join(root, 'test', '.build'), { recursive: true });
-buildSync({
-  entryPoints: [join(root, 'test', 'fixtures', 'thread-worker.ts')],
-  outfile: WORKER,
-  bundle: true,
-  external: ['lockscope'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
-
-const POOL_WORKER = join(root, 'test', '.build', 'pool-worker.mjs');
-buildSync({
-  entryPoints: [join(root, 'test', 'fixtures', 'pool-worker.ts')],
-  outfile: POOL_WORKER,
-  bundle: true,
-  external: ['lockscope'],
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-});
+const WORKER = bundleFixture('thread-worker', { sourcemap: true });
+const POOL_WORKER = bundleFixture('pool-worker');
 
 function sitesOf(messages: Message[]): Map<number, SiteMessage> {
   return new Map(messages.flatMap((m) => (m.t === 'site' ? [[m.id, m] as const] : [])));
