@@ -84,6 +84,8 @@ const MAX_SIGNALLERS = 64;
 
 interface Hold {
   count: number;
+  /** For a read-write lock, the mode held (1 read, 2 write); 0 otherwise. */
+  mode: number;
   site: number;
   since: number;
   /** Its span on the time line (see Spans), or -1. */
@@ -176,6 +178,13 @@ class TaskState {
   readonly holds = new SmallMap<ResourceState, Hold>();
   ended = false;
   waitRes: ResourceState | undefined = undefined;
+  /**
+   * The other channels of a select(): one wait on all its cases, ended by whichever case fires
+   * (or by the timeout or abort, recorded on every case).
+   */
+  waitAlso: ResourceState[] | undefined = undefined;
+  /** The direction of each case in `waitAlso` (see `waitDir`). */
+  waitAlsoDir: number[] | undefined = undefined;
   waitSite = 0;
   waitSince = 0;
   /** The resource's grant count when the wait began, for starvation. */
@@ -223,6 +232,8 @@ class ResourceState {
   readonly receivers = new Map<TaskState, number>();
   stats: Stats | undefined = undefined;
   abandoned = false;
+  /** A read-write lock's policy (`writer-preferring` unless registered otherwise). */
+  policy: string | undefined = undefined;
 
   constructor(
     readonly proc: ProcessModel,
@@ -374,6 +385,7 @@ export class Analyzer {
         r.cls = m.class;
         r.site = m.site ?? 0;
         r.role = roleOf(m.kind);
+        r.policy = m.policy;
         return;
       }
       case 'site':
@@ -443,13 +455,15 @@ export class Analyzer {
       case 'timeout':
       case 'cancel':
       case 'error':
-        if (r && t.waitRes === r) this.#endWait(t, at, undefined);
+        if (r && this.#waitsOn(t, r)) this.#endWait(t, at, undefined);
         return;
       case 'send':
       case 'receive':
         if (r) {
-          if (t.waitRes === r) this.#endWait(t, at, undefined);
-          remember(e.op === 'send' ? r.signallers : r.receivers, t, site);
+          if (this.#waitsOn(t, r)) this.#endWait(t, at, undefined);
+          // A receive woken by close (n -1) took nothing: it makes no receiver of the task.
+          if (e.op === 'send') remember(r.signallers, t, site);
+          else if ((e.n ?? 0) >= 0) remember(r.receivers, t, site);
         }
         return;
       case 'notify':
@@ -517,8 +531,9 @@ export class Analyzer {
   #request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
     if (r.role === Role.Lock && r.kind !== 'reentrant-mutex') {
       const own = r.holders.get(t);
-      // A second shared hold of a read-write lock is not a deadlock by itself.
-      if (own && !(r.kind === 'rwlock' && n === 1)) {
+      // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
+      // own write lock, or a write under one's own read lock, is (the mode held decides).
+      if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
         this.#selfDeadlock(t, r, own.site, site, at);
       }
     }
@@ -531,6 +546,14 @@ export class Analyzer {
   }
 
   #startWait(t: TaskState, r: ResourceState, site: number, at: number, dir: number): void {
+    // Every wait ends with an event, and a blocked flow cannot start another one: a second channel
+    // wait before the first ended is the next case of the same select.
+    if (t.waitRes?.kind === 'channel' && r.kind === 'channel' && t.waitSite === site) {
+      (t.waitAlso ??= []).push(r);
+      (t.waitAlsoDir ??= []).push(dir);
+      r.waiters.add(t);
+      return;
+    }
     if (t.waitRes) this.#endWait(t, at, undefined);
     t.waitRes = r;
     t.waitSite = site;
@@ -542,9 +565,19 @@ export class Analyzer {
     t.waitSpan = this.#interval(t, r, WAIT, at, site);
   }
 
+  /** True when `t` waits on `r`, alone or as one case of a select. */
+  #waitsOn(t: TaskState, r: ResourceState): boolean {
+    return t.waitRes === r || (t.waitAlso !== undefined && t.waitAlso.includes(r));
+  }
+
   #endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
     const r = t.waitRes!;
     r.waiters.delete(t);
+    if (t.waitAlso) {
+      for (const other of t.waitAlso) other.waiters.delete(t);
+      t.waitAlso = undefined;
+      t.waitAlsoDir = undefined;
+    }
     if (t.waitSpan >= 0) {
       this.#spans.end(t.waitSpan, at, endedBy && endedBy !== t ? endedBy.key : undefined);
     }
@@ -552,6 +585,8 @@ export class Analyzer {
     t.waitRes = undefined;
     t.joinTarget = undefined;
     t.starved = undefined;
+    // A finding explained that wait; a later one is judged afresh.
+    t.explained = false;
   }
 
   #acquired(
@@ -596,6 +631,7 @@ export class Analyzer {
       if (r.role === Role.Lock && t.holds.size > 0 && !attempt) this.#observeOrder(t, r, site, at);
       const h: Hold = {
         count: r.role === Role.Permits ? Math.max(1, n) : 1,
+        mode: r.kind === 'rwlock' ? n : 0,
         site,
         since: at,
         span: this.#interval(t, r, HOLD, at, site),
@@ -740,10 +776,15 @@ export class Analyzer {
       resources: [r],
       sites: [this.#site(t.proc, site, `${t.name} waits for ${r.name} again`), own],
       fix:
-        'Release the lock before taking it again, or restructure so the inner code receives ' +
-        'the guard; use a ReentrantMutex only if re-entry is really intended.',
+        r.kind === 'rwlock'
+          ? 'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
+            'instead of taking the lock again, or give it a variant for callers that hold the lock.'
+          : 'Release the lock before taking it again, or restructure so the inner code receives ' +
+            'the guard; use a ReentrantMutex only if re-entry is really intended.',
       at,
     });
+    // The wait that follows is this finding: it is not reported again as blocked forever.
+    t.explained = true;
   }
 
   #taskEnded(t: TaskState, at: number, threw: boolean): void {
@@ -923,17 +964,53 @@ export class Analyzer {
   #successors(t: TaskState, definite: boolean): Iterable<TaskState> {
     const r = t.waitRes;
     if (!r) return [];
+    if (!t.waitAlso) return this.#wakers(t, r, t.waitDir, definite);
+    // A select can be woken through any of its cases.
+    const all = new Set<TaskState>(this.#wakers(t, r, t.waitDir, definite));
+    t.waitAlso.forEach((c, i) => {
+      for (const w of this.#wakers(t, c, t.waitAlsoDir![i]!, definite)) all.add(w);
+    });
+    return all;
+  }
+
+  /** The tasks that could end `t`'s wait on `r` (in direction `dir`, for a channel). */
+  #wakers(t: TaskState, r: ResourceState, dir: number, definite: boolean): Iterable<TaskState> {
     switch (r.role) {
       case Role.Lock:
-        return r.holders.keys();
+        return r.kind === 'rwlock' ? this.#rwWakers(t, r) : r.holders.keys();
       case Role.Join:
         return t.joinTarget ? [t.joinTarget] : [];
       case Role.Permits:
         return definite ? [] : r.holders.keys();
-      case Role.Signal:
+      case Role.Signal: {
         if (definite) return [];
-        return (t.waitDir === WAIT_SEND ? r.receivers : r.signallers).keys();
+        const candidates = (dir === WAIT_SEND ? r.receivers : r.signallers).keys();
+        // Parties already waiting at a barrier have arrived: only one that has not can let it
+        // pass, so a barrier short of a party is blocked forever, not a cycle of its parties.
+        if (r.kind !== 'barrier' && r.kind !== 'shared-barrier') return candidates;
+        return [...candidates].filter((c) => !r.waiters.has(c));
+      }
     }
+  }
+
+  /**
+   * Who must go before `t` gets a read-write lock: its holders, and the waiters the policy puts
+   * ahead of it. Writer-preferring: a reader waits behind every waiting writer (so a reader that
+   * re-enters while a writer waits is a read-write-read deadlock); a writer behind the holders.
+   * Fair: everyone who began to wait earlier.
+   */
+  #rwWakers(t: TaskState, r: ResourceState): TaskState[] {
+    const out = [...r.holders.keys()];
+    // The waiters set keeps the order in which the waits began.
+    for (const w of r.waiters) {
+      if (w === t) {
+        if (r.policy === 'fair') break;
+        continue;
+      }
+      if (w.waitRes !== r) continue;
+      if (r.policy === 'fair' || (t.waitDir === 1 && w.waitDir === 2)) out.push(w);
+    }
+    return out;
   }
 
   /** A cycle of waits through `start`, as the list of tasks from `start`, or undefined. */
@@ -1043,16 +1120,28 @@ export class Analyzer {
       const to = cycle[(i + 1) % cycle.length]!;
       const r = from.waitRes!;
       resources.push(r);
-      const holdSite = r.role === Role.Join ? 0 : (r.holders.get(to)?.site ?? lastSite(r, to));
+      // A read-write lock's waiter may wait for a task queued ahead of it rather than a holder.
+      const queued = r.kind === 'rwlock' && !r.holders.has(to) && to.waitRes === r;
+      const holdSite = queued
+        ? to.waitSite
+        : r.role === Role.Join
+          ? 0
+          : (r.holders.get(to)?.site ?? lastSite(r, to));
       const how =
         r.role === Role.Join
           ? `${from.name} joins ${to.name}`
-          : r.role === Role.Lock || r.role === Role.Permits
-            ? `${from.name} waits for ${r.name}, held by ${to.name}`
-            : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
+          : queued
+            ? `${from.name} waits for ${r.name} behind ${to.name}, who waits to ${to.waitDir === 2 ? 'write' : 'read'} first`
+            : r.role === Role.Lock || r.role === Role.Permits
+              ? `${from.name} waits for ${r.name}, held by ${to.name}`
+              : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
       parts.push(how);
       const waitSite = this.#site(from.proc, from.waitSite, `${from.name} waits for ${r.name}`);
-      const held = this.#site(to.proc, holdSite, `${to.name} acquired ${r.name}`);
+      const held = this.#site(
+        to.proc,
+        holdSite,
+        queued ? `${to.name} waits for ${r.name}` : `${to.name} acquired ${r.name}`,
+      );
       edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
       sites.push(waitSite, held);
       this.#cycleEdges.add(`${from.key}>${r.key}`);
@@ -1069,11 +1158,16 @@ export class Analyzer {
       tasks: cycle,
       resources,
       sites,
-      fix: resources.every((r) => r.role === Role.Lock)
-        ? `Take the locks in one global order (for example always ${sorted.map((r) => r.name).join(' before ')}), ` +
-          'or acquire with a timeout and back off.'
-        : 'Make sure the task that would wake the others is not itself waiting for them: ' +
-          'release locks before waiting on a channel or condition, or close the channel.',
+      fix:
+        resources.some((r) => r.kind === 'rwlock') && new Set(resources).size === 1
+          ? `Do not take ${resources[0]!.name} again while holding it: a writer-preferring lock makes ` +
+            'a second read wait behind a waiting writer. Take the lock once and pass down what you ' +
+            "read (or create it with `policy: 'fair'` knowingly)."
+          : resources.every((r) => r.role === Role.Lock)
+            ? `Take the locks in one global order (for example always ${sorted.map((r) => r.name).join(' before ')}), ` +
+              'or acquire with a timeout and back off.'
+            : 'Make sure the task that would wake the others is not itself waiting for them: ' +
+              'release locks before waiting on a channel or condition, or close the channel.',
       at,
       cycle: edges,
     });
@@ -1145,11 +1239,18 @@ export class Analyzer {
           'Notify after every change of the state the waiters check, and wait with waitFor(predicate).';
         break;
       case 'barrier':
-      case 'shared-barrier':
-        why = `at ${r.name}, and the other parties will never arrive`;
+      case 'shared-barrier': {
+        // The parties that arrived in earlier phases and not in this one are the missing ones.
+        const missing = [...r.signallers.keys()].filter((s) => !r.waiters.has(s));
+        why = missing.length
+          ? `at ${r.name}, and the other parties will never arrive: ${missing
+              .map((m) => `${m.name} arrived in an earlier phase${m.ended ? ' and has ended' : ''}`)
+              .join('; ')}`
+          : `at ${r.name}, and the other parties will never arrive`;
         fix =
           'Make every party reach the barrier in each phase, or break it with abort() when one leaves.';
         break;
+      }
       case 'event':
         why = `for ${r.name}, and no task is left to set it`;
         fix = 'Set the event on every path, including errors, or wait with a timeout.';

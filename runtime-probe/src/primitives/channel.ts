@@ -167,16 +167,20 @@ export class Channel<T> implements AsyncIterable<T> {
     return CLOSED;
   }
 
+  /**
+   * Wakes a blocked receiver with a value, or with `{ ok: false }` when the channel closes. Either
+   * way its wait ends with a `receive` event (n -1: woken by close), as every wait must.
+   */
   #deliverRecv(w: Waiter<RecvResult<T>, RecvData>, result: RecvResult<T>): boolean {
     const sel = w.data.sel;
     if (sel) {
       if (!sel.claim(sel.index)) return false;
-      if (result.ok) sync(Op.receive, w.flow, this.resource, w.site);
+      sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
       sel.finish(sel.index, result.ok, result.value);
       return true;
     }
     if (!w.grant(result)) return false;
-    if (result.ok) sync(Op.receive, w.flow, this.resource, w.site);
+    sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
     return true;
   }
 
