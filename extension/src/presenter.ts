@@ -46,11 +46,11 @@ function primarySites(f: Finding): SiteRef[] {
     case 'deadlock':
       return f.cycle?.flatMap((e) => (e.waitSite ? [e.waitSite] : [])) ?? f.sites.slice(0, 1);
     case 'lock-order-inversion':
-      // The inner acquisitions, by the roles the analysis gives them (a site it could not
+      // The inner acquisitions, by the code the analysis gives each site (a site it could not
       // capture is left out of the list, so positions would not do).
-      return f.sites.filter((s) => / then takes /.test(s.role));
+      return f.sites.filter((s) => s.act === 'takes-then');
     case 'blocked-forever':
-      return f.sites.filter((s) => / waits on /.test(s.role));
+      return f.sites.filter((s) => s.act === 'waits');
     default:
       return f.sites.slice(0, 1);
   }

@@ -24,6 +24,7 @@ import type {
   Report,
   ResourceRef,
   Severity,
+  SiteAct,
   SiteRef,
   TaskRef,
   TimelineInterval,
@@ -690,12 +691,23 @@ export class Analyzer {
       const tasks = [t, other];
       const resources = [r, other.tryRes];
       const sites = [
-        this.#site(t.proc, t.trySite, `${t.name} fails to take ${r.name}`),
-        this.#site(t.proc, r.holders.get(other)?.site ?? 0, `${other.name} holds ${r.name}`),
-        this.#site(t.proc, other.trySite, `${other.name} fails to take ${other.tryRes.name}`),
+        this.#site(t.proc, t.trySite, 'tries', `${t.name} fails to take ${r.name}`),
+        this.#site(
+          t.proc,
+          r.holders.get(other)?.site ?? 0,
+          'holds',
+          `${other.name} holds ${r.name}`,
+        ),
+        this.#site(
+          t.proc,
+          other.trySite,
+          'tries',
+          `${other.name} fails to take ${other.tryRes.name}`,
+        ),
         this.#site(
           t.proc,
           other.tryRes.holders.get(t)?.site ?? 0,
+          'holds',
           `${t.name} holds ${other.tryRes.name}`,
         ),
       ];
@@ -758,14 +770,14 @@ export class Analyzer {
       message,
       tasks: [t],
       resources: r ? [r] : [],
-      sites: [this.#site(t.proc, site, `${t.name}: ${what}`)],
+      sites: [this.#site(t.proc, site, 'misuse', `${t.name}: ${what}`)],
       fix,
       at,
     });
   }
 
   #selfDeadlock(t: TaskState, r: ResourceState, holdSite: number, site: number, at: number) {
-    const own = this.#site(t.proc, holdSite, `${t.name} acquired ${r.name} here`);
+    const own = this.#site(t.proc, holdSite, 'acquired', `${t.name} acquired ${r.name} here`);
     this.#emit({
       kind: 'self-deadlock',
       severity: 'error',
@@ -774,7 +786,7 @@ export class Analyzer {
       message: `Self-deadlock: ${t.name} waits for ${r.name}, which it already holds.`,
       tasks: [t],
       resources: [r],
-      sites: [this.#site(t.proc, site, `${t.name} waits for ${r.name} again`), own],
+      sites: [this.#site(t.proc, site, 'waits', `${t.name} waits for ${r.name} again`), own],
       fix:
         r.kind === 'rwlock'
           ? 'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
@@ -819,9 +831,12 @@ export class Analyzer {
         this.#site(
           holder.proc,
           site,
+          'acquired',
           `${holder.name} acquired ${r.name} here and never released it`,
         ),
-        ...waiters.map((w) => this.#site(w.proc, w.waitSite, `${w.name} waits for ${r.name}`)),
+        ...waiters.map((w) =>
+          this.#site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`),
+        ),
       ],
       fix:
         'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
@@ -845,7 +860,7 @@ export class Analyzer {
       message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${this.options.longHoldMs} ms).`,
       tasks: [holder],
       resources: [r],
-      sites: [this.#site(holder.proc, site, `${holder.name} acquired ${r.name} here`)],
+      sites: [this.#site(holder.proc, site, 'acquired', `${holder.name} acquired ${r.name} here`)],
       fix:
         'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
         'needed under the lock, release it, then work.',
@@ -870,7 +885,7 @@ export class Analyzer {
           `${r.grants - w.waitGrants} times to others.`,
         tasks: [w],
         resources: [r],
-        sites: [this.#site(w.proc, w.waitSite, `${w.name} waits for ${r.name}`)],
+        sites: [this.#site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`)],
         fix:
           r.kind !== 'rwlock'
             ? 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.'
@@ -927,8 +942,12 @@ export class Analyzer {
     for (const e of cycle) {
       const o = e.first;
       const proc = o.task.proc;
-      sites.push(this.#site(proc, o.fromSite, `${o.task.name} takes ${o.from.name} first`));
-      sites.push(this.#site(proc, o.toSite, `${o.task.name} then takes ${o.to.name}`));
+      sites.push(
+        this.#site(proc, o.fromSite, 'takes-first', `${o.task.name} takes ${o.from.name} first`),
+      );
+      sites.push(
+        this.#site(proc, o.toSite, 'takes-then', `${o.task.name} then takes ${o.to.name}`),
+      );
       steps.push(`${o.task.name} took ${o.from.name} then ${o.to.name}`);
     }
     const id = `lock-order-inversion:${names(resources)}`;
@@ -1136,10 +1155,16 @@ export class Analyzer {
               ? `${from.name} waits for ${r.name}, held by ${to.name}`
               : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
       parts.push(how);
-      const waitSite = this.#site(from.proc, from.waitSite, `${from.name} waits for ${r.name}`);
+      const waitSite = this.#site(
+        from.proc,
+        from.waitSite,
+        'waits',
+        `${from.name} waits for ${r.name}`,
+      );
       const held = this.#site(
         to.proc,
         holdSite,
+        queued ? 'waits' : 'acquired',
         queued ? `${to.name} waits for ${r.name}` : `${to.name} acquired ${r.name}`,
       );
       edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
@@ -1272,9 +1297,11 @@ export class Analyzer {
       }
     }
     for (const t of tasks) t.explained = true;
-    const sites = tasks.map((t) => this.#site(t.proc, t.waitSite, `${t.name} waits on ${r.name}`));
+    const sites = tasks.map((t) =>
+      this.#site(t.proc, t.waitSite, 'waits', `${t.name} waits on ${r.name}`),
+    );
     for (const [h, hold] of r.holders) {
-      sites.push(this.#site(h.proc, hold.site, `${h.name} acquired ${r.name}`));
+      sites.push(this.#site(h.proc, hold.site, 'acquired', `${h.name} acquired ${r.name}`));
     }
     this.#emit({
       kind: 'blocked-forever',
@@ -1328,10 +1355,10 @@ export class Analyzer {
     this.onFinding?.(finding);
   }
 
-  #site(proc: ProcessModel, id: number, role: string): SiteRef {
+  #site(proc: ProcessModel, id: number, act: SiteAct, role: string): SiteRef {
     const s = id ? proc.sites.get(id) : undefined;
-    if (!s) return { file: '', line: 0, column: 0, role };
-    const ref: SiteRef = { file: s.file, line: s.line, column: s.column, role };
+    if (!s) return { file: '', line: 0, column: 0, act, role };
+    const ref: SiteRef = { file: s.file, line: s.line, column: s.column, act, role };
     if (s.fn) ref.fn = s.fn;
     if (s.stack?.length) {
       const stack: NonNullable<SiteRef['stack']> = [];
@@ -1362,7 +1389,10 @@ export class Analyzer {
     if (!key) return undefined;
     let entry = this.#siteStats.get(key);
     if (!entry) {
-      entry = { stats: new Stats(), site: this.#site(proc, site, `acquires ${r.name}`) };
+      entry = {
+        stats: new Stats(),
+        site: this.#site(proc, site, 'acquires', `acquires ${r.name}`),
+      };
       this.#siteStats.set(key, entry);
     }
     stats = entry.stats;
@@ -1396,7 +1426,12 @@ export class Analyzer {
     const site = sp.sites[i]!;
     if (site) {
       const verb = type === 'hold' ? 'holds' : 'waits for';
-      const s = this.#site(res.proc, site, `${lane.name} ${verb} ${res.name}`);
+      const s = this.#site(
+        res.proc,
+        site,
+        type === 'hold' ? 'acquired' : 'waits',
+        `${lane.name} ${verb} ${res.name}`,
+      );
       if (s.line) iv.site = s;
     }
     const endedBy = sp.endedBy[i];

@@ -20,11 +20,27 @@ export type FindingKind = (typeof FINDING_KINDS)[number];
 export type Severity = 'error' | 'warning' | 'info';
 
 /** A place in the user's source (1-based line and column, in the TypeScript source). */
+/**
+ * What happens at a site, as a code that consumers decide on; `role` says it in words for people
+ * and may contain user-chosen names, so nothing may be decided by reading it.
+ * - `waits`: a task waits there (for a lock, a signal, a join);
+ * - `acquired`: the task holding the resource acquired it there;
+ * - `holds`: where a holder took what another task is trying to get (livelock);
+ * - `tries`: a failed try-lock;
+ * - `takes-first`, `takes-then`: the outer and inner acquisitions of a lock-order edge;
+ * - `misuse`: the misused call (double release, release by a non-owner, ...);
+ * - `acquires`: an acquisition site, in statistics and time lines.
+ */
+export type SiteAct =
+  'waits' | 'acquired' | 'holds' | 'tries' | 'takes-first' | 'takes-then' | 'misuse' | 'acquires';
+
 export interface SiteRef {
   file: string;
   line: number;
   column: number;
   fn?: string;
+  /** What happens there, as a code (added in report version 1; absent in older reports). */
+  act?: SiteAct;
   /** What happens there, as a phrase: "philosopher 1 waits for fork 2". */
   role: string;
   /** The callers of this site, innermost first, when the probe captured them. */
