@@ -25,6 +25,11 @@ export class Event {
     return this.resource.name;
   }
 
+  /** Tasks waiting for the event to be set. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   get isSet(): boolean {
     return this.#set;
   }

@@ -53,6 +53,11 @@ export class RWLock implements Releasable {
     return this.#readers;
   }
 
+  /** Tasks waiting to read or to write. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   get isWriteLocked(): boolean {
     return this.#writer !== undefined;
   }

@@ -53,6 +53,11 @@ export class Semaphore implements Releasable {
     return this.resource.name;
   }
 
+  /** Tasks waiting for a permit. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   /** Permits available now. */
   get value(): number {
     return this.#permits;
