@@ -8,10 +8,28 @@
  * Messages are expected to be validated already (StreamSession); references to tasks, resources
  * or sites the stream never registered are tolerated and shown by number.
  */
-import { MISUSE_CODES, type Message, type SiteMessage, type WireEvent } from '../protocol.js';
-import { LogHistogram } from './histogram.js';
-import { SmallMap } from './small-map.js';
+import { MISUSE_CODES, type Message, type WireEvent } from '../protocol.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
+import {
+  HOLD,
+  type Hold,
+  lastSite,
+  names,
+  ProcessModel,
+  remember,
+  ResourceState,
+  Role,
+  roleOf,
+  Stats,
+  statsOf,
+  TaskState,
+  taskRef,
+  resourceRef,
+  unique,
+  WAIT,
+  WAIT_SEND,
+} from './model.js';
+import { Spans } from './timeline.js';
 import type {
   LiveState,
   ContentionStats,
@@ -26,9 +44,7 @@ import type {
   Severity,
   SiteAct,
   SiteRef,
-  TaskRef,
   TimelineInterval,
-  TimelineLane,
 } from './types.js';
 
 export interface AnalysisOptions {
@@ -48,262 +64,6 @@ export const DEFAULT_OPTIONS: AnalysisOptions = {
   livelockRetries: 10,
   maxIntervals: 200_000,
 };
-
-/** How a kind of resource takes part in the wait-for graph. */
-const enum Role {
-  /** Owned by its holders: a waiter waits for exactly them (mutexes, read-write locks). */
-  Lock,
-  /** Permits: any task may release one, so holders are only likely wakers (semaphores). */
-  Permits,
-  /** Woken by whoever signals it: sends, notifies, sets, arrives (channels, conditions...). */
-  Signal,
-  /** A task's end: the joiner waits for exactly that task. */
-  Join,
-}
-
-function roleOf(kind: string): Role {
-  switch (kind) {
-    case 'mutex':
-    case 'reentrant-mutex':
-    case 'rwlock':
-    case 'shared-mutex':
-      return Role.Lock;
-    case 'semaphore':
-    case 'shared-semaphore':
-      return Role.Permits;
-    case 'task':
-      return Role.Join;
-    default:
-      return Role.Signal;
-  }
-}
-
-/** A channel wait's `n`: 1 to receive, 2 to send (primitives/channel.ts). */
-const WAIT_SEND = 2;
-/** At most this many signallers are remembered per resource, as likely wakers. */
-const MAX_SIGNALLERS = 64;
-
-interface Hold {
-  count: number;
-  /** For a read-write lock, the mode held (1 read, 2 write); 0 otherwise. */
-  mode: number;
-  site: number;
-  since: number;
-  /** Its span on the time line (see Spans), or -1. */
-  span: number;
-}
-
-const HOLD = 0;
-const WAIT = 1;
-
-/**
- * The time line: the most recent holds and waits, in a ring of typed arrays that grows to
- * `capacity` and then overwrites the oldest. Numbers live in typed arrays and references in
- * plain arrays, so recording a span allocates nothing: retaining a hundred thousand small
- * objects made the garbage collector the analysis's largest cost. A span is named by its
- * sequence number, which stays valid until the ring overwrites it.
- */
-class Spans {
-  #size = 0;
-  starts = new Float64Array(0);
-  ends = new Float64Array(0);
-  sites = new Float64Array(0);
-  types = new Uint8Array(0);
-  lanes: TimelineLane[] = [];
-  res: ResourceState[] = [];
-  endedBy: (string | undefined)[] = [];
-  /** How many spans were ever added; the next one's sequence number. */
-  seq = 0;
-
-  constructor(readonly capacity: number) {}
-
-  add(lane: TimelineLane, r: ResourceState, type: number, start: number, site: number): number {
-    if (this.seq >= this.#size && this.#size < this.capacity) this.#grow();
-    const i = this.seq % this.#size;
-    this.starts[i] = start;
-    this.ends[i] = NaN;
-    this.sites[i] = site;
-    this.types[i] = type;
-    this.lanes[i] = lane;
-    this.res[i] = r;
-    this.endedBy[i] = undefined;
-    return this.seq++;
-  }
-
-  /** The ring index of span `seq`, or -1 once it has been overwritten. */
-  index(seq: number): number {
-    return seq >= 0 && seq < this.seq && seq >= this.seq - this.#size ? seq % this.#size : -1;
-  }
-
-  end(seq: number, at: number, endedBy?: string): void {
-    const i = this.index(seq);
-    if (i < 0) return;
-    this.ends[i] = at;
-    if (endedBy !== undefined) this.endedBy[i] = endedBy;
-  }
-
-  /** The sequence numbers of the last `n` spans still held, oldest first. */
-  last(n: number): number[] {
-    const count = Math.min(this.seq, this.#size, n);
-    return Array.from({ length: count }, (_, k) => this.seq - count + k);
-  }
-
-  get retained(): number {
-    return Math.min(this.seq, this.#size);
-  }
-
-  #grow(): void {
-    // Before the ring first wraps, spans sit at their sequence numbers: growing is a copy.
-    const size = Math.min(this.capacity, Math.max(1024, this.#size * 2));
-    const copy = <A extends Float64Array | Uint8Array>(a: A, make: (n: number) => A): A => {
-      const b = make(size);
-      b.set(a);
-      return b;
-    };
-    this.starts = copy(this.starts, (n) => new Float64Array(n));
-    this.ends = copy(this.ends, (n) => new Float64Array(n));
-    this.sites = copy(this.sites, (n) => new Float64Array(n));
-    this.types = copy(this.types, (n) => new Uint8Array(n));
-    this.#size = size;
-  }
-}
-
-class Stats {
-  acquisitions = 0;
-  contended = 0;
-  readonly wait = new LogHistogram();
-  readonly hold = new LogHistogram();
-}
-
-class TaskState {
-  readonly holds = new SmallMap<ResourceState, Hold>();
-  ended = false;
-  waitRes: ResourceState | undefined = undefined;
-  /**
-   * The other channels of a select(): one wait on all its cases, ended by whichever case fires
-   * (or by the timeout or abort, recorded on every case).
-   */
-  waitAlso: ResourceState[] | undefined = undefined;
-  /** The direction of each case in `waitAlso` (see `waitDir`). */
-  waitAlsoDir: number[] | undefined = undefined;
-  waitSite = 0;
-  waitSince = 0;
-  /** The resource's grant count when the wait began, for starvation. */
-  waitGrants = 0;
-  /** For a channel wait, its direction (WAIT_SEND, or 1 to receive); for a read-write lock, the mode. */
-  waitDir = 0;
-  waitSpan = -1;
-  /** The task's lane on the time line, made with its first span. */
-  lane: TimelineLane | undefined = undefined;
-  /** For a join: the task waited for. */
-  joinTarget: TaskState | undefined = undefined;
-  tryRes: ResourceState | undefined = undefined;
-  tryFails = 0;
-  trySite = 0;
-  starved: ResourceState | undefined = undefined;
-  /** Stamp of the last search that visited this task. */
-  mark = 0;
-  /** Set once the task is part of a reported deadlock or blocked-forever finding. */
-  explained = false;
-
-  constructor(
-    readonly proc: ProcessModel,
-    readonly id: number,
-    readonly key: string,
-    public name: string,
-    public kind: string,
-    public thread: number,
-  ) {}
-
-  get blocked(): boolean {
-    return this.waitRes !== undefined;
-  }
-}
-
-class ResourceState {
-  readonly holders = new SmallMap<TaskState, Hold>();
-  /** Set while the resource is in its process's `held` list (pruned lazily, see ProcessModel). */
-  listed = false;
-  readonly waiters = new Set<TaskState>();
-  role: Role;
-  grants = 0;
-  lastReleaser: TaskState | undefined = undefined;
-  /** Tasks that sent, notified, set, arrived or counted down: who might wake a waiter. */
-  readonly signallers = new Map<TaskState, number>();
-  readonly receivers = new Map<TaskState, number>();
-  stats: Stats | undefined = undefined;
-  abandoned = false;
-  /** A read-write lock's policy (`writer-preferring` unless registered otherwise). */
-  policy: string | undefined = undefined;
-
-  constructor(
-    readonly proc: ProcessModel,
-    readonly id: number,
-    readonly key: string,
-    public name: string,
-    public kind: string,
-    public cls: string,
-    public site: number,
-  ) {
-    this.role = roleOf(kind);
-  }
-}
-
-class ProcessModel {
-  readonly tasks = new Map<number, TaskState>();
-  readonly resources = new Map<number, ResourceState>();
-  readonly sites = new Map<number, SiteMessage>();
-  readonly siteStats = new Map<number, Stats>();
-  readonly threads = new Set<number>();
-  /**
-   * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
-   * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
-   * hot path never deletes from a Set (see SmallMap for why that matters).
-   */
-  readonly held = new Set<ResourceState>();
-
-  /** The held resources, dropping the ones found free. */
-  *heldNow(): IterableIterator<ResourceState> {
-    for (const r of this.held) {
-      if (r.holders.size === 0) {
-        this.held.delete(r);
-        r.listed = false;
-      } else yield r;
-    }
-  }
-  exitCode: number | undefined = undefined;
-  /** Open streams; a process whose streams all closed without an `end` was cut off. */
-  streams = 0;
-  cut = false;
-  produced = 0;
-  dropped = 0;
-  events = 0;
-
-  constructor(
-    readonly prefix: string,
-    readonly pid: number,
-    readonly title: string,
-  ) {}
-
-  task(id: number): TaskState {
-    let t = this.tasks.get(id);
-    if (!t) {
-      const thread = Math.floor(id / 2 ** 32);
-      t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
-      this.tasks.set(id, t);
-    }
-    return t;
-  }
-
-  resource(id: number): ResourceState {
-    let r = this.resources.get(id);
-    if (!r) {
-      r = new ResourceState(this, id, `${this.prefix}:r${id}`, `resource ${id}`, 'unknown', '', 0);
-      this.resources.set(id, r);
-    }
-    return r;
-  }
-}
 
 /**
  * Incremental analysis of one or more event streams (one per process). Feed it with `accept`;
@@ -1583,58 +1343,4 @@ export class Analyzer {
       resources,
     };
   }
-}
-
-/**
- * Remembers a signaller, most recent last. When the map is full, a task that has ended makes
- * room, or else the oldest: a channel fed by many short-lived producers must still know its
- * live one.
- */
-function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
-  map.delete(t);
-  if (map.size >= MAX_SIGNALLERS) {
-    let victim: TaskState | undefined;
-    for (const k of map.keys()) {
-      if (k.ended) {
-        victim = k;
-        break;
-      }
-    }
-    map.delete(victim ?? map.keys().next().value!);
-  }
-  map.set(t, site);
-}
-
-function lastSite(r: ResourceState, t: TaskState): number {
-  return r.signallers.get(t) ?? r.receivers.get(t) ?? 0;
-}
-
-function unique<T>(xs: T[]): T[] {
-  return [...new Set(xs)];
-}
-
-function names(rs: { name: string }[]): string {
-  return unique(rs.map((r) => r.name))
-    .sort()
-    .join(',');
-}
-
-function taskRef(t: TaskState): TaskRef {
-  return { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
-}
-
-function resourceRef(r: ResourceState): ResourceRef {
-  return { key: r.key, name: r.name, kind: r.kind, class: r.cls };
-}
-
-function statsOf(key: string, name: string, kind: string, s: Stats): ContentionStats {
-  return {
-    key,
-    name,
-    kind,
-    acquisitions: s.acquisitions,
-    contended: s.contended,
-    wait: s.wait.summary(),
-    hold: s.hold.summary(),
-  };
 }

@@ -1,0 +1,249 @@
+/**
+ * The analysis's state model: per process, its tasks, resources and their holds, waits and
+ * signallers, as the events left them. Plain data with small helpers and no decisions: the
+ * wait-for semantics are in waitfor.ts, the findings in the Analyzer.
+ */
+import type { SiteMessage } from '../protocol.js';
+import { LogHistogram } from './histogram.js';
+import { SmallMap } from './small-map.js';
+import type { ContentionStats, ResourceRef, TaskRef, TimelineLane } from './types.js';
+
+/** How a kind of resource takes part in the wait-for graph. */
+export const Role = {
+  /** Owned by its holders: a waiter waits for exactly them (mutexes, read-write locks). */
+  Lock: 0,
+  /** Permits: any task may release one, so holders are only likely wakers (semaphores). */
+  Permits: 1,
+  /** Woken by whoever signals it: sends, notifies, sets, arrives (channels, conditions...). */
+  Signal: 2,
+  /** A task's end: the joiner waits for exactly that task. */
+  Join: 3,
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export function roleOf(kind: string): Role {
+  switch (kind) {
+    case 'mutex':
+    case 'reentrant-mutex':
+    case 'rwlock':
+    case 'shared-mutex':
+      return Role.Lock;
+    case 'semaphore':
+    case 'shared-semaphore':
+      return Role.Permits;
+    case 'task':
+      return Role.Join;
+    default:
+      return Role.Signal;
+  }
+}
+
+/** A channel wait's `n`: 1 to receive, 2 to send (primitives/channel.ts). */
+export const WAIT_SEND = 2;
+/** At most this many signallers are remembered per resource, as likely wakers. */
+export const MAX_SIGNALLERS = 64;
+
+export interface Hold {
+  count: number;
+  /** For a read-write lock, the mode held (1 read, 2 write); 0 otherwise. */
+  mode: number;
+  site: number;
+  since: number;
+  /** Its span on the time line (see Spans), or -1. */
+  span: number;
+}
+
+/** The two kinds of span on the time line. */
+export const HOLD = 0;
+export const WAIT = 1;
+
+export class Stats {
+  acquisitions = 0;
+  contended = 0;
+  readonly wait = new LogHistogram();
+  readonly hold = new LogHistogram();
+}
+
+export class TaskState {
+  readonly holds = new SmallMap<ResourceState, Hold>();
+  ended = false;
+  waitRes: ResourceState | undefined = undefined;
+  /**
+   * The other channels of a select(): one wait on all its cases, ended by whichever case fires
+   * (or by the timeout or abort, recorded on every case).
+   */
+  waitAlso: ResourceState[] | undefined = undefined;
+  /** The direction of each case in `waitAlso` (see `waitDir`). */
+  waitAlsoDir: number[] | undefined = undefined;
+  waitSite = 0;
+  waitSince = 0;
+  /** The resource's grant count when the wait began, for starvation. */
+  waitGrants = 0;
+  /** For a channel wait, its direction (WAIT_SEND, or 1 to receive); for a read-write lock, the mode. */
+  waitDir = 0;
+  waitSpan = -1;
+  /** The task's lane on the time line, made with its first span. */
+  lane: TimelineLane | undefined = undefined;
+  /** For a join: the task waited for. */
+  joinTarget: TaskState | undefined = undefined;
+  tryRes: ResourceState | undefined = undefined;
+  tryFails = 0;
+  trySite = 0;
+  starved: ResourceState | undefined = undefined;
+  /** Stamp of the last search that visited this task. */
+  mark = 0;
+  /** Set once the task is part of a reported deadlock or blocked-forever finding. */
+  explained = false;
+
+  constructor(
+    readonly proc: ProcessModel,
+    readonly id: number,
+    readonly key: string,
+    public name: string,
+    public kind: string,
+    public thread: number,
+  ) {}
+
+  get blocked(): boolean {
+    return this.waitRes !== undefined;
+  }
+}
+
+export class ResourceState {
+  readonly holders = new SmallMap<TaskState, Hold>();
+  /** Set while the resource is in its process's `held` list (pruned lazily, see ProcessModel). */
+  listed = false;
+  readonly waiters = new Set<TaskState>();
+  role: Role;
+  grants = 0;
+  lastReleaser: TaskState | undefined = undefined;
+  /** Tasks that sent, notified, set, arrived or counted down: who might wake a waiter. */
+  readonly signallers = new Map<TaskState, number>();
+  readonly receivers = new Map<TaskState, number>();
+  stats: Stats | undefined = undefined;
+  abandoned = false;
+  /** A read-write lock's policy (`writer-preferring` unless registered otherwise). */
+  policy: string | undefined = undefined;
+
+  constructor(
+    readonly proc: ProcessModel,
+    readonly id: number,
+    readonly key: string,
+    public name: string,
+    public kind: string,
+    public cls: string,
+    public site: number,
+  ) {
+    this.role = roleOf(kind);
+  }
+}
+
+export class ProcessModel {
+  readonly tasks = new Map<number, TaskState>();
+  readonly resources = new Map<number, ResourceState>();
+  readonly sites = new Map<number, SiteMessage>();
+  readonly siteStats = new Map<number, Stats>();
+  readonly threads = new Set<number>();
+  /**
+   * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
+   * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
+   * hot path never deletes from a Set (see SmallMap for why that matters).
+   */
+  readonly held = new Set<ResourceState>();
+
+  /** The held resources, dropping the ones found free. */
+  *heldNow(): IterableIterator<ResourceState> {
+    for (const r of this.held) {
+      if (r.holders.size === 0) {
+        this.held.delete(r);
+        r.listed = false;
+      } else yield r;
+    }
+  }
+  exitCode: number | undefined = undefined;
+  /** Open streams; a process whose streams all closed without an `end` was cut off. */
+  streams = 0;
+  cut = false;
+  produced = 0;
+  dropped = 0;
+  events = 0;
+
+  constructor(
+    readonly prefix: string,
+    readonly pid: number,
+    readonly title: string,
+  ) {}
+
+  task(id: number): TaskState {
+    let t = this.tasks.get(id);
+    if (!t) {
+      const thread = Math.floor(id / 2 ** 32);
+      t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
+      this.tasks.set(id, t);
+    }
+    return t;
+  }
+
+  resource(id: number): ResourceState {
+    let r = this.resources.get(id);
+    if (!r) {
+      r = new ResourceState(this, id, `${this.prefix}:r${id}`, `resource ${id}`, 'unknown', '', 0);
+      this.resources.set(id, r);
+    }
+    return r;
+  }
+}
+
+/**
+ * Remembers a signaller, most recent last. When the map is full, a task that has ended makes
+ * room, or else the oldest: a channel fed by many short-lived producers must still know its
+ * live one.
+ */
+export function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
+  map.delete(t);
+  if (map.size >= MAX_SIGNALLERS) {
+    let victim: TaskState | undefined;
+    for (const k of map.keys()) {
+      if (k.ended) {
+        victim = k;
+        break;
+      }
+    }
+    map.delete(victim ?? map.keys().next().value!);
+  }
+  map.set(t, site);
+}
+
+export function lastSite(r: ResourceState, t: TaskState): number {
+  return r.signallers.get(t) ?? r.receivers.get(t) ?? 0;
+}
+
+export function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+export function names(rs: { name: string }[]): string {
+  return unique(rs.map((r) => r.name))
+    .sort()
+    .join(',');
+}
+
+export function taskRef(t: TaskState): TaskRef {
+  return { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+}
+
+export function resourceRef(r: ResourceState): ResourceRef {
+  return { key: r.key, name: r.name, kind: r.kind, class: r.cls };
+}
+
+export function statsOf(key: string, name: string, kind: string, s: Stats): ContentionStats {
+  return {
+    key,
+    name,
+    kind,
+    acquisitions: s.acquisitions,
+    contended: s.contended,
+    wait: s.wait.summary(),
+    hold: s.hold.summary(),
+  };
+}
