@@ -30,6 +30,8 @@ import {
   WAIT_SEND,
 } from './model.js';
 import { Spans } from './timeline.js';
+import { findCycle, stronglyConnected } from './graph.js';
+import { isWaiting, successors } from './waitfor.js';
 import type {
   LiveState,
   ContentionStats,
@@ -733,86 +735,11 @@ export class Analyzer {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The wait-for graph
-
-  /**
-   * The tasks that `t` waits for. With `definite`, only waits that cannot end unless those tasks
-   * move: a lock's holders, a joined task. Otherwise also the likely wakers of permits and
-   * signals: permit holders, earlier senders, notifiers, arrivers.
-   */
-  #successors(t: TaskState, definite: boolean): Iterable<TaskState> {
-    const r = t.waitRes;
-    if (!r) return [];
-    if (!t.waitAlso) return this.#wakers(t, r, t.waitDir, definite);
-    // A select can be woken through any of its cases.
-    const all = new Set<TaskState>(this.#wakers(t, r, t.waitDir, definite));
-    t.waitAlso.forEach((c, i) => {
-      for (const w of this.#wakers(t, c, t.waitAlsoDir![i]!, definite)) all.add(w);
-    });
-    return all;
-  }
-
-  /** The tasks that could end `t`'s wait on `r` (in direction `dir`, for a channel). */
-  #wakers(t: TaskState, r: ResourceState, dir: number, definite: boolean): Iterable<TaskState> {
-    switch (r.role) {
-      case Role.Lock:
-        return r.kind === 'rwlock' ? this.#rwWakers(t, r) : r.holders.keys();
-      case Role.Join:
-        return t.joinTarget ? [t.joinTarget] : [];
-      case Role.Permits:
-        return definite ? [] : r.holders.keys();
-      case Role.Signal: {
-        if (definite) return [];
-        const candidates = (dir === WAIT_SEND ? r.receivers : r.signallers).keys();
-        // Parties already waiting at a barrier have arrived: only one that has not can let it
-        // pass, so a barrier short of a party is blocked forever, not a cycle of its parties.
-        if (r.kind !== 'barrier' && r.kind !== 'shared-barrier') return candidates;
-        return [...candidates].filter((c) => !r.waiters.has(c));
-      }
-    }
-  }
-
-  /**
-   * Who must go before `t` gets a read-write lock: its holders, and the waiters the policy puts
-   * ahead of it. Writer-preferring: a reader waits behind every waiting writer (so a reader that
-   * re-enters while a writer waits is a read-write-read deadlock); a writer behind the holders.
-   * Fair: everyone who began to wait earlier.
-   */
-  #rwWakers(t: TaskState, r: ResourceState): TaskState[] {
-    const out = [...r.holders.keys()];
-    // The waiters set keeps the order in which the waits began.
-    for (const w of r.waiters) {
-      if (w === t) {
-        if (r.policy === 'fair') break;
-        continue;
-      }
-      if (w.waitRes !== r) continue;
-      if (r.policy === 'fair' || (t.waitDir === 1 && w.waitDir === 2)) out.push(w);
-    }
-    return out;
-  }
+  // The wait-for graph (semantics in waitfor.ts, algorithms in graph.ts)
 
   /** A cycle of waits through `start`, as the list of tasks from `start`, or undefined. */
   #findCycle(start: TaskState, definite: boolean): TaskState[] | undefined {
-    const stamp = ++this.#stamp;
-    start.mark = stamp;
-    const path: TaskState[] = [start];
-    const iters: Iterator<TaskState>[] = [this.#successors(start, definite)[Symbol.iterator]()];
-    while (iters.length) {
-      const step = iters[iters.length - 1]!.next();
-      if (step.done) {
-        iters.pop();
-        path.pop();
-        continue;
-      }
-      const next = step.value;
-      if (next === start && path.length > 1) return path.slice();
-      if (next.mark === stamp || !next.blocked || next.ended) continue;
-      next.mark = stamp;
-      path.push(next);
-      iters.push(this.#successors(next, definite)[Symbol.iterator]());
-    }
-    return undefined;
+    return findCycle(start, (t) => successors(t, definite), isWaiting, ++this.#stamp);
   }
 
   /**
@@ -826,63 +753,11 @@ export class Analyzer {
       const stands = cycle.every((from, i) => {
         const to = cycle[(i + 1) % cycle.length]!;
         if (!from.blocked || from.ended) return false;
-        for (const next of this.#successors(from, true)) if (next === to) return true;
+        for (const next of successors(from, true)) if (next === to) return true;
         return false;
       });
       if (stands) this.#reportDeadlock(cycle, at);
     }
-  }
-
-  /**
-   * The strongly connected groups (of two tasks or more) of the wait-for graph among `tasks`,
-   * by Tarjan's algorithm, iteratively, since chains of waits can be long.
-   */
-  #waitGroups(tasks: TaskState[]): TaskState[][] {
-    const index = new Map<TaskState, number>();
-    const low = new Map<TaskState, number>();
-    const onStack = new Set<TaskState>();
-    const stack: TaskState[] = [];
-    const groups: TaskState[][] = [];
-    let next = 0;
-    const eligible = (t: TaskState): boolean => t.blocked && !t.ended;
-    for (const start of tasks) {
-      if (index.has(start)) continue;
-      const frames: { t: TaskState; succ: Iterator<TaskState> }[] = [];
-      const enter = (t: TaskState): void => {
-        index.set(t, next);
-        low.set(t, next++);
-        stack.push(t);
-        onStack.add(t);
-        frames.push({ t, succ: this.#successors(t, false)[Symbol.iterator]() });
-      };
-      enter(start);
-      while (frames.length) {
-        const frame = frames[frames.length - 1]!;
-        const step = frame.succ.next();
-        if (!step.done) {
-          const w = step.value;
-          if (!eligible(w)) continue;
-          if (!index.has(w)) enter(w);
-          else if (onStack.has(w)) low.set(frame.t, Math.min(low.get(frame.t)!, index.get(w)!));
-          continue;
-        }
-        frames.pop();
-        const v = frame.t;
-        const parent = frames[frames.length - 1];
-        if (parent) low.set(parent.t, Math.min(low.get(parent.t)!, low.get(v)!));
-        if (low.get(v) === index.get(v)) {
-          const group: TaskState[] = [];
-          let w: TaskState;
-          do {
-            w = stack.pop()!;
-            onStack.delete(w);
-            group.push(w);
-          } while (w !== v);
-          if (group.length > 1) groups.push(group);
-        }
-      }
-    }
-    return groups;
   }
 
   #reportDeadlock(found: TaskState[], at: number): void {
@@ -965,7 +840,7 @@ export class Analyzer {
     // One pass finds the strongly connected groups of waits; each group of two or more holds a
     // cycle through any of its tasks. (A search from every blocked task would cost the square
     // of a long chain.)
-    for (const group of this.#waitGroups(blocked)) {
+    for (const group of stronglyConnected(blocked, (t) => successors(t, false), isWaiting)) {
       const root = group.find((t) => !t.explained);
       if (!root) continue;
       const cycle = this.#findCycle(root, false);
@@ -994,7 +869,7 @@ export class Analyzer {
   }
 
   #waitsForBlocked(t: TaskState): boolean {
-    for (const next of this.#successors(t, true)) {
+    for (const next of successors(t, true)) {
       if (next !== t && !next.ended && (next.blocked || next.explained)) return true;
     }
     return false;

@@ -1,0 +1,72 @@
+/**
+ * The wait-for semantics: for a task that waits, which tasks could end its wait now ("who can
+ * wake me"), per kind of resource. Pure functions of the state model.
+ */
+import { Role, WAIT_SEND, type ResourceState, type TaskState } from './model.js';
+
+/** A task that takes part in the wait-for graph: it waits, and has not ended. */
+export function isWaiting(t: TaskState): boolean {
+  return t.blocked && !t.ended;
+}
+
+/**
+ * The tasks that `t` waits for. With `definite`, only waits that cannot end unless those tasks
+ * move: a lock's holders, a joined task. Otherwise also the likely wakers of permits and
+ * signals: permit holders, earlier senders, notifiers, arrivers.
+ */
+export function successors(t: TaskState, definite: boolean): Iterable<TaskState> {
+  const r = t.waitRes;
+  if (!r) return [];
+  if (!t.waitAlso) return wakers(t, r, t.waitDir, definite);
+  // A select can be woken through any of its cases.
+  const all = new Set<TaskState>(wakers(t, r, t.waitDir, definite));
+  t.waitAlso.forEach((c, i) => {
+    for (const w of wakers(t, c, t.waitAlsoDir![i]!, definite)) all.add(w);
+  });
+  return all;
+}
+
+/** The tasks that could end `t`'s wait on `r` (in direction `dir`, for a channel). */
+function wakers(
+  t: TaskState,
+  r: ResourceState,
+  dir: number,
+  definite: boolean,
+): Iterable<TaskState> {
+  switch (r.role) {
+    case Role.Lock:
+      return r.kind === 'rwlock' ? rwWakers(t, r) : r.holders.keys();
+    case Role.Join:
+      return t.joinTarget ? [t.joinTarget] : [];
+    case Role.Permits:
+      return definite ? [] : r.holders.keys();
+    case Role.Signal: {
+      if (definite) return [];
+      const candidates = (dir === WAIT_SEND ? r.receivers : r.signallers).keys();
+      // Parties already waiting at a barrier have arrived: only one that has not can let it
+      // pass, so a barrier short of a party is blocked forever, not a cycle of its parties.
+      if (r.kind !== 'barrier' && r.kind !== 'shared-barrier') return candidates;
+      return [...candidates].filter((c) => !r.waiters.has(c));
+    }
+  }
+}
+
+/**
+ * Who must go before `t` gets a read-write lock: its holders, and the waiters the policy puts
+ * ahead of it. Writer-preferring: a reader waits behind every waiting writer (so a reader that
+ * re-enters while a writer waits is a read-write-read deadlock); a writer behind the holders.
+ * Fair: everyone who began to wait earlier.
+ */
+function rwWakers(t: TaskState, r: ResourceState): TaskState[] {
+  const out = [...r.holders.keys()];
+  // The waiters set keeps the order in which the waits began.
+  for (const w of r.waiters) {
+    if (w === t) {
+      if (r.policy === 'fair') break;
+      continue;
+    }
+    if (w.waitRes !== r) continue;
+    if (r.policy === 'fair' || (t.waitDir === 1 && w.waitDir === 2)) out.push(w);
+  }
+  return out;
+}
