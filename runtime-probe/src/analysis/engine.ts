@@ -8,13 +8,11 @@
  * Messages are expected to be validated already (StreamSession); references to tasks, resources
  * or sites the stream never registered are tolerated and shown by number.
  */
-import { MISUSE_CODES, type Message, type WireEvent } from '../protocol.js';
+import type { Message, WireEvent } from '../protocol.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
 import {
   HOLD,
   type Hold,
-  lastSite,
-  names,
   ProcessModel,
   remember,
   ResourceState,
@@ -27,23 +25,29 @@ import {
   resourceRef,
   unique,
   WAIT,
-  WAIT_SEND,
 } from './model.js';
 import { Spans } from './timeline.js';
 import { findCycle, stronglyConnected } from './graph.js';
+import type { FindingContext, FindingDraft } from './findings/context.js';
+import { reportAbandoned } from './findings/abandoned-lock.js';
+import { reportBlockedForever } from './findings/blocked-forever.js';
+import { reportDeadlock } from './findings/deadlock.js';
+import { checkLivelock } from './findings/livelock.js';
+import { reportInversion } from './findings/lock-order-inversion.js';
+import { reportLongHold } from './findings/long-hold.js';
+import { reportMisuse } from './findings/misuse.js';
+import { reportSelfDeadlock } from './findings/self-deadlock.js';
+import { checkStarvation } from './findings/starvation.js';
 import { isWaiting, successors } from './waitfor.js';
 import type {
   LiveState,
   ContentionStats,
-  CycleEdge,
   Finding,
-  FindingKind,
   GraphEdge,
   GraphNode,
   ProcessSummary,
   Report,
   ResourceRef,
-  Severity,
   SiteAct,
   SiteRef,
   TimelineInterval,
@@ -96,9 +100,21 @@ export class Analyzer {
   /** The time of the latest event or heartbeat, in microseconds since the origin. */
   #now = 0;
 
+  /** What the finding modules see of the engine (findings/context.ts). */
+  readonly #ctx: FindingContext;
+
   constructor(options: Partial<AnalysisOptions> = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
     this.#spans = new Spans(Math.max(0, this.options.maxIntervals));
+    this.#ctx = {
+      options: this.options,
+      site: (proc, id, act, role) => this.#site(proc, id, act, role),
+      siteKey: (proc, id) => this.#siteKey(proc, id),
+      reported: (id) => this.#reported.has(id),
+      emit: (draft) => this.#emit(draft),
+      cycleEdges: this.#cycleEdges,
+      inversionEdges: this.#inversionEdges,
+    };
   }
 
   /** Microseconds since the origin of the report's time line. */
@@ -249,7 +265,7 @@ export class Analyzer {
         return;
       }
       case 'misuse':
-        this.#misuse(t, r, site, e.n ?? 0, at);
+        reportMisuse(this.#ctx, t, r, site, e.n ?? 0, at);
         return;
       case 'task-start':
         t.ended = false;
@@ -263,7 +279,8 @@ export class Analyzer {
         return;
       case 'guard-collected':
         if (r) {
-          this.#abandoned(
+          reportAbandoned(
+            this.#ctx,
             r,
             t,
             r.holders.get(t)?.site ?? site,
@@ -275,14 +292,14 @@ export class Analyzer {
       case 'abandoned': {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
-        this.#abandoned(r, holder, site, at, 'its thread ended while holding it');
+        reportAbandoned(this.#ctx, r, holder, site, at, 'its thread ended while holding it');
         this.#dropHold(holder, r, at);
         return;
       }
       case 'held-long': {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
-        this.#longHold(r, holder, site, (e.n ?? 0) * 1000, at);
+        reportLongHold(this.#ctx, r, holder, site, (e.n ?? 0) * 1000, at);
         return;
       }
       default:
@@ -297,7 +314,7 @@ export class Analyzer {
       // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
       // own write lock, or a write under one's own read lock, is (the mode held decides).
       if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
-        this.#selfDeadlock(t, r, own.site, site, at);
+        reportSelfDeadlock(this.#ctx, t, r, own.site, site, at);
       }
     }
     // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
@@ -406,7 +423,7 @@ export class Analyzer {
         t.proc.held.add(r);
       }
     }
-    if (r.waiters.size) this.#checkStarvation(r, at);
+    if (r.waiters.size) checkStarvation(this.#ctx, r, at);
   }
 
   #released(t: TaskState, r: ResourceState, at: number, n: number): void {
@@ -425,7 +442,8 @@ export class Analyzer {
     const held = at - hold.since;
     r.stats?.hold.add(held);
     if (hold.site) this.#siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
-    if (held >= this.options.longHoldMs * 1000) this.#longHold(r, holder, hold.site, held, at);
+    if (held >= this.options.longHoldMs * 1000)
+      reportLongHold(this.#ctx, r, holder, hold.site, held, at);
     this.#dropHold(holder, r, at);
   }
 
@@ -445,120 +463,7 @@ export class Analyzer {
       t.tryFails = 1;
     }
     if (site) t.trySite = site;
-    const limit = this.options.livelockRetries;
-    if (t.tryFails < limit) return;
-    // Livelock: the task that holds what this one keeps trying is itself retrying, in vain.
-    for (const other of r.holders.keys()) {
-      if (other === t || other.tryFails < limit || !other.tryRes) continue;
-      const tasks = [t, other];
-      const resources = [r, other.tryRes];
-      const sites = [
-        this.#site(t.proc, t.trySite, 'tries', `${t.name} fails to take ${r.name}`),
-        this.#site(
-          t.proc,
-          r.holders.get(other)?.site ?? 0,
-          'holds',
-          `${other.name} holds ${r.name}`,
-        ),
-        this.#site(
-          t.proc,
-          other.trySite,
-          'tries',
-          `${other.name} fails to take ${other.tryRes.name}`,
-        ),
-        this.#site(
-          t.proc,
-          other.tryRes.holders.get(t)?.site ?? 0,
-          'holds',
-          `${t.name} holds ${other.tryRes.name}`,
-        ),
-      ];
-      this.#emit({
-        kind: 'livelock',
-        severity: 'warning',
-        id: `livelock:${names(resources)}`,
-        title: `Livelock: ${t.name} and ${other.name} retry without progress`,
-        message:
-          `Livelock: ${t.name} and ${other.name} keep retrying ${r.name} and ` +
-          `${other.tryRes.name} (${t.tryFails} and ${other.tryFails} failed attempts in a row) ` +
-          `without either making progress.`,
-        tasks,
-        resources,
-        sites,
-        fix:
-          'Back off for a random, growing time before retrying, so that one task wins; or take ' +
-          'the locks in one global order and block instead of trying.',
-        at,
-      });
-      return;
-    }
-  }
-
-  #misuse(t: TaskState, r: ResourceState | undefined, site: number, code: number, at: number) {
-    const what = MISUSE_CODES[code] ?? `misuse code ${code}`;
-    if (what === 'self-deadlock' && r) {
-      this.#selfDeadlock(t, r, r.holders.get(t)?.site ?? 0, site || t.waitSite, at);
-      return;
-    }
-    const name = r?.name ?? 'a resource';
-    const messages: Record<string, [string, string]> = {
-      'release-not-held': [
-        `${t.name} released ${name}, which it does not hold (a double release).`,
-        'Release each acquisition exactly once: hold the guard in a `using` declaration.',
-      ],
-      'release-by-non-owner': [
-        `${t.name} released ${name}, which another task holds.`,
-        'Release a lock from the task that acquired it; to hand work over, use a channel.',
-      ],
-      'over-release': [
-        `${t.name} released ${name} beyond its initial count.`,
-        'Release only permits that were acquired, through the guard that acquire() returned.',
-      ],
-      'wait-without-lock': [
-        `${t.name} waited on or notified ${name} without holding its mutex.`,
-        'Acquire the condition’s mutex before wait() or notify(), and check the state under it.',
-      ],
-      'unbalanced-release': [
-        `${t.name} released ${name} more times than it acquired it.`,
-        'Pair every acquisition with one release, through its guard.',
-      ],
-    };
-    const [message, fix] = messages[what] ?? [`${t.name} misused ${name}: ${what}.`, ''];
-    this.#emit({
-      kind: 'misuse',
-      severity: 'error',
-      title: `Misuse of ${name}: ${what}`,
-      id: `misuse:${what}:${r ? r.cls || r.name : ''}:${this.#siteKey(t.proc, site)}`,
-      message,
-      tasks: [t],
-      resources: r ? [r] : [],
-      sites: [this.#site(t.proc, site, 'misuse', `${t.name}: ${what}`)],
-      fix,
-      at,
-    });
-  }
-
-  #selfDeadlock(t: TaskState, r: ResourceState, holdSite: number, site: number, at: number) {
-    const own = this.#site(t.proc, holdSite, 'acquired', `${t.name} acquired ${r.name} here`);
-    this.#emit({
-      kind: 'self-deadlock',
-      severity: 'error',
-      id: `self-deadlock:${t.name}:${r.name}`,
-      title: `Self-deadlock: ${t.name} waits for ${r.name}, which it holds`,
-      message: `Self-deadlock: ${t.name} waits for ${r.name}, which it already holds.`,
-      tasks: [t],
-      resources: [r],
-      sites: [this.#site(t.proc, site, 'waits', `${t.name} waits for ${r.name} again`), own],
-      fix:
-        r.kind === 'rwlock'
-          ? 'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
-            'instead of taking the lock again, or give it a variant for callers that hold the lock.'
-          : 'Release the lock before taking it again, or restructure so the inner code receives ' +
-            'the guard; use a ReentrantMutex only if re-entry is really intended.',
-      at,
-    });
-    // The wait that follows is this finding: it is not reported again as blocked forever.
-    t.explained = true;
+    checkLivelock(this.#ctx, t, r, at);
   }
 
   #taskEnded(t: TaskState, at: number, threw: boolean): void {
@@ -566,99 +471,18 @@ export class Analyzer {
     if (t.waitRes) this.#endWait(t, at, undefined);
     for (const [r, hold] of [...t.holds]) {
       if (r.role !== Role.Lock) continue;
-      this.#abandoned(r, t, hold.site, at, threw ? 'it threw while holding it' : 'it returned');
+      reportAbandoned(
+        this.#ctx,
+        r,
+        t,
+        hold.site,
+        at,
+        threw ? 'it threw while holding it' : 'it returned',
+      );
     }
     // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
     // bounded; the time line keeps its name on its lane.
     if (t.holds.size === 0) t.proc.tasks.delete(t.id);
-  }
-
-  #abandoned(r: ResourceState, holder: TaskState, site: number, at: number, why: string): void {
-    if (r.abandoned) return;
-    r.abandoned = true;
-    const waiters = [...r.waiters];
-    this.#emit({
-      kind: 'abandoned-lock',
-      severity: 'error',
-      id: `abandoned-lock:${r.name}`,
-      title: `Abandoned lock: ${r.name} is still held by ${holder.name}, which ended`,
-      message:
-        `Abandoned lock: ${holder.name} ended without releasing ${r.name} (${why})` +
-        (waiters.length
-          ? `; ${waiters.map((w) => w.name).join(', ')} ${waiters.length > 1 ? 'wait' : 'waits'} for it.`
-          : '.'),
-      tasks: [holder, ...waiters],
-      resources: [r],
-      sites: [
-        this.#site(
-          holder.proc,
-          site,
-          'acquired',
-          `${holder.name} acquired ${r.name} here and never released it`,
-        ),
-        ...waiters.map((w) =>
-          this.#site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`),
-        ),
-      ],
-      fix:
-        'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
-        'is released however the block ends.',
-      at,
-    });
-  }
-
-  #longHold(r: ResourceState, holder: TaskState, site: number, heldUs: number, at: number): void {
-    // A task stuck in a reported deadlock holds its locks forever: that finding says it all.
-    if (holder.explained) return;
-    // Heartbeats ask again about every long hold: answer from the id before building anything.
-    const id = `long-hold:${r.name}:${this.#siteKey(holder.proc, site)}`;
-    if (this.#reported.has(id)) return;
-    const ms = Math.round(heldUs / 1000);
-    this.#emit({
-      kind: 'long-hold',
-      severity: 'warning',
-      id,
-      title: `Long hold: ${r.name} held for ${ms} ms`,
-      message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${this.options.longHoldMs} ms).`,
-      tasks: [holder],
-      resources: [r],
-      sites: [this.#site(holder.proc, site, 'acquired', `${holder.name} acquired ${r.name} here`)],
-      fix:
-        'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
-        'needed under the lock, release it, then work.',
-      at,
-    });
-  }
-
-  #checkStarvation(r: ResourceState, at: number): void {
-    const limit = this.options.starvationGrants;
-    for (const w of r.waiters) {
-      if (r.grants - w.waitGrants < limit) return;
-      if (w.starved === r) continue;
-      w.starved = r;
-      const waitedMs = Math.round((at - w.waitSince) / 1000);
-      this.#emit({
-        kind: 'starvation',
-        severity: 'warning',
-        id: `starvation:${w.name}:${r.name}`,
-        title: `Starvation: ${w.name} waits for ${r.name} while others take it`,
-        message:
-          `Starvation: ${w.name} has waited ${waitedMs} ms for ${r.name} while it was granted ` +
-          `${r.grants - w.waitGrants} times to others.`,
-        tasks: [w],
-        resources: [r],
-        sites: [this.#site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`)],
-        fix:
-          r.kind !== 'rwlock'
-            ? 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.'
-            : w.waitDir === 1
-              ? "Create the lock with `policy: 'fair'`, so that readers and writers are served in " +
-                'the order they arrive, or write less often.'
-              : "Keep the default `policy: 'writer-preferring'` (or use 'fair'), so that new " +
-                'readers queue behind a waiting writer.',
-        at,
-      });
-    }
   }
 
   /** Moves time forward without an event: checks holds against the long-hold limit. */
@@ -667,7 +491,7 @@ export class Analyzer {
     const limit = this.options.longHoldMs * 1000;
     for (const r of proc.heldNow()) {
       for (const [t, h] of r.holders) {
-        if (at - h.since >= limit) this.#longHold(r, t, h.site, at - h.since, at);
+        if (at - h.since >= limit) reportLongHold(this.#ctx, r, t, h.site, at - h.since, at);
       }
     }
   }
@@ -690,48 +514,8 @@ export class Analyzer {
         toSite: site,
         gates: held.filter((g) => g !== h),
       });
-      if (cycle) this.#reportInversion(cycle, at);
+      if (cycle) reportInversion(this.#ctx, cycle, at);
     }
-  }
-
-  #reportInversion(cycle: OrderEdgeState<ResourceState, TaskState>[], at: number): void {
-    const resources = unique(cycle.flatMap((e) => [e.first.from, e.first.to]));
-    const tasks = unique(
-      cycle.flatMap((e) => (e.other ? [e.first.task, e.other.task] : [e.first.task])),
-    );
-    const sites: SiteRef[] = [];
-    const steps: string[] = [];
-    for (const e of cycle) {
-      const o = e.first;
-      const proc = o.task.proc;
-      sites.push(
-        this.#site(proc, o.fromSite, 'takes-first', `${o.task.name} takes ${o.from.name} first`),
-      );
-      sites.push(
-        this.#site(proc, o.toSite, 'takes-then', `${o.task.name} then takes ${o.to.name}`),
-      );
-      steps.push(`${o.task.name} took ${o.from.name} then ${o.to.name}`);
-    }
-    const id = `lock-order-inversion:${names(resources)}`;
-    if (this.#reported.has(id)) return;
-    for (const e of cycle) this.#inversionEdges.add(e);
-    const order = [...resources].sort((a, b) => (a.name < b.name ? -1 : 1));
-    this.#emit({
-      kind: 'lock-order-inversion',
-      severity: 'warning',
-      id,
-      title: `Lock-order inversion: ${resources.map((r) => r.name).join(' and ')} are taken in opposite orders`,
-      message:
-        `Lock-order inversion: ${steps.join('; ')}. If these run at the same time they can ` +
-        `deadlock, even though this run did not.`,
-      tasks,
-      resources,
-      sites,
-      fix:
-        `Take these locks in one global order everywhere (for example ${order.map((r) => r.name).join(' before ')}), ` +
-        'or take them together under one gate lock.',
-      at,
-    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -756,81 +540,8 @@ export class Analyzer {
         for (const next of successors(from, true)) if (next === to) return true;
         return false;
       });
-      if (stands) this.#reportDeadlock(cycle, at);
+      if (stands) reportDeadlock(this.#ctx, cycle, at);
     }
-  }
-
-  #reportDeadlock(found: TaskState[], at: number): void {
-    // Start from the task with the first name, so that every run tells the cycle the same way.
-    let first = 0;
-    for (let i = 1; i < found.length; i++) if (found[i]!.name < found[first]!.name) first = i;
-    const cycle = [...found.slice(first), ...found.slice(0, first)];
-    const edges: CycleEdge[] = [];
-    const sites: SiteRef[] = [];
-    const resources: ResourceState[] = [];
-    const parts: string[] = [];
-    for (let i = 0; i < cycle.length; i++) {
-      const from = cycle[i]!;
-      const to = cycle[(i + 1) % cycle.length]!;
-      const r = from.waitRes!;
-      resources.push(r);
-      // A read-write lock's waiter may wait for a task queued ahead of it rather than a holder.
-      const queued = r.kind === 'rwlock' && !r.holders.has(to) && to.waitRes === r;
-      const holdSite = queued
-        ? to.waitSite
-        : r.role === Role.Join
-          ? 0
-          : (r.holders.get(to)?.site ?? lastSite(r, to));
-      const how =
-        r.role === Role.Join
-          ? `${from.name} joins ${to.name}`
-          : queued
-            ? `${from.name} waits for ${r.name} behind ${to.name}, who waits to ${to.waitDir === 2 ? 'write' : 'read'} first`
-            : r.role === Role.Lock || r.role === Role.Permits
-              ? `${from.name} waits for ${r.name}, held by ${to.name}`
-              : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
-      parts.push(how);
-      const waitSite = this.#site(
-        from.proc,
-        from.waitSite,
-        'waits',
-        `${from.name} waits for ${r.name}`,
-      );
-      const held = this.#site(
-        to.proc,
-        holdSite,
-        queued ? 'waits' : 'acquired',
-        queued ? `${to.name} waits for ${r.name}` : `${to.name} acquired ${r.name}`,
-      );
-      edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
-      sites.push(waitSite, held);
-      this.#cycleEdges.add(`${from.key}>${r.key}`);
-      this.#cycleEdges.add(`${r.key}>${to.key}`);
-      from.explained = true;
-    }
-    const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : 1));
-    this.#emit({
-      kind: 'deadlock',
-      severity: 'error',
-      id: `deadlock:${names(resources)}`,
-      title: `Deadlock: ${cycle.length} tasks wait for each other in a cycle`,
-      message: `Deadlock: ${parts.join('; ')}.`,
-      tasks: cycle,
-      resources,
-      sites,
-      fix:
-        resources.some((r) => r.kind === 'rwlock') && new Set(resources).size === 1
-          ? `Do not take ${resources[0]!.name} again while holding it: a writer-preferring lock makes ` +
-            'a second read wait behind a waiting writer. Take the lock once and pass down what you ' +
-            "read (or create it with `policy: 'fair'` knowingly)."
-          : resources.every((r) => r.role === Role.Lock)
-            ? `Take the locks in one global order (for example always ${sorted.map((r) => r.name).join(' before ')}), ` +
-              'or acquire with a timeout and back off.'
-            : 'Make sure the task that would wake the others is not itself waiting for them: ' +
-              'release locks before waiting on a channel or condition, or close the channel.',
-      at,
-      cycle: edges,
-    });
   }
 
   /** The program has nothing left to run: whatever still waits, waits forever. */
@@ -844,14 +555,14 @@ export class Analyzer {
       const root = group.find((t) => !t.explained);
       if (!root) continue;
       const cycle = this.#findCycle(root, false);
-      if (cycle) this.#reportDeadlock(cycle, at);
+      if (cycle) reportDeadlock(this.#ctx, cycle, at);
     }
     // Locks whose holders have nothing left to run are as good as abandoned.
     for (const r of proc.heldNow()) {
       if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
       for (const [holder, hold] of r.holders) {
         if (holder.blocked) continue;
-        this.#abandoned(r, holder, hold.site, at, 'it has nothing left to run');
+        reportAbandoned(this.#ctx, r, holder, hold.site, at, 'it has nothing left to run');
         break;
       }
     }
@@ -865,7 +576,7 @@ export class Analyzer {
       if (!list) byResource.set(t.waitRes, (list = []));
       list.push(t);
     }
-    for (const [r, tasks] of byResource) this.#blockedForever(r, tasks, at);
+    for (const [r, tasks] of byResource) reportBlockedForever(this.#ctx, r, tasks, at);
   }
 
   #waitsForBlocked(t: TaskState): boolean {
@@ -875,102 +586,10 @@ export class Analyzer {
     return false;
   }
 
-  #blockedForever(r: ResourceState, tasks: TaskState[], at: number): void {
-    const who = tasks.map((t) => t.name).join(', ');
-    const verb = tasks.length > 1 ? 'wait' : 'waits';
-    const dir = tasks[0]!.waitDir;
-    let why: string;
-    let fix: string;
-    switch (r.kind) {
-      case 'channel':
-        why =
-          dir === WAIT_SEND
-            ? `to send on ${r.name}, and no task is left to receive`
-            : `to receive from ${r.name}, and no task is left to send to it or close it`;
-        fix =
-          dir === WAIT_SEND
-            ? 'Make sure a consumer keeps receiving until the producers are done, or give the channel room.'
-            : 'Close the channel when the producers are done (channel.close()), so that receivers finish.';
-        break;
-      case 'condition':
-      case 'shared-condition':
-        why = `on ${r.name}, and no task is left to notify it`;
-        fix =
-          'Notify after every change of the state the waiters check, and wait with waitFor(predicate).';
-        break;
-      case 'barrier':
-      case 'shared-barrier': {
-        // The parties that arrived in earlier phases and not in this one are the missing ones.
-        const missing = [...r.signallers.keys()].filter((s) => !r.waiters.has(s));
-        why = missing.length
-          ? `at ${r.name}, and the other parties will never arrive: ${missing
-              .map((m) => `${m.name} arrived in an earlier phase${m.ended ? ' and has ended' : ''}`)
-              .join('; ')}`
-          : `at ${r.name}, and the other parties will never arrive`;
-        fix =
-          'Make every party reach the barrier in each phase, or break it with abort() when one leaves.';
-        break;
-      }
-      case 'event':
-        why = `for ${r.name}, and no task is left to set it`;
-        fix = 'Set the event on every path, including errors, or wait with a timeout.';
-        break;
-      case 'waitgroup':
-        why = `for ${r.name}, whose count will never reach zero`;
-        fix = 'Call done() once for each add(), in a finally block.';
-        break;
-      case 'task':
-        why = `for ${r.name} to end, and it never will`;
-        fix = 'Make sure the joined task can finish: it must not wait for its joiner.';
-        break;
-      default: {
-        const holders = [...r.holders.keys()].map((h) => h.name);
-        why = holders.length
-          ? `for ${r.name}, held by ${holders.join(', ')}, which will never release it`
-          : `for ${r.name}, and no task is left to release it`;
-        fix = 'Release on every path (a `using` declaration), and do not wait while holding.';
-      }
-    }
-    for (const t of tasks) t.explained = true;
-    const sites = tasks.map((t) =>
-      this.#site(t.proc, t.waitSite, 'waits', `${t.name} waits on ${r.name}`),
-    );
-    for (const [h, hold] of r.holders) {
-      sites.push(this.#site(h.proc, hold.site, 'acquired', `${h.name} acquired ${r.name}`));
-    }
-    this.#emit({
-      kind: 'blocked-forever',
-      severity: 'error',
-      title: `Blocked forever: ${tasks.length} ${tasks.length > 1 ? 'tasks wait' : 'task waits'} on ${r.name}`,
-      id: `blocked-forever:${r.name}:${tasks
-        .map((t) => t.name)
-        .sort()
-        .join(',')}`,
-      message: `Blocked forever: ${who} ${verb} ${why}. The program went idle with ${tasks.length > 1 ? 'them' : 'it'} still waiting.`,
-      tasks,
-      resources: [r],
-      sites,
-      fix,
-      at,
-    });
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Output
 
-  #emit(f: {
-    kind: FindingKind;
-    severity: Severity;
-    id: string;
-    title: string;
-    message: string;
-    tasks: TaskState[];
-    resources: ResourceState[];
-    sites: SiteRef[];
-    fix: string;
-    at: number;
-    cycle?: CycleEdge[];
-  }): void {
+  #emit(f: FindingDraft): void {
     if (this.#reported.has(f.id)) return;
     this.#reported.add(f.id);
     const finding: Finding = {

@@ -1,0 +1,35 @@
+/**
+ * Long hold: a lock held longer than the limit (`longHoldMs`).
+ */
+import type { FindingContext } from './context.js';
+import { type ResourceState, type TaskState } from '../model.js';
+
+export function reportLongHold(
+  ctx: FindingContext,
+  r: ResourceState,
+  holder: TaskState,
+  site: number,
+  heldUs: number,
+  at: number,
+): void {
+  // A task stuck in a reported deadlock holds its locks forever: that finding says it all.
+  if (holder.explained) return;
+  // Heartbeats ask again about every long hold: answer from the id before building anything.
+  const id = `long-hold:${r.name}:${ctx.siteKey(holder.proc, site)}`;
+  if (ctx.reported(id)) return;
+  const ms = Math.round(heldUs / 1000);
+  ctx.emit({
+    kind: 'long-hold',
+    severity: 'warning',
+    id,
+    title: `Long hold: ${r.name} held for ${ms} ms`,
+    message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${ctx.options.longHoldMs} ms).`,
+    tasks: [holder],
+    resources: [r],
+    sites: [ctx.site(holder.proc, site, 'acquired', `${holder.name} acquired ${r.name} here`)],
+    fix:
+      'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
+      'needed under the lock, release it, then work.',
+    at,
+  });
+}
