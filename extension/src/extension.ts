@@ -227,7 +227,7 @@ class Controller {
 
   #lenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!this.#session) return [];
-    const stats = this.#currentReport().stats.sites;
+    const stats = this.#session.analyzer.siteStats();
     const lenses: vscode.CodeLens[] = [];
     for (const s of stats) {
       const at = siteKeyPlace(s.key);

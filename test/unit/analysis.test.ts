@@ -407,6 +407,17 @@ describe('input and output', () => {
     assert.deepEqual(analyzeTrace(b.text()).report(), analyzeTrace(b.text()).report());
   });
 
+  test('siteStats() answers what report().stats.sites does, without the rest of a report', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'released', 1, 11)
+      .ev(2, 'acquired', 2, 11, 12)
+      .ev(3, 'released', 2, 11);
+    const a = analyzeTrace(b.text());
+    assert.equal(a.siteStats().length, 2);
+    assert.deepEqual(a.siteStats(), a.report().stats.sites);
+  });
+
   test('a file that is not a trace is refused with the line', () => {
     assert.throws(
       () => analyzeTrace('{"t":"events"}\n'),

@@ -19,7 +19,6 @@ import {
   Role,
   roleOf,
   Stats,
-  statsOf,
   TaskState,
   taskRef,
   resourceRef,
@@ -27,6 +26,7 @@ import {
   WAIT,
 } from './model.js';
 import { Spans } from './timeline.js';
+import { buildReport, liveState, siteStats, type EngineView } from './projections.js';
 import { findCycle, stronglyConnected } from './graph.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
@@ -43,14 +43,9 @@ import type {
   LiveState,
   ContentionStats,
   Finding,
-  GraphEdge,
-  GraphNode,
-  ProcessSummary,
   Report,
-  ResourceRef,
   SiteAct,
   SiteRef,
-  TimelineInterval,
 } from './types.js';
 
 export interface AnalysisOptions {
@@ -102,6 +97,8 @@ export class Analyzer {
 
   /** What the finding modules see of the engine (findings/context.ts). */
   readonly #ctx: FindingContext;
+  /** What the projections read (projections.ts). */
+  readonly #view: EngineView;
 
   constructor(options: Partial<AnalysisOptions> = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
@@ -114,6 +111,17 @@ export class Analyzer {
       emit: (draft) => this.#emit(draft),
       cycleEdges: this.#cycleEdges,
       inversionEdges: this.#inversionEdges,
+    };
+    this.#view = {
+      models: this.#models,
+      findings: this.findings,
+      spans: this.#spans,
+      origin: () => this.#origin,
+      order: this.#order,
+      inversionEdges: this.#inversionEdges,
+      cycleEdges: this.#cycleEdges,
+      siteStats: this.#siteStats,
+      site: (proc, id, act, role) => this.#site(proc, id, act, role),
     };
   }
 
@@ -664,35 +672,6 @@ export class Analyzer {
     return this.#spans.add(t.lane, r, type, at, site);
   }
 
-  #intervalOf(seq: number): TimelineInterval {
-    const sp = this.#spans;
-    const i = sp.index(seq);
-    const lane = sp.lanes[i]!;
-    const res = sp.res[i]!;
-    const type = sp.types[i] === HOLD ? 'hold' : 'wait';
-    const iv: TimelineInterval = {
-      task: lane.task,
-      resource: res.key,
-      type,
-      start: Math.round(sp.starts[i]!),
-    };
-    if (!Number.isNaN(sp.ends[i])) iv.end = Math.round(sp.ends[i]!);
-    const site = sp.sites[i]!;
-    if (site) {
-      const verb = type === 'hold' ? 'holds' : 'waits for';
-      const s = this.#site(
-        res.proc,
-        site,
-        type === 'hold' ? 'acquired' : 'waits',
-        `${lane.name} ${verb} ${res.name}`,
-      );
-      if (s.line) iv.site = s;
-    }
-    const endedBy = sp.endedBy[i];
-    if (endedBy !== undefined) iv.endedBy = endedBy;
-    return iv;
-  }
-
   /**
    * The stream has closed (the connection ended). When every stream of its process has closed
    * without an `end` message, the process died mid-stream: it is shown as ended, cut off.
@@ -709,132 +688,16 @@ export class Analyzer {
    * first) and the resources that are held or waited for; at most `limit` of each per process.
    */
   state(limit = 500): LiveState {
-    return {
-      processes: this.#models.map((proc) => {
-        // With a limit of 0 the caller wants the processes only: skip the sort and the scans.
-        const tasks =
-          limit > 0 ? [...proc.tasks.values()].filter((t) => !t.ended && t.kind !== 'unknown') : [];
-        tasks.sort((a, b) => Number(b.blocked) - Number(a.blocked) || a.id - b.id);
-        const resources =
-          limit > 0
-            ? [...proc.resources.values()].filter((r) => r.holders.size > 0 || r.waiters.size > 0)
-            : [];
-        return {
-          key: proc.prefix,
-          pid: proc.pid,
-          title: proc.title,
-          status: proc.exitCode !== undefined ? 'exited' : proc.cut ? 'cut' : 'running',
-          ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
-          produced: proc.produced,
-          dropped: proc.dropped,
-          threads: [...proc.threads].sort((a, b) => a - b),
-          tasks: tasks.slice(0, limit).map((t) => ({
-            key: t.key,
-            name: t.name,
-            thread: t.thread,
-            state: t.blocked ? 'blocked' : 'running',
-            ...(t.waitRes ? { waitingFor: t.waitRes.name } : {}),
-            holds: [...t.holds.keys()].map((r) => r.name),
-          })),
-          tasksOmitted: Math.max(0, tasks.length - limit),
-          resources: resources.slice(0, limit).map((r) => ({
-            key: r.key,
-            name: r.name,
-            kind: r.kind,
-            holders: [...r.holders.keys()].map((t) => t.name),
-            waiters: [...r.waiters].map((t) => t.name),
-          })),
-        };
-      }),
-    };
+    return liveState(this.#models, limit);
   }
 
   /** The state of the analysis as plain data: findings, statistics, graph and time line. */
   report(options: { maxIntervals?: number } = {}): Report {
-    const spans = this.#spans.last(options.maxIntervals ?? Infinity);
-    const processes: ProcessSummary[] = [];
-    const nodes: GraphNode[] = [];
-    const edges: GraphEdge[] = [];
-    const resources: ResourceRef[] = [];
-    const resourceStats: ContentionStats[] = [];
-    for (const proc of this.#models) {
-      processes.push({
-        pid: proc.pid,
-        title: proc.title,
-        threads: [...proc.threads].sort((a, b) => a - b),
-        ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
-        produced: proc.produced,
-        dropped: proc.dropped,
-        events: proc.events,
-      });
-      const shown = new Set<ResourceState>();
-      for (const t of proc.tasks.values()) {
-        if (t.ended || (!t.blocked && t.holds.size === 0)) continue;
-        nodes.push({
-          key: t.key,
-          type: 'task',
-          label: t.name,
-          detail: t.blocked ? 'blocked' : 'running',
-          pid: proc.pid,
-          thread: t.thread,
-        });
-        if (t.waitRes) {
-          shown.add(t.waitRes);
-          const key = `${t.key}>${t.waitRes.key}`;
-          edges.push({
-            source: t.key,
-            target: t.waitRes.key,
-            type: 'waits',
-            cycle: this.#cycleEdges.has(key),
-          });
-        }
-        for (const r of t.holds.keys()) {
-          shown.add(r);
-          const key = `${r.key}>${t.key}`;
-          edges.push({
-            source: r.key,
-            target: t.key,
-            type: 'holds',
-            cycle: this.#cycleEdges.has(key),
-          });
-        }
-      }
-      for (const r of shown) {
-        nodes.push({
-          key: r.key,
-          type: 'resource',
-          label: r.name,
-          detail: r.kind,
-          pid: proc.pid,
-          thread: Math.floor(r.id / 2 ** 32),
-        });
-      }
-      for (const r of proc.resources.values()) {
-        resources.push(resourceRef(r));
-        if (r.stats) resourceStats.push(statsOf(r.key, r.name, r.kind, r.stats));
-      }
-    }
-    const order = [...this.#order.edges()].map((e) => ({
-      from: e.first.from.key,
-      to: e.first.to.key,
-      inversion: this.#inversionEdges.has(e),
-    }));
-    const sites = [...this.#siteStats.entries()].map(([key, { stats, site }]) =>
-      statsOf(key, site.fn ? `${site.fn} (${key})` : key, 'site', stats),
-    );
-    return {
-      version: 1,
-      origin: this.#origin ?? 0,
-      findings: this.findings.slice(),
-      processes,
-      stats: { resources: resourceStats, sites },
-      graph: { nodes, edges, order },
-      timeline: {
-        lanes: [...new Set(spans.map((seq) => this.#spans.lanes[this.#spans.index(seq)]!))],
-        intervals: spans.map((seq) => this.#intervalOf(seq)),
-        omitted: this.#spans.seq - spans.length,
-      },
-      resources,
-    };
+    return buildReport(this.#view, options);
+  }
+
+  /** Contention at each acquisition site: what CodeLens needs, without a whole report. */
+  siteStats(): ContentionStats[] {
+    return siteStats(this.#view);
   }
 }

@@ -1,0 +1,213 @@
+/**
+ * The engine's projections: the live state for a tree view, and the report (findings, processes,
+ * contention statistics, the graph as it stands, the time line). Read-only over the engine's
+ * state, which it passes as an EngineView.
+ */
+import {
+  HOLD,
+  resourceRef,
+  statsOf,
+  type ProcessModel,
+  type ResourceState,
+  type Stats,
+  type TaskState,
+} from './model.js';
+import type { OrderEdgeState, OrderGraph } from './order.js';
+import type { Spans } from './timeline.js';
+import type {
+  ContentionStats,
+  Finding,
+  GraphEdge,
+  GraphNode,
+  LiveState,
+  ProcessSummary,
+  Report,
+  ResourceRef,
+  SiteAct,
+  SiteRef,
+  TimelineInterval,
+} from './types.js';
+
+/** What the projections read of the engine. */
+export interface EngineView {
+  readonly models: readonly ProcessModel[];
+  readonly findings: readonly Finding[];
+  readonly spans: Spans;
+  /** Epoch milliseconds of the first hello, once there is one. */
+  origin(): number | undefined;
+  readonly order: OrderGraph<ResourceState, TaskState>;
+  readonly inversionEdges: ReadonlySet<OrderEdgeState<ResourceState, TaskState>>;
+  readonly cycleEdges: ReadonlySet<string>;
+  readonly siteStats: ReadonlyMap<string, { stats: Stats; site: SiteRef }>;
+  site(proc: ProcessModel, id: number, act: SiteAct, role: string): SiteRef;
+}
+
+/**
+ * The live state, for a tree view: each process with its threads, its tasks (blocked ones
+ * first) and the resources that are held or waited for; at most `limit` of each per process.
+ */
+export function liveState(models: readonly ProcessModel[], limit: number): LiveState {
+  return {
+    processes: models.map((proc) => {
+      // With a limit of 0 the caller wants the processes only: skip the sort and the scans.
+      const tasks =
+        limit > 0 ? [...proc.tasks.values()].filter((t) => !t.ended && t.kind !== 'unknown') : [];
+      tasks.sort((a, b) => Number(b.blocked) - Number(a.blocked) || a.id - b.id);
+      const resources =
+        limit > 0
+          ? [...proc.resources.values()].filter((r) => r.holders.size > 0 || r.waiters.size > 0)
+          : [];
+      return {
+        key: proc.prefix,
+        pid: proc.pid,
+        title: proc.title,
+        status: proc.exitCode !== undefined ? 'exited' : proc.cut ? 'cut' : 'running',
+        ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
+        produced: proc.produced,
+        dropped: proc.dropped,
+        threads: [...proc.threads].sort((a, b) => a - b),
+        tasks: tasks.slice(0, limit).map((t) => ({
+          key: t.key,
+          name: t.name,
+          thread: t.thread,
+          state: t.blocked ? 'blocked' : 'running',
+          ...(t.waitRes ? { waitingFor: t.waitRes.name } : {}),
+          holds: [...t.holds.keys()].map((r) => r.name),
+        })),
+        tasksOmitted: Math.max(0, tasks.length - limit),
+        resources: resources.slice(0, limit).map((r) => ({
+          key: r.key,
+          name: r.name,
+          kind: r.kind,
+          holders: [...r.holders.keys()].map((t) => t.name),
+          waiters: [...r.waiters].map((t) => t.name),
+        })),
+      };
+    }),
+  };
+}
+
+/** The state of the analysis as plain data: findings, statistics, graph and time line. */
+export function buildReport(v: EngineView, options: { maxIntervals?: number }): Report {
+  const spans = v.spans.last(options.maxIntervals ?? Infinity);
+  const processes: ProcessSummary[] = [];
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  const resources: ResourceRef[] = [];
+  const resourceStats: ContentionStats[] = [];
+  for (const proc of v.models) {
+    processes.push({
+      pid: proc.pid,
+      title: proc.title,
+      threads: [...proc.threads].sort((a, b) => a - b),
+      ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
+      produced: proc.produced,
+      dropped: proc.dropped,
+      events: proc.events,
+    });
+    const shown = new Set<ResourceState>();
+    for (const t of proc.tasks.values()) {
+      if (t.ended || (!t.blocked && t.holds.size === 0)) continue;
+      nodes.push({
+        key: t.key,
+        type: 'task',
+        label: t.name,
+        detail: t.blocked ? 'blocked' : 'running',
+        pid: proc.pid,
+        thread: t.thread,
+      });
+      if (t.waitRes) {
+        shown.add(t.waitRes);
+        const key = `${t.key}>${t.waitRes.key}`;
+        edges.push({
+          source: t.key,
+          target: t.waitRes.key,
+          type: 'waits',
+          cycle: v.cycleEdges.has(key),
+        });
+      }
+      for (const r of t.holds.keys()) {
+        shown.add(r);
+        const key = `${r.key}>${t.key}`;
+        edges.push({
+          source: r.key,
+          target: t.key,
+          type: 'holds',
+          cycle: v.cycleEdges.has(key),
+        });
+      }
+    }
+    for (const r of shown) {
+      nodes.push({
+        key: r.key,
+        type: 'resource',
+        label: r.name,
+        detail: r.kind,
+        pid: proc.pid,
+        thread: Math.floor(r.id / 2 ** 32),
+      });
+    }
+    for (const r of proc.resources.values()) {
+      resources.push(resourceRef(r));
+      if (r.stats) resourceStats.push(statsOf(r.key, r.name, r.kind, r.stats));
+    }
+  }
+  const order = [...v.order.edges()].map((e) => ({
+    from: e.first.from.key,
+    to: e.first.to.key,
+    inversion: v.inversionEdges.has(e),
+  }));
+  const sites = [...v.siteStats.entries()].map(([key, { stats, site }]) =>
+    statsOf(key, site.fn ? `${site.fn} (${key})` : key, 'site', stats),
+  );
+  return {
+    version: 1,
+    origin: v.origin() ?? 0,
+    findings: v.findings.slice(),
+    processes,
+    stats: { resources: resourceStats, sites },
+    graph: { nodes, edges, order },
+    timeline: {
+      lanes: [...new Set(spans.map((seq) => v.spans.lanes[v.spans.index(seq)]!))],
+      intervals: spans.map((seq) => intervalOf(v, seq)),
+      omitted: v.spans.seq - spans.length,
+    },
+    resources,
+  };
+}
+
+function intervalOf(v: EngineView, seq: number): TimelineInterval {
+  const sp = v.spans;
+  const i = sp.index(seq);
+  const lane = sp.lanes[i]!;
+  const res = sp.res[i]!;
+  const type = sp.types[i] === HOLD ? 'hold' : 'wait';
+  const iv: TimelineInterval = {
+    task: lane.task,
+    resource: res.key,
+    type,
+    start: Math.round(sp.starts[i]!),
+  };
+  if (!Number.isNaN(sp.ends[i])) iv.end = Math.round(sp.ends[i]!);
+  const site = sp.sites[i]!;
+  if (site) {
+    const verb = type === 'hold' ? 'holds' : 'waits for';
+    const s = v.site(
+      res.proc,
+      site,
+      type === 'hold' ? 'acquired' : 'waits',
+      `${lane.name} ${verb} ${res.name}`,
+    );
+    if (s.line) iv.site = s;
+  }
+  const endedBy = sp.endedBy[i];
+  if (endedBy !== undefined) iv.endedBy = endedBy;
+  return iv;
+}
+
+/** Contention at each acquisition site, without building a whole report (for CodeLens). */
+export function siteStats(v: EngineView): ContentionStats[] {
+  return [...v.siteStats.entries()].map(([key, { stats, site }]) =>
+    statsOf(key, site.fn ? `${site.fn} (${key})` : key, 'site', stats),
+  );
+}
