@@ -39,14 +39,7 @@ import { reportMisuse } from './findings/misuse.js';
 import { reportSelfDeadlock } from './findings/self-deadlock.js';
 import { checkStarvation } from './findings/starvation.js';
 import { isWaiting, successors } from './waitfor.js';
-import type {
-  LiveState,
-  ContentionStats,
-  Finding,
-  Report,
-  SiteAct,
-  SiteRef,
-} from './types.js';
+import type { LiveState, ContentionStats, Finding, Report, SiteAct, SiteRef } from './types.js';
 
 export interface AnalysisOptions {
   /** A hold longer than this many milliseconds is a `long-hold` finding. */
