@@ -11,8 +11,6 @@
 import type { Message, WireEvent } from '../protocol.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
 import {
-  HOLD,
-  type Hold,
   ProcessModel,
   remember,
   ResourceState,
@@ -23,21 +21,18 @@ import {
   taskRef,
   resourceRef,
   unique,
-  WAIT,
 } from './model.js';
 import { Spans } from './timeline.js';
+import { Transitions } from './transitions.js';
 import { buildReport, liveState, siteStats, type EngineView } from './projections.js';
 import { findCycle, stronglyConnected } from './graph.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
 import { reportBlockedForever } from './findings/blocked-forever.js';
 import { reportDeadlock } from './findings/deadlock.js';
-import { checkLivelock } from './findings/livelock.js';
 import { reportInversion } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportMisuse } from './findings/misuse.js';
-import { reportSelfDeadlock } from './findings/self-deadlock.js';
-import { checkStarvation } from './findings/starvation.js';
 import { isWaiting, successors } from './waitfor.js';
 import type { LiveState, ContentionStats, Finding, Report, SiteAct, SiteRef } from './types.js';
 
@@ -92,6 +87,8 @@ export class Analyzer {
   readonly #ctx: FindingContext;
   /** What the projections read (projections.ts). */
   readonly #view: EngineView;
+  /** The lock and wait transitions (transitions.ts). */
+  readonly #tx: Transitions;
 
   constructor(options: Partial<AnalysisOptions> = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
@@ -105,6 +102,14 @@ export class Analyzer {
       cycleEdges: this.#cycleEdges,
       inversionEdges: this.#inversionEdges,
     };
+    this.#tx = new Transitions({
+      ctx: this.#ctx,
+      spans: this.#spans,
+      siteStats: this.#siteStats,
+      pending: this.#pending,
+      findCycle: (start, definite) => this.#findCycle(start, definite),
+      observeOrder: (t, r, site, at) => this.#observeOrder(t, r, site, at),
+    });
     this.#view = {
       models: this.#models,
       findings: this.findings,
@@ -214,33 +219,33 @@ export class Analyzer {
     }
     switch (e.op) {
       case 'request':
-        if (r) this.#request(t, r, site, at, e.n ?? 0);
+        if (r) this.#tx.request(t, r, site, at, e.n ?? 0);
         return;
       case 'acquired':
-        if (r) this.#acquired(t, r, site, at, e.n ?? 0, false);
+        if (r) this.#tx.acquired(t, r, site, at, e.n ?? 0, false);
         return;
       case 'try-acquired':
-        if (r) this.#acquired(t, r, site, at, e.n ?? 0, true);
+        if (r) this.#tx.acquired(t, r, site, at, e.n ?? 0, true);
         return;
       case 'released':
-        if (r) this.#released(t, r, at, e.n ?? 0);
+        if (r) this.#tx.released(t, r, at, e.n ?? 0);
         return;
       case 'try-failed':
-        if (r) this.#tryFailed(t, r, site || t.trySite, at);
+        if (r) this.#tx.tryFailed(t, r, site || t.trySite, at);
         return;
       case 'wait':
-        if (r) this.#startWait(t, r, site, at, r.kind === 'channel' ? (e.n ?? 0) : 0);
+        if (r) this.#tx.startWait(t, r, site, at, r.kind === 'channel' ? (e.n ?? 0) : 0);
         return;
       case 'wake':
       case 'timeout':
       case 'cancel':
       case 'error':
-        if (r && this.#waitsOn(t, r)) this.#endWait(t, at, undefined);
+        if (r && this.#tx.waitsOn(t, r)) this.#tx.endWait(t, at, undefined);
         return;
       case 'send':
       case 'receive':
         if (r) {
-          if (this.#waitsOn(t, r)) this.#endWait(t, at, undefined);
+          if (this.#tx.waitsOn(t, r)) this.#tx.endWait(t, at, undefined);
           // A receive woken by close (n -1) took nothing: it makes no receiver of the task.
           if (e.op === 'send') remember(r.signallers, t, site);
           else if ((e.n ?? 0) >= 0) remember(r.receivers, t, site);
@@ -259,7 +264,7 @@ export class Analyzer {
       case 'join': {
         const target = e.peer !== undefined ? proc.task(e.peer) : undefined;
         if (!r || !target) return;
-        this.#startWait(t, r, site, at, 0);
+        this.#tx.startWait(t, r, site, at, 0);
         t.joinTarget = target;
         const cycle = this.#findCycle(t, true);
         if (cycle) this.#pending.push({ cycle, at });
@@ -272,7 +277,7 @@ export class Analyzer {
         t.ended = false;
         return;
       case 'task-end':
-        this.#taskEnded(t, at, (e.n ?? 0) !== 0);
+        this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0);
         return;
       case 'thread-start':
         return;
@@ -294,7 +299,7 @@ export class Analyzer {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
         reportAbandoned(this.#ctx, r, holder, site, at, 'its thread ended while holding it');
-        this.#dropHold(holder, r, at);
+        this.#tx.dropHold(holder, r, at);
         return;
       }
       case 'held-long': {
@@ -307,183 +312,6 @@ export class Analyzer {
         // Operations of a newer probe are skipped; the session counts them.
         return;
     }
-  }
-
-  #request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
-    if (r.role === Role.Lock && r.kind !== 'reentrant-mutex') {
-      const own = r.holders.get(t);
-      // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
-      // own write lock, or a write under one's own read lock, is (the mode held decides).
-      if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
-        reportSelfDeadlock(this.#ctx, t, r, own.site, site, at);
-      }
-    }
-    // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
-    this.#startWait(t, r, site, at, r.kind === 'rwlock' ? n : 0);
-    if (r.role === Role.Lock) {
-      const cycle = this.#findCycle(t, true);
-      if (cycle) this.#pending.push({ cycle, at });
-    }
-  }
-
-  #startWait(t: TaskState, r: ResourceState, site: number, at: number, dir: number): void {
-    // Every wait ends with an event, and a blocked flow cannot start another one: a second channel
-    // wait before the first ended is the next case of the same select.
-    if (t.waitRes?.kind === 'channel' && r.kind === 'channel' && t.waitSite === site) {
-      (t.waitAlso ??= []).push(r);
-      (t.waitAlsoDir ??= []).push(dir);
-      r.waiters.add(t);
-      return;
-    }
-    if (t.waitRes) this.#endWait(t, at, undefined);
-    t.waitRes = r;
-    t.waitSite = site;
-    t.waitSince = at;
-    t.waitGrants = r.grants;
-    t.waitDir = dir;
-    t.joinTarget = undefined;
-    r.waiters.add(t);
-    t.waitSpan = this.#interval(t, r, WAIT, at, site);
-  }
-
-  /** True when `t` waits on `r`, alone or as one case of a select. */
-  #waitsOn(t: TaskState, r: ResourceState): boolean {
-    return t.waitRes === r || (t.waitAlso !== undefined && t.waitAlso.includes(r));
-  }
-
-  #endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
-    const r = t.waitRes!;
-    r.waiters.delete(t);
-    if (t.waitAlso) {
-      for (const other of t.waitAlso) other.waiters.delete(t);
-      t.waitAlso = undefined;
-      t.waitAlsoDir = undefined;
-    }
-    if (t.waitSpan >= 0) {
-      this.#spans.end(t.waitSpan, at, endedBy && endedBy !== t ? endedBy.key : undefined);
-    }
-    t.waitSpan = -1;
-    t.waitRes = undefined;
-    t.joinTarget = undefined;
-    t.starved = undefined;
-    // A finding explained that wait; a later one is judged afresh.
-    t.explained = false;
-  }
-
-  #acquired(
-    t: TaskState,
-    r: ResourceState,
-    site: number,
-    at: number,
-    n: number,
-    attempt: boolean,
-  ): void {
-    const stats = (r.stats ??= new Stats());
-    stats.acquisitions++;
-    let waited = -1;
-    if (t.waitRes === r) {
-      waited = at - t.waitSince;
-      site ||= t.waitSite;
-      this.#endWait(t, at, r.lastReleaser);
-      stats.contended++;
-      stats.wait.add(waited);
-    } else {
-      stats.wait.add(0);
-    }
-    if (t.tryRes === r) {
-      t.tryRes = undefined;
-      t.tryFails = 0;
-    }
-    r.grants++;
-    const siteStats = site ? this.#siteStatsFor(t.proc, site, r) : undefined;
-    if (siteStats) {
-      siteStats.acquisitions++;
-      if (waited >= 0) siteStats.contended++;
-      siteStats.wait.add(waited >= 0 ? waited : 0);
-    }
-    const hold = r.holders.get(t);
-    // A nested entry of a re-entrant mutex is not a new hold; permits add up.
-    if (hold && (r.kind === 'reentrant-mutex' || r.role === Role.Permits)) {
-      hold.count += r.role === Role.Permits ? Math.max(1, n) : 1;
-    } else if (hold) {
-      hold.count++;
-    } else {
-      // A try-lock cannot wait, so taking it while holding others orders nothing (as lockdep).
-      if (r.role === Role.Lock && t.holds.size > 0 && !attempt) this.#observeOrder(t, r, site, at);
-      const h: Hold = {
-        count: r.role === Role.Permits ? Math.max(1, n) : 1,
-        mode: r.kind === 'rwlock' ? n : 0,
-        site,
-        since: at,
-        span: this.#interval(t, r, HOLD, at, site),
-      };
-      r.holders.set(t, h);
-      t.holds.set(r, h);
-      if (!r.listed) {
-        r.listed = true;
-        t.proc.held.add(r);
-      }
-    }
-    if (r.waiters.size) checkStarvation(this.#ctx, r, at);
-  }
-
-  #released(t: TaskState, r: ResourceState, at: number, n: number): void {
-    r.lastReleaser = t;
-    let holder = t;
-    let hold = r.holders.get(t);
-    if (!hold && r.role === Role.Permits) {
-      // Any task may release a permit: count it against some holder, if any.
-      const [first] = r.holders.entries();
-      if (first) [holder, hold] = first;
-    }
-    if (!hold) return;
-    // A semaphore's `n` is the number of permits released at once.
-    hold.count -= r.role === Role.Permits ? Math.max(1, n) : 1;
-    if (hold.count > 0) return;
-    const held = at - hold.since;
-    r.stats?.hold.add(held);
-    if (hold.site) this.#siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
-    if (held >= this.options.longHoldMs * 1000)
-      reportLongHold(this.#ctx, r, holder, hold.site, held, at);
-    this.#dropHold(holder, r, at);
-  }
-
-  #dropHold(t: TaskState, r: ResourceState, at: number): void {
-    const hold = r.holders.get(t);
-    if (!hold) return;
-    if (hold.span >= 0) this.#spans.end(hold.span, at);
-    r.holders.delete(t);
-    t.holds.delete(r);
-  }
-
-  #tryFailed(t: TaskState, r: ResourceState, site: number, at: number): void {
-    if (r.role !== Role.Lock && r.role !== Role.Permits) return;
-    if (t.tryRes === r) t.tryFails++;
-    else {
-      t.tryRes = r;
-      t.tryFails = 1;
-    }
-    if (site) t.trySite = site;
-    checkLivelock(this.#ctx, t, r, at);
-  }
-
-  #taskEnded(t: TaskState, at: number, threw: boolean): void {
-    t.ended = true;
-    if (t.waitRes) this.#endWait(t, at, undefined);
-    for (const [r, hold] of [...t.holds]) {
-      if (r.role !== Role.Lock) continue;
-      reportAbandoned(
-        this.#ctx,
-        r,
-        t,
-        hold.site,
-        at,
-        threw ? 'it threw while holding it' : 'it returned',
-      );
-    }
-    // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
-    // bounded; the time line keeps its name on its lane.
-    if (t.holds.size === 0) t.proc.tasks.delete(t.id);
   }
 
   /** Moves time forward without an event: checks holds against the long-hold limit. */
@@ -634,35 +462,6 @@ export class Analyzer {
   #siteKey(proc: ProcessModel, id: number): string {
     const s = id ? proc.sites.get(id) : undefined;
     return s ? `${s.file}:${s.line}:${s.column}` : '';
-  }
-
-  #siteStatsFor(proc: ProcessModel, site: number, r: ResourceState): Stats | undefined {
-    // Looked up by id on the hot path; several ids can name one place (threads intern their own).
-    let stats = proc.siteStats.get(site);
-    if (stats) return stats;
-    const key = this.#siteKey(proc, site);
-    if (!key) return undefined;
-    let entry = this.#siteStats.get(key);
-    if (!entry) {
-      entry = {
-        stats: new Stats(),
-        site: this.#site(proc, site, 'acquires', `acquires ${r.name}`),
-      };
-      this.#siteStats.set(key, entry);
-    }
-    stats = entry.stats;
-    proc.siteStats.set(site, stats);
-    return stats;
-  }
-
-  /** Records a span on the time line, which keeps the most recent ones. */
-  #interval(t: TaskState, r: ResourceState, type: number, at: number, site: number): number {
-    if (this.#spans.capacity === 0) {
-      this.#spans.seq++;
-      return -1;
-    }
-    t.lane ??= { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
-    return this.#spans.add(t.lane, r, type, at, site);
   }
 
   /**

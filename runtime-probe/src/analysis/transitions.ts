@@ -1,0 +1,250 @@
+/**
+ * The state model's transitions: how each lock and wait event changes holders, waiters, the time
+ * line and the contention statistics. The engine dispatches events here; what a transition may
+ * reveal (a cycle to confirm, a lock order, a finding) goes back through TransitionDeps.
+ */
+import {
+  HOLD,
+  Role,
+  Stats,
+  WAIT,
+  type Hold,
+  type ProcessModel,
+  type ResourceState,
+  type TaskState,
+} from './model.js';
+import type { FindingContext } from './findings/context.js';
+import { reportAbandoned } from './findings/abandoned-lock.js';
+import { checkLivelock } from './findings/livelock.js';
+import { reportLongHold } from './findings/long-hold.js';
+import { reportSelfDeadlock } from './findings/self-deadlock.js';
+import { checkStarvation } from './findings/starvation.js';
+import type { Spans } from './timeline.js';
+import type { SiteRef } from './types.js';
+
+export interface TransitionDeps {
+  readonly ctx: FindingContext;
+  readonly spans: Spans;
+  /** Contention per acquisition place (`file:line:column`), across threads and processes. */
+  readonly siteStats: Map<string, { stats: Stats; site: SiteRef }>;
+  /** Cycles found while a batch is read, confirmed at its end. */
+  readonly pending: { cycle: TaskState[]; at: number }[];
+  findCycle(start: TaskState, definite: boolean): TaskState[] | undefined;
+  /** A lock taken while holding others: an edge of the lock-order graph. */
+  observeOrder(t: TaskState, r: ResourceState, site: number, at: number): void;
+}
+
+export class Transitions {
+  readonly #deps: TransitionDeps;
+
+  constructor(deps: TransitionDeps) {
+    this.#deps = deps;
+  }
+
+  request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
+    if (r.role === Role.Lock && r.kind !== 'reentrant-mutex') {
+      const own = r.holders.get(t);
+      // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
+      // own write lock, or a write under one's own read lock, is (the mode held decides).
+      if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
+        reportSelfDeadlock(this.#deps.ctx, t, r, own.site, site, at);
+      }
+    }
+    // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
+    this.startWait(t, r, site, at, r.kind === 'rwlock' ? n : 0);
+    if (r.role === Role.Lock) {
+      const cycle = this.#deps.findCycle(t, true);
+      if (cycle) this.#deps.pending.push({ cycle, at });
+    }
+  }
+
+  startWait(t: TaskState, r: ResourceState, site: number, at: number, dir: number): void {
+    // Every wait ends with an event, and a blocked flow cannot start another one: a second channel
+    // wait before the first ended is the next case of the same select.
+    if (t.waitRes?.kind === 'channel' && r.kind === 'channel' && t.waitSite === site) {
+      (t.waitAlso ??= []).push(r);
+      (t.waitAlsoDir ??= []).push(dir);
+      r.waiters.add(t);
+      return;
+    }
+    if (t.waitRes) this.endWait(t, at, undefined);
+    t.waitRes = r;
+    t.waitSite = site;
+    t.waitSince = at;
+    t.waitGrants = r.grants;
+    t.waitDir = dir;
+    t.joinTarget = undefined;
+    r.waiters.add(t);
+    t.waitSpan = this.interval(t, r, WAIT, at, site);
+  }
+
+  /** True when `t` waits on `r`, alone or as one case of a select. */
+  waitsOn(t: TaskState, r: ResourceState): boolean {
+    return t.waitRes === r || (t.waitAlso !== undefined && t.waitAlso.includes(r));
+  }
+
+  endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
+    const r = t.waitRes!;
+    r.waiters.delete(t);
+    if (t.waitAlso) {
+      for (const other of t.waitAlso) other.waiters.delete(t);
+      t.waitAlso = undefined;
+      t.waitAlsoDir = undefined;
+    }
+    if (t.waitSpan >= 0) {
+      this.#deps.spans.end(t.waitSpan, at, endedBy && endedBy !== t ? endedBy.key : undefined);
+    }
+    t.waitSpan = -1;
+    t.waitRes = undefined;
+    t.joinTarget = undefined;
+    t.starved = undefined;
+    // A finding explained that wait; a later one is judged afresh.
+    t.explained = false;
+  }
+
+  acquired(
+    t: TaskState,
+    r: ResourceState,
+    site: number,
+    at: number,
+    n: number,
+    attempt: boolean,
+  ): void {
+    const stats = (r.stats ??= new Stats());
+    stats.acquisitions++;
+    let waited = -1;
+    if (t.waitRes === r) {
+      waited = at - t.waitSince;
+      site ||= t.waitSite;
+      this.endWait(t, at, r.lastReleaser);
+      stats.contended++;
+      stats.wait.add(waited);
+    } else {
+      stats.wait.add(0);
+    }
+    if (t.tryRes === r) {
+      t.tryRes = undefined;
+      t.tryFails = 0;
+    }
+    r.grants++;
+    const siteStats = site ? this.siteStatsFor(t.proc, site, r) : undefined;
+    if (siteStats) {
+      siteStats.acquisitions++;
+      if (waited >= 0) siteStats.contended++;
+      siteStats.wait.add(waited >= 0 ? waited : 0);
+    }
+    const hold = r.holders.get(t);
+    // A nested entry of a re-entrant mutex is not a new hold; permits add up.
+    if (hold && (r.kind === 'reentrant-mutex' || r.role === Role.Permits)) {
+      hold.count += r.role === Role.Permits ? Math.max(1, n) : 1;
+    } else if (hold) {
+      hold.count++;
+    } else {
+      // A try-lock cannot wait, so taking it while holding others orders nothing (as lockdep).
+      if (r.role === Role.Lock && t.holds.size > 0 && !attempt)
+        this.#deps.observeOrder(t, r, site, at);
+      const h: Hold = {
+        count: r.role === Role.Permits ? Math.max(1, n) : 1,
+        mode: r.kind === 'rwlock' ? n : 0,
+        site,
+        since: at,
+        span: this.interval(t, r, HOLD, at, site),
+      };
+      r.holders.set(t, h);
+      t.holds.set(r, h);
+      if (!r.listed) {
+        r.listed = true;
+        t.proc.held.add(r);
+      }
+    }
+    if (r.waiters.size) checkStarvation(this.#deps.ctx, r, at);
+  }
+
+  released(t: TaskState, r: ResourceState, at: number, n: number): void {
+    r.lastReleaser = t;
+    let holder = t;
+    let hold = r.holders.get(t);
+    if (!hold && r.role === Role.Permits) {
+      // Any task may release a permit: count it against some holder, if any.
+      const [first] = r.holders.entries();
+      if (first) [holder, hold] = first;
+    }
+    if (!hold) return;
+    // A semaphore's `n` is the number of permits released at once.
+    hold.count -= r.role === Role.Permits ? Math.max(1, n) : 1;
+    if (hold.count > 0) return;
+    const held = at - hold.since;
+    r.stats?.hold.add(held);
+    if (hold.site) this.siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
+    if (held >= this.#deps.ctx.options.longHoldMs * 1000)
+      reportLongHold(this.#deps.ctx, r, holder, hold.site, held, at);
+    this.dropHold(holder, r, at);
+  }
+
+  dropHold(t: TaskState, r: ResourceState, at: number): void {
+    const hold = r.holders.get(t);
+    if (!hold) return;
+    if (hold.span >= 0) this.#deps.spans.end(hold.span, at);
+    r.holders.delete(t);
+    t.holds.delete(r);
+  }
+
+  tryFailed(t: TaskState, r: ResourceState, site: number, at: number): void {
+    if (r.role !== Role.Lock && r.role !== Role.Permits) return;
+    if (t.tryRes === r) t.tryFails++;
+    else {
+      t.tryRes = r;
+      t.tryFails = 1;
+    }
+    if (site) t.trySite = site;
+    checkLivelock(this.#deps.ctx, t, r, at);
+  }
+
+  taskEnded(t: TaskState, at: number, threw: boolean): void {
+    t.ended = true;
+    if (t.waitRes) this.endWait(t, at, undefined);
+    for (const [r, hold] of [...t.holds]) {
+      if (r.role !== Role.Lock) continue;
+      reportAbandoned(
+        this.#deps.ctx,
+        r,
+        t,
+        hold.site,
+        at,
+        threw ? 'it threw while holding it' : 'it returned',
+      );
+    }
+    // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
+    // bounded; the time line keeps its name on its lane.
+    if (t.holds.size === 0) t.proc.tasks.delete(t.id);
+  }
+
+  siteStatsFor(proc: ProcessModel, site: number, r: ResourceState): Stats | undefined {
+    // Looked up by id on the hot path; several ids can name one place (threads intern their own).
+    let stats = proc.siteStats.get(site);
+    if (stats) return stats;
+    const key = this.#deps.ctx.siteKey(proc, site);
+    if (!key) return undefined;
+    let entry = this.#deps.siteStats.get(key);
+    if (!entry) {
+      entry = {
+        stats: new Stats(),
+        site: this.#deps.ctx.site(proc, site, 'acquires', `acquires ${r.name}`),
+      };
+      this.#deps.siteStats.set(key, entry);
+    }
+    stats = entry.stats;
+    proc.siteStats.set(site, stats);
+    return stats;
+  }
+
+  /** Records a span on the time line, which keeps the most recent ones. */
+  interval(t: TaskState, r: ResourceState, type: number, at: number, site: number): number {
+    if (this.#deps.spans.capacity === 0) {
+      this.#deps.spans.seq++;
+      return -1;
+    }
+    t.lane ??= { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+    return this.#deps.spans.add(t.lane, r, type, at, site);
+  }
+}
