@@ -111,13 +111,16 @@ export class TraceBuilder {
   }
 }
 
-/** Two tasks, alice (1) and bob (2), two mutexes, a (11) and b (12), sites on lines 10 to 13. */
-export function twoLocks(): TraceBuilder {
+/**
+ * Two tasks, alice (1) and bob (2), two mutexes, a (11) and b (12) unless named otherwise, sites
+ * on lines 10 to 13.
+ */
+export function twoLocks(names: [string, string] = ['a', 'b']): TraceBuilder {
   return new TraceBuilder()
     .task(1, 'alice')
     .task(2, 'bob')
-    .resource(11, 'mutex', 'a')
-    .resource(12, 'mutex', 'b')
+    .resource(11, 'mutex', names[0])
+    .resource(12, 'mutex', names[1])
     .site(10)
     .site(11)
     .site(12)
@@ -140,8 +143,8 @@ export function twoLockDeadlock(): TraceBuilder {
  * Two mutexes taken in opposite orders at different times: alice takes a (line 10) then b (line
  * 11) and lets both go; then task `second` (bob by default) takes b (line 12) then a (line 13).
  */
-export function oppositeOrders(second = 2): TraceBuilder {
-  return twoLocks()
+export function oppositeOrders(second = 2, names?: [string, string]): TraceBuilder {
+  return twoLocks(names)
     .ev(0, 'acquired', 1, 11, 10)
     .ev(1, 'acquired', 1, 12, 11)
     .ev(2, 'released', 1, 12)

@@ -12,7 +12,7 @@ import {
 } from '../../extension/src/presenter.js';
 import { analyzeTrace } from '../../runtime-probe/src/analysis/trace.js';
 import { parseToHost, parseToWebview } from '../../webview/src/protocol.js';
-import { FILE, oppositeOrders, TraceBuilder, twoLockDeadlock } from '../trace-builder.js';
+import { FILE, oppositeOrders, twoLockDeadlock } from '../trace-builder.js';
 
 function deadlock() {
   return analyzeTrace(twoLockDeadlock().text()).report();
@@ -81,21 +81,7 @@ describe('diagnostics decide on codes, never on words', () => {
   test('locks named like the analysis’s phrases do not move any diagnostic', () => {
     // The same inversion as above, with lock names that contain the phrases a presenter that
     // read the text would have matched.
-    const b = new TraceBuilder()
-      .task(1, 'alice')
-      .task(2, 'bob')
-      .resource(11, 'mutex', 'x then takes y')
-      .resource(12, 'mutex', 'waits on')
-      .site(10)
-      .site(11)
-      .site(12)
-      .site(13)
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 1, 12, 11)
-      .ev(2, 'released', 1, 12)
-      .ev(3, 'released', 1, 11)
-      .ev(4, 'acquired', 2, 12, 12)
-      .ev(5, 'acquired', 2, 11, 13);
+    const b = oppositeOrders(2, ['x then takes y', 'waits on']);
     const specs = diagnosticsFor(analyzeTrace(b.text()).findings).get(FILE)!;
     assert.deepEqual(
       specs.map((s) => [s.code, s.line + 1]),
