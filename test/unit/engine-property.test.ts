@@ -3,8 +3,8 @@
  * equals the primitives' own state, at every checkpoint of any program.
  *
  * fast-check generates programs: two to four spawned tasks, each a list of steps over two
- * mutexes, a semaphore, a read-write lock, two channels (with select and close), an event, with
- * timeouts and aborts. They run in this process with a subscriber feeding a fresh Analyzer. After every
+ * mutexes, a semaphore, a read-write lock, two channels (with select and close), an event, a
+ * condition with its mutex, a barrier and a wait group, with timeouts and aborts. They run in this process with a subscriber feeding a fresh Analyzer. After every
  * step a task flushes the probe and compares, synchronously, so both sides describe the same
  * moment. A failure prints fast-check's seed and the shrunk program. 500 programs under
  * `npm test`, 50,000 under `npm run test:long`.
@@ -14,7 +14,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import {
+  Barrier,
   Channel,
+  Condition,
   Event,
   flushEvents,
   Mutex,
@@ -23,6 +25,7 @@ import {
   Semaphore,
   spawn,
   subscribe,
+  WaitGroup,
   type MutexGuard,
 } from '../../runtime-probe/src/index.js';
 import type { LiveResource } from '../../runtime-probe/src/analysis/types.js';
@@ -38,6 +41,12 @@ type Step =
   | { k: 'close'; ch: 0 | 1 }
   | { k: 'wait-event'; timeout: number }
   | { k: 'set-event' }
+  | { k: 'cond-wait'; timeout: number }
+  | { k: 'cond-notify'; all: boolean }
+  | { k: 'barrier'; timeout: number }
+  | { k: 'wg-add' }
+  | { k: 'wg-done' }
+  | { k: 'wg-wait'; timeout: number }
   | { k: 'tick' };
 
 const timeout = fc.integer({ min: 0, max: 3 });
@@ -61,6 +70,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ k: fc.constant('close' as const), ch: fc.constantFrom(0 as const, 1 as const) }),
   fc.record({ k: fc.constant('wait-event' as const), timeout }),
   fc.record({ k: fc.constant('set-event' as const) }),
+  fc.record({ k: fc.constant('cond-wait' as const), timeout }),
+  fc.record({ k: fc.constant('cond-notify' as const), all: fc.boolean() }),
+  fc.record({ k: fc.constant('barrier' as const), timeout }),
+  fc.record({ k: fc.constant('wg-add' as const) }),
+  fc.record({ k: fc.constant('wg-done' as const) }),
+  fc.record({ k: fc.constant('wg-wait' as const), timeout }),
   fc.record({ k: fc.constant('tick' as const) }),
 );
 const program = fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), {
@@ -88,8 +103,14 @@ async function runProgram(tasks: Step[][]): Promise<void> {
   const rw = new RWLock({ name: 'rw' });
   const channels = [new Channel<number>(0, { name: 'c0' }), new Channel<number>(1, { name: 'c1' })];
   const event = new Event({ name: 'ev' });
+  const condLock = new Mutex({ name: 'cm' });
+  const cond = new Condition(condLock, { name: 'cond' });
+  const barrier = new Barrier(2, { name: 'bar' });
+  const group = new WaitGroup({ name: 'wg' });
   const problems: string[] = [];
+  let pendingAdds = 0;
 
+  const mutexesChecked = [...mutexes, condLock];
   const check = (where: string): void => {
     flushEvents();
     const proc = analyzer.state(100_000).processes.at(-1);
@@ -103,7 +124,7 @@ async function runProgram(tasks: Step[][]): Promise<void> {
         );
       }
     };
-    for (const m of mutexes) {
+    for (const m of mutexesChecked) {
       const e = engine(m.name);
       expect(m.name, 'holders', e.holders, m.isLocked ? [m.holderFlow()?.name] : []);
       expect(m.name, 'waiters', e.waiters.length, m.waiting);
@@ -123,6 +144,9 @@ async function runProgram(tasks: Step[][]): Promise<void> {
       );
     }
     expect(event.name, 'waiters', engine(event.name).waiters.length, event.waiting);
+    expect(cond.name, 'waiters', engine(cond.name).waiters.length, cond.waiting);
+    expect(barrier.name, 'waiters', engine(barrier.name).waiters.length, barrier.waiting);
+    expect(group.name, 'waiters', engine(group.name).waiters.length, group.waiting);
   };
 
   const holdFor = async (ticks: number, where: string): Promise<void> => {
@@ -195,6 +219,43 @@ async function runProgram(tasks: Step[][]): Promise<void> {
           event.set();
           event.clear();
           break;
+        case 'cond-wait': {
+          let guard: MutexGuard | undefined;
+          await settle(condLock.acquire({ timeout: s.timeout }).then((g) => (guard = g)));
+          if (guard) {
+            await settle(cond.wait({ timeout: s.timeout }));
+            guard.release();
+          }
+          break;
+        }
+        case 'cond-notify': {
+          let guard: MutexGuard | undefined;
+          await settle(condLock.acquire({ timeout: 1 }).then((g) => (guard = g)));
+          if (guard) {
+            if (s.all) cond.notifyAll();
+            else cond.notify();
+            guard.release();
+          }
+          break;
+        }
+        case 'barrier':
+          // A timeout breaks the barrier for everyone; reset it so later steps can use it.
+          await settle(barrier.wait({ timeout: s.timeout }));
+          if (barrier.broken && barrier.waiting === 0) barrier.reset();
+          break;
+        case 'wg-add':
+          group.add(1);
+          pendingAdds++;
+          break;
+        case 'wg-done':
+          if (pendingAdds > 0) {
+            pendingAdds--;
+            group.done();
+          }
+          break;
+        case 'wg-wait':
+          await settle(group.wait({ timeout: s.timeout }));
+          break;
         case 'tick':
           await tick();
           break;
@@ -219,6 +280,7 @@ describe('engine state equals the primitives’ state', () => {
       numRuns: loops(500, 50_000),
       // A failure prints its seed, path and the shrunk program, to run it again exactly.
       verbose: 1,
+      includeErrorInReport: true,
     });
   });
 });

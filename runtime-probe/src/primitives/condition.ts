@@ -80,8 +80,8 @@ export class Condition {
       this.#waiters.push(w);
       sync(Op.wait, flow, this.resource, site);
       try {
+        // notify() records the wake when it grants: the wait ends then, not when this resumes.
         await w.start(this.resource, options, what);
-        sync(Op.wake, flow, this.resource, site);
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
       }
@@ -111,7 +111,10 @@ export class Condition {
     while (woken < n) {
       const w = this.#waiters.shift();
       if (!w) break;
-      if (w.grant(undefined)) woken++;
+      if (w.grant(undefined)) {
+        woken++;
+        sync(Op.wake, w.flow, this.resource, w.site);
+      }
     }
     sync(Op.notify, flow, this.resource, 0, woken);
   }

@@ -27,6 +27,11 @@ export class WaitGroup {
     return this.resource.name;
   }
 
+  /** Tasks waiting for the count to reach zero. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   get count(): number {
     return this.#count;
   }
