@@ -277,11 +277,21 @@ export class Analyzer {
         t.ended = false;
         return;
       case 'task-end':
-        this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0);
+        this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0 ? 'it threw while holding it' : 'it returned');
         return;
       case 'thread-start':
         return;
       case 'thread-exit':
+        // A thread's main flow ends with its thread, whatever it was doing.
+        if (!t.ended) {
+          this.#tx.taskEnded(
+            t,
+            at,
+            (e.n ?? 0) !== 0
+              ? `its thread exited with code ${e.n} while holding it`
+              : 'its thread exited while holding it',
+          );
+        }
         return;
       case 'guard-collected':
         if (r) {

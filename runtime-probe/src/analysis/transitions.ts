@@ -200,19 +200,13 @@ export class Transitions {
     checkLivelock(this.#deps.ctx, t, r, at);
   }
 
-  taskEnded(t: TaskState, at: number, threw: boolean): void {
+  /** `why` says how a lock still held was left: the task returned, threw, or its thread exited. */
+  taskEnded(t: TaskState, at: number, why: string): void {
     t.ended = true;
     if (t.waitRes) this.endWait(t, at, undefined);
     for (const [r, hold] of [...t.holds]) {
       if (r.role !== Role.Lock) continue;
-      reportAbandoned(
-        this.#deps.ctx,
-        r,
-        t,
-        hold.site,
-        at,
-        threw ? 'it threw while holding it' : 'it returned',
-      );
+      reportAbandoned(this.#deps.ctx, r, t, hold.site, at, why);
     }
     // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
     // bounded; the time line keeps its name on its lane.
