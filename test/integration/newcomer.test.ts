@@ -77,4 +77,13 @@ describe('a newcomer’s first programs', () => {
     assert.match(r.stderr, /exited with code 13 \(.*top-level await never settled/);
     assert.doesNotMatch(r.stderr, /did not start/);
   });
+
+  test('flows still blocked when the program exits 0 make the run inconclusive, never clean', async () => {
+    const r = await lockscope(esm, 'run', 'exit-while-waiting.ts');
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /inconclusive: 1 flow was still blocked when the program ended \(consumer\)/,
+    );
+  });
 });
