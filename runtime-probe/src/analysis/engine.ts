@@ -24,13 +24,14 @@ import {
 } from './model.js';
 import { Spans } from './timeline.js';
 import { Transitions } from './transitions.js';
+import { abandonedWords } from './wording.js';
 import { buildReport, liveState, siteStats, type EngineView } from './projections.js';
 import { findCycle, stronglyConnected } from './graph.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
 import { reportBlockedForever } from './findings/blocked-forever.js';
 import { reportDeadlock } from './findings/deadlock.js';
-import { reportInversion } from './findings/lock-order-inversion.js';
+import { observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportMisuse } from './findings/misuse.js';
 import { isWaiting, successors } from './waitfor.js';
@@ -108,7 +109,7 @@ export class Analyzer {
       siteStats: this.#siteStats,
       pending: this.#pending,
       findCycle: (start, definite) => this.#findCycle(start, definite),
-      observeOrder: (t, r, site, at) => this.#observeOrder(t, r, site, at),
+      observeOrder: (t, r, site, at) => observeOrder(this.#ctx, this.#order, t, r, site, at),
     });
     this.#view = {
       models: this.#models,
@@ -277,20 +278,18 @@ export class Analyzer {
         t.ended = false;
         return;
       case 'task-end':
-        this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0 ? 'it threw while holding it' : 'it returned');
+        this.#tx.taskEnded(
+          t,
+          at,
+          (e.n ?? 0) !== 0 ? abandonedWords.threw : abandonedWords.returned,
+        );
         return;
       case 'thread-start':
         return;
       case 'thread-exit':
         // A thread's main flow ends with its thread, whatever it was doing.
         if (!t.ended) {
-          this.#tx.taskEnded(
-            t,
-            at,
-            (e.n ?? 0) !== 0
-              ? `its thread exited with code ${e.n} while holding it`
-              : 'its thread exited while holding it',
-          );
+          this.#tx.taskEnded(t, at, abandonedWords.threadExited(e.n ?? 0));
         }
         return;
       case 'guard-collected':
@@ -301,14 +300,14 @@ export class Analyzer {
             t,
             r.holders.get(t)?.site ?? site,
             at,
-            'its guard was garbage collected',
+            abandonedWords.guardCollected,
           );
         }
         return;
       case 'abandoned': {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
-        reportAbandoned(this.#ctx, r, holder, site, at, 'its thread ended while holding it');
+        reportAbandoned(this.#ctx, r, holder, site, at, abandonedWords.threadEnded);
         this.#tx.dropHold(holder, r, at);
         return;
       }
@@ -332,28 +331,6 @@ export class Analyzer {
       for (const [t, h] of r.holders) {
         if (at - h.since >= limit) reportLongHold(this.#ctx, r, t, h.site, at - h.since, at);
       }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Lock order
-
-  #observeOrder(t: TaskState, r: ResourceState, site: number, at: number): void {
-    const held: ResourceState[] = [];
-    for (const h of t.holds.keys()) if (h.role === Role.Lock && h !== r) held.push(h);
-    for (const h of held) {
-      const same = h.cls === r.cls;
-      const fromKey = same ? `#${h.key}` : `class:${h.cls}`;
-      const toKey = same ? `#${r.key}` : `class:${r.cls}`;
-      const cycle = this.#order.observe(fromKey, toKey, {
-        from: h,
-        to: r,
-        task: t,
-        fromSite: t.holds.get(h)!.site,
-        toSite: site,
-        gates: held.filter((g) => g !== h),
-      });
-      if (cycle) reportInversion(this.#ctx, cycle, at);
     }
   }
 
@@ -401,7 +378,7 @@ export class Analyzer {
       if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
       for (const [holder, hold] of r.holders) {
         if (holder.blocked) continue;
-        reportAbandoned(this.#ctx, r, holder, hold.site, at, 'it has nothing left to run');
+        reportAbandoned(this.#ctx, r, holder, hold.site, at, abandonedWords.nothingToRun);
         break;
       }
     }

@@ -14,6 +14,7 @@ import {
 } from './model.js';
 import type { OrderEdgeState, OrderGraph } from './order.js';
 import type { Spans } from './timeline.js';
+import { siteWords } from './wording.js';
 import type {
   ContentionStats,
   Finding,
@@ -191,12 +192,11 @@ function intervalOf(v: EngineView, seq: number): TimelineInterval {
   if (!Number.isNaN(sp.ends[i])) iv.end = Math.round(sp.ends[i]!);
   const site = sp.sites[i]!;
   if (site) {
-    const verb = type === 'hold' ? 'holds' : 'waits for';
     const s = v.site(
       res.proc,
       site,
       type === 'hold' ? 'acquired' : 'waits',
-      `${lane.name} ${verb} ${res.name}`,
+      siteWords.timeline(lane.name, type === 'hold', res.name),
     );
     if (s.line) iv.site = s;
   }

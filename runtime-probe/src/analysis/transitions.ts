@@ -20,6 +20,7 @@ import { reportLongHold } from './findings/long-hold.js';
 import { reportSelfDeadlock } from './findings/self-deadlock.js';
 import { checkStarvation } from './findings/starvation.js';
 import type { Spans } from './timeline.js';
+import { siteWords } from './wording.js';
 import type { SiteRef } from './types.js';
 
 export interface TransitionDeps {
@@ -223,7 +224,7 @@ export class Transitions {
     if (!entry) {
       entry = {
         stats: new Stats(),
-        site: this.#deps.ctx.site(proc, site, 'acquires', `acquires ${r.name}`),
+        site: this.#deps.ctx.site(proc, site, 'acquires', siteWords.acquires(r.name)),
       };
       this.#deps.siteStats.set(key, entry);
     }

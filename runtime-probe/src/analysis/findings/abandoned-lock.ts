@@ -2,6 +2,7 @@
  * Abandoned lock: a lock still held by a task that ended, threw, lost its guard or whose thread
  * died, or that has nothing left to run.
  */
+import { abandonedWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { type ResourceState, type TaskState } from '../model.js';
 
@@ -20,26 +21,22 @@ export function reportAbandoned(
     kind: 'abandoned-lock',
     severity: 'error',
     id: `abandoned-lock:${r.name}`,
-    title: `Abandoned lock: ${r.name} is still held by ${holder.name}, which ended`,
-    message:
-      `Abandoned lock: ${holder.name} ended without releasing ${r.name} (${why})` +
-      (waiters.length
-        ? `; ${waiters.map((w) => w.name).join(', ')} ${waiters.length > 1 ? 'wait' : 'waits'} for it.`
-        : '.'),
+    title: abandonedWords.title(r.name, holder.name),
+    message: abandonedWords.message(
+      holder.name,
+      r.name,
+      why,
+      waiters.map((w) => w.name),
+    ),
     tasks: [holder, ...waiters],
     resources: [r],
     sites: [
-      ctx.site(
-        holder.proc,
-        site,
-        'acquired',
-        `${holder.name} acquired ${r.name} here and never released it`,
+      ctx.site(holder.proc, site, 'acquired', siteWords.neverReleased(holder.name, r.name)),
+      ...waiters.map((w) =>
+        ctx.site(w.proc, w.waitSite, 'waits', siteWords.waitsFor(w.name, r.name)),
       ),
-      ...waiters.map((w) => ctx.site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`)),
     ],
-    fix:
-      'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
-      'is released however the block ends.',
+    fix: abandonedWords.fix,
     at,
   });
 }

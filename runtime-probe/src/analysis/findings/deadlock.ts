@@ -1,6 +1,7 @@
 /**
  * Deadlock: a cycle of waits, found by the engine in the wait-for graph.
  */
+import { deadlockWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import type { SiteRef, CycleEdge } from '../types.js';
 import { Role, lastSite, names, type ResourceState, type TaskState } from '../model.js';
@@ -28,24 +29,24 @@ export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: numb
         : (r.holders.get(to)?.site ?? lastSite(r, to));
     const how =
       r.role === Role.Join
-        ? `${from.name} joins ${to.name}`
+        ? deadlockWords.joins(from.name, to.name)
         : queued
-          ? `${from.name} waits for ${r.name} behind ${to.name}, who waits to ${to.waitDir === 2 ? 'write' : 'read'} first`
+          ? deadlockWords.queuedBehind(from.name, r.name, to.name, to.waitDir === 2)
           : r.role === Role.Lock || r.role === Role.Permits
-            ? `${from.name} waits for ${r.name}, held by ${to.name}`
-            : `${from.name} waits on ${r.name}, which only ${to.name} would signal`;
+            ? deadlockWords.heldBy(from.name, r.name, to.name)
+            : deadlockWords.signalledBy(from.name, r.name, to.name);
     parts.push(how);
     const waitSite = ctx.site(
       from.proc,
       from.waitSite,
       'waits',
-      `${from.name} waits for ${r.name}`,
+      siteWords.waitsFor(from.name, r.name),
     );
     const held = ctx.site(
       to.proc,
       holdSite,
       queued ? 'waits' : 'acquired',
-      queued ? `${to.name} waits for ${r.name}` : `${to.name} acquired ${r.name}`,
+      queued ? siteWords.waitsFor(to.name, r.name) : siteWords.acquired(to.name, r.name),
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
     sites.push(waitSite, held);
@@ -58,21 +59,17 @@ export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: numb
     kind: 'deadlock',
     severity: 'error',
     id: `deadlock:${names(resources)}`,
-    title: `Deadlock: ${cycle.length} tasks wait for each other in a cycle`,
-    message: `Deadlock: ${parts.join('; ')}.`,
+    title: deadlockWords.title(cycle.length),
+    message: deadlockWords.message(parts),
     tasks: cycle,
     resources,
     sites,
     fix:
       resources.some((r) => r.kind === 'rwlock') && new Set(resources).size === 1
-        ? `Do not take ${resources[0]!.name} again while holding it: a writer-preferring lock makes ` +
-          'a second read wait behind a waiting writer. Take the lock once and pass down what you ' +
-          "read (or create it with `policy: 'fair'` knowingly)."
+        ? deadlockWords.fix.rwReentry(resources[0]!.name)
         : resources.every((r) => r.role === Role.Lock)
-          ? `Take the locks in one global order (for example always ${sorted.map((r) => r.name).join(' before ')}), ` +
-            'or acquire with a timeout and back off.'
-          : 'Make sure the task that would wake the others is not itself waiting for them: ' +
-            'release locks before waiting on a channel or condition, or close the channel.',
+          ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
+          : deadlockWords.fix.signal,
     at,
     cycle: edges,
   });

@@ -3,6 +3,7 @@
  * the other holds, so neither makes progress.
  */
 import { names, type ResourceState, type TaskState } from '../model.js';
+import { livelockWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 
 /** Called after `t` failed a try-lock on `r` (its streak already counted). */
@@ -20,31 +21,43 @@ export function checkLivelock(
     const tasks = [t, other];
     const resources = [r, other.tryRes];
     const sites = [
-      ctx.site(t.proc, t.trySite, 'tries', `${t.name} fails to take ${r.name}`),
-      ctx.site(t.proc, r.holders.get(other)?.site ?? 0, 'holds', `${other.name} holds ${r.name}`),
-      ctx.site(t.proc, other.trySite, 'tries', `${other.name} fails to take ${other.tryRes.name}`),
+      ctx.site(t.proc, t.trySite, 'tries', siteWords.failsToTake(t.name, r.name)),
+      ctx.site(
+        t.proc,
+        r.holders.get(other)?.site ?? 0,
+        'holds',
+        siteWords.holds(other.name, r.name),
+      ),
+      ctx.site(
+        t.proc,
+        other.trySite,
+        'tries',
+        siteWords.failsToTake(other.name, other.tryRes.name),
+      ),
       ctx.site(
         t.proc,
         other.tryRes.holders.get(t)?.site ?? 0,
         'holds',
-        `${t.name} holds ${other.tryRes.name}`,
+        siteWords.holds(t.name, other.tryRes.name),
       ),
     ];
     ctx.emit({
       kind: 'livelock',
       severity: 'warning',
       id: `livelock:${names(resources)}`,
-      title: `Livelock: ${t.name} and ${other.name} retry without progress`,
-      message:
-        `Livelock: ${t.name} and ${other.name} keep retrying ${r.name} and ` +
-        `${other.tryRes.name} (${t.tryFails} and ${other.tryFails} failed attempts in a row) ` +
-        `without either making progress.`,
+      title: livelockWords.title(t.name, other.name),
+      message: livelockWords.message(
+        t.name,
+        other.name,
+        r.name,
+        other.tryRes.name,
+        t.tryFails,
+        other.tryFails,
+      ),
       tasks,
       resources,
       sites,
-      fix:
-        'Back off for a random, growing time before retrying, so that one task wins; or take ' +
-        'the locks in one global order and block instead of trying.',
+      fix: livelockWords.fix,
       at,
     });
     return;

@@ -2,10 +2,11 @@
  * Lock-order inversion: locks taken in opposite orders by different tasks (the cycle comes from
  * the lock-order graph, order.ts), a deadlock waiting for the right timing.
  */
+import { inversionWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
-import type { OrderEdgeState } from '../order.js';
+import type { OrderEdgeState, OrderGraph } from '../order.js';
 import type { SiteRef } from '../types.js';
-import { names, unique, type ResourceState, type TaskState } from '../model.js';
+import { names, Role, unique, type ResourceState, type TaskState } from '../model.js';
 
 export function reportInversion(
   ctx: FindingContext,
@@ -22,10 +23,10 @@ export function reportInversion(
     const o = e.first;
     const proc = o.task.proc;
     sites.push(
-      ctx.site(proc, o.fromSite, 'takes-first', `${o.task.name} takes ${o.from.name} first`),
+      ctx.site(proc, o.fromSite, 'takes-first', siteWords.takesFirst(o.task.name, o.from.name)),
     );
-    sites.push(ctx.site(proc, o.toSite, 'takes-then', `${o.task.name} then takes ${o.to.name}`));
-    steps.push(`${o.task.name} took ${o.from.name} then ${o.to.name}`);
+    sites.push(ctx.site(proc, o.toSite, 'takes-then', siteWords.takesThen(o.task.name, o.to.name)));
+    steps.push(inversionWords.step(o.task.name, o.from.name, o.to.name));
   }
   const id = `lock-order-inversion:${names(resources)}`;
   if (ctx.reported(id)) return;
@@ -35,16 +36,43 @@ export function reportInversion(
     kind: 'lock-order-inversion',
     severity: 'warning',
     id,
-    title: `Lock-order inversion: ${resources.map((r) => r.name).join(' and ')} are taken in opposite orders`,
-    message:
-      `Lock-order inversion: ${steps.join('; ')}. If these run at the same time they can ` +
-      `deadlock, even though this run did not.`,
+    title: inversionWords.title(resources.map((r) => r.name)),
+    message: inversionWords.message(steps),
     tasks,
     resources,
     sites,
-    fix:
-      `Take these locks in one global order everywhere (for example ${order.map((r) => r.name).join(' before ')}), ` +
-      'or take them together under one gate lock.',
+    fix: inversionWords.fix(order.map((r) => r.name)),
     at,
   });
+}
+
+/**
+ * `t` takes `r` while holding other locks: each held lock before `r` is an edge of the lock-order
+ * graph (by class, or by instance for two locks of one class), and an edge that closes a cycle
+ * of orders is an inversion.
+ */
+export function observeOrder(
+  ctx: FindingContext,
+  order: OrderGraph<ResourceState, TaskState>,
+  t: TaskState,
+  r: ResourceState,
+  site: number,
+  at: number,
+): void {
+  const held: ResourceState[] = [];
+  for (const h of t.holds.keys()) if (h.role === Role.Lock && h !== r) held.push(h);
+  for (const h of held) {
+    const same = h.cls === r.cls;
+    const fromKey = same ? `#${h.key}` : `class:${h.cls}`;
+    const toKey = same ? `#${r.key}` : `class:${r.cls}`;
+    const cycle = order.observe(fromKey, toKey, {
+      from: h,
+      to: r,
+      task: t,
+      fromSite: t.holds.get(h)!.site,
+      toSite: site,
+      gates: held.filter((g) => g !== h),
+    });
+    if (cycle) reportInversion(ctx, cycle, at);
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * Long hold: a lock held longer than the limit (`longHoldMs`).
  */
+import { longHoldWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { type ResourceState, type TaskState } from '../model.js';
 
@@ -22,14 +23,12 @@ export function reportLongHold(
     kind: 'long-hold',
     severity: 'warning',
     id,
-    title: `Long hold: ${r.name} held for ${ms} ms`,
-    message: `Long hold: ${holder.name} held ${r.name} for ${ms} ms (the limit is ${ctx.options.longHoldMs} ms).`,
+    title: longHoldWords.title(r.name, ms),
+    message: longHoldWords.message(holder.name, r.name, ms, ctx.options.longHoldMs),
     tasks: [holder],
     resources: [r],
-    sites: [ctx.site(holder.proc, site, 'acquired', `${holder.name} acquired ${r.name} here`)],
-    fix:
-      'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
-      'needed under the lock, release it, then work.',
+    sites: [ctx.site(holder.proc, site, 'acquired', siteWords.acquiredHere(holder.name, r.name))],
+    fix: longHoldWords.fix,
     at,
   });
 }

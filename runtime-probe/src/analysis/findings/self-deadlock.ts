@@ -2,6 +2,7 @@
  * Self-deadlock: a task waits for a lock it holds (or, on a read-write lock, for a mode its own
  * hold excludes).
  */
+import { selfDeadlockWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { type ResourceState, type TaskState } from '../model.js';
 
@@ -13,22 +14,17 @@ export function reportSelfDeadlock(
   site: number,
   at: number,
 ) {
-  const own = ctx.site(t.proc, holdSite, 'acquired', `${t.name} acquired ${r.name} here`);
+  const own = ctx.site(t.proc, holdSite, 'acquired', siteWords.acquiredHere(t.name, r.name));
   ctx.emit({
     kind: 'self-deadlock',
     severity: 'error',
     id: `self-deadlock:${t.name}:${r.name}`,
-    title: `Self-deadlock: ${t.name} waits for ${r.name}, which it holds`,
-    message: `Self-deadlock: ${t.name} waits for ${r.name}, which it already holds.`,
+    title: selfDeadlockWords.title(t.name, r.name),
+    message: selfDeadlockWords.message(t.name, r.name),
     tasks: [t],
     resources: [r],
-    sites: [ctx.site(t.proc, site, 'waits', `${t.name} waits for ${r.name} again`), own],
-    fix:
-      r.kind === 'rwlock'
-        ? 'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
-          'instead of taking the lock again, or give it a variant for callers that hold the lock.'
-        : 'Release the lock before taking it again, or restructure so the inner code receives ' +
-          'the guard; use a ReentrantMutex only if re-entry is really intended.',
+    sites: [ctx.site(t.proc, site, 'waits', siteWords.waitsAgain(t.name, r.name)), own],
+    fix: r.kind === 'rwlock' ? selfDeadlockWords.fix.rwlock : selfDeadlockWords.fix.lock,
     at,
   });
   // The wait that follows is this finding: it is not reported again as blocked forever.

@@ -1,6 +1,7 @@
 /**
  * Starvation: a task waits while the resource is granted to others `starvationGrants` times.
  */
+import { siteWords, starvationWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { type ResourceState } from '../model.js';
 
@@ -15,21 +16,17 @@ export function checkStarvation(ctx: FindingContext, r: ResourceState, at: numbe
       kind: 'starvation',
       severity: 'warning',
       id: `starvation:${w.name}:${r.name}`,
-      title: `Starvation: ${w.name} waits for ${r.name} while others take it`,
-      message:
-        `Starvation: ${w.name} has waited ${waitedMs} ms for ${r.name} while it was granted ` +
-        `${r.grants - w.waitGrants} times to others.`,
+      title: starvationWords.title(w.name, r.name),
+      message: starvationWords.message(w.name, waitedMs, r.name, r.grants - w.waitGrants),
       tasks: [w],
       resources: [r],
-      sites: [ctx.site(w.proc, w.waitSite, 'waits', `${w.name} waits for ${r.name}`)],
+      sites: [ctx.site(w.proc, w.waitSite, 'waits', siteWords.waitsFor(w.name, r.name))],
       fix:
         r.kind !== 'rwlock'
-          ? 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.'
+          ? starvationWords.fix.fifo
           : w.waitDir === 1
-            ? "Create the lock with `policy: 'fair'`, so that readers and writers are served in " +
-              'the order they arrive, or write less often.'
-            : "Keep the default `policy: 'writer-preferring'` (or use 'fair'), so that new " +
-              'readers queue behind a waiting writer.',
+            ? starvationWords.fix.starvedReader
+            : starvationWords.fix.starvedWriter,
       at,
     });
   }

@@ -1,0 +1,224 @@
+/**
+ * Every word the analysis says: each finding kind's title, message and advice, and the phrases
+ * of its sites. The finding modules (findings/) decide what holds and pass plain names and numbers
+ * here; the CLI, the extension and the webview show these words as they come and decide nothing
+ * by reading them (they use kinds and site codes).
+ */
+
+/** "a, b and c"-style lists are not needed: names are joined as the reports always did. */
+const list = (names: readonly string[]): string => names.join(', ');
+const plural = (n: number, one: string, many: string): string => (n > 1 ? many : one);
+
+export const deadlockWords = {
+  title: (tasks: number): string => `Deadlock: ${tasks} tasks wait for each other in a cycle`,
+  message: (steps: readonly string[]): string => `Deadlock: ${steps.join('; ')}.`,
+  joins: (from: string, to: string): string => `${from} joins ${to}`,
+  queuedBehind: (from: string, res: string, to: string, writes: boolean): string =>
+    `${from} waits for ${res} behind ${to}, who waits to ${writes ? 'write' : 'read'} first`,
+  heldBy: (from: string, res: string, to: string): string =>
+    `${from} waits for ${res}, held by ${to}`,
+  signalledBy: (from: string, res: string, to: string): string =>
+    `${from} waits on ${res}, which only ${to} would signal`,
+  fix: {
+    rwReentry: (res: string): string =>
+      `Do not take ${res} again while holding it: a writer-preferring lock makes a second read ` +
+      'wait behind a waiting writer. Take the lock once and pass down what you read (or create ' +
+      "it with `policy: 'fair'` knowingly).",
+    lockOrder: (order: readonly string[]): string =>
+      `Take the locks in one global order (for example always ${order.join(' before ')}), ` +
+      'or acquire with a timeout and back off.',
+    signal:
+      'Make sure the task that would wake the others is not itself waiting for them: ' +
+      'release locks before waiting on a channel or condition, or close the channel.',
+  },
+};
+
+/** Why a task is blocked forever and what to do, by the kind of resource it waits on. */
+export const blockedForeverWords = {
+  title: (tasks: number, res: string): string =>
+    `Blocked forever: ${tasks} ${plural(tasks, 'task waits', 'tasks wait')} on ${res}`,
+  message: (who: readonly string[], why: string): string =>
+    `Blocked forever: ${list(who)} ${plural(who.length, 'waits', 'wait')} ${why}. The program ` +
+    `went idle with ${plural(who.length, 'it', 'them')} still waiting.`,
+  channelSend: (res: string): [string, string] => [
+    `to send on ${res}, and no task is left to receive`,
+    'Make sure a consumer keeps receiving until the producers are done, or give the channel room.',
+  ],
+  channelRecv: (res: string): [string, string] => [
+    `to receive from ${res}, and no task is left to send to it or close it`,
+    'Close the channel when the producers are done (channel.close()), so that receivers finish.',
+  ],
+  condition: (res: string): [string, string] => [
+    `on ${res}, and no task is left to notify it`,
+    'Notify after every change of the state the waiters check, and wait with waitFor(predicate).',
+  ],
+  barrier: (
+    res: string,
+    missing: readonly { name: string; ended: boolean }[],
+  ): [string, string] => [
+    missing.length
+      ? `at ${res}, and the other parties will never arrive: ${missing
+          .map((m) => `${m.name} arrived in an earlier phase${m.ended ? ' and has ended' : ''}`)
+          .join('; ')}`
+      : `at ${res}, and the other parties will never arrive`,
+    'Make every party reach the barrier in each phase, or break it with abort() when one leaves.',
+  ],
+  event: (res: string): [string, string] => [
+    `for ${res}, and no task is left to set it`,
+    'Set the event on every path, including errors, or wait with a timeout.',
+  ],
+  waitGroup: (res: string): [string, string] => [
+    `for ${res}, whose count will never reach zero`,
+    'Call done() once for each add(), in a finally block.',
+  ],
+  join: (res: string): [string, string] => [
+    `for ${res} to end, and it never will`,
+    'Make sure the joined task can finish: it must not wait for its joiner.',
+  ],
+  lock: (res: string, holders: readonly string[]): [string, string] => [
+    holders.length
+      ? `for ${res}, held by ${list(holders)}, which will never release it`
+      : `for ${res}, and no task is left to release it`,
+    'Release on every path (a `using` declaration), and do not wait while holding.',
+  ],
+};
+
+export const abandonedWords = {
+  title: (res: string, holder: string): string =>
+    `Abandoned lock: ${res} is still held by ${holder}, which ended`,
+  message: (holder: string, res: string, why: string, waiters: readonly string[]): string =>
+    `Abandoned lock: ${holder} ended without releasing ${res} (${why})` +
+    (waiters.length
+      ? `; ${list(waiters)} ${plural(waiters.length, 'waits', 'wait')} for it.`
+      : '.'),
+  fix:
+    'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
+    'is released however the block ends.',
+  returned: 'it returned',
+  threw: 'it threw while holding it',
+  threadEnded: 'its thread ended while holding it',
+  threadExited: (code: number): string =>
+    code !== 0
+      ? `its thread exited with code ${code} while holding it`
+      : 'its thread exited while holding it',
+  guardCollected: 'its guard was garbage collected',
+  nothingToRun: 'it has nothing left to run',
+};
+
+export const selfDeadlockWords = {
+  title: (task: string, res: string): string =>
+    `Self-deadlock: ${task} waits for ${res}, which it holds`,
+  message: (task: string, res: string): string =>
+    `Self-deadlock: ${task} waits for ${res}, which it already holds.`,
+  fix: {
+    rwlock:
+      'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
+      'instead of taking the lock again, or give it a variant for callers that hold the lock.',
+    lock:
+      'Release the lock before taking it again, or restructure so the inner code receives ' +
+      'the guard; use a ReentrantMutex only if re-entry is really intended.',
+  },
+};
+
+export const misuseWords = {
+  title: (res: string, what: string): string => `Misuse of ${res}: ${what}`,
+  /** The message and the advice for each misuse code of the protocol. */
+  explain: (what: string, task: string, res: string): [string, string] => {
+    switch (what) {
+      case 'release-not-held':
+        return [
+          `${task} released ${res}, which it does not hold (a double release).`,
+          'Release each acquisition exactly once: hold the guard in a `using` declaration.',
+        ];
+      case 'release-by-non-owner':
+        return [
+          `${task} released ${res}, which another task holds.`,
+          'Release a lock from the task that acquired it; to hand work over, use a channel.',
+        ];
+      case 'over-release':
+        return [
+          `${task} released ${res} beyond its initial count.`,
+          'Release only permits that were acquired, through the guard that acquire() returned.',
+        ];
+      case 'wait-without-lock':
+        return [
+          `${task} waited on or notified ${res} without holding its mutex.`,
+          'Acquire the condition’s mutex before wait() or notify(), and check the state under it.',
+        ];
+      case 'unbalanced-release':
+        return [
+          `${task} released ${res} more times than it acquired it.`,
+          'Pair every acquisition with one release, through its guard.',
+        ];
+      default:
+        return [`${task} misused ${res}: ${what}.`, ''];
+    }
+  },
+};
+
+export const longHoldWords = {
+  title: (res: string, ms: number): string => `Long hold: ${res} held for ${ms} ms`,
+  message: (holder: string, res: string, ms: number, limitMs: number): string =>
+    `Long hold: ${holder} held ${res} for ${ms} ms (the limit is ${limitMs} ms).`,
+  fix:
+    'Do slow work (I/O, timers, long loops) outside the critical section: copy what is ' +
+    'needed under the lock, release it, then work.',
+};
+
+export const starvationWords = {
+  title: (task: string, res: string): string =>
+    `Starvation: ${task} waits for ${res} while others take it`,
+  message: (task: string, waitedMs: number, res: string, grants: number): string =>
+    `Starvation: ${task} has waited ${waitedMs} ms for ${res} while it was granted ` +
+    `${grants} times to others.`,
+  fix: {
+    fifo: 'Use a fair (FIFO) primitive, or bound how long each holder keeps it.',
+    starvedReader:
+      "Create the lock with `policy: 'fair'`, so that readers and writers are served in " +
+      'the order they arrive, or write less often.',
+    starvedWriter:
+      "Keep the default `policy: 'writer-preferring'` (or use 'fair'), so that new " +
+      'readers queue behind a waiting writer.',
+  },
+};
+
+export const livelockWords = {
+  title: (a: string, b: string): string => `Livelock: ${a} and ${b} retry without progress`,
+  message: (a: string, b: string, resA: string, resB: string, failsA: number, failsB: number) =>
+    `Livelock: ${a} and ${b} keep retrying ${resA} and ${resB} (${failsA} and ${failsB} failed ` +
+    'attempts in a row) without either making progress.',
+  fix:
+    'Back off for a random, growing time before retrying, so that one task wins; or take ' +
+    'the locks in one global order and block instead of trying.',
+};
+
+export const inversionWords = {
+  title: (resources: readonly string[]): string =>
+    `Lock-order inversion: ${resources.join(' and ')} are taken in opposite orders`,
+  step: (task: string, first: string, then: string): string => `${task} took ${first} then ${then}`,
+  message: (steps: readonly string[]): string =>
+    `Lock-order inversion: ${steps.join('; ')}. If these run at the same time they can ` +
+    'deadlock, even though this run did not.',
+  fix: (order: readonly string[]): string =>
+    `Take these locks in one global order everywhere (for example ${order.join(' before ')}), ` +
+    'or take them together under one gate lock.',
+};
+
+/** What happens at a site, in words (its code is `SiteRef.act`). */
+export const siteWords = {
+  waitsFor: (task: string, res: string): string => `${task} waits for ${res}`,
+  waitsOn: (task: string, res: string): string => `${task} waits on ${res}`,
+  waitsAgain: (task: string, res: string): string => `${task} waits for ${res} again`,
+  acquired: (task: string, res: string): string => `${task} acquired ${res}`,
+  acquiredHere: (task: string, res: string): string => `${task} acquired ${res} here`,
+  neverReleased: (task: string, res: string): string =>
+    `${task} acquired ${res} here and never released it`,
+  holds: (task: string, res: string): string => `${task} holds ${res}`,
+  failsToTake: (task: string, res: string): string => `${task} fails to take ${res}`,
+  takesFirst: (task: string, res: string): string => `${task} takes ${res} first`,
+  takesThen: (task: string, res: string): string => `${task} then takes ${res}`,
+  misuse: (task: string, what: string): string => `${task}: ${what}`,
+  acquires: (res: string): string => `acquires ${res}`,
+  timeline: (lane: string, hold: boolean, res: string): string =>
+    `${lane} ${hold ? 'holds' : 'waits for'} ${res}`,
+};
