@@ -5,7 +5,7 @@
  * by reading them (they use kinds and site codes).
  */
 
-/** "a, b and c"-style lists are not needed: names are joined as the reports always did. */
+/** Task names in a sentence, comma-separated, in the order the finding gives them. */
 const list = (names: readonly string[]): string => names.join(', ');
 const plural = (n: number, one: string, many: string): string => (n > 1 ? many : one);
 
