@@ -287,10 +287,9 @@ export class Analyzer {
       case 'thread-start':
         return;
       case 'thread-exit':
-        // A thread's main flow ends with its thread, whatever it was doing.
-        if (!t.ended) {
-          this.#tx.taskEnded(t, at, abandonedWords.threadExited(e.n ?? 0));
-        }
+        // Not the end of the thread's flows for the analysis: under a collector, a worker's last
+        // events travel on the I/O thread's own connection and may arrive after this. A lock the
+        // dead thread still held comes as an `abandoned` event, from the lock word itself.
         return;
       case 'guard-collected':
         if (r) {

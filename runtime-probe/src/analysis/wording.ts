@@ -97,10 +97,6 @@ export const abandonedWords = {
   returned: 'it returned',
   threw: 'it threw while holding it',
   threadEnded: 'its thread ended while holding it',
-  threadExited: (code: number): string =>
-    code !== 0
-      ? `its thread exited with code ${code} while holding it`
-      : 'its thread exited while holding it',
   guardCollected: 'its guard was garbage collected',
   nothingToRun: 'it has nothing left to run',
 };
