@@ -171,7 +171,12 @@ function report(file: string, common: Common): number {
 }
 
 /** Writes every requested output and returns the exit status. */
-function finish(r: Report, common: Common, programFailed: string | undefined): number {
+function finish(
+  r: Report,
+  common: Common,
+  programFailed: string | undefined,
+  stopped = false,
+): number {
   const cwd = process.cwd();
   const sources = new Map<string, string[] | undefined>();
   const readSource = (path: string): string[] | undefined => {
@@ -208,7 +213,7 @@ function finish(r: Report, common: Common, programFailed: string | undefined): n
   }
   if (programFailed) process.stderr.write(`lockscope: ${programFailed}\n`);
   const fails = common.failOn ?? ((f: Finding) => f.severity === 'error');
-  const v = verdict(r, fails, programFailed !== undefined);
+  const v = verdict(r, fails, programFailed !== undefined, stopped);
   if (v.inconclusive) process.stderr.write(`lockscope: inconclusive: ${v.inconclusive}\n`);
   return v.status;
 }
@@ -314,7 +319,7 @@ async function run(program: string, args: string[], common: Common): Promise<num
     // A failure is said once, after the report; anything else is said now.
     if (!failed) process.stderr.write(`lockscope: ${note}\n`);
     if (observed) process.stderr.write(`lockscope: ${observed}\n`);
-    return finish(report, common, failed);
+    return finish(report, common, failed, stopReason !== undefined);
   } finally {
     await collector.close();
   }

@@ -32,12 +32,15 @@ export interface Verdict {
  * The exit status of a report. A program that failed is a failure whatever was observed; lost
  * events make a finding that would fail the run inconclusive instead, because the events that
  * are missing could explain it, and make a clean report inconclusive too. A report without
- * findings whose flows were still blocked at the end is inconclusive, never clean.
+ * findings whose flows were still blocked when the program ended by itself is inconclusive, never
+ * clean; a program that lockscope stopped had not ended, so its waits say nothing.
  */
 export function verdict(
   report: Report,
   fails: (f: Finding) => boolean,
   programFailed: boolean,
+  /** True when lockscope stopped the program (--timeout, Ctrl+C): its flows had not ended. */
+  stopped = false,
 ): Verdict {
   if (programFailed) return { status: EXIT.failed };
   const dropped = report.processes.reduce((n, p) => n + p.dropped, 0);
@@ -54,7 +57,7 @@ export function verdict(
   // Flows still waiting when the program ended (it called process.exit, or was stopped) were
   // never judged: the run is not clean, and no finding says why.
   const blocked = report.graph.nodes.filter((n) => n.type === 'task' && n.detail === 'blocked');
-  if (blocked.length > 0 && report.findings.length === 0) {
+  if (blocked.length > 0 && report.findings.length === 0 && !stopped) {
     return {
       status: EXIT.inconclusive,
       inconclusive:

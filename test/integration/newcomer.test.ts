@@ -86,4 +86,20 @@ describe('a newcomer’s first programs', () => {
       /inconclusive: 1 flow was still blocked when the program ended \(consumer\)/,
     );
   });
+
+  test('a job that kills its worker fails alone: the pool replaces the worker and shuts down', async () => {
+    const r = await lockscope(esm, 'run', 'crash-pool.ts');
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('['))!) as string[];
+    assert.equal(results[0], 'ok');
+    assert.match(results[1]!, /WorkerJobError: the worker running job 2 exited with code 1/);
+    assert.equal(results[2], 'later');
+    assert.doesNotMatch(r.stderr, /before it called serve/);
+  });
+
+  test('a .ts pool script in a CommonJS package answers every job too', async () => {
+    const r = await lockscope(cjs, 'run', 'pool.ts');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\[1,4,9\]$/m);
+  });
 });

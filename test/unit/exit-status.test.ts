@@ -48,6 +48,8 @@ describe('exit status', () => {
     const v = verdict(report({ graph }), errors, false);
     assert.equal(v.status, EXIT.inconclusive);
     assert.match(v.inconclusive ?? '', /1 flow was still blocked .*\(consumer\)/);
+    // A program that lockscope stopped (--timeout, Ctrl+C) had not ended: its waits say nothing.
+    assert.equal(verdict(report({ graph }), errors, false, true).status, EXIT.clean);
   });
 
   test('what a status means', () => {

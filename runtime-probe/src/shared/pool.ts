@@ -7,12 +7,16 @@ import { Worker } from './worker.js';
 
 /** Messages between a pool and its workers, tagged so that the program's own messages pass by. */
 type ToWorker = { lockscope: 'job'; id: number; payload: unknown } | { lockscope: 'stop' };
-type FromWorker = { lockscope: 'result'; id: number; ok: boolean; value?: unknown; error?: string };
+type FromWorker =
+  | { lockscope: 'result'; id: number; ok: boolean; value?: unknown; error?: string }
+  | { lockscope: 'ready' };
 
-function isResult(m: unknown): m is FromWorker {
-  return (
-    typeof m === 'object' && m !== null && (m as { lockscope?: unknown }).lockscope === 'result'
-  );
+function tagOf(m: unknown): unknown {
+  return typeof m === 'object' && m !== null ? (m as { lockscope?: unknown }).lockscope : undefined;
+}
+
+function isResult(m: unknown): m is Extract<FromWorker, { lockscope: 'result' }> {
+  return tagOf(m) === 'result';
 }
 
 function isToWorker(m: unknown): m is ToWorker {
@@ -89,12 +93,16 @@ export class WorkerPool {
   #start(): void {
     const w = new Worker(this.#filename, this.#options);
     this.#workers.add(w);
-    let answered = false;
+    // Set when the script has called serve(): a worker that dies before that failed to start.
+    let started = false;
     let error: string | undefined;
     w.on('message', (m: unknown) => {
+      if (tagOf(m) === 'ready') {
+        started = true;
+        this.#failedStarts = 0;
+        return;
+      }
       if (!isResult(m)) return;
-      answered = true;
-      this.#failedStarts = 0;
       const job = this.#running.get(w);
       if (!job || job.id !== m.id) return;
       this.#running.delete(w);
@@ -117,19 +125,20 @@ export class WorkerPool {
         this.#running.delete(w);
         job.reject(new WorkerJobError(`the worker running job ${job.id} ${how}`));
       }
-      if (this.#stopping && !job) return;
-      if (!answered && code !== 0) {
+      const stopped = this.#stopping !== undefined && this.#queue.length === 0;
+      if (!started && !stopped) {
         this.#failedStarts++;
         warnOnce(
           `pool-start ${String(this.#filename)} ${how}`,
-          `a worker of the pool for ${String(this.#filename)} ${how}`,
+          `a worker of the pool for ${String(this.#filename)} ${how} before it called serve()`,
         );
       }
-      // Workers that die before they answer anything would be restarted forever: once every
-      // worker of the pool has, in a row, the pool is broken and fails its queued jobs.
+      // Workers that die before they serve would be restarted forever: once every worker of
+      // the pool has, in a row, the pool is broken and fails its queued jobs. While stopping, a
+      // worker is replaced only if jobs still wait for one.
       if (this.#failedStarts >= this.size) this.#break(how);
-      else if (!this.#stopping) this.#start();
-      else this.#drained?.();
+      else if (!stopped) this.#start();
+      this.#drained?.();
     });
     this.#ready(w);
   }
@@ -210,4 +219,7 @@ export function serve<P, R>(handler: (payload: P) => R | Promise<R>): void {
       );
   };
   port.on('message', onMessage);
+  // Tells the pool that this worker started: a worker that dies after this failed a job, not
+  // its start.
+  port.postMessage({ lockscope: 'ready' } satisfies FromWorker);
 }

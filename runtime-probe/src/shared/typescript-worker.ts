@@ -18,16 +18,17 @@ import { moduleDir } from '../module-dir.js';
 const TS_SCRIPT = /\.(ts|mts|cts|tsx)$/;
 
 /**
- * tsx's ESM API (its `import` build: the `require` one resolves its hooks wrongly when imported),
- * from the tsx the lockscope package depends on, found through tsx's own export map.
+ * One of tsx's APIs (`./esm/api`, `./cjs/api`), its `import` build (the `require` one resolves its
+ * hooks wrongly when imported), from the tsx the lockscope package depends on, found through tsx's
+ * own export map.
  */
-function tsxApiUrl(): string | undefined {
+function tsxApiUrl(subpath: string): string | undefined {
   try {
     const manifest = createRequire(join(moduleDir(), 'noop.js')).resolve('tsx/package.json');
     const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
       exports?: Record<string, { import?: string | { default?: string } } | undefined>;
     };
-    const entry = pkg.exports?.['./esm/api']?.import;
+    const entry = pkg.exports?.[subpath]?.import;
     const file = typeof entry === 'string' ? entry : entry?.default;
     return file ? pathToFileURL(join(dirname(manifest), file)).href : undefined;
   } catch {
@@ -44,7 +45,9 @@ function checkUrl(): string {
 function scriptUrl(filename: string | URL): string | undefined {
   if (filename instanceof URL) return filename.protocol === 'file:' ? filename.href : undefined;
   if (filename.startsWith('file:')) return filename;
-  if (isAbsolute(filename) || filename.startsWith('./') || filename.startsWith('../')) {
+  // Node takes a path relative to the working directory only with a leading ./ or ../ (or .\
+  // and ..\ on Windows).
+  if (isAbsolute(filename) || /^\.\.?[\\/]/.test(filename)) {
     return pathToFileURL(resolve(filename)).href;
   }
   return undefined;
@@ -63,11 +66,12 @@ export function typeScriptWorker(
   if (!target || !TS_SCRIPT.test(new URL(target).pathname)) return undefined;
   const script = `
 const target = ${JSON.stringify(target)};
-const tsx = ${JSON.stringify(tsxApiUrl() ?? null)};
+const apis = ${JSON.stringify([tsxApiUrl('./esm/api'), tsxApiUrl('./cjs/api')].filter(Boolean))};
 import(${JSON.stringify(checkUrl())})
   .catch((err) => {
-    if (!err || err.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !tsx) return;
-    return import(tsx).then((api) => api.register());
+    if (!err || err.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return;
+    // Both halves of tsx, as on the main thread: a .ts file in a CommonJS package is CommonJS.
+    return Promise.all(apis.map((api) => import(api).then((m) => m.register())));
   })
   .then(() => import(target));
 `;

@@ -86,12 +86,15 @@ export function workerLedgers(): LedgerRefs {
   return { process: processLedger(), own: ownLedger() };
 }
 
-/** In a worker, after a batch was posted. */
-export function countPosted(refs: LedgerRefs, events: number): void {
+/**
+ * In a worker, just before a batch is posted (`batches` 1), or to take that back when the post
+ * failed (-1, with the events negated).
+ */
+export function countPosted(refs: LedgerRefs, events: number, batches: 1 | -1): void {
   for (const ledger of [refs.process, refs.own]) {
     if (!ledger) continue;
     Atomics.add(ledger, POSTED_EVENTS, events);
-    Atomics.add(ledger, POSTED, 1);
+    Atomics.add(ledger, POSTED, batches);
   }
 }
 
@@ -106,12 +109,13 @@ export function countDelivered(refs: Partial<LedgerRefs>, events: number): void 
 
 /** Events posted and not (yet) delivered. */
 export function undelivered(ledger: Ledger): number {
-  // Delivered is read first: a batch counted delivered was counted posted before it was sent.
+  // Delivered is read first: a batch counted delivered was counted posted before it was sent, so
+  // posted read after it is never behind. The counters wrap; their signed difference does not.
   const deliveredEvents = Atomics.load(ledger, DELIVERED_EVENTS);
   const delivered = Atomics.load(ledger, DELIVERED);
   const posted = Atomics.load(ledger, POSTED);
-  if (delivered >= posted) return 0;
-  return (Atomics.load(ledger, POSTED_EVENTS) - deliveredEvents) >>> 0;
+  if (((posted - delivered) | 0) <= 0) return 0;
+  return Math.max(0, (Atomics.load(ledger, POSTED_EVENTS) - deliveredEvents) | 0);
 }
 
 const opened = shared('delivery-open', () => ({
@@ -162,23 +166,25 @@ export function whenDelivered(ledger: Ledger, timeoutMs = DELIVERY_TIMEOUT_MS): 
   });
 }
 
-const drain = shared('delivery-drain', () => ({ waiting: false, gaveUpAt: -1 }));
+const drain = shared('delivery-drain', () => ({ waiting: false, since: -1 }));
 
 /**
  * On the main thread, when it has nothing left to run (`beforeExit`): workers' last batches can
- * still be on their way. Keeps the process alive until they have arrived, or until the wait timed
- * out; `beforeExit` then fires again. True while waiting.
+ * still be on their way. Keeps the process alive until they have arrived; `beforeExit` then fires
+ * again. All such waits of one process together last at most DELIVERY_TIMEOUT_MS, so a worker
+ * the program unref'd, and that keeps posting, cannot keep the process alive: what has not
+ * arrived then is counted as dropped. True while waiting.
  */
 export function waitForWorkers(): boolean {
   const ledger = rt.threadId === 0 ? state.process : undefined;
   if (!ledger || drain.waiting || undelivered(ledger) === 0) return false;
-  const posted = Atomics.load(ledger, POSTED);
-  // Given up on these already: the process may end, and they are counted as dropped.
-  if (posted === drain.gaveUpAt) return false;
+  const now = performance.now();
+  if (drain.since < 0) drain.since = now;
+  const left = drain.since + DELIVERY_TIMEOUT_MS - now;
+  if (left <= 0) return false;
   drain.waiting = true;
-  void whenDelivered(ledger).then((missing) => {
+  void whenDelivered(ledger, left).then(() => {
     drain.waiting = false;
-    if (missing > 0) drain.gaveUpAt = posted;
   });
   return true;
 }

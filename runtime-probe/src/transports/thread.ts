@@ -56,12 +56,14 @@ export class ThreadForwardSink implements Sink {
       messages: batch.messages(),
       ledgers: this.#ledgers,
     };
+    // Counted before the post, so that delivered never runs ahead of posted (workers share the
+    // process ledger); a post that throws takes its count back.
+    countPosted(this.#ledgers, batch.eventCount, 1);
     try {
       this.#channel.postMessage(message);
-      // Counted after the post: delivered may run ahead of posted for a moment, never behind.
-      countPosted(this.#ledgers, batch.eventCount);
       this.#sent += batch.eventCount;
     } catch (err) {
+      countPosted(this.#ledgers, -batch.eventCount, -1);
       this.#error = String(err);
       warnOnce('thread-forward', `could not forward a worker's events: ${this.#error}`);
     }
