@@ -20,9 +20,10 @@ import { parseToWebview, type PackedTimeline, type Selected, type ViewState } fr
 import { el } from './render/common.js';
 import { DetailsView } from './render/details.js';
 import { GraphView } from './render/graph.js';
-import { glyphPath } from './render/glyphs.js';
+import { clamp, dragSplitter, onShortcut, openSiteOnClick } from './app-input.js';
 import { OrderGraphView } from './render/order-graph.js';
 import { SPEEDS, Toolbar } from './render/playback.js';
+import { legend } from './render/legend.js';
 import { readTheme, watchTheme } from './render/theme.js';
 import { TimelineView } from './render/timeline.js';
 
@@ -153,10 +154,22 @@ export class App {
       onSeek: (t) => this.seek(t),
       onView: () => this.#save(),
     });
-    this.#dragSplitter(splitter);
+    dragSplitter(splitter, this.element, this.#timeline.element, () => {
+      this.#timelineSized = true;
+    });
 
-    this.element.addEventListener('click', (event) => this.#openSite(event));
-    document.addEventListener('keydown', (event) => this.#key(event));
+    this.element.addEventListener('click', (event) => openSiteOnClick(event, host));
+    document.addEventListener('keydown', (event) =>
+      onShortcut(event, this.element, options.layout, {
+        playOrPause: () => (this.#playing ? this.stopPlaying() : this.play()),
+        step: (d) => this.step(d),
+        start: () => this.seek(this.#model?.first ?? 0),
+        end: () => this.goLive(),
+        search: () => this.#toolbar.search.focus(),
+        deselect: () => this.select(undefined),
+        fit: () => (this.#tab === 'wait-for' ? this.#graph.fit() : this.#order.fit()),
+      }),
+    );
     this.#unwatch = watchTheme(() => {
       this.#graph.retheme();
       this.#timeline.retheme();
@@ -384,58 +397,6 @@ export class App {
     this.#update();
   }
 
-  /** A click on anything with `data-file` (a site) asks the host to open the source there. */
-  #openSite(event: MouseEvent): void {
-    const target = (event.target as Element | null)?.closest<HTMLElement>('[data-file]');
-    if (!target) return;
-    const line = Number(target.dataset.line);
-    const column = Number(target.dataset.column);
-    if (!target.dataset.file || !Number.isInteger(line) || line < 1) return;
-    event.preventDefault();
-    this.#host.openSource({
-      file: target.dataset.file,
-      line,
-      ...(Number.isInteger(column) && column >= 1 ? { column } : {}),
-    });
-  }
-
-  #key(event: KeyboardEvent): void {
-    const target = event.target as HTMLElement | null;
-    if (target?.closest('input, select, textarea') || event.altKey || event.ctrlKey) return;
-    if (this.#options.layout === 'page' && !this.element.contains(document.activeElement)) return;
-    switch (event.key) {
-      case ' ':
-        if (this.#playing) this.stopPlaying();
-        else this.play();
-        break;
-      case 'ArrowLeft':
-        this.step(-1);
-        break;
-      case 'ArrowRight':
-        this.step(1);
-        break;
-      case 'Home':
-        this.seek(this.#model?.first ?? 0);
-        break;
-      case 'End':
-        this.goLive();
-        break;
-      case '/':
-        this.#toolbar.search.focus();
-        break;
-      case 'Escape':
-        this.select(undefined);
-        break;
-      case 'f':
-        if (this.#tab === 'wait-for') this.#graph.fit();
-        else this.#order.fit();
-        break;
-      default:
-        return;
-    }
-    event.preventDefault();
-  }
-
   /** Until the user drags the splitter, the timeline is as tall as its lanes, up to 45%. */
   #sizeTimeline(): void {
     if (this.#timelineSized) return;
@@ -443,26 +404,6 @@ export class App {
     if (total === 0) return;
     const h = clamp(this.#timeline.preferredHeight, 130, Math.max(130, total * 0.45));
     this.element.style.setProperty('--ls-timeline-height', `${Math.round(h)}px`);
-  }
-
-  #dragSplitter(splitter: HTMLElement): void {
-    splitter.addEventListener('mousedown', (down) => {
-      down.preventDefault();
-      this.#timelineSized = true;
-      const startY = down.clientY;
-      const startHeight = this.#timeline.element.getBoundingClientRect().height;
-      const move = (e: MouseEvent): void => {
-        const total = this.element.getBoundingClientRect().height;
-        const h = clamp(startHeight - (e.clientY - startY), 90, total - 160);
-        this.element.style.setProperty('--ls-timeline-height', `${h}px`);
-      };
-      const up = (): void => {
-        window.removeEventListener('mousemove', move);
-        window.removeEventListener('mouseup', up);
-      };
-      window.addEventListener('mousemove', move);
-      window.addEventListener('mouseup', up);
-    });
   }
 
   /** Saves what the user looks at, a moment after it stops changing. */
@@ -547,10 +488,6 @@ function waitingText(mode: AppOptions['mode']): string {
   return mode === 'live' ? 'Waiting for the first report of the session…' : 'The report is empty.';
 }
 
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.min(Math.max(v, lo), hi);
-}
-
 /** The speed that plays the retained window in about PLAY_SECONDS. */
 function defaultSpeed(m: Model): number {
   const span = (m.last - m.first) / 1e6;
@@ -559,29 +496,4 @@ function defaultSpeed(m: Model): number {
   for (const s of SPEEDS)
     if (Math.abs(Math.log(s / wanted)) < Math.abs(Math.log(best / wanted))) best = s;
   return best;
-}
-
-/** The graph's key, in HTML over the canvas. */
-function legend(): HTMLElement {
-  const box = el('div', 'ls-legend ls-graph-legend');
-  const item = (cls: string, text: string, glyph?: string): void => {
-    const s = box.appendChild(el('span', 'ls-legend-item'));
-    const key = s.appendChild(el('span', `ls-key ${cls}`));
-    if (glyph) {
-      const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-      svg.setAttribute('viewBox', '0 0 16 16');
-      const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-      p.setAttribute('d', glyphPath(glyph));
-      svg.append(p);
-      key.append(svg);
-    }
-    s.append(el('span', undefined, text));
-  };
-  item('task', 'task');
-  item('resource', 'resource', 'mutex');
-  item('edge holds', 'holds');
-  item('edge waits', 'waits for');
-  item('edge cycle', 'deadlock');
-  item('edge order', 'inverted order');
-  return box;
 }

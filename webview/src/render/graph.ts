@@ -16,7 +16,6 @@
  * of a walk along the edges, d3's own seeded jiggle), so the same picture always starts the same.
  */
 import {
-  curveCatmullRomClosed,
   drag,
   forceCollide,
   forceLink,
@@ -24,7 +23,6 @@ import {
   forceSimulation,
   forceX,
   forceY,
-  line,
   select,
   zoom,
   zoomIdentity,
@@ -35,14 +33,11 @@ import {
   type ZoomBehavior,
   type ZoomTransform,
 } from 'd3';
-import type { Picture, PictureNode } from '../model/picture.js';
+import type { Picture } from '../model/picture.js';
 import { showTooltip } from './common.js';
-import { glyph2D } from './glyphs.js';
 import {
   computeHulls,
-  labelPlace,
   placeClusters,
-  RESOURCE_HALF_HEIGHT,
   room,
   seed,
   segment,
@@ -51,8 +46,10 @@ import {
   type LinkDatum,
   type NodeDatum,
 } from './graph-layout.js';
-import { readTheme, sizeCanvas, withAlpha, type Theme } from './theme.js';
+import { readTheme, sizeCanvas, type Theme } from './theme.js';
 import type { GraphDebug } from '../debug.js';
+import { GraphData, measureNode } from './graph-join.js';
+import { paintGraph, tooltipLines } from './graph-paint.js';
 
 export interface GraphViewOptions {
   /** `zoom`: the wheel zooms (a panel of its own); `ctrl`: only with Ctrl or Cmd (a long page). */
@@ -62,12 +59,6 @@ export interface GraphViewOptions {
   /** The zoom changed, by the user or by `fit()`. */
   onTransform?(t: { x: number; y: number; k: number }): void;
 }
-
-const ARROW = 8;
-/** Positions remembered for nodes that left the picture, so they come back to the same place. */
-const MEMORY = 5000;
-/** Above this many nodes, labels are drawn only when zoomed in enough to read them. */
-const LABEL_LIMIT = 150;
 
 export class GraphView {
   readonly element: HTMLDivElement;
@@ -81,8 +72,8 @@ export class GraphView {
 
   #nodes: NodeDatum[] = [];
   #links: LinkDatum[] = [];
-  readonly #byKey = new Map<string, NodeDatum>();
-  readonly #memory = new Map<string, { x: number; y: number }>();
+  /** The nodes and links of the picture shown, joined by key across pictures. */
+  readonly #data: GraphData;
   #picture: Picture | undefined;
   readonly #simulation: Simulation<NodeDatum, LinkDatum>;
   readonly #linkForce: ForceLink<NodeDatum, LinkDatum>;
@@ -116,6 +107,7 @@ export class GraphView {
     this.#tooltip.hidden = true;
     this.#ctx = this.#canvas.getContext('2d')!;
     this.#theme = readTheme(this.element);
+    this.#data = new GraphData((n) => measureNode(this.#ctx, this.#theme, n));
 
     this.#linkForce = forceLink<NodeDatum, LinkDatum>([])
       .id((d) => d.key)
@@ -169,7 +161,7 @@ export class GraphView {
         })
         .on('end', (event: D3DragEvent<HTMLCanvasElement, unknown, NodeDatum>) => {
           // A node put down by hand stays where it was put.
-          this.#memory.set(event.subject.key, { x: event.subject.x, y: event.subject.y });
+          this.#data.pin(event.subject);
         }),
     );
     canvas.call(this.#zoom);
@@ -188,50 +180,7 @@ export class GraphView {
   /** Draws another picture. Nodes already drawn keep their place; new ones join their group. */
   setPicture(picture: Picture): void {
     this.#picture = picture;
-    const previous = this.#byKey;
-    const next = new Map<string, NodeDatum>();
-    const nodes: NodeDatum[] = [];
-    let added = 0;
-    let changed = false;
-    for (const data of picture.nodes) {
-      let n = previous.get(data.key);
-      if (!n) {
-        n = this.#newNode(data);
-        added++;
-      } else if (n.data.label !== data.label || n.data.detail !== data.detail) {
-        n.data = data;
-        this.#measure(n);
-        changed = true;
-      } else {
-        n.data = data;
-      }
-      next.set(data.key, n);
-      nodes.push(n);
-    }
-    let removed = 0;
-    for (const [key, n] of previous) {
-      if (!next.has(key)) {
-        removed++;
-        this.#remember(key, n);
-      }
-    }
-    previous.clear();
-    for (const [k, n] of next) previous.set(k, n);
-
-    const links: LinkDatum[] = [];
-    const pairs = new Set(picture.edges.map((e) => `${e.source}|${e.target}`));
-    for (const e of picture.edges) {
-      const source = next.get(e.source);
-      const target = next.get(e.target);
-      if (!source || !target) continue;
-      links.push({
-        key: e.key,
-        data: e,
-        source,
-        target,
-        offset: pairs.has(`${e.target}|${e.source}`) ? 5 : 0,
-      });
-    }
+    const { nodes, links, added, removed, changed } = this.#data.join(picture);
     const topology = added > 0 || removed > 0 || links.length !== this.#links.length;
     this.#nodes = nodes;
     this.#links = links;
@@ -288,7 +237,7 @@ export class GraphView {
 
   /** Pans (without zooming out) so that the node is in view. */
   reveal(key: string): void {
-    const n = this.#byKey.get(key);
+    const n = this.#data.byKey.get(key);
     if (!n) return;
     this.#fitted = true;
     const k = Math.max(this.#transform.k, 0.8);
@@ -384,7 +333,7 @@ export class GraphView {
   /** Reads the theme's colours again and redraws. */
   retheme(): void {
     this.#theme = readTheme(this.element);
-    for (const n of this.#nodes) this.#measure(n);
+    for (const n of this.#nodes) measureNode(this.#ctx, this.#theme, n);
     this.requestDraw();
   }
 
@@ -467,53 +416,27 @@ export class GraphView {
       // Until the user zooms, the camera follows the layout as it spreads.
       if (!this.#fitted) this.#fitNow();
     }
-    this.#draw();
+    if (this.#hulls.length === 0) this.#hulls = computeHulls(this.#nodes);
+    this.#cycleLabels = paintGraph({
+      ctx: this.#ctx,
+      theme: this.#theme,
+      transform: this.#transform,
+      width: this.#width,
+      height: this.#height,
+      nodes: this.#nodes,
+      links: this.#links,
+      hulls: this.#hulls,
+      cycles: (this.#picture?.cycles ?? []).map((c) =>
+        c.nodes.map((k) => this.#data.byKey.get(k)).filter((n) => n !== undefined),
+      ),
+      selected: this.#selected,
+      matches: this.#matches,
+      hover: this.#hover,
+      dimmed: (key) => this.#dimmed(key),
+    });
     this.#frames++;
     // While the layout moves, the next frame is asked for straight away.
     if (sim.alpha() >= sim.alphaMin()) this.requestDraw();
-  }
-
-  #newNode(data: PictureNode): NodeDatum {
-    const old = this.#memory.get(data.key);
-    const n: NodeDatum = {
-      key: data.key,
-      data,
-      x: old?.x ?? NaN,
-      y: old?.y ?? NaN,
-      halfWidth: TASK_RADIUS,
-      halfHeight: TASK_RADIUS,
-      labelWidth: 0,
-      detailWidth: 0,
-      targetX: 0,
-      targetY: 0,
-    };
-    if (old) this.#memory.delete(data.key);
-    this.#measure(n);
-    return n;
-  }
-
-  #remember(key: string, n: NodeDatum): void {
-    this.#memory.set(key, { x: n.x, y: n.y });
-    if (this.#memory.size > MEMORY) {
-      // Maps iterate in insertion order: the first key is the one forgotten longest ago.
-      this.#memory.delete(this.#memory.keys().next().value!);
-    }
-  }
-
-  #measure(n: NodeDatum): void {
-    const ctx = this.#ctx;
-    ctx.font = `600 12px ${this.#theme.font}`;
-    n.labelWidth = ctx.measureText(n.data.label).width;
-    ctx.font = `11px ${this.#theme.font}`;
-    n.detailWidth = ctx.measureText(n.data.detail).width;
-    if (n.data.type === 'task') {
-      n.halfWidth = TASK_RADIUS;
-      n.halfHeight = TASK_RADIUS;
-    } else {
-      // The icon, then the name and the kind under it.
-      n.halfWidth = Math.min(Math.max(n.labelWidth, n.detailWidth) + 26, 260) / 2 + 8;
-      n.halfHeight = RESOURCE_HALF_HEIGHT;
-    }
   }
 
   #updateMatches(): void {
@@ -529,7 +452,7 @@ export class GraphView {
   #updateFocus(): void {
     this.#focus.clear();
     const key = this.#selected;
-    if (key === undefined || !this.#byKey.has(key)) return;
+    if (key === undefined || !this.#data.byKey.has(key)) return;
     this.#focus.add(key);
     for (const l of this.#links) {
       if (l.source.key === key) this.#focus.add(l.target.key);
@@ -569,284 +492,7 @@ export class GraphView {
       this.#tooltip.hidden = true;
       return;
     }
-    const d = n.data;
-    const lines =
-      d.type === 'task'
-        ? [d.label, `${d.detail} · process ${d.pid}, thread ${d.thread}`]
-        : [d.label, `${d.kind} · process ${d.pid}`];
-    const edges = this.#links.filter((l) => l.source === n || l.target === n);
-    for (const l of edges.slice(0, 6)) lines.push(edgeText(l));
-    if (edges.length > 6) lines.push(`and ${edges.length - 6} more`);
+    const lines = tooltipLines(n, this.#links);
     showTooltip(this.#tooltip, lines, event.offsetX, event.offsetY, this.#width, this.#height);
-  }
-
-  #draw(): void {
-    const ctx = this.#ctx;
-    const theme = this.#theme;
-    const t = this.#transform;
-    const hc = theme.highContrast;
-    ctx.save();
-    ctx.clearRect(0, 0, this.#width, this.#height);
-    ctx.translate(t.x, t.y);
-    ctx.scale(t.k, t.k);
-
-    const view = this.#visibleBox();
-
-    this.#drawHulls(ctx, theme, t.k);
-
-    // Edges, grouped by style so that each group is one path.
-    type Style = { colour: string; width: number; dash: number[]; alpha: number };
-    const buckets = new Map<string, { style: Style; links: LinkDatum[] }>();
-    const lineScale = hc ? 1.5 : 1;
-    for (const l of this.#links) {
-      const dim = this.#dimmed(l.source.key) || this.#dimmed(l.target.key);
-      const cycle = l.data.cycle;
-      const type = l.data.type;
-      const style: Style = {
-        colour: cycle ? theme.error : type === 'order' ? theme.warning : theme.edge,
-        width: (cycle ? 2.5 : type === 'order' ? 1.8 : 1.4) * lineScale,
-        dash: type === 'waits' ? [6, 4] : type === 'order' ? [2, 4] : [],
-        alpha: dim ? 0.15 : 1,
-      };
-      const id = `${style.colour}|${style.width}|${style.dash.join(',')}|${style.alpha}`;
-      const b = buckets.get(id) ?? buckets.set(id, { style, links: [] }).get(id)!;
-      b.links.push(l);
-    }
-    // Plain edges first and cycle edges last, so that a cycle is never drawn under another edge.
-    const ordered = [...buckets.values()].sort(
-      (a, b) =>
-        Number(a.style.colour === theme.error) - Number(b.style.colour === theme.error) ||
-        b.style.alpha - a.style.alpha,
-    );
-    for (const { style, links } of ordered) {
-      ctx.globalAlpha = style.alpha;
-      ctx.strokeStyle = style.colour;
-      ctx.fillStyle = style.colour;
-      ctx.lineWidth = style.width;
-      ctx.setLineDash(style.dash);
-      const heads = new Path2D();
-      ctx.beginPath();
-      for (const l of links) {
-        const seg = segment(l);
-        if (!seg) continue;
-        const [x0, y0, x1, y1] = seg;
-        ctx.moveTo(x0, y0);
-        ctx.lineTo(x1, y1);
-        arrowHead(heads, x0, y0, x1, y1, ARROW + (l.data.cycle ? 2 : 0));
-        l.drawnColour = style.colour;
-      }
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fill(heads);
-    }
-    ctx.globalAlpha = 1;
-
-    // Nodes: circles for tasks, boxes for resources.
-    const labels = this.#nodes.length <= LABEL_LIMIT || t.k >= 0.75;
-    for (const pass of ['task', 'resource'] as const) {
-      for (const n of this.#nodes) {
-        if (n.data.type !== pass) continue;
-        if (
-          n.x + n.halfWidth < view[0] ||
-          n.x - n.halfWidth > view[2] ||
-          n.y + n.halfHeight + 30 < view[1] ||
-          n.y - n.halfHeight > view[3]
-        ) {
-          continue;
-        }
-        const dim = this.#dimmed(n.key);
-        ctx.globalAlpha = dim ? 0.2 : 1;
-        if (pass === 'task') this.#drawTask(ctx, n, labels || this.#emphasised(n));
-        else this.#drawResource(ctx, n, labels || this.#emphasised(n) || t.k >= 0.4);
-      }
-    }
-    ctx.globalAlpha = 1;
-
-    // Rings: the selected node, the search matches and the node under the pointer.
-    for (const n of this.#nodes) {
-      const selected = n.key === this.#selected;
-      const match = this.#matches.has(n.key);
-      if (!selected && !match && n !== this.#hover) continue;
-      ctx.strokeStyle = selected || match ? theme.selection : theme.muted;
-      ctx.lineWidth = (selected ? 2.5 : 1.5) / Math.min(t.k, 1);
-      ctx.setLineDash(match && !selected ? [4, 3] : []);
-      ctx.beginPath();
-      if (n.data.type === 'task') ctx.arc(n.x, n.y, TASK_RADIUS + 5, 0, 2 * Math.PI);
-      else
-        ctx.roundRect(
-          n.x - n.halfWidth - 4,
-          n.y - n.halfHeight - 4,
-          2 * n.halfWidth + 8,
-          2 * n.halfHeight + 8,
-          10,
-        );
-      ctx.stroke();
-      ctx.setLineDash([]);
-    }
-
-    // One label per deadlock cycle, inside the ring the cycle forms.
-    const cycleLabels: [number, number][] = [];
-    ctx.font = `700 ${15}px ${theme.font}`;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillStyle = theme.error;
-    for (const c of this.#picture?.cycles ?? []) {
-      const members = c.nodes.map((k) => this.#byKey.get(k)).filter((n) => n !== undefined);
-      if (members.length === 0) continue;
-      const [x, y] = labelPlace(members, this.#nodes);
-      drawSpaced(ctx, 'DEADLOCK', x, y, 1.2);
-      cycleLabels.push([x, y]);
-    }
-    ctx.restore();
-    this.#cycleLabels = cycleLabels;
-  }
-
-  #emphasised(n: NodeDatum): boolean {
-    return (
-      n.data.cycle || n.key === this.#selected || this.#matches.has(n.key) || n === this.#hover
-    );
-  }
-
-  /** The part of the plane in view, as [x0, y0, x1, y1]. */
-  #visibleBox(): [number, number, number, number] {
-    const [x0, y0] = this.#transform.invert([0, 0]);
-    const [x1, y1] = this.#transform.invert([this.#width, this.#height]);
-    return [x0, y0, x1, y1];
-  }
-
-  #drawTask(ctx: CanvasRenderingContext2D, n: NodeDatum, label: boolean): void {
-    const theme = this.#theme;
-    const colour = n.data.cycle ? theme.error : theme.task;
-    const blocked = n.data.detail === 'blocked';
-    ctx.beginPath();
-    ctx.arc(n.x, n.y, TASK_RADIUS, 0, 2 * Math.PI);
-    ctx.fillStyle = theme.bg;
-    ctx.fill();
-    ctx.fillStyle = withAlpha(ctx, colour, blocked ? 0.28 : 0.55);
-    ctx.fill();
-    ctx.strokeStyle = colour;
-    ctx.lineWidth = theme.highContrast ? 3 : 2;
-    ctx.stroke();
-    if (blocked) {
-      // Two bars: the task is paused, waiting.
-      ctx.fillStyle = colour;
-      ctx.fillRect(n.x - 4.5, n.y - 5, 3, 10);
-      ctx.fillRect(n.x + 1.5, n.y - 5, 3, 10);
-    }
-    if (!label) return;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.lineJoin = 'round';
-    ctx.font = `600 12px ${theme.font}`;
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = theme.bg;
-    ctx.strokeText(n.data.label, n.x, n.y + TASK_RADIUS + 12);
-    ctx.fillStyle = theme.fg;
-    ctx.fillText(n.data.label, n.x, n.y + TASK_RADIUS + 12);
-    ctx.font = `11px ${theme.font}`;
-    ctx.strokeText(n.data.detail, n.x, n.y + TASK_RADIUS + 25);
-    ctx.fillStyle = theme.muted;
-    ctx.fillText(n.data.detail, n.x, n.y + TASK_RADIUS + 25);
-  }
-
-  #drawResource(ctx: CanvasRenderingContext2D, n: NodeDatum, label: boolean): void {
-    const theme = this.#theme;
-    const x = n.x - n.halfWidth;
-    const y = n.y - n.halfHeight;
-    ctx.beginPath();
-    ctx.roundRect(x, y, 2 * n.halfWidth, 2 * n.halfHeight, 7);
-    ctx.fillStyle = theme.node;
-    ctx.fill();
-    ctx.strokeStyle = n.data.cycle ? theme.error : theme.nodeBorder;
-    ctx.lineWidth = n.data.cycle ? 2.5 : theme.highContrast ? 2 : 1.2;
-    ctx.stroke();
-    // The icon, in the resource's colour: the colour its bars have in the timeline.
-    ctx.save();
-    ctx.translate(x + 7, n.y - 8);
-    ctx.strokeStyle = theme.palette[n.data.colour] ?? theme.fg;
-    ctx.lineWidth = 1.5;
-    ctx.lineJoin = 'round';
-    ctx.lineCap = 'round';
-    ctx.stroke(glyph2D(n.data.kind));
-    ctx.restore();
-    if (!label) return;
-    const textX = x + 28;
-    const maxWidth = 2 * n.halfWidth - 34;
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'middle';
-    ctx.font = `600 12px ${theme.font}`;
-    ctx.fillStyle = theme.fg;
-    ctx.fillText(n.data.label, textX, n.y - 5, maxWidth);
-    ctx.font = `11px ${theme.font}`;
-    ctx.fillStyle = theme.muted;
-    ctx.fillText(n.data.detail, textX, n.y + 8, maxWidth);
-  }
-
-  #drawHulls(ctx: CanvasRenderingContext2D, theme: Theme, k: number): void {
-    if (this.#hulls.length === 0) this.#hulls = computeHulls(this.#nodes);
-    if (this.#hulls.length === 0) return;
-    ctx.lineJoin = 'round';
-    const outline = line<[number, number]>().curve(curveCatmullRomClosed.alpha(0.5)).context(ctx);
-    for (const h of this.#hulls) {
-      ctx.beginPath();
-      outline(h.points);
-      ctx.fillStyle = withAlpha(ctx, theme.hull, theme.light ? 0.05 : 0.07);
-      ctx.fill();
-      ctx.strokeStyle = withAlpha(ctx, theme.hull, 0.35);
-      ctx.lineWidth = 1 / Math.min(k, 1);
-      ctx.setLineDash([5, 4]);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      let top = h.points[0]!;
-      for (const p of h.points) if (p[1] < top[1]) top = p;
-      ctx.font = `11px ${theme.font}`;
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'bottom';
-      ctx.fillStyle = theme.muted;
-      ctx.fillText(h.label, top[0], top[1] - 4);
-    }
-  }
-}
-
-function arrowHead(path: Path2D, x0: number, y0: number, x1: number, y1: number, size: number) {
-  const angle = Math.atan2(y1 - y0, x1 - x0);
-  const back = Math.cos(angle);
-  const side = Math.sin(angle);
-  path.moveTo(x1, y1);
-  path.lineTo(x1 - size * back + (size / 2.2) * side, y1 - size * side - (size / 2.2) * back);
-  path.lineTo(x1 - size * back - (size / 2.2) * side, y1 - size * side + (size / 2.2) * back);
-  path.closePath();
-}
-
-/** Text with letter spacing, which a canvas does not offer everywhere. */
-function drawSpaced(
-  ctx: CanvasRenderingContext2D,
-  text: string,
-  x: number,
-  y: number,
-  spacing: number,
-): void {
-  const widths = [...text].map((c) => ctx.measureText(c).width);
-  const total = widths.reduce((s, w) => s + w, 0) + spacing * (text.length - 1);
-  let at = x - total / 2;
-  ctx.textAlign = 'left';
-  [...text].forEach((c, i) => {
-    ctx.fillText(c, at, y);
-    at += widths[i]! + spacing;
-  });
-  ctx.textAlign = 'center';
-}
-
-function edgeText(l: LinkDatum): string {
-  const s = l.source.data.label;
-  const t = l.target.data.label;
-  const cycle = l.data.cycle ? ' (deadlock)' : '';
-  switch (l.data.type) {
-    case 'holds':
-      return `${t} holds ${s}${cycle}`;
-    case 'waits':
-      return `waits for ${t}${cycle}`;
-    case 'order':
-      return `${s} taken before ${t}, and the other way round elsewhere`;
   }
 }
