@@ -14,8 +14,7 @@
  *
  * The layout is a d3 force simulation seeded deterministically (positions on a circle in the order
  * of a walk along the edges, d3's own seeded jiggle), so the same picture always starts the same.
- * This module holds the canvas, the zoom and the pointer; painting is graph-paint.ts, the data
- * join graph-join.ts, the layout's geometry graph-layout.ts.
+ * Painting is graph-paint.ts, the data join graph-join.ts, the layout's geometry graph-layout.ts.
  */
 import {
   drag,
