@@ -1,37 +1,20 @@
 // The `lockscope` command line end to end, as a user runs it: exit statuses, outputs, and the
 // messages for a missing file, a program that fails to load and a file that is not a trace.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import { twoLockDeadlock } from '../trace-builder.js';
+import { runLockscope, type CliResult } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lockscope(...args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+function lockscope(...args: string[]): Promise<CliResult> {
+  return runLockscope(args);
 }
 
 function deadlockTrace(): string {

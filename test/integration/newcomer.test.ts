@@ -4,33 +4,15 @@
  * that fails at start-up, and a program that deadlocks with async-mutex alone.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { NODE } from './run-program.js';
+import { runLockscope, type CliResult } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const bin = resolve(root, 'runtime-probe/bin/lockscope.cjs');
 const fixtures = resolve(root, 'test/fixtures/newcomer');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lockscope(cwd: string, ...args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(
-      NODE,
-      [bin, ...args],
-      { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+function lockscope(cwd: string, ...args: string[]): Promise<CliResult> {
+  return runLockscope(args, cwd);
 }
 
 describe('a newcomer’s first programs', () => {

@@ -2,7 +2,7 @@
  * Runs a program in a child process the way a user would: with the Node under test (Node 20 or
  * 24, from LOCKSCOPE_TEST_NODE), TypeScript through tsx, and the probe configured by environment.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +89,37 @@ export function bundleFixture(name: string, options: { sourcemap?: boolean } = {
     logLevel: 'warning',
   });
   return out;
+}
+
+/** What a `lockscope` command did. */
+export interface CliResult {
+  /** The exit status, or -1 when it ended by a signal or could not start. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the `lockscope` command as a user does, through its bin (which loads the build), on the
+ * Node under test, in `cwd` (the repository by default), without colours.
+ */
+export function runLockscope(args: string[], cwd?: string): Promise<CliResult> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const bin = join(root, 'runtime-probe', 'bin', 'lockscope.cjs');
+  return new Promise((done) => {
+    execFile(
+      NODE,
+      [bin, ...args],
+      {
+        cwd: cwd ?? root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
 }

@@ -17,12 +17,17 @@ import { moduleDir } from '../module-dir.js';
 
 const TS_SCRIPT = /\.(ts|mts|cts|tsx)$/;
 
+/** tsx's API URLs, found once per thread: a pool starts many workers. */
+const tsxApis = new Map<string, string | undefined>();
+
 /**
  * One of tsx's APIs (`./esm/api`, `./cjs/api`), its `import` build (the `require` one resolves its
  * hooks wrongly when imported), from the tsx the lockscope package depends on, found through tsx's
  * own export map.
  */
 function tsxApiUrl(subpath: string): string | undefined {
+  if (tsxApis.has(subpath)) return tsxApis.get(subpath);
+  let url: string | undefined;
   try {
     const manifest = createRequire(join(moduleDir(), 'noop.js')).resolve('tsx/package.json');
     const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
@@ -30,10 +35,12 @@ function tsxApiUrl(subpath: string): string | undefined {
     };
     const entry = pkg.exports?.[subpath]?.import;
     const file = typeof entry === 'string' ? entry : entry?.default;
-    return file ? pathToFileURL(join(dirname(manifest), file)).href : undefined;
+    url = file ? pathToFileURL(join(dirname(manifest), file)).href : undefined;
   } catch {
-    return undefined;
+    url = undefined;
   }
+  tsxApis.set(subpath, url);
+  return url;
 }
 
 /** The empty TypeScript file beside the probe's build (or its source). */
