@@ -309,16 +309,15 @@ async function run(program: string, args: string[], common: Common): Promise<num
       process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
     const report = analyzer.report();
     const events = report.processes.reduce((n, p) => n + p.events, 0);
-    // A program that never ran an operation of the probe still ran: a program that could not be
-    // started was refused above (spawn's error). Say what was observed, never "did not start".
-    const observed = events > 0 ? undefined : 'no lock operations were observed';
     const note = stopReason
       ? `stopped the program because ${stopReason}`
       : `the program ${describeExit(exit)}`;
     const failed = !stopReason && (exit.code !== 0 || exit.signal) ? note : undefined;
     // A failure is said once, after the report; anything else is said now.
     if (!failed) process.stderr.write(`lockscope: ${note}\n`);
-    if (observed) process.stderr.write(`lockscope: ${observed}\n`);
+    // A program that ran no operation of the probe still ran (one that could not be started was
+    // refused above, on spawn's error): say what was observed, never "did not start".
+    if (events === 0) process.stderr.write('lockscope: no lock operations were observed\n');
     return finish(report, common, failed, stopReason !== undefined);
   } finally {
     await collector.close();
