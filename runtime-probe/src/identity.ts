@@ -1,49 +1,32 @@
 /**
- * Task identity: which task performed an operation.
+ * Task identity: which flow performed an operation. The definition (README, "How Lockscope tells
+ * tasks apart"): a flow is the main module's top level or a worker thread's; each `spawn()`; each
+ * callback the event loop starts (timers, immediates, I/O and request handlers, listeners emitted
+ * from I/O, worker messages); and each async function call whose promise its caller does not
+ * directly await. `await f()` continues the caller's flow, as does a `.then` callback whose
+ * result the caller awaits.
  *
- * Exact for tasks made with `spawn()` (each runs in its own AsyncLocalStorage context) and for the
- * main flow of each thread. For un-annotated concurrency, such as
- * `await Promise.all(philosophers.map((p) => p.dine()))`, identity is a heuristic:
+ * How it is decided, with no stack captured:
  *
- * - An async function that makes a blocking call of the probe is suspended at its `await` until
- *   the current synchronous run ends. So when a second caller reaches the probe in the same run
- *   with the same context, the first one is suspended and the second is a sibling flow. Both get
- *   identities of their own: the first, which acted provisionally as its parent, is renamed (its
- *   events are still in the recorder's buffer, which holds flow objects, so they carry the new
- *   id), and the second gets a fresh context through `enterWith`.
- * - A context object therefore belongs to its owner (the parent) and may have pending claimants:
- *   siblings whose continuation resumes with that context because they awaited while it was
- *   current. The first touch of the context in a later run, after a claimant's blocking call has
- *   settled, is taken to be that claimant's continuation; it gets a context of its own from then
- *   on, and the context reverts to its owner. So the parent's identity does not leak into the
- *   siblings, nor the last sibling's back into the parent after `await Promise.all(...)`.
+ * - A callback the event loop starts gets a context of its own, entered by an async hook before
+ *   the callback runs (callbacks.ts). A `spawn()` runs its function in a context of its own.
+ *   AsyncLocalStorage carries the context to every continuation created inside it.
+ * - Within one synchronous run, V8's promise hooks (runs.ts) tell where each async function
+ *   suspends: an `await` (or a `.then`) creates a promise whose parent is the awaited promise, and
+ *   a suspended async function has returned its own promise, created when it was entered, to its
+ *   caller. A run is cut into windows, each ended by a suspension. When a later suspension
+ *   awaits a promise created in an earlier window, the earlier activation is awaited directly and
+ *   belongs to the same flow; an activation that nobody in the run awaits is a flow of its own.
+ *   The last suspension of a run is the flow that was running it.
+ * - An operation is attributed to the window it happened in, decided when the run ends. Until
+ *   then it acts with a provisional flow (`alias`), and decisions that depend on identity (a
+ *   re-entry, a fail-fast judgement) wait for the end of the run.
  *
- * Where the heuristic can be wrong, and what to do: one flow that starts two blocking calls
- * without awaiting the first (`Promise.all([a.acquire(), b.acquire()])`) is taken for two
- * siblings (except `join()`, which is not counted, since joining several tasks at once is
- * common); a sibling whose continuation first touches the probe only after its parent has
- * resumed is mistaken for the parent; and a parent that touches the probe while a sibling it
- * shares a context with is between awaits that are not the probe's (an fs or network call) is
- * mistaken for that sibling. `spawn(name, fn)` gives exact identity in all these cases; a
- * ReentrantMutex judges re-entry by identity, so share one between concurrent flows through it.
- * AsyncLocalStorage is only enabled once the first sibling or spawned task appears, so programs
- * without concurrency pay nothing for it.
+ * Where this can still be wrong, the flow is marked uncertain and the analysis says so rather
+ * than reporting a definite finding (see ARCHITECTURE.md, "Identity").
  */
 import { rt, newId, shared, type Ctx, type Flow } from './runtime.js';
-
-function closeEpoch(): void {
-  rt.epoch++;
-  rt.epochOpen = false;
-}
-
-/** The id of the current synchronous run; a microtask ends it. */
-function currentEpoch(): number {
-  if (!rt.epochOpen) {
-    rt.epochOpen = true;
-    queueMicrotask(closeEpoch);
-  }
-  return rt.epoch;
-}
+import { ensureRunTracking, runFlow, withRun } from './runs.js';
 
 export function makeFlow(name: string, kind: Flow['kind'], parent: Flow | undefined): Flow {
   const id = newId(rt);
@@ -58,122 +41,58 @@ export function makeFlow(name: string, kind: Flow['kind'], parent: Flow | undefi
   };
 }
 
-/** The flow whose identity `flow` acts with: itself, or the owner it is a provisional alias of. */
+/** The flow whose identity `flow` acts with: itself, or the flow it turned out to belong to. */
 export function resolved(flow: Flow): Flow {
-  return flow.alias ?? flow;
+  let f = flow;
+  while (f.alias) f = f.alias;
+  return f;
 }
 
-function enter(ctx: Ctx): void {
-  rt.alsEnabled = true;
-  rt.als.enterWith(ctx);
+// Shared by both builds, so that flow names and ordinals agree (see runtime.ts).
+const names = shared('flow-names', () => new Map<string, number>());
+
+/**
+ * Completes an automatic flow name when the flow is first registered: the function it was first
+ * seen in and an ordinal per function (`dine #3`), or its kind (`flow #2`, `callback #1`). The
+ * ordinal counts registrations, so names repeat from run to run when the program does.
+ */
+export function completeName(flow: Flow, fn: string | undefined): void {
+  if (!flow.autoName) return;
+  flow.autoName = false;
+  const base = fn ?? flow.name;
+  const n = (names.get(base) ?? 0) + 1;
+  names.set(base, n);
+  flow.name = `${base} #${n}`;
 }
 
-export function newCtx(flow: Flow, epoch: number): Ctx {
-  return { owner: flow, run: epoch, flow, suspended: false, claims: undefined };
-}
-
-function takeReadyClaim(ctx: Ctx): Flow | undefined {
-  const claims = ctx.claims;
-  if (!claims) return undefined;
-  for (let i = 0; i < claims.length; i++) {
-    const f = claims[i]!;
-    if (!f.blocked) {
-      claims.splice(i, 1);
-      if (claims.length === 0) ctx.claims = undefined;
-      return f;
-    }
-  }
-  return undefined;
-}
-
-// Shared by both builds, so that flow names do not repeat (see runtime.ts).
-const siblings = shared('sibling-count', () => ({ count: 0 }));
-
-/** `flow N`: a flat name, since the task registry's `parent` already carries the hierarchy. */
-function siblingName(): string {
-  return `flow ${++siblings.count}`;
-}
-
-/** Gives a provisional flow an identity of its own. */
-function promote(flow: Flow, owner: Flow): void {
-  const fresh = makeFlow(siblingName(), 'flow', owner);
-  flow.id = fresh.id;
-  flow.name = fresh.name;
-  flow.kind = 'flow';
-  flow.parent = fresh.parent;
-  flow.alias = undefined;
-  flow.sentIn = -1;
+/** A flow found by the identity rules rather than named by the program. */
+export function autoFlow(kind: 'flow' | 'callback', parent: Flow | undefined): Flow {
+  const flow = makeFlow(kind, kind, parent);
   flow.autoName = true;
+  return flow;
+}
+
+/** The context of a flow, created once. */
+export function ctxOf(flow: Flow): Ctx {
+  return (flow.ctx ??= { flow, parent: undefined });
+}
+
+/** The flow a context stands for, made when first needed (most callbacks never use the probe). */
+export function flowOfCtx(ctx: Ctx): Flow {
+  return (ctx.flow ??= autoFlow('callback', ctx.parent));
 }
 
 /**
- * The flow performing the current operation. `suspends` is true for calls that return a promise
- * the caller awaits (blocking calls), which is what delimits sibling flows.
+ * The flow performing the current operation. It may be provisional until the current synchronous
+ * run is over (`flow.alias` is then set); `resolved()` gives who it acts as.
  */
-export function currentFlow(suspends: boolean): Flow {
-  // On Node 20, AsyncLocalStorage propagates only to promises made after it is enabled, and a
-  // continuation that predates it runs with whatever store its outer resource has later. So the
-  // first blocking call enables it, before its caller's `await` creates the continuation.
-  if (suspends && !rt.alsEnabled) enter(rt.rootCtx);
-  return decide(suspends, true);
-}
-
-/**
- * Lets a pending claimant take its identity if this is its continuation's first touch, without
- * treating the call as a possible sibling: used by releases, which commonly follow a call that
- * was not awaited yet in the same run (`const w = cond.wait(); guard.release()`).
- */
-export function touchFlow(): void {
-  if (rt.alsEnabled) decide(false, false);
-}
-
-function decide(suspends: boolean, detectSiblings: boolean): Flow {
-  let ctx = (rt.alsEnabled ? rt.als.getStore() : undefined) ?? rt.rootCtx;
-  const epoch = currentEpoch();
-  if (ctx.run !== epoch) {
-    const claimant = takeReadyClaim(ctx);
-    if (claimant) {
-      ctx = newCtx(claimant, epoch);
-      enter(ctx);
-    } else {
-      ctx.run = epoch;
-      ctx.flow = ctx.owner;
-      ctx.suspended = false;
-    }
-  } else if (ctx.suspended && detectSiblings) {
-    // A second flow reached the probe in this run with a context whose flow is suspended.
-    const first = ctx.flow;
-    if (first.alias) {
-      promote(first, ctx.owner);
-      (ctx.claims ??= []).push(first);
-    }
-    const sibling = makeFlow(siblingName(), 'flow', ctx.owner);
-    sibling.autoName = true;
-    const next = newCtx(ctx.owner, epoch);
-    next.flow = sibling;
-    next.claims = [sibling];
-    enter(next);
-    ctx = next;
-  }
-  if (suspends) {
-    ctx.suspended = true;
-    if (ctx.flow === ctx.owner) {
-      ctx.flow = {
-        id: ctx.owner.id,
-        name: ctx.owner.name,
-        kind: ctx.owner.kind,
-        parent: ctx.owner.parent,
-        alias: ctx.owner,
-        blocked: false,
-        sentIn: -1,
-      };
-    }
-  }
-  return ctx.flow;
+export function currentFlow(): Flow {
+  ensureRunTracking();
+  return runFlow();
 }
 
 /** Runs `fn` as the given task, exactly: used by spawn(). */
 export function runAs<T>(flow: Flow, fn: () => T): T {
-  rt.alsEnabled = true;
-  return rt.als.run(newCtx(flow, -1), fn);
+  ensureRunTracking();
+  return withRun(ctxOf(flow), () => rt.als.run(ctxOf(flow), fn));
 }

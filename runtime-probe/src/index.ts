@@ -6,6 +6,7 @@
  * more than plain ones.
  */
 import { applyEnvironment } from './config.js';
+import { ensureRunTracking } from './runs.js';
 import {
   applyConfig,
   attachSink,
@@ -56,6 +57,9 @@ export { PROTOCOL_VERSION } from './protocol.js';
 export type { ProbeStats, Listener, ProbeConfig };
 
 applyEnvironment();
+// Identity is tracked from the moment the probe is loaded, so that every flow that later uses it
+// was seen to start (runs.ts).
+ensureRunTracking();
 
 /**
  * Receives every message the probe produces, in process, starting with a `hello`. Delivery is

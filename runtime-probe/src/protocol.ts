@@ -126,10 +126,15 @@ export interface TaskMessage {
   t: 'task';
   id: number;
   name: string;
-  /** `spawn` for spawn(), `flow` for an un-annotated concurrent async function, `main`. */
+  /**
+   * `main` for a thread's top level, `spawn` for spawn(), `callback` for a callback the event
+   * loop started, `flow` for an un-annotated concurrent async function call.
+   */
   kind: string;
   parent?: number;
   thread: number;
+  /** Set when the probe could not decide this flow's operations exactly (identity uncertain). */
+  uncertain?: boolean;
 }
 
 export interface ResourceMessage {
@@ -217,7 +222,7 @@ export interface UnknownMessage {
 export type DecodeResult =
   { ok: true; message: Message | UnknownMessage } | { ok: false; error: string };
 
-type FieldType = 'int' | 'uint' | 'number' | 'string' | 'strings' | 'uints' | 'events';
+type FieldType = 'int' | 'uint' | 'number' | 'string' | 'boolean' | 'strings' | 'uints' | 'events';
 interface FieldSpec {
   type: FieldType;
   optional?: boolean;
@@ -244,6 +249,7 @@ const SCHEMAS: Record<MessageType, Schema> = {
     kind: req('string'),
     parent: opt('uint'),
     thread: req('uint'),
+    uncertain: opt('boolean'),
   },
   resource: {
     id: req('uint'),
@@ -300,6 +306,8 @@ function checkScalar(type: FieldType, value: unknown): string | undefined {
       return typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number';
     case 'string':
       return typeof value === 'string' ? undefined : 'a string';
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'a boolean';
     default:
       return undefined;
   }

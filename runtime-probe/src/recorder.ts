@@ -30,7 +30,7 @@ import {
   type Sink,
   type SinkStats,
 } from './runtime.js';
-import { resolved } from './identity.js';
+import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { listenToThreads } from './transports/thread.js';
 import { undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
@@ -156,6 +156,7 @@ function taskMessage(flow: Flow): Message {
     thread: rt.threadId,
   };
   if (flow.parent !== undefined) msg.parent = flow.parent;
+  if (flow.uncertain) msg.uncertain = true;
   return msg;
 }
 
@@ -184,11 +185,7 @@ function registries(buf: Buffer): Message[] {
     const flow = resolved(f);
     if (flow.sentIn === gen) return;
     flow.sentIn = gen;
-    if (flow.autoName) {
-      flow.autoName = false;
-      const fn = siteOf(site)?.fn;
-      if (fn) flow.name = `${fn} (${flow.name})`;
-    }
+    completeName(flow, siteOf(site)?.fn);
     out.push(taskMessage(flow));
   };
   for (const f of buf.extraFlows) addFlow(f, 0);

@@ -13,17 +13,17 @@ import type { Message } from './protocol.js';
 export const PROBE_VERSION = '0.1.0';
 
 /**
- * A task: a spawned task, the main flow of a thread, or an un-annotated concurrent async function
- * found by the identity heuristic (see identity.ts).
+ * A flow: a spawned task, the main flow of a thread, a callback the event loop started, or an
+ * un-annotated concurrent async function call (see identity.ts for the definition).
  */
 export interface Flow {
   id: number;
   name: string;
-  kind: 'main' | 'flow' | 'spawn';
+  kind: 'main' | 'flow' | 'spawn' | 'callback';
   parent: number | undefined;
   /**
-   * Set while this flow is provisional: it acts with the identity of `alias` until the identity
-   * heuristic finds that it is a sibling of other flows and gives it an id of its own.
+   * Set while this flow is provisional, and after it turned out to belong to another flow: it
+   * acts with the identity of `alias` (see runs.ts).
    */
   alias: Flow | undefined;
   /** True while the flow waits in a blocking call of the probe. */
@@ -31,23 +31,23 @@ export interface Flow {
   /** The sink generation its registration was last sent in. */
   sentIn: number;
   /**
-   * Set for flows the heuristic found: their name is completed from the function of their first
-   * recorded site (`Philosopher.dine (flow 3)`) when they are first registered.
+   * Set for flows the identity rules found: their name is completed from the function of their
+   * first recorded site (`dine #3`) when they are first registered.
    */
   autoName?: boolean;
+  /** Set when the identity rules could not decide this flow's operations exactly. */
+  uncertain?: boolean;
+  /** The flow's context, made once (identity.ts). */
+  ctx?: Ctx;
 }
 
-/** The identity context stored in AsyncLocalStorage; see identity.ts for how it is used. */
+/**
+ * The identity context stored in AsyncLocalStorage. A callback's context makes its flow only
+ * when the callback uses the probe; `parent` is the nearest flow that existed when it started.
+ */
 export interface Ctx {
-  owner: Flow;
-  /** The synchronous run (microtask epoch) in which `flow` was last decided. */
-  run: number;
-  /** The flow acting with this context in run `run`. */
-  flow: Flow;
-  /** True when `flow` made an async call in run `run`, so it is now suspended. */
-  suspended: boolean;
-  /** Sibling flows that resumed with this context and have not yet claimed one of their own. */
-  claims: Flow[] | undefined;
+  flow: Flow | undefined;
+  parent: Flow | undefined;
 }
 
 export interface ResourceRec {
@@ -130,12 +130,8 @@ export interface Runtime {
   threadId: number;
   nextLocalId: number;
   als: AsyncLocalStorage<Ctx>;
-  alsEnabled: boolean;
   mainFlow: Flow;
   rootCtx: Ctx;
-  /** The current microtask epoch: it changes after every synchronous run that used the probe. */
-  epoch: number;
-  epochOpen: boolean;
   config: ProbeConfig;
   /** True when at least one sink is attached, so operations are recorded. */
   recording: boolean;
@@ -182,11 +178,8 @@ function createRuntime(): Runtime {
     threadId,
     nextLocalId: 1,
     als: new AsyncLocalStorage<Ctx>(),
-    alsEnabled: false,
     mainFlow,
-    rootCtx: { owner: mainFlow, run: -1, flow: mainFlow, suspended: false, claims: undefined },
-    epoch: 0,
-    epochOpen: false,
+    rootCtx: { flow: mainFlow, parent: undefined },
     config: { ...DEFAULT_CONFIG },
     recording: false,
     sinkGeneration: 0,

@@ -69,6 +69,23 @@ function callSites(limit: number, skip: (...args: never[]) => unknown): NodeJS.C
   }
 }
 
+/**
+ * Whether the innermost frame of the program (below the probe's and Node's own) is a module's top
+ * level: its code is at the start of the script, and it has no function name.
+ */
+export function atModuleTopLevel(skip: (...args: never[]) => unknown): boolean {
+  for (const frame of callSites(16, skip)) {
+    const file = frame.getFileName();
+    if (!file || isProbeFrame(file)) continue;
+    return (
+      frame.getFunctionName() === null &&
+      frame.getEnclosingLineNumber() === 1 &&
+      frame.getEnclosingColumnNumber() === 1
+    );
+  }
+  return false;
+}
+
 /** The folder of this build of the probe: frames from it are the probe's own, not the user's. */
 function ownDir(): string | undefined {
   const file = callSites(1, callSites)[0]?.getFileName();

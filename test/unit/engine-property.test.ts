@@ -29,6 +29,7 @@ import {
   type MutexGuard,
 } from '../../runtime-probe/src/index.js';
 import type { LiveResource } from '../../runtime-probe/src/analysis/types.js';
+import { resolved } from '../../runtime-probe/src/identity.js';
 import { loops } from '../loops.js';
 
 type Step =
@@ -126,7 +127,8 @@ async function runProgram(tasks: Step[][]): Promise<void> {
     };
     for (const m of mutexesChecked) {
       const e = engine(m.name);
-      expect(m.name, 'holders', e.holders, m.isLocked ? [m.holderFlow()?.name] : []);
+      const holder = m.holderFlow();
+      expect(m.name, 'holders', e.holders, holder ? [resolved(holder).name] : []);
       expect(m.name, 'waiters', e.waiters.length, m.waiting);
     }
     const s = engine(sem.name);

@@ -71,7 +71,7 @@ describe('un-annotated Promise.all', () => {
       assert.equal(touched.size, 2, `task ${task} touched ${[...touched].join(', ')}`);
     }
     const names = taskNames();
-    for (const task of tasks) assert.match(names.get(task) ?? '', /dine \(flow \d+\)$/);
+    for (const task of tasks) assert.match(names.get(task) ?? '', /dine #\d+$/);
   });
 
   it('tells deadlocked philosophers apart in their requests', async () => {

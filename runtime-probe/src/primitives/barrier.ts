@@ -53,7 +53,7 @@ export class Barrier {
   wait(options?: BlockOptions): Promise<number> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     if (this.#broken) {
       sync(Op.error, flow, this.resource, site);
@@ -98,12 +98,12 @@ export class Barrier {
 
   /** Breaks the barrier: current and future waiters reject until reset(). */
   abort(): void {
-    this.#break(currentFlow(false));
+    this.#break(currentFlow());
   }
 
   /** Returns the barrier to its initial state; current waiters reject with BrokenBarrierError. */
   reset(): void {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     this.#break(flow);
     this.#broken = false;
     this.#generation++;

@@ -215,7 +215,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   send(value: T, options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'send');
     if (aborted) return aborted;
@@ -229,7 +229,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'recv');
     if (aborted) return aborted;
@@ -240,7 +240,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** Sends at once if a receiver waits or the buffer has room; false otherwise. Throws if closed. */
   trySend(value: T): boolean {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (!this.canSend()) {
       sync(Op.tryFailed, flow, this.resource, site, WAIT_SEND);
@@ -253,7 +253,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** Receives at once if a value is ready; `{ ok: false }` otherwise (check `closed` to tell). */
   tryRecv(): RecvResult<T> {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (!this.canRecv()) {
       sync(Op.tryFailed, flow, this.resource, site, WAIT_RECV);
@@ -263,7 +263,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   close(): void {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     if (this.#closed) {
       sync(Op.error, flow, this.resource, 0);
       throw new ChannelClosedError(`close of closed channel ${this.resource.name}`);

@@ -63,7 +63,7 @@ export class Condition {
   async wait(options?: BlockOptions): Promise<void> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     this.#checkHeld(flow, what);
     if (options?.signal?.aborted) {
@@ -105,7 +105,7 @@ export class Condition {
 
   /** Wakes up to `n` waiters (default 1). */
   notify(n = 1): void {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     this.#checkHeld(flow, `${this.resource.name}.notify()`);
     let woken = 0;
     while (woken < n) {

@@ -36,7 +36,7 @@ export class Event {
 
   /** Sets the flag and wakes every waiter. */
   set(): void {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     this.#set = true;
     sync(Op.set, flow, this.resource, siteForOther(), this.#waiters.size);
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
@@ -46,13 +46,13 @@ export class Event {
 
   clear(): void {
     this.#set = false;
-    sync(Op.clear, currentFlow(false), this.resource, siteForOther());
+    sync(Op.clear, currentFlow(), this.resource, siteForOther());
   }
 
   /** Resolves once the flag is set (at once if it is). */
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');
     if (aborted) return aborted;

@@ -11,6 +11,7 @@
 import { DeadlockError } from '../errors.js';
 import { resolved } from '../identity.js';
 import { shared, type Flow, type ResourceRec } from '../runtime.js';
+import { probeMicrotask } from '../runs.js';
 
 /** What fail-fast detection needs from a lock: its resource and the flow that holds it. */
 export interface OwnedLock {
@@ -76,6 +77,6 @@ export function judgeWait(
     };
     until.then(done, done);
   };
-  if (flow.alias) queueMicrotask(judge);
+  if (flow.alias) probeMicrotask(judge);
   else judge();
 }

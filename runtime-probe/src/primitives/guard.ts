@@ -17,7 +17,7 @@ import { LockMisuseError } from '../errors.js';
 import { rt, shared, type Flow, type ResourceRec } from '../runtime.js';
 import { onFlush } from '../recorder.js';
 import { Misuse, Op, sync } from '../sync.js';
-import { currentFlow, touchFlow } from '../identity.js';
+import { currentFlow } from '../identity.js';
 
 /** What a resource remembers about one holder. */
 export interface Hold {
@@ -83,14 +83,11 @@ export class Guard implements Disposable {
   release(): void {
     const hold = this.#hold;
     if (hold.released) {
-      sync(Op.misuse, currentFlow(false), this.#owner.resource, 0, Misuse.releaseNotHeld);
+      sync(Op.misuse, currentFlow(), this.#owner.resource, 0, Misuse.releaseNotHeld);
       throw new LockMisuseError(
         `${this.#owner.resource.name} was released twice through the same guard`,
       );
     }
-    // Touching the identity context lets a sibling flow whose continuation only releases claim
-    // its own identity, rather than leaving it for its parent to take (see identity.ts).
-    touchFlow();
     // Released only once the resource took it back: a release it refuses (the mutex was given
     // up by a Condition.wait in progress) leaves the guard holding, so the wait's re-acquisition
     // can still be released later.

@@ -15,6 +15,7 @@ import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js
 import { block, rejectIfAborted } from './begin.js';
 import { judgeWait } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { probeMicrotask } from '../runs.js';
 
 export type MutexGuard = Guard;
 
@@ -54,7 +55,7 @@ export class Mutex implements Releasable {
 
   acquire(options?: BlockOptions): Promise<MutexGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
@@ -70,7 +71,7 @@ export class Mutex implements Releasable {
           sync(Op.misuse, flow, this.resource, site, Misuse.selfDeadlock);
         }
       };
-      if (flow.alias) queueMicrotask(check);
+      if (flow.alias) probeMicrotask(check);
       else check();
     }
     const hold: Hold = { flow, site, released: false, n: 1 };
@@ -84,7 +85,7 @@ export class Mutex implements Releasable {
 
   /** Acquires at once if the mutex is free and nobody waits; otherwise returns undefined. */
   tryAcquire(): MutexGuard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (this.#holder === undefined && this.#waiters.size === 0) {
       return this.#grant(flow, site, Op.tryAcquired);

@@ -13,6 +13,7 @@ import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js
 import { block, rejectIfAborted } from './begin.js';
 import { judgeWait } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { probeMicrotask } from '../runs.js';
 
 /**
  * A re-entrant mutex (Python's RLock): the task that holds it may acquire it again, and it is
@@ -48,7 +49,7 @@ export class ReentrantMutex implements Releasable {
 
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
@@ -56,7 +57,7 @@ export class ReentrantMutex implements Releasable {
       // The caller acts provisionally as the owner: it may yet turn out to be a sibling flow,
       // found when another flow reaches the probe in this synchronous run. Granting re-entry to
       // it now could let two tasks in; decide once the run is over.
-      return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() =>
+      return new Promise<void>((resolve) => probeMicrotask(resolve)).then(() =>
         this.#decide(flow, site, options),
       );
     }
@@ -82,7 +83,7 @@ export class ReentrantMutex implements Releasable {
   }
 
   tryAcquire(): Guard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
       return this.#grant(flow, site, Op.tryAcquired);

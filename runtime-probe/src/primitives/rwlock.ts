@@ -88,7 +88,7 @@ export class RWLock implements Releasable {
   }
 
   #try(mode: number): Guard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (mode === READ ? this.#canRead() : this.#canWrite()) {
       return this.#grantNow(flow, site, mode, Op.tryAcquired);
@@ -100,7 +100,7 @@ export class RWLock implements Releasable {
   #acquire(mode: number, options: BlockOptions | undefined): Promise<Guard> {
     const method = mode === READ ? 'read' : 'write';
     if (options !== undefined) checkOptions(options, `${this.resource.name}.${method}()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, method, mode);
     if (aborted) return aborted;

@@ -52,7 +52,7 @@ export function select(
   // Checked as unknown: Array.isArray would narrow a readonly array to any[].
   const list: unknown = cases;
   if (!Array.isArray(list)) throw new TypeError('select(): cases must be an array');
-  const flow = currentFlow(true);
+  const flow = currentFlow();
   const site = siteForBlocking();
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(alreadyAborted(signal, 'select()'));

@@ -65,7 +65,7 @@ export class Semaphore implements Releasable {
 
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
@@ -84,7 +84,7 @@ export class Semaphore implements Releasable {
   }
 
   tryAcquire(): Guard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site);
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
@@ -107,7 +107,7 @@ export class Semaphore implements Releasable {
         `${this.resource.name}.release(): n must be an integer >= 1, got ${String(n)}`,
       );
     }
-    this.#give(currentFlow(false), n);
+    this.#give(currentFlow(), n);
   }
 
   #grant(flow: Flow, site: number): Guard {

@@ -34,7 +34,7 @@ export class Task<T> {
   readonly resource: ResourceRec;
 
   constructor(name: string, fn: () => T | Promise<T>) {
-    const parent = currentFlow(false);
+    const parent = currentFlow();
     this.#flow = makeFlow(name, 'spawn', parent);
     this.id = this.#flow.id;
     this.name = name;
@@ -94,7 +94,7 @@ export class Task<T> {
     // Not counted as a suspending call by the identity heuristic: one flow commonly joins several
     // tasks at once (`Promise.all(tasks.map((t) => t.join()))`), which would otherwise look like
     // several sibling flows joining one task each.
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForBlocking();
     if (options?.signal?.aborted) throw alreadyAborted(options.signal, `${this.name}.join()`);
     if (this.#state === 'running') {
@@ -128,7 +128,7 @@ export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<v
       `sleep(): ms must be a number from 0 to ${MAX_TIMER_MS}, got ${String(ms)}`,
     );
   }
-  const flow = currentFlow(true);
+  const flow = currentFlow();
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortErrorFor(signal, 'sleep()'));
   flow.blocked = true;
@@ -149,5 +149,5 @@ export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<v
 
 /** The id of the task running now, as the probe sees it. */
 export function currentTaskId(): number {
-  return resolved(currentFlow(false)).id;
+  return resolved(currentFlow()).id;
 }

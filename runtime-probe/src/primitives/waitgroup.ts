@@ -40,7 +40,7 @@ export class WaitGroup {
     if (!Number.isSafeInteger(n)) {
       throw new TypeError(`${this.resource.name}.add(): n must be an integer, got ${String(n)}`);
     }
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     if (this.#count + n < 0) {
       sync(Op.misuse, flow, this.resource, 0, Misuse.overRelease);
       throw new LockMisuseError(`${this.resource.name}: counter would become negative`);
@@ -60,7 +60,7 @@ export class WaitGroup {
 
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');
     if (aborted) return aborted;

@@ -72,7 +72,7 @@ export class SharedBarrier extends SharedPrimitive {
 
   /** Breaks the barrier for every thread: waiters and later callers reject until reset(). */
   abort(): void {
-    this.#break(currentFlow(false));
+    this.#break(currentFlow());
   }
 
   /** Mends a broken barrier and starts a fresh generation. Waiters of a broken one have failed. */
@@ -158,7 +158,7 @@ export class SharedBarrier extends SharedPrimitive {
   /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
   waitSync(options?: { timeout?: number }): number {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.waitSync()`);
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const { index, gen, last } = this.#arrive(flow, site);
     if (last) return index;
@@ -183,7 +183,7 @@ export class SharedBarrier extends SharedPrimitive {
   /** Waits asynchronously until every party has arrived (Atomics.waitAsync). */
   async wait(options?: { timeout?: number }): Promise<number> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const { index, gen, last } = this.#arrive(flow, site);
     if (last) return index;

@@ -61,7 +61,7 @@ export class SharedCondition extends SharedPrimitive {
   /** Waits for a notify, blocking the thread (Atomics.wait). Meant for workers. */
   waitSync(options?: { timeout?: number }): void {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.waitSync()`);
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForBlocking();
     this.#requireHeld(flow, 'waitSync');
     const deadline = this.deadline(options?.timeout);
@@ -79,7 +79,7 @@ export class SharedCondition extends SharedPrimitive {
   /** Waits for a notify asynchronously (Atomics.waitAsync). */
   async wait(options?: { timeout?: number }): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     this.#requireHeld(flow, 'wait');
     const deadline = this.deadline(options?.timeout);
@@ -126,7 +126,7 @@ export class SharedCondition extends SharedPrimitive {
 
   /** Wakes up to `n` waiters (default 1). The caller must hold the mutex. */
   notify(n = 1): void {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     this.#requireHeld(flow, 'notify');
     Atomics.add(this.words, SEQ, 1);
     const woken = Atomics.notify(this.words, SEQ, n);

@@ -96,7 +96,7 @@ export class SharedGuard implements Disposable {
 
   release(): void {
     if (this.#released) {
-      sync(Op.misuse, currentFlow(false), this.#mutex.resource, 0, Misuse.releaseNotHeld);
+      sync(Op.misuse, currentFlow(), this.#mutex.resource, 0, Misuse.releaseNotHeld);
       throw new LockMisuseError(
         `${this.#mutex.resource.name} was released twice through the same guard`,
       );
@@ -188,7 +188,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     const words = this.words;
     const held = this.holder();
     if (!held || held.thread !== deadThreadId) return false;
-    sync(Op.abandoned, currentFlow(false), this.resource, held.site, deadThreadId, held.task);
+    sync(Op.abandoned, currentFlow(), this.resource, held.site, deadThreadId, held.task);
     words[OWNER_THREAD] = 0;
     Atomics.store(words, STATE, ABANDONED);
     // Every waiter: with `recover` one of them takes it; with `error` all of them must fail.
@@ -208,7 +208,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   /** Takes the lock if it is free; otherwise returns undefined. */
   tryAcquire(): SharedGuard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
       return this.#granted(flow, site, false, Op.tryAcquired);
@@ -222,7 +222,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
     // With nothing recording and no concurrent flows in this thread, the actor is the thread's
     // main flow: skip the identity work on the path workers take most.
-    const flow = rt.alsEnabled || rt.recording ? currentFlow(false) : rt.mainFlow;
+    const flow = currentFlow();
     const site = siteForBlocking();
     if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
       return this.#granted(flow, site, false);
@@ -274,7 +274,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   acquire(options?: BlockOptions): Promise<SharedGuard> {
     const what = `${this.resource.name}.acquire()`;
     if (options !== undefined) checkOptions(options, what);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     const signal = options?.signal;
     if (signal?.aborted) {

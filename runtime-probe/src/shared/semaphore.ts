@@ -74,7 +74,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
   }
 
   tryAcquire(): SharedGuard | undefined {
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForOther();
     if (this.#take()) return this.#granted(flow, site);
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
@@ -84,7 +84,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
   /** Blocks the thread until a permit is taken (Atomics.wait). Meant for workers. */
   acquireSync(options?: { timeout?: number }): SharedGuard {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
-    const flow = currentFlow(false);
+    const flow = currentFlow();
     const site = siteForBlocking();
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
@@ -101,7 +101,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
   /** Waits asynchronously until a permit is taken (Atomics.waitAsync). */
   async acquire(options?: { timeout?: number }): Promise<SharedGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
-    const flow = currentFlow(true);
+    const flow = currentFlow();
     const site = siteForBlocking();
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
@@ -127,7 +127,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     if (!(Number.isInteger(n) && n >= 1)) {
       throw new TypeError(`${this.resource.name}.release(): n must be an integer >= 1`);
     }
-    this.#give(currentFlow(false), n);
+    this.#give(currentFlow(), n);
   }
 
   [RELEASE_SHARED](flow: Flow): void {

@@ -46,7 +46,7 @@ export class Worker extends NodeWorker {
     const ts = typeScriptWorker(filename, options);
     super(ts?.script ?? filename, ts?.options ?? options);
     closeWorkerLedger();
-    const parent = currentFlow(false);
+    const parent = currentFlow();
     const task: Flow = {
       // The worker's probe numbers its main flow first, so its id is known without asking.
       id: this.threadId * 2 ** 32 + 1,
@@ -121,7 +121,7 @@ function lookAtHolds(limit: number): void {
     const ms = now - last.since;
     if (ms >= limit && !last.reported) {
       last.reported = true;
-      sync(Op.heldLong, currentFlow(false), lock.resource, held.site, Math.round(ms), held.task);
+      sync(Op.heldLong, currentFlow(), lock.resource, held.site, Math.round(ms), held.task);
     }
   }
 }

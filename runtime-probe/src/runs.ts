@@ -1,0 +1,342 @@
+/**
+ * The run tracker behind task identity (see identity.ts for the definition it decides).
+ *
+ * A run is one synchronous execution: a promise reaction (V8's promise hooks bracket it with
+ * `before` and `after`), a callback the event loop starts (an async hook brackets it), or the top
+ * level (ended by a microtask). Inside a run, every promise created without a parent may be an
+ * async function's own promise (or any other promise); every promise created with a parent is a
+ * suspension: an `await`, or a `.then`, of that parent. Suspensions cut the run into windows.
+ *
+ * - When a suspension's parent was created in an earlier window, the activation that ended that
+ *   window is awaited (or chained) here: the two are one flow. Windows are merged union-find
+ *   style, so a chain of awaited helpers collapses into its caller.
+ * - When the run ends, the last suspension belongs to the flow that runs the run. Every other
+ *   activation nobody awaited is a flow of its own, and its continuations act as that flow: the
+ *   promise of its suspension is mapped to it, and the reaction that resumes it runs as it.
+ * - Promise combinators (`Promise.all` and the others) chain their inputs internally; those
+ *   chains are not awaits by the caller, so they are ignored while a combinator runs.
+ *
+ * Costs: one call per promise created and two per reaction, with an array push or a lookup in
+ * the common case (bench/README.md has the figures).
+ */
+import { createHook, executionAsyncResource } from 'node:async_hooks';
+import { promiseHooks } from 'node:v8';
+import { autoFlow, flowOfCtx, makeFlow } from './identity.js';
+import { rt, shared, type Ctx, type Flow } from './runtime.js';
+import { atModuleTopLevel } from './sites.js';
+
+/** A run holds at most this many parentless promises; past it, its flows are uncertain. */
+const MAX_PROMISES_PER_RUN = 1 << 16;
+
+interface Run {
+  open: boolean;
+  /** Bumped per run, so that a finalizer queued for one run leaves the next alone. */
+  gen: number;
+  /** The context AsyncLocalStorage propagates in this run, read at its first need. */
+  ctx: Ctx | undefined;
+  /** The flow this run resumes, when the identity rules chose one other than the context's. */
+  override: Flow | undefined;
+  /** Parentless promises, and each suspension's own promise, in order of creation. */
+  promises: object[];
+  /** True once a parentless promise was created in the open window. */
+  entered: boolean;
+  /** Per suspension: its promise, where that promise is in `promises`, what it merged into. */
+  susp: object[];
+  suspAt: number[];
+  merge: number[];
+  /** Activations not (yet) merged into a later one. */
+  roots: number;
+  /** Per window: the provisional flow of the operations made in it. */
+  provisional: (Flow | undefined)[];
+  provisionals: number;
+  overflow: boolean;
+  /** The suspension a module's top level made in this run, or -1. */
+  topLevel: number;
+}
+
+interface State {
+  installed: boolean;
+  run: Run;
+  combinator: number;
+  /** The flow each suspension resumes as, where it differs from its context's. */
+  overrides: WeakMap<object, Flow>;
+  queueMicrotask: (cb: () => void) => void;
+  /** Stack checks left for finding a module's top-level await (see `onInit`). */
+  topLevelChecks: number;
+}
+
+function newRun(): Run {
+  return {
+    open: false,
+    gen: 0,
+    ctx: undefined,
+    override: undefined,
+    promises: [],
+    entered: false,
+    susp: [],
+    suspAt: [],
+    merge: [],
+    roots: 0,
+    provisional: [],
+    provisionals: 0,
+    overflow: false,
+    topLevel: -1,
+  };
+}
+
+// One tracker per thread, shared by both builds of the probe (see runtime.ts).
+const st = shared<State>('identity-runs', () => ({
+  installed: false,
+  run: newRun(),
+  combinator: 0,
+  overrides: new WeakMap(),
+  queueMicrotask: globalThis.queueMicrotask,
+  topLevelChecks: 2000,
+}));
+
+function start(r: Run, unbracketed: boolean): void {
+  r.open = true;
+  r.gen++;
+  r.ctx = undefined;
+  r.override = undefined;
+  r.promises.length = 0;
+  r.entered = false;
+  r.susp.length = 0;
+  r.suspAt.length = 0;
+  r.merge.length = 0;
+  r.roots = 0;
+  r.provisional.length = 0;
+  r.provisionals = 0;
+  r.overflow = false;
+  r.topLevel = -1;
+  if (unbracketed) {
+    const gen = r.gen;
+    st.queueMicrotask(() => {
+      if (r.gen === gen) finalize(r);
+    });
+  }
+}
+
+function runCtx(r: Run): Ctx {
+  return (r.ctx ??= rt.als.getStore() ?? rt.rootCtx);
+}
+
+/** The flow that runs `r`: the one its reaction resumes, or its context's. */
+function runOwner(r: Run): Flow {
+  return r.override ?? flowOfCtx(runCtx(r));
+}
+
+function find(merge: number[], k: number): number {
+  let i = k;
+  while (merge[i]! >= 0) i = merge[i]!;
+  return i;
+}
+
+function onInit(promise: object, parent: object | undefined): void {
+  const r = st.run;
+  if (!r.open) start(r, true);
+  if (parent === undefined) {
+    if (r.promises.length < MAX_PROMISES_PER_RUN) r.promises.push(promise);
+    else r.overflow = true;
+    r.entered = true;
+    return;
+  }
+  if (st.combinator > 0) return;
+  const ctx = runCtx(r);
+  const j = r.susp.length;
+  // An ES module with a top-level await is evaluated inside the loader's own async code, which
+  // suspends after it: the last suspension of that run is the loader's, not the module's. The
+  // first few suspensions of the main flow are checked for a module's top level, which is main.
+  if (st.topLevelChecks > 0 && ctx === rt.rootCtx && r.override === undefined) {
+    st.topLevelChecks--;
+    if (r.topLevel < 0 && atModuleTopLevel(onInit)) r.topLevel = j;
+  }
+  // `await f()`: f has just suspended and returned its promise, made before it suspended. The
+  // activation that suspended last is then awaited here, and is this flow.
+  if (j > 0) {
+    const before = r.suspAt[j - 1]!;
+    if (r.promises.lastIndexOf(parent, before) >= 0) {
+      const k = find(r.merge, j - 1);
+      r.merge[k] = j;
+      r.roots--;
+    }
+  }
+  r.susp.push(promise);
+  r.merge.push(-1);
+  r.roots++;
+  // A `.then` result may be awaited next: it counts as made before this suspension.
+  r.suspAt.push(r.promises.length);
+  if (r.promises.length < MAX_PROMISES_PER_RUN) r.promises.push(promise);
+  else r.overflow = true;
+  r.entered = false;
+}
+
+/** Decides every flow of the run, once it is over. */
+function finalize(r: Run): void {
+  if (!r.open) return;
+  r.open = false;
+  if (r.roots <= 1 && r.override === undefined && r.provisionals === 0 && r.topLevel < 0) return;
+  const n = r.susp.length;
+  const owner = runOwner(r);
+  const propagated = flowOfCtx(runCtx(r));
+  const owners = new Map<number, Flow>();
+  const ownRoot = r.topLevel >= 0 ? find(r.merge, r.topLevel) : n - 1;
+  for (let k = 0; k < n; k++) {
+    const root = find(r.merge, k);
+    let flow = root === ownRoot ? owner : owners.get(root);
+    const prov = r.provisional[k];
+    if (!flow) {
+      flow = prov ? promote(prov, owner) : autoFlow('flow', owner);
+      owners.set(root, flow);
+    }
+    if (prov && prov !== flow) prov.alias = flow;
+    if (flow !== propagated) st.overrides.set(r.susp[k]!, flow);
+    if (r.overflow) flow.uncertain = true;
+  }
+  // Operations after the last suspension were made by the flow that runs the run.
+  const tail = r.provisional[n];
+  if (tail) tail.alias = owner;
+  r.provisional.length = 0;
+}
+
+function promote(prov: Flow, owner: Flow): Flow {
+  const fresh = autoFlow('flow', owner);
+  prov.id = fresh.id;
+  prov.name = fresh.name;
+  prov.kind = 'flow';
+  prov.parent = fresh.parent;
+  prov.alias = undefined;
+  prov.autoName = true;
+  return prov;
+}
+
+function onBefore(promise: object): void {
+  const r = st.run;
+  finalize(r);
+  start(r, false);
+  r.override = st.overrides.get(promise);
+}
+
+function onAfter(): void {
+  finalize(st.run);
+}
+
+/**
+ * The flow of the current operation. Before any async function was entered in the open window it
+ * is the run's own flow; after, it is provisional until the run ends.
+ */
+export function runFlow(): Flow {
+  const r = st.run;
+  if (!r.open) start(r, true);
+  if (!r.entered) return runOwner(r);
+  const w = r.susp.length;
+  let prov = r.provisional[w];
+  if (!prov) {
+    prov = makeFlow('', 'flow', undefined);
+    prov.alias = runOwner(r);
+    r.provisional[w] = prov;
+    r.provisionals++;
+  }
+  return prov;
+}
+
+/**
+ * Runs `fn` in a run of its own whose flow is `ctx`'s, then resumes the enclosing run: a spawned
+ * task's synchronous start is the task's, not its caller's.
+ */
+export function withRun<T>(ctx: Ctx, fn: () => T): T {
+  const outer = st.run;
+  const inner = newRun();
+  start(inner, false);
+  inner.ctx = ctx;
+  st.run = inner;
+  try {
+    return fn();
+  } finally {
+    finalize(inner);
+    st.run = outer;
+  }
+}
+
+function patchCombinators(): void {
+  const P = Promise as unknown as Record<string, (this: unknown, it: unknown) => unknown>;
+  for (const name of ['all', 'allSettled', 'any', 'race']) {
+    const original = P[name];
+    if (typeof original !== 'function') continue;
+    P[name] = {
+      [name](this: unknown, iterable: unknown): unknown {
+        st.combinator++;
+        try {
+          return original.call(this, iterable);
+        } finally {
+          st.combinator--;
+        }
+      },
+    }[name]!;
+  }
+}
+
+/**
+ * A callback the event loop starts is a flow of its own. Its context is entered before it runs,
+ * and its flow is made only if it uses the probe. Its parent is the nearest flow that exists.
+ */
+function onCallback(): void {
+  const resource = executionAsyncResource();
+  // Node 20 reports promise reactions here too; the promise hooks handle those.
+  if (resource instanceof Promise) return;
+  const r = st.run;
+  finalize(r);
+  start(r, false);
+  const creator = rt.als.getStore();
+  const parent = creator ? (creator.flow ?? creator.parent) : rt.mainFlow;
+  rt.als.enterWith({ flow: undefined, parent });
+}
+
+function onCallbackEnd(resourceId: number): void {
+  void resourceId;
+  if (executionAsyncResource() instanceof Promise) return;
+  finalize(st.run);
+}
+
+/** Installs the hooks once per thread, before the first operation needs them. */
+export function ensureRunTracking(): void {
+  if (st.installed) return;
+  st.installed = true;
+  rt.als.enterWith(rt.als.getStore() ?? rt.rootCtx);
+  promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter });
+  // `trackPromises: false` (Node 24.14 and later) spares every promise a call into this hook;
+  // older versions ignore it and the hook skips promises itself.
+  createHook({ before: onCallback, after: onCallbackEnd, trackPromises: false } as Parameters<
+    typeof createHook
+  >[0]).enable();
+  patchCombinators();
+  patchQueueMicrotask();
+}
+
+/**
+ * A `queueMicrotask` callback is a flow of its own, like a `process.nextTick` one. Node 20 gives
+ * it an async resource and Node 24 does not, so the probe wraps it to behave the same on both.
+ */
+function patchQueueMicrotask(): void {
+  const original = st.queueMicrotask;
+  globalThis.queueMicrotask = function queueMicrotask(callback: () => void): void {
+    // Anything but a function goes to Node as it is, to fail with Node's own error.
+    if (typeof callback !== 'function') return original(callback);
+    const creator = rt.als.getStore();
+    const parent = creator ? (creator.flow ?? creator.parent) : rt.mainFlow;
+    original(() => {
+      finalize(st.run);
+      start(st.run, false);
+      try {
+        rt.als.run({ flow: undefined, parent }, callback);
+      } finally {
+        finalize(st.run);
+      }
+    });
+  };
+}
+
+/** The original `queueMicrotask`, for the probe's own deferred work. */
+export function probeMicrotask(cb: () => void): void {
+  st.queueMicrotask(cb);
+}

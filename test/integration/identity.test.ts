@@ -1,0 +1,131 @@
+// Identity shapes, end to end: each shape of test/fixtures/identity/shapes.ts runs under
+// `lockscope run --json` (on the Node under test) and must show exactly the flows the definition
+// in the README gives, and report what it should: nothing for a correct program, also under
+// --fail-fast, and a deadlock between the right flows, at the right lines, for a buggy one.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import { runLockscope } from './run-program.js';
+
+const SHAPES = 'test/fixtures/identity/shapes.ts';
+
+interface Expected {
+  /** The flows that held or waited, by name. */
+  flows: string[];
+  /** For a buggy shape: the finding, with its tasks and the lines of shapes.ts it points at. */
+  finding?: { kind: string; tasks: string[]; lines: number[] };
+}
+
+const times = (name: string, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `${name} #${i + 1}`);
+
+const correct: Record<string, Expected> = {
+  'promise-all-loops': { flows: times('useA', 3) },
+  'promise-all-handlers-io-first': { flows: times('handle', 5) },
+  'nested-promise-all': { flows: times('useA', 4) },
+  'race-against-timeout': { flows: ['main', 'useA #1'] },
+  'fire-and-forget': { flows: times('useA', 2) },
+  'for-await': { flows: ['main'] },
+  'async-generator': { flows: ['main'] },
+  'then-chain': { flows: ['main'] },
+  'queue-microtask': { flows: times('useA', 2) },
+  'set-timeout': { flows: times('useA', 2) },
+  'set-interval': { flows: times('useA', 3) },
+  'set-immediate': { flows: times('useA', 2) },
+  'next-tick': { flows: times('useA', 2) },
+  'emitter-sync-listeners': { flows: ['main'] },
+  'emitter-async-listeners': { flows: times('useA', 2) },
+  'events-once': { flows: ['main'] },
+  stream: { flows: times('useA', 3) },
+  'http-server': { flows: times('useA', 3) },
+  'fetch-in-flight': { flows: ['main'] },
+  'worker-messages': { flows: times('useA', 2) },
+  'abort-listener': { flows: ['useA #1'] },
+  'class-methods': { flows: times('Account.deposit', 2) },
+  recursion: { flows: ['main'] },
+  'reentry-through-helpers': { flows: ['main'] },
+  'reentrant-siblings': { flows: times('exclusive', 3) },
+  'reentrant-http-handlers': { flows: times('exclusive', 3) },
+  'promise-all-of-acquires': { flows: ['main'] },
+};
+
+// takeBoth() takes its first lock at line 27 and waits for the second at line 29.
+const deadlock = { kind: 'deadlock', tasks: times('takeBoth', 2), lines: [27, 29] };
+const buggy: Record<string, Expected> = {
+  'deadlock-promise-all': { flows: times('takeBoth', 2), finding: deadlock },
+  'deadlock-timers': { flows: times('takeBoth', 2), finding: deadlock },
+  'deadlock-http-handlers': { flows: times('takeBoth', 2), finding: deadlock },
+  'deadlock-fire-and-forget': { flows: times('takeBoth', 2), finding: deadlock },
+  'self-deadlock': {
+    flows: ['main'],
+    finding: { kind: 'self-deadlock', tasks: ['main'], lines: [284, 285] },
+  },
+};
+
+async function runShape(
+  shape: string,
+  extra: string[] = [],
+): Promise<{ code: number; report: Report }> {
+  const { code, stdout, stderr } = await runLockscope([
+    'run',
+    '--json',
+    ...extra,
+    SHAPES,
+    '--',
+    shape,
+  ]);
+  let report: Report;
+  try {
+    report = JSON.parse(stdout) as Report;
+  } catch {
+    assert.fail(`${shape}: no report (exit ${code}): ${stderr}`);
+  }
+  return { code, report };
+}
+
+function flowsOf(report: Report): string[] {
+  return [...new Set(report.timeline.lanes.map((l) => l.name))].sort();
+}
+
+describe('identity shapes: correct programs', { concurrency: 2 }, () => {
+  for (const [shape, expected] of Object.entries(correct)) {
+    test(`${shape}: ${expected.flows.join(', ')}; nothing reported`, async () => {
+      const { code, report } = await runShape(shape);
+      assert.deepEqual(flowsOf(report), [...expected.flows].sort());
+      assert.deepEqual(
+        report.findings.map((f) => `${f.severity} ${f.kind}: ${f.message}`),
+        [],
+      );
+      assert.equal(code, 0);
+    });
+  }
+  test('every correct shape is also clean under --fail-fast', async () => {
+    for (const shape of Object.keys(correct)) {
+      const { code, report } = await runShape(shape, ['--fail-fast']);
+      assert.deepEqual(
+        report.findings.map((f) => `${shape}: ${f.kind}`),
+        [],
+      );
+      assert.equal(code, 0, shape);
+    }
+  });
+});
+
+describe('identity shapes: deadlocks between un-annotated flows', { concurrency: 2 }, () => {
+  for (const [shape, expected] of Object.entries(buggy)) {
+    const f = expected.finding!;
+    test(`${shape}: a ${f.kind} of ${f.tasks.join(' and ')}`, async () => {
+      const { code, report } = await runShape(shape);
+      assert.deepEqual(flowsOf(report), [...expected.flows].sort());
+      assert.deepEqual(
+        report.findings.map((x) => ({
+          kind: x.kind,
+          tasks: x.tasks.map((t) => t.name).sort(),
+          lines: [...new Set(x.sites.map((s) => s.line))].sort((a, b) => a - b),
+        })),
+        [f],
+      );
+      assert.equal(code, 1);
+    });
+  }
+});
