@@ -58,7 +58,7 @@ const buggy: Record<string, Expected> = {
   'deadlock-fire-and-forget': { flows: times('takeBoth', 2), finding: deadlock },
   'self-deadlock': {
     flows: ['main'],
-    finding: { kind: 'self-deadlock', tasks: ['main'], lines: [284, 285] },
+    finding: { kind: 'self-deadlock', tasks: ['main'], lines: [287, 288] },
   },
 };
 
