@@ -3,6 +3,7 @@
 // in the README gives, and report what it should: nothing for a correct program, also under
 // --fail-fast, and a deadlock between the right flows, at the right lines, for a buggy one.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import { runLockscope } from './run-program.js';
@@ -14,6 +15,14 @@ interface Expected {
   flows: string[];
   /** For a buggy shape: the finding, with its tasks and the lines of shapes.ts it points at. */
   finding?: { kind: string; tasks: string[]; lines: number[] };
+}
+
+const source = readFileSync(SHAPES, 'utf8').split('\n');
+/** The line of shapes.ts that holds `text` (once). */
+function lineOf(text: string): number {
+  const at = source.findIndex((l) => l.includes(text));
+  assert.ok(at >= 0 && source.findIndex((l, i) => i > at && l.includes(text)) < 0, text);
+  return at + 1;
 }
 
 const times = (name: string, n: number): string[] =>
@@ -49,8 +58,11 @@ const correct: Record<string, Expected> = {
   'promise-all-of-acquires': { flows: ['main'] },
 };
 
-// takeBoth() takes its first lock at line 27 and waits for the second at line 29.
-const deadlock = { kind: 'deadlock', tasks: times('takeBoth', 2), lines: [27, 29] };
+const deadlock = {
+  kind: 'deadlock',
+  tasks: times('takeBoth', 2),
+  lines: [lineOf('using _1 = await first.acquire()'), lineOf('using _2 = await second.acquire()')],
+};
 const buggy: Record<string, Expected> = {
   'deadlock-promise-all': { flows: times('takeBoth', 2), finding: deadlock },
   'deadlock-timers': { flows: times('takeBoth', 2), finding: deadlock },
@@ -58,7 +70,14 @@ const buggy: Record<string, Expected> = {
   'deadlock-fire-and-forget': { flows: times('takeBoth', 2), finding: deadlock },
   'self-deadlock': {
     flows: ['main'],
-    finding: { kind: 'self-deadlock', tasks: ['main'], lines: [287, 288] },
+    finding: {
+      kind: 'self-deadlock',
+      tasks: ['main'],
+      lines: [
+        lineOf('using _ = await a.acquire(); // held'),
+        lineOf('await a.acquire(); // again'),
+      ],
+    },
   },
 };
 
