@@ -25,9 +25,9 @@ export class TraceBuilder {
     });
   }
 
-  task(id: number, name: string, kind = 'spawn', thread = 0): this {
+  task(id: number, name: string, kind = 'spawn', thread = 0, uncertain = false): this {
     this.#cut();
-    this.messages.push({ t: 'task', id, name, kind, thread });
+    this.messages.push({ t: 'task', id, name, kind, thread, ...(uncertain ? { uncertain } : {}) });
     return this;
   }
 

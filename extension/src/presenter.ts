@@ -5,6 +5,7 @@
  * extension turns these into VS Code objects.
  */
 import type { ContentionStats, Finding, SiteRef } from '../../runtime-probe/src/analysis/types.js';
+import { certaintyWords } from '../../runtime-probe/src/analysis/wording.js';
 
 export interface Place {
   file: string;
@@ -72,11 +73,11 @@ export function diagnosticsFor(findings: readonly Finding[]): Map<string, Diagno
       const spec: DiagnosticSpec = {
         ...at,
         severity: f.severity,
-        message: `${f.title}. ${site.role}.\n${f.fix}`,
+        message: `${f.title}. ${site.role}.\n${f.fix}${uncertainNote(f, '\n')}`,
         code: f.kind,
         findingId: f.id,
         related: dedupe(related),
-        inline: `${f.kind === 'deadlock' ? '⛔' : f.severity === 'error' ? '✖' : '⚠'} ${site.role}`,
+        inline: `${inlineIcon(f)} ${site.role}`,
       };
       seen.set(k, spec);
       let list = byFile.get(at.file);
@@ -85,6 +86,16 @@ export function diagnosticsFor(findings: readonly Finding[]): Map<string, Diagno
     }
   }
   return byFile;
+}
+
+function inlineIcon(f: Finding): string {
+  if (f.certainty === 'uncertain') return '?';
+  return f.kind === 'deadlock' ? '⛔' : f.severity === 'error' ? '✖' : '⚠';
+}
+
+/** The sentence that says why a finding is uncertain, after `sep`; empty for an exact one. */
+function uncertainNote(f: Finding, sep: string): string {
+  return f.certainty === 'uncertain' ? `${sep}${certaintyWords.why(f.uncertainty ?? [])}` : '';
 }
 
 function dedupe(related: RelatedSpec[]): RelatedSpec[] {
@@ -101,7 +112,7 @@ function dedupe(related: RelatedSpec[]): RelatedSpec[] {
 
 /** Markdown for a hover on a line that has findings. */
 export function hoverMarkdown(f: Finding): string {
-  const lines = [`**Lockscope: ${f.title}**`, '', f.message, ''];
+  const lines = [`**Lockscope: ${f.title}**`, '', `${f.message}${uncertainNote(f, ' ')}`, ''];
   if (f.cycle?.length) {
     lines.push('The cycle:', '');
     for (const e of f.cycle) {

@@ -262,7 +262,10 @@ async function run(program: string, args: string[], common: Common): Promise<num
     setTimeout(() => child?.kill('SIGKILL'), 2000).unref();
   };
   analyzer.onFinding = (f) => {
-    if (f.kind === 'deadlock' || f.kind === 'self-deadlock') stop(`it is deadlocked (${f.kind})`);
+    // An uncertain finding never stops the program: it may be wrong (see Certainty).
+    if ((f.kind === 'deadlock' || f.kind === 'self-deadlock') && f.certainty === 'exact') {
+      stop(`it is deadlocked (${f.kind})`);
+    }
   };
   const rejected: string[] = [];
   const collector = await startCollector({

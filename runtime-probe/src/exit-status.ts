@@ -20,7 +20,8 @@ export const EXIT_TABLE = `Exit status:
   1  a finding that fails the run (--fail-on), or the program exited non-zero or was killed by
      a signal (printed with what the status means)
   2  usage error, or the program (or trace file) could not be started or read
-  3  inconclusive: the analysis could not judge (for example because events were lost; said why)`;
+  3  inconclusive: the analysis could not judge (events were lost, or a finding is uncertain
+     because flows could not be told apart exactly; said why)`;
 
 export interface Verdict {
   status: number;
@@ -31,7 +32,8 @@ export interface Verdict {
 /**
  * The exit status of a report. A program that failed is a failure whatever was observed; lost
  * events make a finding that would fail the run inconclusive instead, because the events that
- * are missing could explain it, and make a clean report inconclusive too. A report without
+ * are missing could explain it, and make a clean report inconclusive too. Only exact findings
+ * fail a run; uncertain ones make it inconclusive. A report without
  * findings whose flows were still blocked when the program ended by itself is inconclusive, never
  * clean; a program that lockscope stopped had not ended, so its waits say nothing.
  */
@@ -53,7 +55,20 @@ export function verdict(
         'so the analysis cannot judge the run',
     };
   }
-  if (report.findings.some(fails)) return { status: EXIT.failed };
+  if (report.findings.some((f) => f.certainty !== 'uncertain' && fails(f))) {
+    return { status: EXIT.failed };
+  }
+  // An uncertain finding never fails the run, and never passes it either.
+  const uncertain = report.findings.filter((f) => f.certainty === 'uncertain');
+  if (uncertain.length > 0) {
+    return {
+      status: EXIT.inconclusive,
+      inconclusive:
+        `${uncertain.length} finding${uncertain.length === 1 ? ' is' : 's are'} uncertain ` +
+        `(${[...new Set(uncertain.flatMap((f) => f.uncertainty ?? []))].join(', ')}), ` +
+        'so the analysis cannot judge the run',
+    };
+  }
   // Flows still waiting when the program ended (it called process.exit, or was stopped) were
   // never judged: the run is not clean, and no finding says why.
   const blocked = report.graph.nodes.filter((n) => n.type === 'task' && n.detail === 'blocked');

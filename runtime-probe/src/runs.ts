@@ -191,12 +191,19 @@ function finalize(r: Run): void {
     }
     if (prov && prov !== flow) prov.alias = flow;
     if (flow !== propagated) st.overrides.set(r.susp[k]!, flow);
-    if (r.overflow) flow.uncertain = true;
+    if (r.overflow) markUncertain(flow);
   }
   // Operations after the last suspension were made by the flow that runs the run.
   const tail = r.provisional[n];
   if (tail) tail.alias = owner;
   r.provisional.length = 0;
+}
+
+/** Marks a flow uncertain, and sends its registration again so that the analysis learns it. */
+function markUncertain(flow: Flow): void {
+  if (flow.uncertain) return;
+  flow.uncertain = true;
+  flow.sentIn = -1;
 }
 
 function promote(prov: Flow, owner: Flow): Flow {

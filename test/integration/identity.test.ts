@@ -81,6 +81,27 @@ const buggy: Record<string, Expected> = {
   },
 };
 
+describe('identity shapes: honesty where identity is uncertain', () => {
+  test('an uncertain deadlock is a warning, never stops the program, and exits 3', async () => {
+    const { code, stdout, stderr } = await runLockscope([
+      'run',
+      '--json',
+      SHAPES,
+      '--',
+      'deadlock-uncertain',
+    ]);
+    const report = JSON.parse(stdout) as Report;
+    assert.deepEqual(
+      report.findings.map((f) => [f.kind, f.severity, f.certainty, f.uncertainty]),
+      [['deadlock', 'warning', 'uncertain', ['identity']]],
+    );
+    assert.deepEqual(flowsOf(report), ['takeBoth #1 ?', 'takeBoth #2 ?']);
+    assert.match(stderr, /deadlock-uncertain ran to its end/);
+    assert.doesNotMatch(stderr, /stopped the program/);
+    assert.equal(code, 3);
+  });
+});
+
 async function runShape(
   shape: string,
   extra: string[] = [],

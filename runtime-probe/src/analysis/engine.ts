@@ -25,6 +25,7 @@ import {
 import { Spans } from './timeline.js';
 import { Transitions } from './transitions.js';
 import { abandonedWords } from './wording.js';
+import { UNCERTAIN_MARK, uncertaintyOf } from './certainty.js';
 import { buildReport, liveState, siteStats, type EngineView } from './projections.js';
 import { findCycle, stronglyConnected } from './graph.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
@@ -159,6 +160,8 @@ export class Analyzer {
         // side registers the same task under the name the program gave it, which is better.
         const generic = m.kind === 'main' && /^thread \d+$/.test(m.name);
         if (!(generic && t.kind === 'main' && t.name !== m.name)) t.name = m.name;
+        if (m.uncertain) t.uncertain = true;
+        if (t.uncertain && !t.name.endsWith(UNCERTAIN_MARK)) t.name += UNCERTAIN_MARK;
         t.kind = m.kind;
         t.thread = m.thread;
         proc.threads.add(m.thread);
@@ -407,10 +410,12 @@ export class Analyzer {
   #emit(f: FindingDraft): void {
     if (this.#reported.has(f.id)) return;
     this.#reported.add(f.id);
+    const uncertainty = uncertaintyOf(f);
     const finding: Finding = {
       id: f.id,
       kind: f.kind,
-      severity: f.severity,
+      // A finding the data cannot support definitely is never an error (see Certainty).
+      severity: uncertainty.length > 0 && f.severity === 'error' ? 'warning' : f.severity,
       title: f.title,
       message: f.message,
       tasks: unique(f.tasks).map(taskRef),
@@ -419,6 +424,8 @@ export class Analyzer {
       fix: f.fix,
       at: Math.round(f.at),
       ...(f.cycle ? { cycle: f.cycle } : {}),
+      certainty: uncertainty.length > 0 ? 'uncertain' : 'exact',
+      ...(uncertainty.length > 0 ? { uncertainty } : {}),
     };
     this.findings.push(finding);
     this.onFinding?.(finding);

@@ -94,6 +94,8 @@ export class TaskState {
   mark = 0;
   /** Set once the task is part of a reported deadlock or blocked-forever finding. */
   explained = false;
+  /** Set when the probe could not decide this task's operations exactly (its name ends ` ?`). */
+  uncertain = false;
 
   constructor(
     readonly proc: ProcessModel,
@@ -229,7 +231,9 @@ export function names(rs: { name: string }[]): string {
 }
 
 export function taskRef(t: TaskState): TaskRef {
-  return { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+  const ref: TaskRef = { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
+  if (t.uncertain) ref.uncertain = true;
+  return ref;
 }
 
 export function resourceRef(r: ResourceState): ResourceRef {

@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { ContentionStats, Finding, Report, SiteRef } from './types.js';
+import { certaintyWords } from './wording.js';
 
 export interface TextOptions {
   /** Paths are shown relative to this folder. */
@@ -36,6 +37,9 @@ export function formatReport(report: Report, options: TextOptions): string {
       }
     } else if (f.message !== f.title) {
       out.push(`  ${f.message}`);
+    }
+    if (f.certainty === 'uncertain') {
+      out.push(`  ${paint('33', 'uncertain:')} ${certaintyWords.why(f.uncertainty ?? [])}`);
     }
     for (const site of dedupeSites(f.sites)) {
       out.push(...formatSite(site, options, paint));

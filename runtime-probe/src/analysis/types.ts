@@ -19,6 +19,19 @@ export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export type Severity = 'error' | 'warning' | 'info';
 
+/**
+ * Whether the data supports a finding definitely. An uncertain finding is never of error
+ * severity, never stops the program, and makes `lockscope run` exit 3 (inconclusive).
+ */
+export type Certainty = 'exact' | 'uncertain';
+
+/**
+ * Why a finding is uncertain: `identity`, a task involved could not be told apart exactly from
+ * another flow; `gap`, events were lost before it was found.
+ */
+export const UNCERTAINTY_REASONS = ['identity', 'gap'] as const;
+export type UncertaintyReason = (typeof UNCERTAINTY_REASONS)[number];
+
 /** A place in the user's source (1-based line and column, in the TypeScript source). */
 /**
  * What happens at a site, as a code that consumers decide on; `role` says it in words for people
@@ -50,9 +63,12 @@ export interface SiteRef {
 export interface TaskRef {
   /** Unique within a report: `<process>:<task id>`. */
   key: string;
+  /** Ends with ` ?` when the task's identity is uncertain. */
   name: string;
   pid: number;
   thread: number;
+  /** Set when the probe could not decide this task's operations exactly. */
+  uncertain?: true;
 }
 
 export interface ResourceRef {
@@ -94,6 +110,9 @@ export interface Finding {
   at: number;
   /** For a deadlock: the cycle, edge by edge. */
   cycle?: CycleEdge[];
+  /** `exact` unless the data cannot support the finding definitely; then `uncertainty` says why. */
+  certainty: Certainty;
+  uncertainty?: UncertaintyReason[];
 }
 
 /** Wait and hold times, in microseconds, as percentiles of a log histogram (±6%). */

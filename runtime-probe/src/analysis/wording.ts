@@ -4,6 +4,7 @@
  * here; the CLI, the extension and the webview show these words as they come and decide nothing
  * by reading them (they use kinds and site codes).
  */
+import type { UncertaintyReason } from './types.js';
 
 /** Task names in a sentence, comma-separated, in the order the finding gives them. */
 const list = (names: readonly string[]): string => names.join(', ');
@@ -81,6 +82,18 @@ export const blockedForeverWords = {
       : `for ${res}, and no task is left to release it`,
     'Release on every path (a `using` declaration), and do not wait while holding.',
   ],
+};
+
+/** Said after the message of an uncertain finding, by reason code. */
+export const certaintyWords = {
+  why: (reasons: readonly UncertaintyReason[]): string => {
+    const parts = reasons.map((r) =>
+      r === 'identity'
+        ? 'Lockscope could not tell every flow involved apart exactly (shown with ?)'
+        : 'events were lost before this was found',
+    );
+    return `This finding is uncertain: ${parts.join(', and ')}, so it may not be real.`;
+  },
 };
 
 export const abandonedWords = {

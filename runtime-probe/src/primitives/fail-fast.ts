@@ -28,6 +28,8 @@ const waiting = shared('fail-fast-waits', () => new WeakMap<Flow, OwnedLock>());
  */
 export function wouldDeadlock(flow: Flow, lock: OwnedLock): DeadlockError | undefined {
   const me = resolved(flow);
+  // A flow whose identity is uncertain could be two flows: a cycle through it may not be one.
+  if (me.uncertain) return undefined;
   const steps: string[] = [];
   const seen = new Set<OwnedLock>();
   for (let current: OwnedLock | undefined = lock; current && !seen.has(current);) {
@@ -35,6 +37,7 @@ export function wouldDeadlock(flow: Flow, lock: OwnedLock): DeadlockError | unde
     const h = current.holderFlow();
     if (!h) return undefined;
     const holder = resolved(h);
+    if (holder.uncertain) return undefined;
     if (holder.id === me.id) {
       steps.push(`${current.resource.name} is held by ${me.name} itself`);
       return new DeadlockError(

@@ -5,6 +5,7 @@
  * selected it lists the findings. Every site is a link that asks the host to open the source.
  */
 import type { Finding } from '../../../runtime-probe/src/analysis/types.js';
+import { certaintyWords } from '../../../runtime-probe/src/analysis/wording.js';
 import type { Model, Site } from '../model/model.js';
 import type { Picture } from '../model/picture.js';
 import type { Selected } from '../protocol.js';
@@ -110,7 +111,11 @@ export class DetailsView {
     const at = el('button', 'ls-link', `Found at ${formatTime(f.at)}: show that moment`);
     at.type = 'button';
     at.addEventListener('click', () => this.#options.seek(f.at));
-    const out: HTMLElement[] = [head, el('p', 'ls-message', f.message), at];
+    const out: HTMLElement[] = [head, el('p', 'ls-message', f.message)];
+    if (f.certainty === 'uncertain') {
+      out.push(el('p', 'ls-uncertain', certaintyWords.why(f.uncertainty ?? [])));
+    }
+    out.push(at);
     if (f.sites.length > 0) {
       out.push(el('h4', undefined, 'Sites'));
       const list = el('ul', 'ls-list ls-sites');
