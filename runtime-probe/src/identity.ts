@@ -9,16 +9,12 @@
  * How it is decided, with no stack captured:
  *
  * - A callback the event loop starts gets a context of its own, entered by an async hook before
- *   the callback runs (callbacks.ts). A `spawn()` runs its function in a context of its own.
+ *   the callback runs (runs.ts). A `spawn()` runs its function in a context of its own.
  *   AsyncLocalStorage carries the context to every continuation created inside it.
- * - Within one synchronous run, V8's promise hooks (runs.ts) tell where each async function
- *   suspends: an `await` (or a `.then`) creates a promise whose parent is the awaited promise, and
- *   a suspended async function has returned its own promise, created when it was entered, to its
- *   caller. A run is cut into windows, each ended by a suspension. When a later suspension
- *   awaits a promise created in an earlier window, the earlier activation is awaited directly and
- *   belongs to the same flow; an activation that nobody in the run awaits is a flow of its own.
- *   The last suspension of a run is the flow that was running it.
- * - An operation is attributed to the window it happened in, decided when the run ends. Until
+ * - Within one synchronous run, V8's promise hooks show every suspension and what it awaits
+ *   (runs.ts): an activation awaited right after it suspends (`await f()`) is its caller's flow;
+ *   one that nobody in the run awaits is a flow of its own, and its continuations act as it.
+ * - An operation is attributed to the activation that makes it, decided when the run ends. Until
  *   then it acts with a provisional flow (`alias`), and decisions that depend on identity (a
  *   re-entry, a fail-fast judgement) wait for the end of the run.
  *

@@ -1,23 +1,30 @@
 /**
- * The run tracker behind task identity (see identity.ts for the definition it decides).
+ * The run tracker behind task identity (identity.ts has the definition it decides).
  *
  * A run is one synchronous execution: a promise reaction (V8's promise hooks bracket it with
  * `before` and `after`), a callback the event loop starts (an async hook brackets it), or the top
- * level (ended by a microtask). Inside a run, every promise created without a parent may be an
- * async function's own promise (or any other promise); every promise created with a parent is a
- * suspension: an `await`, or a `.then`, of that parent. Suspensions cut the run into windows.
+ * level (ended by a microtask). Inside a run, a promise created with a parent is a suspension:
+ * an `await` (or a `.then`) of that parent. Every suspension ends an activation: the code that
+ * ran since the previous one.
  *
- * - When a suspension's parent was created in an earlier window, the activation that ended that
- *   window is awaited (or chained) here: the two are one flow. Windows are merged union-find
- *   style, so a chain of awaited helpers collapses into its caller.
- * - When the run ends, the last suspension belongs to the flow that runs the run. Every other
- *   activation nobody awaited is a flow of its own, and its continuations act as that flow: the
- *   promise of its suspension is mapped to it, and the reaction that resumes it runs as it.
- * - Promise combinators (`Promise.all` and the others) chain their inputs internally; those
- *   chains are not awaits by the caller, so they are ignored while a combinator runs.
+ * - `await f()`: f has just suspended and returned its own promise, made before it suspended. So
+ *   when a suspension awaits a promise made in this run before the previous suspension, the
+ *   activation that suspended last is awaited here and joins this one (union-find, so a chain of
+ *   awaited helpers collapses into its caller). A promise made after it (`Promise.all`'s result,
+ *   a timer's) joins nothing.
+ * - When the run ends, the last activation is the flow that runs the run (or, in the run that
+ *   evaluates an ES module, the module's top level: see `onInit`). Every other activation that
+ *   nobody in the run awaited is a flow of its own; the promise of its suspension is mapped to it,
+ *   and the reaction that resumes it runs as it.
+ * - Promise combinators chain their inputs internally; those chains are not the caller's awaits,
+ *   so suspensions are not counted while a combinator runs.
  *
- * Costs: one call per promise created and two per reaction, with an array push or a lookup in
- * the common case (bench/README.md has the figures).
+ * Known limits, written in the README: `const p = f(); const q = g(); await p` joins g, not f,
+ * to the caller; an operation made by a caller between two of its callees is the caller's only
+ * when no promise was made in between.
+ *
+ * Costs: a call per promise created (an array push, or a WeakMap entry past the first 64 of a
+ * run) and two per reaction (bench/README.md has the figures).
  */
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 import { promiseHooks } from 'node:v8';
@@ -25,8 +32,10 @@ import { autoFlow, flowOfCtx, makeFlow } from './identity.js';
 import { rt, shared, type Ctx, type Flow } from './runtime.js';
 import { atModuleTopLevel } from './sites.js';
 
-/** A run holds at most this many parentless promises; past it, its flows are uncertain. */
-const MAX_PROMISES_PER_RUN = 1 << 16;
+/** The first promises of a run are kept in an array: most runs make a handful. */
+const SMALL_RUN = 64;
+/** A run follows at most this many promises; past it, its flows are uncertain. */
+const MAX_PROMISES_PER_RUN = 1 << 20;
 
 interface Run {
   open: boolean;
@@ -36,8 +45,14 @@ interface Run {
   ctx: Ctx | undefined;
   /** The flow this run resumes, when the identity rules chose one other than the context's. */
   override: Flow | undefined;
-  /** Parentless promises, and each suspension's own promise, in order of creation. */
+  /**
+   * Parentless promises, and each suspension's own promise, numbered in order of creation: the
+   * first `SMALL_RUN` in `promises`, the rest in `positions` (a large fan-out would make a
+   * search of the array quadratic).
+   */
   promises: object[];
+  positions: WeakMap<object, number> | undefined;
+  count: number;
   /** True once a parentless promise was created in the open window. */
   entered: boolean;
   /** Per suspension: its promise, where that promise is in `promises`, what it merged into. */
@@ -72,6 +87,8 @@ function newRun(): Run {
     ctx: undefined,
     override: undefined,
     promises: [],
+    positions: undefined,
+    count: 0,
     entered: false,
     susp: [],
     suspAt: [],
@@ -100,6 +117,8 @@ function start(r: Run, unbracketed: boolean): void {
   r.ctx = undefined;
   r.override = undefined;
   r.promises.length = 0;
+  r.positions = undefined;
+  r.count = 0;
   r.entered = false;
   r.susp.length = 0;
   r.suspAt.length = 0;
@@ -132,12 +151,26 @@ function find(merge: number[], k: number): number {
   return i;
 }
 
+function remember(r: Run, promise: object): void {
+  if (r.count < SMALL_RUN) r.promises.push(promise);
+  else if (r.count < MAX_PROMISES_PER_RUN) (r.positions ??= new WeakMap()).set(promise, r.count);
+  else {
+    r.overflow = true;
+    return;
+  }
+  r.count++;
+}
+
+/** Where a promise made in this run is in its order, or -1. */
+function positionOf(r: Run, promise: object): number {
+  return r.positions?.get(promise) ?? r.promises.lastIndexOf(promise);
+}
+
 function onInit(promise: object, parent: object | undefined): void {
   const r = st.run;
   if (!r.open) start(r, true);
   if (parent === undefined) {
-    if (r.promises.length < MAX_PROMISES_PER_RUN) r.promises.push(promise);
-    else r.overflow = true;
+    remember(r, promise);
     r.entered = true;
     return;
   }
@@ -155,7 +188,8 @@ function onInit(promise: object, parent: object | undefined): void {
   // activation that suspended last is then awaited here, and is this flow.
   if (j > 0) {
     const before = r.suspAt[j - 1]!;
-    if (r.promises.lastIndexOf(parent, before) >= 0) {
+    const at = positionOf(r, parent);
+    if (at >= 0 && at <= before) {
       const k = find(r.merge, j - 1);
       r.merge[k] = j;
       r.roots--;
@@ -165,9 +199,8 @@ function onInit(promise: object, parent: object | undefined): void {
   r.merge.push(-1);
   r.roots++;
   // A `.then` result may be awaited next: it counts as made before this suspension.
-  r.suspAt.push(r.promises.length);
-  if (r.promises.length < MAX_PROMISES_PER_RUN) r.promises.push(promise);
-  else r.overflow = true;
+  r.suspAt.push(r.count);
+  remember(r, promise);
   r.entered = false;
 }
 
