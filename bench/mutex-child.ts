@@ -79,6 +79,21 @@ async function loop(): Promise<() => Promise<void>> {
         for (let i = 0; i < iterations; i++) await locks.request('bench', empty);
       };
     }
+    case 'await-plain':
+    case 'await-lockscope': {
+      // Identity's cost on code without locks: an await-heavy loop of nested async calls, with
+      // the probe loaded (its promise hooks on) or not. The result counts one outer call.
+      if (kind === 'await-lockscope') await import('lockscope');
+      // An async function that returns at once: the commonest await in real code.
+      // eslint-disable-next-line @typescript-eslint/require-await -- the shape being measured.
+      const leaf = async (i: number): Promise<number> => i;
+      const middle = async (i: number): Promise<number> => (await leaf(i)) + 1;
+      let sum = 0;
+      return async () => {
+        for (let i = 0; i < iterations; i++) sum += await middle(i);
+        if (sum < 0) throw new Error('unreachable: keeps the loop from being optimised away');
+      };
+    }
     case 'lockscope': {
       const { Mutex } = await import('lockscope');
       const m = new Mutex({ name: 'bench' });
@@ -105,7 +120,7 @@ for (let r = 0; r < rounds; r++) {
 samples.sort((a, b) => a - b);
 let produced = 0;
 let dropped = 0;
-if (kind === 'lockscope') {
+if (kind === 'lockscope' || kind === 'await-lockscope') {
   const { stats, flushEvents } = await import('lockscope');
   flushEvents();
   produced = stats().produced;

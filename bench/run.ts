@@ -66,6 +66,11 @@ const configs: Record<string, { kind: string; env: () => Record<string, string>;
     nosink: { kind: 'lockscope', env: () => ({}) },
     recordingNoStack: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'off' }) },
     recordingStacks: { kind: 'lockscope', env: traceEnv({}) },
+    awaitPlain: { kind: 'await-plain', env: () => ({}) },
+    awaitNosink: { kind: 'await-lockscope', env: () => ({}) },
+    awaitTrace: { kind: 'await-lockscope', env: traceEnv({}) },
+    awaitPlain24: { kind: 'await-plain', env: () => ({}), node: node24 },
+    awaitNosink24: { kind: 'await-lockscope', env: () => ({}), node: node24 },
   };
 const samples: Record<string, Sample[]> = {};
 try {
@@ -131,6 +136,14 @@ const results = {
   mutex_trace_file_stacks_ns_per_op: round(ns('recordingStacks')),
   mutex_trace_file_stacks_ratio: round(ns('recordingStacks') / base),
   mutex_trace_file_stacks_floor_ratio: round(ns('recordingStacks') / floor),
+  identity_await_loop_plain_ns_per_call: round(ns('awaitPlain')),
+  identity_await_loop_nosink_ns_per_call: round(ns('awaitNosink')),
+  identity_await_loop_nosink_ratio: round(ns('awaitNosink') / ns('awaitPlain')),
+  identity_await_loop_trace_file_ns_per_call: round(ns('awaitTrace')),
+  identity_await_loop_trace_file_ratio: round(ns('awaitTrace') / ns('awaitPlain')),
+  identity_await_loop_node24_plain_ns_per_call: round(ns('awaitPlain24')),
+  identity_await_loop_node24_nosink_ns_per_call: round(ns('awaitNosink24')),
+  identity_await_loop_node24_nosink_ratio: round(ns('awaitNosink24') / ns('awaitPlain24')),
   ns_per_event_nostack: round((ns('recordingNoStack') - ns('nosink')) / eventsPerOp),
   ns_per_event_stacks: round((ns('recordingStacks') - ns('nosink')) / eventsPerOp),
   recording_dropped_events: 0,

@@ -6,11 +6,11 @@
  * directly await. `await f()` continues the caller's flow, as does a `.then` callback whose
  * result the caller awaits.
  *
- * How it is decided, with no stack captured:
+ * How it is decided, without capturing a stack per operation:
  *
- * - A callback the event loop starts gets a context of its own, entered by an async hook before
- *   the callback runs (runs.ts). A `spawn()` runs its function in a context of its own.
- *   AsyncLocalStorage carries the context to every continuation created inside it.
+ * - A callback the event loop starts (a run outside any promise reaction, with an async id of its
+ *   own) gets a context of its own; so does a `spawn()`'s function (runs.ts). The context is
+ *   carried to every continuation: each suspension is mapped to the context it resumes in.
  * - Within one synchronous run, V8's promise hooks show every suspension and what it awaits
  *   (runs.ts): an activation awaited right after it suspends (`await f()`) is its caller's flow;
  *   one that nobody in the run awaits is a flow of its own, and its continuations act as it.
@@ -18,8 +18,9 @@
  *   then it acts with a provisional flow (`alias`), and decisions that depend on identity (a
  *   re-entry, a fail-fast judgement) wait for the end of the run.
  *
- * Where this can still be wrong, the flow is marked uncertain and the analysis says so rather
- * than reporting a definite finding (see ARCHITECTURE.md, "Identity").
+ * Where the rules cannot follow (a run with more promises than they track), the flows are marked
+ * uncertain and the analysis says so rather than reporting a definite finding. The README lists
+ * the shapes the rules are known to get wrong.
  */
 import { rt, newId, shared, type Ctx, type Flow } from './runtime.js';
 import { ensureRunTracking, runFlow, withRun } from './runs.js';
@@ -75,7 +76,11 @@ export function ctxOf(flow: Flow): Ctx {
 
 /** The flow a context stands for, made when first needed (most callbacks never use the probe). */
 export function flowOfCtx(ctx: Ctx): Flow {
-  return (ctx.flow ??= autoFlow('callback', ctx.parent));
+  if (!ctx.flow) {
+    ctx.flow = autoFlow('callback', ctx.parent);
+    ctx.flow.ctx = ctx;
+  }
+  return ctx.flow;
 }
 
 /**
@@ -90,5 +95,5 @@ export function currentFlow(): Flow {
 /** Runs `fn` as the given task, exactly: used by spawn(). */
 export function runAs<T>(flow: Flow, fn: () => T): T {
   ensureRunTracking();
-  return withRun(ctxOf(flow), () => rt.als.run(ctxOf(flow), fn));
+  return withRun(ctxOf(flow), fn);
 }

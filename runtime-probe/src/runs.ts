@@ -26,9 +26,9 @@
  * Costs: a call per promise created (an array push, or a WeakMap entry past the first 64 of a
  * run) and two per reaction (bench/README.md has the figures).
  */
-import { createHook, executionAsyncResource } from 'node:async_hooks';
+import { executionAsyncId } from 'node:async_hooks';
 import { promiseHooks } from 'node:v8';
-import { autoFlow, flowOfCtx, makeFlow } from './identity.js';
+import { autoFlow, ctxOf, flowOfCtx, makeFlow } from './identity.js';
 import { rt, shared, type Ctx, type Flow } from './runtime.js';
 import { atModuleTopLevel } from './sites.js';
 
@@ -41,10 +41,10 @@ interface Run {
   open: boolean;
   /** Bumped per run, so that a finalizer queued for one run leaves the next alone. */
   gen: number;
-  /** The context AsyncLocalStorage propagates in this run, read at its first need. */
-  ctx: Ctx | undefined;
-  /** The flow this run resumes, when the identity rules chose one other than the context's. */
-  override: Flow | undefined;
+  /** The context of the flow that runs this run. */
+  ctx: Ctx;
+  /** For a run the event loop started: its async id, which changes when the next one starts. */
+  asyncId: number;
   /**
    * Parentless promises, and each suspension's own promise, numbered in order of creation: the
    * first `SMALL_RUN` in `promises`, the rest in `positions` (a large fan-out would make a
@@ -55,7 +55,12 @@ interface Run {
   count: number;
   /** True once a parentless promise was created in the open window. */
   entered: boolean;
-  /** Per suspension: its promise, where that promise is in `promises`, what it merged into. */
+  /**
+   * Per suspension: its promise, where that promise is in `promises`, what it merged into. The
+   * arrays are reused from run to run (resetting their length costs more than a run), so only
+   * the first `nSusp` entries are this run's.
+   */
+  nSusp: number;
   susp: object[];
   suspAt: number[];
   merge: number[];
@@ -73,8 +78,8 @@ interface State {
   installed: boolean;
   run: Run;
   combinator: number;
-  /** The flow each suspension resumes as, where it differs from its context's. */
-  overrides: WeakMap<object, Flow>;
+  /** The context each suspension resumes in; the main flow's when absent. */
+  contexts: WeakMap<object, Ctx>;
   queueMicrotask: (cb: () => void) => void;
   /** Stack checks left for finding a module's top-level await (see `onInit`). */
   topLevelChecks: number;
@@ -84,12 +89,13 @@ function newRun(): Run {
   return {
     open: false,
     gen: 0,
-    ctx: undefined,
-    override: undefined,
+    ctx: rt.rootCtx,
+    asyncId: -1,
     promises: [],
     positions: undefined,
     count: 0,
     entered: false,
+    nSusp: 0,
     susp: [],
     suspAt: [],
     merge: [],
@@ -106,29 +112,27 @@ const st = shared<State>('identity-runs', () => ({
   installed: false,
   run: newRun(),
   combinator: 0,
-  overrides: new WeakMap(),
+  contexts: new WeakMap(),
   queueMicrotask: globalThis.queueMicrotask,
   topLevelChecks: 2000,
 }));
 
-function start(r: Run, unbracketed: boolean): void {
+function start(r: Run, ctx: Ctx, asyncId: number): void {
   r.open = true;
   r.gen++;
-  r.ctx = undefined;
-  r.override = undefined;
-  r.promises.length = 0;
-  r.positions = undefined;
+  r.ctx = ctx;
+  r.asyncId = asyncId;
+  if (r.count > SMALL_RUN) r.positions = undefined;
   r.count = 0;
   r.entered = false;
-  r.susp.length = 0;
-  r.suspAt.length = 0;
-  r.merge.length = 0;
+  r.nSusp = 0;
   r.roots = 0;
-  r.provisional.length = 0;
+  if (r.provisionals > 0) r.provisional.length = 0;
   r.provisionals = 0;
   r.overflow = false;
   r.topLevel = -1;
-  if (unbracketed) {
+  if (asyncId >= 0) {
+    // Nothing tells the end of a callback's run but the microtasks after it.
     const gen = r.gen;
     st.queueMicrotask(() => {
       if (r.gen === gen) finalize(r);
@@ -136,13 +140,25 @@ function start(r: Run, unbracketed: boolean): void {
   }
 }
 
-function runCtx(r: Run): Ctx {
-  return (r.ctx ??= rt.als.getStore() ?? rt.rootCtx);
+/**
+ * Makes sure a run is open for an event outside any promise reaction: the top level, or a
+ * callback the event loop started (each has an async id of its own; the top level has 0 or 1).
+ * A nextTick callback runs before the microtasks that would end the previous run, so a change of
+ * async id ends it too.
+ */
+function ensureOpen(r: Run): void {
+  if (r.open && r.asyncId < 0) return;
+  const id = executionAsyncId();
+  if (r.open) {
+    if (id === r.asyncId) return;
+    finalize(r);
+  }
+  start(r, id > 1 ? { flow: undefined, parent: undefined } : rt.rootCtx, id);
 }
 
-/** The flow that runs `r`: the one its reaction resumes, or its context's. */
+/** The flow that runs `r`. */
 function runOwner(r: Run): Flow {
-  return r.override ?? flowOfCtx(runCtx(r));
+  return flowOfCtx(r.ctx);
 }
 
 function find(merge: number[], k: number): number {
@@ -152,7 +168,7 @@ function find(merge: number[], k: number): number {
 }
 
 function remember(r: Run, promise: object): void {
-  if (r.count < SMALL_RUN) r.promises.push(promise);
+  if (r.count < SMALL_RUN) r.promises[r.count] = promise;
   else if (r.count < MAX_PROMISES_PER_RUN) (r.positions ??= new WeakMap()).set(promise, r.count);
   else {
     r.overflow = true;
@@ -163,24 +179,27 @@ function remember(r: Run, promise: object): void {
 
 /** Where a promise made in this run is in its order, or -1. */
 function positionOf(r: Run, promise: object): number {
-  return r.positions?.get(promise) ?? r.promises.lastIndexOf(promise);
+  const at = r.positions?.get(promise);
+  if (at !== undefined) return at;
+  for (let i = Math.min(r.count, SMALL_RUN) - 1; i >= 0; i--)
+    if (r.promises[i] === promise) return i;
+  return -1;
 }
 
 function onInit(promise: object, parent: object | undefined): void {
   const r = st.run;
-  if (!r.open) start(r, true);
+  ensureOpen(r);
   if (parent === undefined) {
     remember(r, promise);
     r.entered = true;
     return;
   }
   if (st.combinator > 0) return;
-  const ctx = runCtx(r);
-  const j = r.susp.length;
+  const j = r.nSusp;
   // An ES module with a top-level await is evaluated inside the loader's own async code, which
   // suspends after it: the last suspension of that run is the loader's, not the module's. The
   // first few suspensions of the main flow are checked for a module's top level, which is main.
-  if (st.topLevelChecks > 0 && ctx === rt.rootCtx && r.override === undefined) {
+  if (st.topLevelChecks > 0 && r.ctx === rt.rootCtx) {
     st.topLevelChecks--;
     if (r.topLevel < 0 && atModuleTopLevel(onInit)) r.topLevel = j;
   }
@@ -195,11 +214,12 @@ function onInit(promise: object, parent: object | undefined): void {
       r.roots--;
     }
   }
-  r.susp.push(promise);
-  r.merge.push(-1);
+  r.susp[j] = promise;
+  r.merge[j] = -1;
   r.roots++;
   // A `.then` result may be awaited next: it counts as made before this suspension.
-  r.suspAt.push(r.count);
+  r.suspAt[j] = r.count;
+  r.nSusp = j + 1;
   remember(r, promise);
   r.entered = false;
 }
@@ -208,10 +228,18 @@ function onInit(promise: object, parent: object | undefined): void {
 function finalize(r: Run): void {
   if (!r.open) return;
   r.open = false;
-  if (r.roots <= 1 && r.override === undefined && r.provisionals === 0 && r.topLevel < 0) return;
-  const n = r.susp.length;
+  if (r.roots > 1 || r.provisionals > 0 || r.topLevel >= 0) decide(r);
+  else if (r.ctx !== rt.rootCtx) {
+    // One flow ran this run: its continuations resume in its context.
+    for (let k = 0; k < r.nSusp; k++) st.contexts.set(r.susp[k]!, r.ctx);
+  }
+  // Large runs leave their promises to the collector rather than in the reused arrays.
+  if (r.nSusp > SMALL_RUN) r.susp.length = 0;
+}
+
+function decide(r: Run): void {
+  const n = r.nSusp;
   const owner = runOwner(r);
-  const propagated = flowOfCtx(runCtx(r));
   const owners = new Map<number, Flow>();
   const ownRoot = r.topLevel >= 0 ? find(r.merge, r.topLevel) : n - 1;
   for (let k = 0; k < n; k++) {
@@ -223,13 +251,13 @@ function finalize(r: Run): void {
       owners.set(root, flow);
     }
     if (prov && prov !== flow) prov.alias = flow;
-    if (flow !== propagated) st.overrides.set(r.susp[k]!, flow);
+    const ctx = flow === owner ? r.ctx : ctxOf(flow);
+    if (ctx !== rt.rootCtx) st.contexts.set(r.susp[k]!, ctx);
     if (r.overflow) markUncertain(flow);
   }
   // Operations after the last suspension were made by the flow that runs the run.
   const tail = r.provisional[n];
   if (tail) tail.alias = owner;
-  r.provisional.length = 0;
 }
 
 /** Marks a flow uncertain, and sends its registration again so that the analysis learns it. */
@@ -253,8 +281,7 @@ function promote(prov: Flow, owner: Flow): Flow {
 function onBefore(promise: object): void {
   const r = st.run;
   finalize(r);
-  start(r, false);
-  r.override = st.overrides.get(promise);
+  start(r, st.contexts.get(promise) ?? rt.rootCtx, -1);
 }
 
 function onAfter(): void {
@@ -267,9 +294,9 @@ function onAfter(): void {
  */
 export function runFlow(): Flow {
   const r = st.run;
-  if (!r.open) start(r, true);
+  ensureOpen(r);
   if (!r.entered) return runOwner(r);
-  const w = r.susp.length;
+  const w = r.nSusp;
   let prov = r.provisional[w];
   if (!prov) {
     prov = makeFlow('', 'flow', undefined);
@@ -287,8 +314,7 @@ export function runFlow(): Flow {
 export function withRun<T>(ctx: Ctx, fn: () => T): T {
   const outer = st.run;
   const inner = newRun();
-  start(inner, false);
-  inner.ctx = ctx;
+  start(inner, ctx, -1);
   st.run = inner;
   try {
     return fn();
@@ -316,59 +342,32 @@ function patchCombinators(): void {
   }
 }
 
-/**
- * A callback the event loop starts is a flow of its own. Its context is entered before it runs,
- * and its flow is made only if it uses the probe. Its parent is the nearest flow that exists.
- */
-function onCallback(): void {
-  const resource = executionAsyncResource();
-  // Node 20 reports promise reactions here too; the promise hooks handle those.
-  if (resource instanceof Promise) return;
-  const r = st.run;
-  finalize(r);
-  start(r, false);
-  const creator = rt.als.getStore();
-  const parent = creator ? (creator.flow ?? creator.parent) : rt.mainFlow;
-  rt.als.enterWith({ flow: undefined, parent });
-}
-
-function onCallbackEnd(resourceId: number): void {
-  void resourceId;
-  if (executionAsyncResource() instanceof Promise) return;
-  finalize(st.run);
-}
-
 /** Installs the hooks once per thread, before the first operation needs them. */
 export function ensureRunTracking(): void {
   if (st.installed) return;
   st.installed = true;
-  rt.als.enterWith(rt.als.getStore() ?? rt.rootCtx);
   promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter });
-  // `trackPromises: false` (Node 24.14 and later) spares every promise a call into this hook;
-  // older versions ignore it and the hook skips promises itself.
-  createHook({ before: onCallback, after: onCallbackEnd, trackPromises: false } as Parameters<
-    typeof createHook
-  >[0]).enable();
   patchCombinators();
   patchQueueMicrotask();
 }
 
 /**
  * A `queueMicrotask` callback is a flow of its own, like a `process.nextTick` one. Node 20 gives
- * it an async resource and Node 24 does not, so the probe wraps it to behave the same on both.
+ * it an async id and Node 24 does not, so the probe wraps it to behave the same on both.
  */
 function patchQueueMicrotask(): void {
   const original = st.queueMicrotask;
   globalThis.queueMicrotask = function queueMicrotask(callback: () => void): void {
     // Anything but a function goes to Node as it is, to fail with Node's own error.
     if (typeof callback !== 'function') return original(callback);
-    const creator = rt.als.getStore();
-    const parent = creator ? (creator.flow ?? creator.parent) : rt.mainFlow;
+    const r = st.run;
+    const creator = r.open ? r.ctx : rt.rootCtx;
+    const parent = creator.flow ?? creator.parent;
     original(() => {
       finalize(st.run);
-      start(st.run, false);
+      start(st.run, { flow: undefined, parent }, -1);
       try {
-        rt.als.run({ flow: undefined, parent }, callback);
+        callback();
       } finally {
         finalize(st.run);
       }
@@ -376,7 +375,13 @@ function patchQueueMicrotask(): void {
   };
 }
 
-/** The original `queueMicrotask`, for the probe's own deferred work. */
+/**
+ * The original `queueMicrotask`, for the probe's own deferred work: it runs once the current run
+ * is decided.
+ */
 export function probeMicrotask(cb: () => void): void {
-  st.queueMicrotask(cb);
+  st.queueMicrotask(() => {
+    finalize(st.run);
+    cb();
+  });
 }

@@ -6,7 +6,6 @@
  * sinks, so every piece of mutable state lives in one object stored on `globalThis` under a
  * registered symbol; whichever build loads first creates it, the other adopts it.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import type { Message } from './protocol.js';
 
@@ -42,8 +41,8 @@ export interface Flow {
 }
 
 /**
- * The identity context stored in AsyncLocalStorage. A callback's context makes its flow only
- * when the callback uses the probe; `parent` is the nearest flow that existed when it started.
+ * The identity context a run and its continuations act in (runs.ts). A callback's context makes
+ * its flow only when the callback uses the probe; `parent` is the flow that queued it, if known.
  */
 export interface Ctx {
   flow: Flow | undefined;
@@ -129,7 +128,6 @@ export interface Runtime {
   version: string;
   threadId: number;
   nextLocalId: number;
-  als: AsyncLocalStorage<Ctx>;
   mainFlow: Flow;
   rootCtx: Ctx;
   config: ProbeConfig;
@@ -177,7 +175,6 @@ function createRuntime(): Runtime {
     version: PROBE_VERSION,
     threadId,
     nextLocalId: 1,
-    als: new AsyncLocalStorage<Ctx>(),
     mainFlow,
     rootCtx: { flow: mainFlow, parent: undefined },
     config: { ...DEFAULT_CONFIG },

@@ -50,9 +50,10 @@ export class Condition {
     const b = resolved(flow);
     if (a.id !== b.id) {
       sync(Op.misuse, flow, this.resource, 0, Misuse.waitWithoutLock);
-      // Exact identities (spawned tasks, a thread's main flow) cannot be mistaken: refuse, before
-      // anything is released. Heuristic ones might be, so the probe only records it.
-      if (a.kind !== 'flow' && b.kind !== 'flow') {
+      // Refused before anything is released. A provisional caller acts as the flow that runs
+      // the run until it is decided, and the holder cannot be a flow decided later, so different
+      // ids are a real difference; only an uncertain identity could be mistaken.
+      if (!a.uncertain && !b.uncertain) {
         throw new LockMisuseError(
           `${what} needs ${this.mutex.name} held, but it is held by ${a.name}, not ${b.name}`,
         );
