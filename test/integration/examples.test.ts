@@ -24,15 +24,19 @@ interface Summary {
 const golden = JSON.parse(readFileSync(goldenFile, 'utf8')) as Record<string, Summary>;
 const seen: Record<string, Summary> = {};
 
-async function summarise(example: string): Promise<Summary> {
+async function summarise(example: string, extra: string[] = []): Promise<Summary> {
   let stdout: string;
   let exitCode = 0;
   try {
-    ({ stdout } = await run(process.execPath, [cli, 'run', '--json', `examples/${example}`], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    }));
+    ({ stdout } = await run(
+      process.execPath,
+      [cli, 'run', '--json', ...extra, `examples/${example}`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    ));
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     if (typeof e.code !== 'number') throw err;
@@ -65,6 +69,14 @@ describe('examples, analysed end to end', { concurrency: 2 }, () => {
       const summary = await summarise(example);
       seen[example] = summary;
       if (!update) assert.deepEqual(summary, golden[example]);
+    });
+  }
+
+  // Fail-fast judges identity at the moment of a wait: a fixed example must stay clean under it.
+  for (const example of examples.filter((e) => golden[e]?.findings.length === 0)) {
+    test(`${example}, under --fail-fast`, async () => {
+      if (update) return;
+      assert.deepEqual(await summarise(example, ['--fail-fast']), golden[example]);
     });
   }
 
