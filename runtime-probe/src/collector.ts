@@ -229,7 +229,8 @@ export async function startCollector(handlers: CollectorHandlers = {}): Promise<
     endpoint,
     token,
     connections,
-    env: () => ({ LOCKSCOPE_ENDPOINT: endpoint, LOCKSCOPE_TOKEN: token }),
+    // A collector's programs deliver losslessly: the analysis depends on every event.
+    env: () => ({ LOCKSCOPE_ENDPOINT: endpoint, LOCKSCOPE_TOKEN: token, LOCKSCOPE_LOSSLESS: '1' }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of connections) c.socket.destroy();

@@ -3,6 +3,7 @@
  *
  * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
  * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
+ * - LOCKSCOPE_LOSSLESS=1 (which a collector sets) makes delivery to it lossless (lossless.ts);
  * - LOCKSCOPE_FAIL_FAST=1 makes a mutex acquisition that would deadlock reject at once;
  * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
  *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 4).
@@ -11,9 +12,10 @@
  * stop it from running.
  */
 import { rt, warnOnce, type ProbeConfig, type StackMode } from './runtime.js';
-import { attachSink } from './recorder.js';
+import { attachSink, helloMessage } from './recorder.js';
 import { FileSink } from './transports/file.js';
 import { SocketSink } from './transports/socket.js';
+import { LosslessSink } from './transports/lossless.js';
 import { ThreadForwardSink } from './transports/thread.js';
 
 const STACK_MODES: readonly StackMode[] = ['off', 'blocking', 'all'];
@@ -52,6 +54,10 @@ export function parseEnvConfig(
     else if (failFast === '0' || failFast === 'false') config.failFast = false;
     else problems.push(`LOCKSCOPE_FAIL_FAST must be 1 or 0, got "${failFast}"`);
   }
+  const lossless = env.LOCKSCOPE_LOSSLESS;
+  if (lossless !== undefined && lossless !== '' && lossless !== '1' && lossless !== '0') {
+    problems.push(`LOCKSCOPE_LOSSLESS must be 1 or 0, got "${lossless}"`);
+  }
   if (env.LOCKSCOPE_ENDPOINT && !env.LOCKSCOPE_TOKEN) {
     problems.push(
       'LOCKSCOPE_ENDPOINT is set without LOCKSCOPE_TOKEN; the collector will refuse the connection',
@@ -80,6 +86,12 @@ export function applyEnvironment(env: Env = process.env): void {
     return;
   }
   if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
-  if (env.LOCKSCOPE_ENDPOINT)
-    attachSink(new SocketSink(env.LOCKSCOPE_ENDPOINT, env.LOCKSCOPE_TOKEN ?? ''));
+  if (env.LOCKSCOPE_ENDPOINT) {
+    const token = env.LOCKSCOPE_TOKEN ?? '';
+    attachSink(
+      env.LOCKSCOPE_LOSSLESS === '1'
+        ? new LosslessSink(env.LOCKSCOPE_ENDPOINT, helloMessage(token))
+        : new SocketSink(env.LOCKSCOPE_ENDPOINT, token),
+    );
+  }
 }

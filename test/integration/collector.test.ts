@@ -126,6 +126,7 @@ describe('startCollector', { ...unixOnly, ...guard }, () => {
       assert.deepEqual(collector.env(), {
         LOCKSCOPE_ENDPOINT: collector.endpoint,
         LOCKSCOPE_TOKEN: collector.token,
+        LOCKSCOPE_LOSSLESS: '1',
       });
       await withCollector(async (other) => {
         assert.notEqual(other.token, collector.token);

@@ -114,6 +114,8 @@ export function runLockscope(args: string[], cwd?: string): Promise<CliResult> {
         cwd: cwd ?? root,
         encoding: 'utf8',
         timeout: 60_000,
+        // A --json report of a busy program is larger than execFile's default of 1 MB.
+        maxBuffer: 256 * 1024 * 1024,
         env: { ...process.env, NO_COLOR: '1' },
       },
       (err, stdout, stderr) => {

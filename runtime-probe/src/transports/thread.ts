@@ -11,7 +11,7 @@
  * worker blocked, is still observed. (A worker cannot hold a connection itself: the connection
  * is made on its event loop, which a worker that blocks at once never runs.)
  */
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { BroadcastChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import {
@@ -21,6 +21,7 @@ import {
   workerLedgers,
   type LedgerRefs,
 } from './delivery.js';
+import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
 
 export function channelName(): string {
   return `lockscope.v1.${process.pid}`;
@@ -125,14 +126,22 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 
 /**
  * The I/O thread's whole program. It is evaluated as a script, so it works with any build of the
- * probe: it streams every forwarded batch to the collector after a hello of its own.
+ * probe: it streams every forwarded batch to the collector after a hello of its own. In lossless
+ * mode it also writes what the main thread posts on `port`, and counts it written in `counters`
+ * (see transports/lossless.ts for their meaning).
  */
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
 const { connect } = require('node:net');
-const { channel, endpoint, hello } = workerData;
+const { channel, endpoint, hello, port, counters } = workerData;
 const socket = connect(endpoint);
-socket.on('error', () => {});
+const dead = () => {
+  if (!counters) return;
+  Atomics.store(counters, ${Q_DEAD}, 1);
+  Atomics.notify(counters, ${Q_PENDING});
+};
+socket.on('error', dead);
+socket.on('close', dead);
 socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
 const ch = new BroadcastChannel(channel);
 ch.onmessage = (event) => {
@@ -142,17 +151,37 @@ ch.onmessage = (event) => {
   for (const m of data.messages) text += JSON.stringify(m) + '\\n';
   socket.write(text);
 };
+if (port) {
+  port.on('message', ({ text, events }) => {
+    socket.write(text, (err) => {
+      if (err) return dead();
+      Atomics.sub(counters, ${Q_PENDING}, text.length);
+      Atomics.add(counters, ${Q_WRITTEN_EVENTS}, events);
+      Atomics.notify(counters, ${Q_PENDING});
+    });
+  });
+}
 `;
 
 const io = { started: false };
 
-/** Starts the I/O thread once per process, when workers will forward to a collector. */
-export function ensureIoThread(endpoint: string, hello: Message): void {
+/** What the main thread hands the I/O thread in lossless mode. */
+export interface LosslessChannel {
+  port: MessagePort;
+  counters: Int32Array;
+}
+
+/**
+ * Starts the I/O thread once per process: when workers will forward to a collector, or when the
+ * main thread delivers losslessly through it (which then comes first, at the probe's start).
+ */
+export function ensureIoThread(endpoint: string, hello: Message, lossless?: LosslessChannel): void {
   if (io.started) return;
   io.started = true;
   const w = new Worker(IO_THREAD, {
     eval: true,
-    workerData: { channel: channelName(), endpoint, hello },
+    workerData: { channel: channelName(), endpoint, hello, ...lossless },
+    transferList: lossless ? [lossless.port] : [],
     // The I/O thread must not keep the process alive, nor run the program's flags.
     execArgv: [],
     env: {},

@@ -1,0 +1,118 @@
+/**
+ * Lossless delivery to a collector (LOCKSCOPE_LOSSLESS=1, which `lockscope run` and the
+ * extension's sessions set): every event of the main thread reaches the collector, and a program
+ * that outruns the collector waits for it instead of losing events.
+ *
+ * The main thread cannot wait for its own socket: the socket drains on its event loop, which a
+ * waiting thread does not run. So the main thread's batches and control messages go, in order,
+ * to the I/O thread (transports/thread.ts), which owns a connection and writes them. A shared
+ * counter holds the characters posted and not yet written; a producer that would take it past
+ * `socketHighWater` waits on it with `Atomics.wait` until the I/O thread's writes bring it down.
+ * The wait is bounded: when the I/O thread has written nothing for `STALL_MS` (the collector is
+ * stuck or gone), the sink drops and counts from then on, and says so once; the dropped count
+ * reaches the collector in heartbeats and `end`, so the analysis knows the stream has a gap.
+ *
+ * This is the one place where the probe may slow the program: never indefinitely.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { Message } from '../protocol.js';
+import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import { registriesLost } from '../recorder.js';
+import { ensureIoThread } from './thread.js';
+import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+
+/** How long a producer waits for the I/O thread to write anything before it drops. */
+const STALL_MS = 10_000;
+/** How long the exit waits for the last writes. */
+const EXIT_MS = 5_000;
+
+export class LosslessSink implements Sink {
+  readonly kind = 'socket';
+  readonly #q = new Int32Array(new SharedArrayBuffer(4 * 3));
+  readonly #port: MessagePort;
+  #posted = 0;
+  #dropped = 0;
+  #gaveUp = false;
+
+  constructor(
+    readonly target: string,
+    hello: Message,
+  ) {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    // The port must not keep the program alive; the exit waits for the writes itself.
+    port1.unref();
+    ensureIoThread(target, hello, { port: port2, counters: this.#q });
+  }
+
+  /** Waits until `size` more characters fit, the I/O thread is dead, or it stalls. */
+  #room(size: number): boolean {
+    const q = this.#q;
+    const limit = rt.config.socketHighWater;
+    let since = performance.now();
+    for (;;) {
+      if (this.#gaveUp || Atomics.load(q, Q_DEAD) === 1) return false;
+      const pending = Atomics.load(q, Q_PENDING);
+      // One batch larger than the limit still goes, alone.
+      if (pending === 0 || pending + size <= limit) return true;
+      const left = STALL_MS - (performance.now() - since);
+      if (left <= 0) {
+        this.#gaveUp = true;
+        warnOnce(
+          `lossless-${this.target}`,
+          `the collector at ${this.target} took nothing for ${STALL_MS / 1000} s; ` +
+            'the program goes on, events are dropped and counted',
+        );
+        return false;
+      }
+      if (Atomics.wait(q, Q_PENDING, pending, left) !== 'timed-out') since = performance.now();
+    }
+  }
+
+  #post(text: string, events: number): void {
+    if (!this.#room(text.length)) {
+      this.#dropped += events;
+      registriesLost();
+      return;
+    }
+    Atomics.add(this.#q, Q_PENDING, text.length);
+    this.#posted += events;
+    this.#port.postMessage({ text, events });
+  }
+
+  write(batch: Batch): void {
+    this.#post(batch.text(), batch.eventCount);
+  }
+
+  control(message: Message): void {
+    this.#post(JSON.stringify(message) + '\n', 0);
+  }
+
+  close(end: Message): void {
+    this.#post(JSON.stringify(end) + '\n', 0);
+    // The I/O thread runs on while this thread exits: wait for it to have written everything.
+    const q = this.#q;
+    const deadline = performance.now() + EXIT_MS;
+    for (;;) {
+      const pending = Atomics.load(q, Q_PENDING);
+      const left = deadline - performance.now();
+      if (pending === 0 || Atomics.load(q, Q_DEAD) === 1 || left <= 0) return;
+      Atomics.wait(q, Q_PENDING, pending, left);
+    }
+  }
+
+  stats(): SinkStats {
+    const written = Atomics.load(this.#q, Q_WRITTEN_EVENTS);
+    const dead = Atomics.load(this.#q, Q_DEAD) === 1;
+    const inFlight = this.#posted - written;
+    return {
+      kind: this.kind,
+      target: this.target,
+      sent: written,
+      // What the I/O thread could no longer write is lost too.
+      dropped: this.#dropped + (dead ? inFlight : 0),
+      inFlight: dead ? 0 : inFlight,
+      error: dead ? 'the connection to the collector failed' : undefined,
+    };
+  }
+}

@@ -1,0 +1,60 @@
+// Lossless delivery under `lockscope run`: a program that outruns the collector waits for it
+// rather than losing events, so a busy correct program is judged on every event it made.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import { loops } from '../loops.js';
+import { runLockscope } from './run-program.js';
+
+describe('lossless delivery under lockscope run', () => {
+  test('a million lock operations that never yield arrive whole: exit 0, no finding, 0 dropped', async () => {
+    const { code, stdout, stderr } = await runLockscope([
+      'run',
+      '--json',
+      'test/fixtures/busy.ts',
+      '--',
+      '1000000',
+    ]);
+    const report = JSON.parse(stdout) as Report;
+    assert.deepEqual(report.findings, []);
+    assert.deepEqual(
+      report.processes.map((p) => [p.produced, p.dropped, p.events]),
+      [[2_000_000, 0, 2_000_000]],
+      stderr,
+    );
+    // The probe's own count agrees: everything was written, nothing is still on its way.
+    const stats = JSON.parse(
+      stderr
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{"produced"'))!,
+    ) as {
+      sent: number;
+      dropped: number;
+      inFlight: number;
+    };
+    assert.deepEqual([stats.sent, stats.dropped, stats.inFlight], [2_000_000, 0, 0]);
+    assert.equal(code, 0);
+  });
+
+  // The exit paths: the last batches and `end` go through the I/O thread, which the exit waits for.
+  for (const how of ['end', 'exit', 'throw']) {
+    test(`every event arrives when the program ends by ${how}, every time`, async () => {
+      for (let i = 0; i < loops(5, 100); i++) {
+        const { stdout } = await runLockscope([
+          'run',
+          '--json',
+          'test/fixtures/exit-paths.ts',
+          '--',
+          how,
+        ]);
+        const report = JSON.parse(stdout) as Report;
+        assert.deepEqual(
+          report.processes.map((p) => [p.produced, p.dropped, p.events]),
+          [[2_000, 0, 2_000]],
+          `run ${i + 1}`,
+        );
+      }
+    });
+  }
+});
