@@ -290,8 +290,7 @@ export function flush(): void {
 /** Delivers a batch a worker forwarded (see transports/thread.ts) to this thread's sinks. */
 function deliverForwarded(batch: Batch): void {
   for (const sink of rt.sinks.slice()) {
-    // Workers stream to the collector themselves (see config.ts).
-    if (sink.kind === 'thread' || sink.kind === 'socket') continue;
+    if (!sink.takesForwarded) continue;
     try {
       sink.write(batch);
     } catch (err) {
@@ -391,7 +390,7 @@ function onExit(code: number): void {
   const lost = undeliveredWorkerEvents();
   for (const sink of rt.sinks) {
     const s = sink.stats();
-    const dropped = s.dropped + (sink.kind === 'socket' ? 0 : lost);
+    const dropped = s.dropped + (sink.takesForwarded ? lost : 0);
     try {
       sink.close({ t: 'end', ts, exitCode, produced: rt.produced + lost, dropped });
     } catch {

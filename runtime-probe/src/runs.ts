@@ -281,7 +281,11 @@ function promote(prov: Flow, owner: Flow): Flow {
 function onBefore(promise: object): void {
   const r = st.run;
   finalize(r);
-  start(r, st.contexts.get(promise) ?? rt.rootCtx, -1);
+  const ctx = st.contexts.get(promise);
+  // A suspension resumes once: its entry goes now, so that the table shrinks as flows finish
+  // instead of when the collector gets to it.
+  if (ctx) st.contexts.delete(promise);
+  start(r, ctx ?? rt.rootCtx, -1);
 }
 
 function onAfter(): void {

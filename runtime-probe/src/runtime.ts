@@ -103,6 +103,11 @@ export interface Sink {
   readonly kind: string;
   readonly target: string;
   /**
+   * Whether the main thread delivers the batches its workers forward to this sink. A socket sink
+   * does not: the I/O thread streams them on a connection of its own (transports/thread.ts).
+   */
+  readonly takesForwarded: boolean;
+  /**
    * Delivers one flushed batch. The batch's accessors read the recorder's buffer, so a sink must
    * call them before it returns.
    */

@@ -11,6 +11,7 @@ import { helloMessage, registriesLost } from '../recorder.js';
  */
 export class FileSink implements Sink {
   readonly kind = 'file';
+  readonly takesForwarded = true;
   #fd: number | undefined;
   #sent = 0;
   #dropped = 0;

@@ -23,6 +23,7 @@ const STALLED_LOOKS = 4;
  */
 export class SocketSink implements Sink {
   readonly kind = 'socket';
+  readonly takesForwarded = false;
   #socket: Socket;
   #dead = false;
   #sent = 0;

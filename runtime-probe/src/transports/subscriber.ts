@@ -11,6 +11,7 @@ export type Listener = (message: Message) => void;
  */
 export class SubscriberSink implements Sink {
   readonly kind = 'subscriber';
+  readonly takesForwarded = true;
   readonly target = 'in-process';
   #sent = 0;
   #error: string | undefined;

@@ -38,6 +38,7 @@ interface Forwarded {
 /** In a worker: sends every batch to the main thread. */
 export class ThreadForwardSink implements Sink {
   readonly kind = 'thread';
+  readonly takesForwarded = false;
   readonly target = 'main thread';
   #channel = new BroadcastChannel(channelName());
   #sent = 0;
@@ -127,8 +128,8 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 /**
  * The I/O thread's whole program. It is evaluated as a script, so it works with any build of the
  * probe: it streams every forwarded batch to the collector after a hello of its own. In lossless
- * mode it also writes what the main thread posts on `port`, and counts it written in `counters`
- * (see transports/lossless.ts for their meaning).
+ * mode it writes what the main thread posts on `port` instead (the main thread's batches and the
+ * workers' it received), and counts it written in `counters` (see transports/lossless.ts).
  */
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
@@ -143,15 +144,16 @@ const dead = () => {
 socket.on('error', dead);
 socket.on('close', dead);
 socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
-const ch = new BroadcastChannel(channel);
-ch.onmessage = (event) => {
-  const data = event.data;
-  if (!data || !Array.isArray(data.messages)) return;
-  let text = '';
-  for (const m of data.messages) text += JSON.stringify(m) + '\\n';
-  socket.write(text);
-};
-if (port) {
+if (!port) {
+  const ch = new BroadcastChannel(channel);
+  ch.onmessage = (event) => {
+    const data = event.data;
+    if (!data || !Array.isArray(data.messages)) return;
+    let text = '';
+    for (const m of data.messages) text += JSON.stringify(m) + '\\n';
+    socket.write(text);
+  };
+} else {
   port.on('message', ({ text, events }) => {
     socket.write(text, (err) => {
       if (err) return dead();
