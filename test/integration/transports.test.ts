@@ -189,6 +189,61 @@ describe('socket collector', () => {
     }
   });
 
+  it('in lossless mode, waits for a collector that pauses for 3 s, and loses nothing', async () => {
+    let received = 0;
+    const { path, server } = await rawServer((s) => {
+      s.pause();
+      setTimeout(() => s.resume(), 3_000);
+      let rest = '';
+      s.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          const m = JSON.parse(line) as { t: string; events?: unknown[] };
+          if (m.t === 'events') received += m.events!.length;
+        }
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '200000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+        LOCKSCOPE_LOSSLESS: '1',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.equal(s.dropped, 0);
+      assert.equal(received, s.produced);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('in lossless mode, lets the program finish when the collector disconnects mid-run', async () => {
+    const { path, server } = await rawServer((s) => {
+      let bytes = 0;
+      s.on('data', (d) => {
+        bytes += d.length;
+        if (bytes > 64 * 1024) s.destroy();
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '200000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+        LOCKSCOPE_LOSSLESS: '1',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /lost the collector/);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.ok(s.sent > 0 && s.dropped > 0, `sent ${s.sent}, dropped ${s.dropped}`);
+    } finally {
+      server.close();
+    }
+  });
+
   it('lets the program run when no collector listens at the endpoint', async () => {
     const r = await runProgram(['test/fixtures/workload.ts', '1000'], {
       LOCKSCOPE_ENDPOINT: join(dir, 'nobody-listens.sock'),

@@ -54,7 +54,14 @@ export class LosslessSink implements Sink {
     const limit = rt.config.socketHighWater;
     let since = performance.now();
     for (;;) {
-      if (this.#gaveUp || Atomics.load(q, Q_DEAD) === 1) return false;
+      if (this.#gaveUp) return false;
+      if (Atomics.load(q, Q_DEAD) === 1) {
+        warnOnce(
+          `socket-${this.target}`,
+          `lost the collector at ${this.target}; the program goes on, events are dropped and counted`,
+        );
+        return false;
+      }
       const pending = Atomics.load(q, Q_PENDING);
       // One batch larger than the limit still goes, alone.
       if (pending === 0 || pending + size <= limit) return true;
