@@ -106,6 +106,10 @@ const [fastestPeer, base] = Object.entries(peerBuilds).sort((a, b) => a[1] - b[1
 const floor = ns('hand');
 const eventsPerOp = 2; // acquired + released
 const ingest = measureCollectorIngest(1_000_000);
+const lossless = {
+  nostack: await throughLockscopeRun({ LOCKSCOPE_STACKS: 'off' }),
+  stacks: await throughLockscopeRun({}),
+};
 const shared = await measureSharedMutex();
 const analysisEventsPerSec = measureAnalysisThroughput();
 const latency = {
@@ -149,6 +153,8 @@ const results = {
   recording_dropped_events: 0,
   recording_events_per_run: samples.recordingStacks![0]!.produced,
   collector_events_per_sec: Math.round(ingest.eventsPerSec),
+  lockscope_run_lossless_nostack_events_per_sec: Math.round(lossless.nostack),
+  lockscope_run_lossless_stacks_events_per_sec: Math.round(lossless.stacks),
   collector_heap_growth_mb: round(ingest.heapGrowthMb),
   shared_mutex_uncontended_ns_per_op: round(shared.lockscopeUncontendedNs),
   minimal_atomics_mutex_uncontended_ns_per_op: round(shared.minimalUncontendedNs),
@@ -165,6 +171,28 @@ const results = {
   stream_10k_events_per_sec_dropped_frames_pct: round(webview.stream10kDroppedFramesPct),
   timeline_1m_events_scroll_ms_per_frame: round(webview.timeline1mScrollMsPerFrame),
 };
+
+/**
+ * Events a second through `lockscope run` (lossless: the program waits for the collector and the
+ * analysis), for a program that makes a million events without yielding; the whole run is timed,
+ * start-up included. A run that dropped anything fails the bench.
+ */
+async function throughLockscopeRun(env: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  const { stdout } = await run(
+    process.execPath,
+    ['runtime-probe/bin/lockscope.cjs', 'run', '--json', 'test/fixtures/busy.ts', '--', '500000'],
+    { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const { processes } = JSON.parse(stdout) as { processes: { events: number; dropped: number }[] };
+  const [proc] = processes;
+  if (!proc || proc.dropped > 0) {
+    console.error(`bench: FAILED: lockscope run dropped ${proc?.dropped ?? 'all'} events`);
+    process.exit(1);
+  }
+  return proc.events / seconds;
+}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
