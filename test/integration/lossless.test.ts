@@ -7,6 +7,7 @@ import { loops } from '../loops.js';
 import { bundleFixture, runLockscope } from './run-program.js';
 
 const WORKER = bundleFixture('delivery-worker');
+const POOL_WORKER = bundleFixture('busy-pool-worker');
 
 describe('lossless delivery under lockscope run', () => {
   test('a million lock operations that never yield arrive whole: exit 0, no finding, 0 dropped', async () => {
@@ -78,4 +79,29 @@ describe('lossless delivery under lockscope run', () => {
       assert.equal(code, 0, stderr);
     }
   });
+
+  for (const size of [2, 4]) {
+    test(`a pool of ${size} busy workers: every event arrives, every time`, async () => {
+      for (let i = 0; i < loops(20, 200); i++) {
+        const { code, stdout, stderr } = await runLockscope([
+          'run',
+          '--json',
+          'test/fixtures/busy-pool.ts',
+          POOL_WORKER,
+          String(size),
+        ]);
+        const report = JSON.parse(stdout) as Report;
+        const [proc] = report.processes;
+        assert.ok(proc, stderr);
+        // Eight jobs of 5,000 take-and-release pairs in the workers, and the pool's own events.
+        assert.ok(proc.produced > 80_000, `run ${i + 1}: ${proc.produced} produced`);
+        assert.deepEqual(
+          [proc.dropped, proc.events],
+          [0, proc.produced],
+          `run ${i + 1}: ${stderr}`,
+        );
+        assert.equal(code, 0, stderr);
+      }
+    });
+  }
 });
