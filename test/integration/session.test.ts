@@ -6,9 +6,13 @@ import { createConnection, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Session } from '../../extension/src/session.js';
 import { TraceBuilder } from '../trace-builder.js';
+import { runProgram } from './run-program.js';
 import { helloLine } from '../wire.js';
 
-const guard = { timeout: 30_000, skip: process.platform === 'win32' ? 'Unix sockets only' : false };
+const guard = {
+  timeout: 120_000,
+  skip: process.platform === 'win32' ? 'Unix sockets only' : false,
+};
 
 /** Waits until `check` holds, polling; a guard against a hang, not a timing assertion. */
 async function until(check: () => boolean): Promise<void> {
@@ -78,6 +82,24 @@ describe('session', guard, () => {
     await until(() => changes > 0);
     a.destroy();
     b.destroy();
+  });
+
+  test('a busy program run in the session (as Run File does) arrives whole, nothing found', async () => {
+    const before = session.analyzer.state().processes.length;
+    const r = await runProgram(['test/fixtures/busy.ts', '1000000'], session.env(), {
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    await until(() => session.analyzer.state().processes.length > before);
+    const proc = session.analyzer.state().processes.at(-1)!;
+    await until(() => session.analyzer.state().processes.at(-1)!.status === 'exited');
+    const ended = session.analyzer.state().processes.at(-1)!;
+    assert.equal(ended.key, proc.key);
+    assert.deepEqual([ended.produced, ended.dropped, ended.exitCode], [2_000_000, 0, 0]);
+    assert.deepEqual(
+      session.analyzer.findings.filter((f) => f.resources.some((res) => res.name === 'busy')),
+      [],
+    );
   });
 
   test('a connection without the token is refused; the session goes on', async () => {
