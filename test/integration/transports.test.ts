@@ -166,28 +166,32 @@ describe('socket collector', () => {
     }
   });
 
-  it('lets the program finish when the collector disconnects mid-run', async () => {
-    const { path, server } = await rawServer((s) => {
-      let bytes = 0;
-      s.on('data', (d) => {
-        bytes += d.length;
-        if (bytes > 64 * 1024) s.destroy();
+  // In both modes: lossless mode stops waiting for a collector that is gone.
+  for (const lossless of [false, true]) {
+    it(`lets the program finish when the collector disconnects mid-run${lossless ? ', in lossless mode' : ''}`, async () => {
+      const { path, server } = await rawServer((s) => {
+        let bytes = 0;
+        s.on('data', (d) => {
+          bytes += d.length;
+          if (bytes > 64 * 1024) s.destroy();
+        });
       });
+      try {
+        const r = await runProgram(['test/fixtures/workload.ts', lossless ? '200000' : '50000'], {
+          LOCKSCOPE_ENDPOINT: path,
+          LOCKSCOPE_TOKEN: 'x',
+          ...(lossless ? { LOCKSCOPE_LOSSLESS: '1' } : {}),
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /lost the collector/);
+        const s = lastJson<Stats>(r.stdout);
+        assertAccounted(s);
+        assert.ok(s.sent > 0 && s.dropped > 0, `sent ${s.sent}, dropped ${s.dropped}`);
+      } finally {
+        server.close();
+      }
     });
-    try {
-      const r = await runProgram(['test/fixtures/workload.ts', '50000'], {
-        LOCKSCOPE_ENDPOINT: path,
-        LOCKSCOPE_TOKEN: 'x',
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /lost the collector/);
-      const s = lastJson<Stats>(r.stdout);
-      assertAccounted(s);
-      assert.ok(s.sent > 0 && s.dropped > 0, `sent ${s.sent}, dropped ${s.dropped}`);
-    } finally {
-      server.close();
-    }
-  });
+  }
 
   it('in lossless mode, waits for a collector that pauses for 3 s, and loses nothing', async () => {
     let received = 0;
@@ -215,30 +219,6 @@ describe('socket collector', () => {
       assertAccounted(s);
       assert.equal(s.dropped, 0);
       assert.equal(received, s.produced);
-    } finally {
-      server.close();
-    }
-  });
-
-  it('in lossless mode, lets the program finish when the collector disconnects mid-run', async () => {
-    const { path, server } = await rawServer((s) => {
-      let bytes = 0;
-      s.on('data', (d) => {
-        bytes += d.length;
-        if (bytes > 64 * 1024) s.destroy();
-      });
-    });
-    try {
-      const r = await runProgram(['test/fixtures/workload.ts', '200000'], {
-        LOCKSCOPE_ENDPOINT: path,
-        LOCKSCOPE_TOKEN: 'x',
-        LOCKSCOPE_LOSSLESS: '1',
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /lost the collector/);
-      const s = lastJson<Stats>(r.stdout);
-      assertAccounted(s);
-      assert.ok(s.sent > 0 && s.dropped > 0, `sent ${s.sent}, dropped ${s.dropped}`);
     } finally {
       server.close();
     }
