@@ -193,6 +193,42 @@ describe('socket collector', () => {
     });
   }
 
+  it('tells the collector of a gap before the events that follow it', async () => {
+    const lines: { t: string; name?: string; dropped?: number }[] = [];
+    const { path, server } = await rawServer((s) => {
+      // Paused for less than the stall watchdog's 2 s: batches past 8 MB are dropped meanwhile,
+      // and the connection lives on.
+      s.pause();
+      setTimeout(() => s.resume(), 1_000);
+      let rest = '';
+      s.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop()!;
+        for (const line of parts) lines.push(JSON.parse(line) as (typeof lines)[number]);
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/workload.ts', '400000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      // After a gap the registries are sent again: the second registration of the mutex starts
+      // the events after the gap, and a heartbeat that counts the loss must come before it.
+      const registrations = lines.flatMap((m, i) =>
+        m.t === 'resource' && m.name === 'work' ? [i] : [],
+      );
+      assert.ok(registrations.length >= 2, 'the collector was paused long enough to lose events');
+      const told = lines.findIndex((m) => m.t === 'heartbeat' && (m.dropped ?? 0) > 0);
+      assert.ok(
+        told >= 0 && told < registrations[1]!,
+        `told at ${told}, resumed at ${registrations[1]}`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   it('in lossless mode, waits for a collector that pauses for 3 s, and loses nothing', async () => {
     let received = 0;
     const { path, server } = await rawServer((s) => {

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
-import { helloMessage, registriesLost } from '../recorder.js';
+import { helloMessage, now, registriesLost } from '../recorder.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it gives up. */
 const WATCH_MS = 500;
@@ -34,6 +34,8 @@ export class SocketSink implements Sink {
   #watchdog: ReturnType<typeof setInterval>;
   #progress = 0;
   #stalledLooks = 0;
+  /** Set when events were dropped and the collector has not been told yet. */
+  #gap = false;
 
   constructor(
     readonly target: string,
@@ -91,9 +93,26 @@ export class SocketSink implements Sink {
   #send(text: string, n: number): void {
     if (this.#dead || this.#socket.writableLength > rt.config.socketHighWater) {
       this.#dropped += n;
+      this.#gap ||= n > 0;
       registriesLost();
       return;
     }
+    if (this.#gap) {
+      // The collector learns of the gap before the events that follow it, so that the analysis
+      // makes no definite finding from them (see analysis/certainty.ts).
+      this.#gap = false;
+      const heartbeat = {
+        t: 'heartbeat',
+        ts: now(),
+        produced: rt.produced,
+        dropped: this.#dropped,
+      };
+      this.#write(JSON.stringify(heartbeat) + '\n', 0);
+    }
+    this.#write(text, n);
+  }
+
+  #write(text: string, n: number): void {
     const p = { n };
     this.#pending.add(p);
     this.#inFlight += n;
