@@ -233,8 +233,10 @@ function finalize(r: Run): void {
     // One flow ran this run: its continuations resume in its context.
     for (let k = 0; k < r.nSusp; k++) st.contexts.set(r.susp[k]!, r.ctx);
   }
-  // Large runs leave their promises to the collector rather than in the reused arrays.
+  // The reused arrays must not keep a run's promises (and what they resolved to) alive.
   if (r.nSusp > SMALL_RUN) r.susp.length = 0;
+  else r.susp.fill(undefined as unknown as object, 0, r.nSusp);
+  r.promises.fill(undefined as unknown as object, 0, Math.min(r.count, SMALL_RUN));
 }
 
 function decide(r: Run): void {

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   Mutex,
   sleep,
@@ -139,5 +141,35 @@ describe('spawn', () => {
     assert.notEqual(seen[0], seen[1], 'the two children are siblings');
     assert.ok(!seen.slice(0, 2).includes(self), 'children do not act as the parent');
     assert.equal(seen[2], self, 'the parent is itself again after Promise.all');
+  });
+});
+
+describe('the run tracker', () => {
+  it('keeps no promise of a finished run alive, nor what it resolved to', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let freed = false;
+    const registry = new FinalizationRegistry(() => (freed = true));
+    await new Promise<void>((done) =>
+      setTimeout(() => {
+        void (async () => {
+          // Enough promises to fill the tracker's reused slots, then one that holds a value.
+          for (let i = 0; i < 40; i++) void Promise.resolve(i);
+          // eslint-disable-next-line @typescript-eslint/require-await -- an async function that returns at once is the shape.
+          const held = await (async () => {
+            const value = { payload: new Array<number>(1000).fill(1) };
+            registry.register(value, 0);
+            return value;
+          })();
+          void held.payload.length;
+          done();
+        })();
+      }, 1),
+    );
+    for (let i = 0; i < 20 && !freed; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(freed, 'the value resolved in a finished run was collected');
   });
 });

@@ -13,7 +13,7 @@
  */
 import { BroadcastChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
-import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import { rt, shared, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import {
   countDelivered,
   countPosted,
@@ -143,6 +143,9 @@ const dead = () => {
 };
 socket.on('error', dead);
 socket.on('close', dead);
+// Whatever ends this thread, the main thread must not wait for it.
+process.on('uncaughtException', dead);
+process.on('exit', dead);
 socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
 if (!port) {
   const ch = new BroadcastChannel(channel);
@@ -165,7 +168,8 @@ if (!port) {
 }
 `;
 
-const io = { started: false };
+// Shared by both builds, so that a process starts one I/O thread whichever build asks.
+const io = shared('io-thread', () => ({ started: false }));
 
 /** What the main thread hands the I/O thread in lossless mode. */
 export interface LosslessChannel {
@@ -190,4 +194,11 @@ export function ensureIoThread(endpoint: string, hello: Message, lossless?: Loss
   });
   w.unref();
   w.on('error', (err) => warnOnce('io-thread', `the I/O thread failed: ${String(err)}`));
+  if (lossless) {
+    // An I/O thread that could not start never sets the flag itself.
+    w.on('exit', () => {
+      Atomics.store(lossless.counters, Q_DEAD, 1);
+      Atomics.notify(lossless.counters, Q_PENDING);
+    });
+  }
 }
