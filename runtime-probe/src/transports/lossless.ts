@@ -28,7 +28,7 @@ const EXIT_MS = 5_000;
 
 export class LosslessSink implements Sink {
   readonly kind = 'socket';
-  readonly takesForwarded = true;
+  readonly takesForwarded = false;
   readonly #q = new Int32Array(new SharedArrayBuffer(4 * 3));
   readonly #port: MessagePort;
   #posted = 0;
@@ -43,8 +43,8 @@ export class LosslessSink implements Sink {
     this.#port = port1;
     // The port must not keep the program alive; the exit waits for the writes itself.
     port1.unref();
-    // Workers' batches reach this sink through the main thread, in the same order and under the
-    // same wait, so the I/O thread does not listen for them itself.
+    // Workers' batches go to the I/O thread directly, not through this thread: a process whose
+    // main thread and workers are all blocked must still be observed.
     ensureIoThread(target, hello, { port: port2, counters: this.#q });
   }
 

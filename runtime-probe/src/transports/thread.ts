@@ -127,9 +127,9 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 
 /**
  * The I/O thread's whole program. It is evaluated as a script, so it works with any build of the
- * probe: it streams every forwarded batch to the collector after a hello of its own. In lossless
- * mode it writes what the main thread posts on `port` instead (the main thread's batches and the
- * workers' it received), and counts it written in `counters` (see transports/lossless.ts).
+ * probe: it streams every batch workers forward to the collector after a hello of its own, even
+ * when the main thread and every worker are blocked. In lossless mode it also writes what the
+ * main thread posts on `port`, and counts it written in `counters` (see transports/lossless.ts).
  */
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
@@ -147,16 +147,15 @@ socket.on('close', dead);
 process.on('uncaughtException', dead);
 process.on('exit', dead);
 socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
-if (!port) {
-  const ch = new BroadcastChannel(channel);
-  ch.onmessage = (event) => {
-    const data = event.data;
-    if (!data || !Array.isArray(data.messages)) return;
-    let text = '';
-    for (const m of data.messages) text += JSON.stringify(m) + '\\n';
-    socket.write(text);
-  };
-} else {
+const ch = new BroadcastChannel(channel);
+ch.onmessage = (event) => {
+  const data = event.data;
+  if (!data || !Array.isArray(data.messages)) return;
+  let text = '';
+  for (const m of data.messages) text += JSON.stringify(m) + '\\n';
+  socket.write(text);
+};
+if (port) {
   port.on('message', ({ text, events }) => {
     socket.write(text, (err) => {
       if (err) return dead();
