@@ -69,6 +69,20 @@ export function autoFlow(kind: 'flow' | 'callback', parent: Flow | undefined): F
   return flow;
 }
 
+/**
+ * Gives a provisional flow an identity of its own, in place: the events it recorded, still in the
+ * recorder's buffer, then carry it. Whether it waits is kept.
+ */
+export function promote(prov: Flow, parent: Flow): Flow {
+  prov.id = newId(rt);
+  prov.name = 'flow';
+  prov.kind = 'flow';
+  prov.parent = resolved(parent).id;
+  prov.alias = undefined;
+  prov.autoName = true;
+  return prov;
+}
+
 /** The context of a flow, created once. */
 export function ctxOf(flow: Flow): Ctx {
   return (flow.ctx ??= { flow, parent: undefined });

@@ -6,8 +6,8 @@
  * encoding and delivery to sinks happen in `flush()`, which runs from `setImmediate` after the
  * current burst of work, or synchronously when the buffer is full (a microtask-only loop never
  * reaches `setImmediate`, so a full buffer is flushed in place rather than dropped). The buffer
- * holds flow objects rather than ids because the identity heuristic may rename a flow after its
- * first events were recorded but before they are flushed.
+ * holds flow objects rather than ids because an operation's flow is decided only when its
+ * synchronous run ends (runs.ts), after its events were recorded and before they are flushed.
  */
 import {
   OPS,
@@ -359,10 +359,14 @@ function controlAll(make: (s: SinkStats) => Message): void {
   }
 }
 
+/** A heartbeat: what this thread produced, and what the sink that sends it has dropped. */
+export function heartbeatMessage(dropped: number): Message {
+  return { t: 'heartbeat', ts: roundTs(now()), produced: rt.produced, dropped };
+}
+
 function heartbeat(): void {
   flush();
-  const ts = roundTs(now());
-  controlAll((s) => ({ t: 'heartbeat', ts, produced: rt.produced, dropped: s.dropped }));
+  controlAll((s) => heartbeatMessage(s.dropped));
 }
 
 /**

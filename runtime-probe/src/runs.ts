@@ -28,7 +28,7 @@
  */
 import { executionAsyncId } from 'node:async_hooks';
 import { promiseHooks } from 'node:v8';
-import { autoFlow, ctxOf, flowOfCtx, makeFlow } from './identity.js';
+import { autoFlow, ctxOf, flowOfCtx, makeFlow, promote } from './identity.js';
 import { rt, shared, type Ctx, type Flow } from './runtime.js';
 import { atModuleTopLevel } from './sites.js';
 
@@ -269,17 +269,6 @@ function markUncertain(flow: Flow): void {
   flow.sentIn = -1;
 }
 
-function promote(prov: Flow, owner: Flow): Flow {
-  const fresh = autoFlow('flow', owner);
-  prov.id = fresh.id;
-  prov.name = fresh.name;
-  prov.kind = 'flow';
-  prov.parent = fresh.parent;
-  prov.alias = undefined;
-  prov.autoName = true;
-  return prov;
-}
-
 function onBefore(promise: object): void {
   const r = st.run;
   finalize(r);
@@ -379,6 +368,15 @@ function patchQueueMicrotask(): void {
       }
     });
   };
+}
+
+/**
+ * Runs `fn` once `flow` is decided: at once for a decided flow, else after the current run ends
+ * (decisions that depend on identity, such as a fail-fast judgement, wait for it).
+ */
+export function whenDecided(flow: Flow, fn: () => void): void {
+  if (flow.alias) probeMicrotask(fn);
+  else fn();
 }
 
 /**

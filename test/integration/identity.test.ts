@@ -83,14 +83,7 @@ const buggy: Record<string, Expected> = {
 
 describe('identity shapes: honesty where identity is uncertain', () => {
   test('an uncertain deadlock is a warning, never stops the program, and exits 3', async () => {
-    const { code, stdout, stderr } = await runLockscope([
-      'run',
-      '--json',
-      SHAPES,
-      '--',
-      'deadlock-uncertain',
-    ]);
-    const report = JSON.parse(stdout) as Report;
+    const { code, report, stderr } = await runShape('deadlock-uncertain');
     assert.deepEqual(
       report.findings.map((f) => [f.kind, f.severity, f.certainty, f.uncertainty]),
       [['deadlock', 'warning', 'uncertain', ['identity']]],
@@ -105,7 +98,7 @@ describe('identity shapes: honesty where identity is uncertain', () => {
 async function runShape(
   shape: string,
   extra: string[] = [],
-): Promise<{ code: number; report: Report }> {
+): Promise<{ code: number; report: Report; stderr: string }> {
   const { code, stdout, stderr } = await runLockscope([
     'run',
     '--json',
@@ -120,7 +113,7 @@ async function runShape(
   } catch {
     assert.fail(`${shape}: no report (exit ${code}): ${stderr}`);
   }
-  return { code, report };
+  return { code, report, stderr };
 }
 
 function flowsOf(report: Report): string[] {

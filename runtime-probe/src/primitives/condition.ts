@@ -18,9 +18,8 @@ import type { Mutex } from './mutex.js';
  * it rejects, with the lock held again, so the caller's guard stays valid).
  *
  * Waiting or notifying without holding the mutex throws LockMisuseError. Ownership is judged by
- * task identity: exactly for spawned tasks and a thread's main flow; where the holder or the
- * caller is an un-annotated flow found by the heuristic, which may be wrong, the probe records a
- * `misuse` event and carries on rather than throwing into a correct program.
+ * task identity; where the holder's or the caller's identity is uncertain (see identity.ts), the
+ * probe records a `misuse` event and carries on rather than throwing into a correct program.
  */
 export class Condition {
   readonly resource: ResourceRec;

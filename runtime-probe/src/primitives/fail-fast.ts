@@ -11,7 +11,7 @@
 import { DeadlockError } from '../errors.js';
 import { resolved } from '../identity.js';
 import { shared, type Flow, type ResourceRec } from '../runtime.js';
-import { probeMicrotask } from '../runs.js';
+import { whenDecided } from '../runs.js';
 
 /** What fail-fast detection needs from a lock: its resource and the flow that holds it. */
 export interface OwnedLock {
@@ -56,9 +56,8 @@ export function wouldDeadlock(flow: Flow, lock: OwnedLock): DeadlockError | unde
 /**
  * Judges a wait that has just been queued: fails it with a DeadlockError if it closes a cycle
  * (calling `onVictim`), and otherwise records it until `until` settles. A provisional flow is
- * judged once the current synchronous run is over, when the identity heuristic has decided who
- * it is (identity.ts): judged too early, a sibling could pass for its parent and make a false
- * cycle.
+ * judged once its synchronous run has decided who it is (runs.ts): judged too early, a flow of
+ * its own could pass for its caller and make a false cycle.
  */
 export function judgeWait(
   flow: Flow,
@@ -80,6 +79,5 @@ export function judgeWait(
     };
     until.then(done, done);
   };
-  if (flow.alias) probeMicrotask(judge);
-  else judge();
+  whenDecided(flow, judge);
 }

@@ -15,7 +15,7 @@ import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js
 import { block, rejectIfAborted } from './begin.js';
 import { judgeWait } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
-import { probeMicrotask } from '../runs.js';
+import { whenDecided } from '../runs.js';
 
 export type MutexGuard = Guard;
 
@@ -64,15 +64,13 @@ export class Mutex implements Releasable {
     }
     const holder = this.#holder;
     if (holder && resolved(holder.flow).id === resolved(flow).id) {
-      // A provisional caller may yet turn out to be a sibling flow (see identity.ts): judge once
-      // this synchronous run is over.
+      // A provisional caller may yet turn out to be a flow of its own: judged once it is decided.
       const check = (): void => {
         if (this.#holder === holder && resolved(holder.flow).id === resolved(flow).id) {
           sync(Op.misuse, flow, this.resource, site, Misuse.selfDeadlock);
         }
       };
-      if (flow.alias) probeMicrotask(check);
-      else check();
+      whenDecided(flow, check);
     }
     const hold: Hold = { flow, site, released: false, n: 1 };
     const waiter = new Waiter<Hold, Hold>(flow, site, hold);

@@ -18,7 +18,7 @@ import { probeMicrotask } from '../runs.js';
 /**
  * A re-entrant mutex (Python's RLock): the task that holds it may acquire it again, and it is
  * released when every guard taken has been released. Ownership follows task identity (see
- * identity.ts), so use `spawn()` where un-annotated concurrency could blur it.
+ * identity.ts): it re-enters only for the flow that holds it.
  */
 export class ReentrantMutex implements Releasable {
   readonly resource: ResourceRec;
@@ -54,9 +54,8 @@ export class ReentrantMutex implements Releasable {
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
     if (this.#owner !== undefined && this.#isOwner(flow) && flow.alias) {
-      // The caller acts provisionally as the owner: it may yet turn out to be a sibling flow,
-      // found when another flow reaches the probe in this synchronous run. Granting re-entry to
-      // it now could let two tasks in; decide once the run is over.
+      // The caller acts provisionally as the owner: it may yet turn out to be a flow of its own
+      // when this synchronous run ends (runs.ts). Granting re-entry now could let two flows in.
       return new Promise<void>((resolve) => probeMicrotask(resolve)).then(() =>
         this.#decide(flow, site, options),
       );

@@ -91,9 +91,6 @@ export class Task<T> {
   async join(options?: BlockOptions): Promise<T> {
     if (options !== undefined) checkOptions(options, `${this.name}.join()`);
     this.#joined = true;
-    // Not counted as a suspending call by the identity heuristic: one flow commonly joins several
-    // tasks at once (`Promise.all(tasks.map((t) => t.join()))`), which would otherwise look like
-    // several sibling flows joining one task each.
     const flow = currentFlow();
     const site = siteForBlocking();
     if (options?.signal?.aborted) throw alreadyAborted(options.signal, `${this.name}.join()`);

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
-import { helloMessage, now, registriesLost } from '../recorder.js';
+import { heartbeatMessage, helloMessage, registriesLost } from '../recorder.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it gives up. */
 const WATCH_MS = 500;
@@ -101,13 +101,7 @@ export class SocketSink implements Sink {
       // The collector learns of the gap before the events that follow it, so that the analysis
       // makes no definite finding from them (see analysis/certainty.ts).
       this.#gap = false;
-      const heartbeat = {
-        t: 'heartbeat',
-        ts: now(),
-        produced: rt.produced,
-        dropped: this.#dropped,
-      };
-      this.#write(JSON.stringify(heartbeat) + '\n', 0);
+      this.#write(JSON.stringify(heartbeatMessage(this.#dropped)) + '\n', 0);
     }
     this.#write(text, n);
   }
