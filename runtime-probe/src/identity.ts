@@ -31,7 +31,7 @@ export function makeFlow(name: string, kind: Flow['kind'], parent: Flow | undefi
     id,
     name,
     kind,
-    parent: parent ? resolved(parent).id : undefined,
+    parent,
     alias: undefined,
     blocked: false,
     sentIn: -1,
@@ -77,7 +77,8 @@ export function promote(prov: Flow, parent: Flow): Flow {
   prov.id = newId(rt);
   prov.name = 'flow';
   prov.kind = 'flow';
-  prov.parent = resolved(parent).id;
+  prov.parent = parent;
+  prov.parentId = undefined;
   prov.alias = undefined;
   prov.autoName = true;
   return prov;
@@ -93,6 +94,8 @@ export function flowOfCtx(ctx: Ctx): Flow {
   if (!ctx.flow) {
     ctx.flow = autoFlow('callback', ctx.parent);
     ctx.flow.ctx = ctx;
+    // The flow keeps its parent until it is registered; the context need not keep it longer.
+    ctx.parent = undefined;
   }
   return ctx.flow;
 }

@@ -32,6 +32,7 @@ import {
 } from './runtime.js';
 import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
+import { Op } from './sync.js';
 import { listenToThreads } from './transports/thread.js';
 import { undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
 
@@ -155,7 +156,11 @@ function taskMessage(flow: Flow): Message {
     kind: flow.kind,
     thread: rt.threadId,
   };
-  if (flow.parent !== undefined) msg.parent = flow.parent;
+  if (flow.parent) {
+    flow.parentId = resolved(flow.parent).id;
+    flow.parent = undefined;
+  }
+  if (flow.parentId !== undefined) msg.parent = flow.parentId;
   if (flow.uncertain) msg.uncertain = true;
   return msg;
 }
@@ -204,6 +209,18 @@ function registries(buf: Buffer): Message[] {
   return sites.length ? [...sites, ...out] : out;
 }
 
+/**
+ * The peer of event `i`. A task's start names its parent, which may have been provisional when
+ * the event was recorded, so it is resolved now.
+ */
+function peerOf(buf: Buffer, i: number): number {
+  if (buf.num[i * STRIDE + 1] === Op.taskStart) {
+    const flow = buf.flows[i]!;
+    return flow.parent ? resolved(flow.parent).id : (flow.parentId ?? 0);
+  }
+  return buf.num[i * STRIDE + 5]!;
+}
+
 function eventAt(buf: Buffer, i: number): WireEvent {
   const o = i * STRIDE;
   const num = buf.num;
@@ -215,7 +232,8 @@ function eventAt(buf: Buffer, i: number): WireEvent {
   if (num[o + 2]) ev.res = num[o + 2]!;
   if (num[o + 3]) ev.site = num[o + 3]!;
   if (num[o + 4]) ev.n = num[o + 4]!;
-  if (num[o + 5]) ev.peer = num[o + 5]!;
+  const peer = peerOf(buf, i);
+  if (peer) ev.peer = peer;
   return ev;
 }
 
@@ -233,7 +251,8 @@ function eventsLine(buf: Buffer, origin: number): string {
     if (num[o + 2]) s += `,"res":${num[o + 2]}`;
     if (num[o + 3]) s += `,"site":${num[o + 3]}`;
     if (num[o + 4]) s += `,"n":${num[o + 4]}`;
-    if (num[o + 5]) s += `,"peer":${num[o + 5]}`;
+    const peer = peerOf(buf, i);
+    if (peer) s += `,"peer":${peer}`;
     s += '}';
   }
   return s + ']}\n';

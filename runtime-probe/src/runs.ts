@@ -12,110 +12,48 @@
  *   activation that suspended last is awaited here and joins this one (union-find, so a chain of
  *   awaited helpers collapses into its caller). A promise made after it (`Promise.all`'s result,
  *   a timer's) joins nothing.
- * - When the run ends, the last activation is the flow that runs the run (or, in the run that
- *   evaluates an ES module, the module's top level: see `onInit`). Every other activation that
- *   nobody in the run awaited is a flow of its own; the promise of its suspension is mapped to it,
- *   and the reaction that resumes it runs as it.
+ * - When the run ends, the last activation is the flow that runs the run, if the code at the
+ *   base of the run (the async function a reaction resumed, the `.then` callback, the callback
+ *   the event loop started) suspended last. If that code went on after the last suspension (it
+ *   made an operation, or made or settled a promise: an async function that returns settles its
+ *   own), the last activation was someone it did not await. Every activation that nobody in the
+ *   run awaited and that is not the run's own is a flow of its own; the promise of its
+ *   suspension is mapped to it, and the reaction that resumes it runs as it. (A module's top
+ *   level is the exception: the loader runs after it, so there the last activation, or the one
+ *   with the top-level await, is main's; see `onInit`.)
+ * - `await v` for a value that is not a native promise wraps it in a promise first; that
+ *   wrapper is part of the await, not a suspension of its own. `Promise.prototype.then` is
+ *   wrapped only to mark the promises it makes, since a `.then` callback that returns settles
+ *   its promise where an `await` resumption always settles its own.
  * - Promise combinators chain their inputs internally; those chains are not the caller's awaits,
  *   so suspensions are not counted while a combinator runs.
+ * - A flush before the run is over (a full buffer, `flushEvents()`, a blocking wait) sends its
+ *   provisional operations as the run's own flow's; if the run then decides otherwise, the flows
+ *   involved are marked uncertain rather than shown wrongly as certain.
  *
  * Known limits, written in the README: `const p = f(); const q = g(); await p` joins g, not f,
  * to the caller; an operation made by a caller between two of its callees is the caller's only
  * when no promise was made in between.
  *
  * Costs: a call per promise created (an array push, or a WeakMap entry past the first 64 of a
- * run) and two per reaction (bench/README.md has the figures).
+ * run), one per settlement and two per reaction (bench/README.md has the figures).
  */
 import { executionAsyncId } from 'node:async_hooks';
 import { promiseHooks } from 'node:v8';
 import { autoFlow, ctxOf, flowOfCtx, makeFlow, promote } from './identity.js';
-import { rt, shared, type Ctx, type Flow } from './runtime.js';
+import { rt, type Ctx, type Flow } from './runtime.js';
+import {
+  find,
+  newRun,
+  positionOf,
+  remember,
+  st,
+  SMALL_RUN,
+  type Run,
+  type ThenMark,
+} from './run-state.js';
+import { onFlush } from './recorder.js';
 import { atModuleTopLevel } from './sites.js';
-
-/** The first promises of a run are kept in an array: most runs make a handful. */
-const SMALL_RUN = 64;
-/** A run follows at most this many promises; past it, its flows are uncertain. */
-const MAX_PROMISES_PER_RUN = 1 << 20;
-
-interface Run {
-  open: boolean;
-  /** Bumped per run, so that a finalizer queued for one run leaves the next alone. */
-  gen: number;
-  /** The context of the flow that runs this run. */
-  ctx: Ctx;
-  /** For a run the event loop started: its async id, which changes when the next one starts. */
-  asyncId: number;
-  /**
-   * Parentless promises, and each suspension's own promise, numbered in order of creation: the
-   * first `SMALL_RUN` in `promises`, the rest in `positions` (a large fan-out would make a
-   * search of the array quadratic).
-   */
-  promises: object[];
-  positions: WeakMap<object, number> | undefined;
-  count: number;
-  /** True once a parentless promise was created in the open window. */
-  entered: boolean;
-  /**
-   * Per suspension: its promise, where that promise is in `promises`, what it merged into. The
-   * arrays are reused from run to run (resetting their length costs more than a run), so only
-   * the first `nSusp` entries are this run's.
-   */
-  nSusp: number;
-  susp: object[];
-  suspAt: number[];
-  merge: number[];
-  /** Activations not (yet) merged into a later one. */
-  roots: number;
-  /** Per window: the provisional flow of the operations made in it. */
-  provisional: (Flow | undefined)[];
-  provisionals: number;
-  overflow: boolean;
-  /** The suspension a module's top level made in this run, or -1. */
-  topLevel: number;
-}
-
-interface State {
-  installed: boolean;
-  run: Run;
-  combinator: number;
-  /** The context each suspension resumes in; the main flow's when absent. */
-  contexts: WeakMap<object, Ctx>;
-  queueMicrotask: (cb: () => void) => void;
-  /** Stack checks left for finding a module's top-level await (see `onInit`). */
-  topLevelChecks: number;
-}
-
-function newRun(): Run {
-  return {
-    open: false,
-    gen: 0,
-    ctx: rt.rootCtx,
-    asyncId: -1,
-    promises: [],
-    positions: undefined,
-    count: 0,
-    entered: false,
-    nSusp: 0,
-    susp: [],
-    suspAt: [],
-    merge: [],
-    roots: 0,
-    provisional: [],
-    provisionals: 0,
-    overflow: false,
-    topLevel: -1,
-  };
-}
-
-// One tracker per thread, shared by both builds of the probe (see runtime.ts).
-const st = shared<State>('identity-runs', () => ({
-  installed: false,
-  run: newRun(),
-  combinator: 0,
-  contexts: new WeakMap(),
-  queueMicrotask: globalThis.queueMicrotask,
-  topLevelChecks: 2000,
-}));
 
 function start(r: Run, ctx: Ctx, asyncId: number): void {
   r.open = true;
@@ -131,6 +69,10 @@ function start(r: Run, ctx: Ctx, asyncId: number): void {
   r.provisionals = 0;
   r.overflow = false;
   r.topLevel = -1;
+  r.thens = 0;
+  r.reaction = undefined;
+  r.thenReaction = false;
+  r.activity = -1;
   if (asyncId >= 0) {
     // Nothing tells the end of a callback's run but the microtasks after it.
     const gen = r.gen;
@@ -161,41 +103,23 @@ function runOwner(r: Run): Flow {
   return flowOfCtx(r.ctx);
 }
 
-function find(merge: number[], k: number): number {
-  let i = k;
-  while (merge[i]! >= 0) i = merge[i]!;
-  return i;
-}
-
-function remember(r: Run, promise: object): void {
-  if (r.count < SMALL_RUN) r.promises[r.count] = promise;
-  else if (r.count < MAX_PROMISES_PER_RUN) (r.positions ??= new WeakMap()).set(promise, r.count);
-  else {
-    r.overflow = true;
-    return;
-  }
-  r.count++;
-}
-
-/** Where a promise made in this run is in its order, or -1. */
-function positionOf(r: Run, promise: object): number {
-  const at = r.positions?.get(promise);
-  if (at !== undefined) return at;
-  for (let i = Math.min(r.count, SMALL_RUN) - 1; i >= 0; i--)
-    if (r.promises[i] === promise) return i;
-  return -1;
-}
-
 function onInit(promise: object, parent: object | undefined): void {
   const r = st.run;
   ensureOpen(r);
   if (parent === undefined) {
     remember(r, promise);
     r.entered = true;
+    r.activity = r.nSusp;
     return;
   }
   if (st.combinator > 0) return;
   const j = r.nSusp;
+  const isThen = st.inThen > 0;
+  // `await v` for a value that is not a native promise first wraps it in a promise whose parent
+  // is the awaiting function's own promise, then awaits the wrapper. The wrapper's parent says
+  // nothing about what was awaited, so the join it made is undone; the wrapper and the await
+  // stay one activation (joined just below).
+  if (j > 0 && !isThen && parent === r.susp[j - 1] && !r.isThen[j - 1]) unjoin(r, j - 1);
   // An ES module with a top-level await is evaluated inside the loader's own async code, which
   // suspends after it: the last suspension of that run is the loader's, not the module's. The
   // first few suspensions of the main flow are checked for a module's top level, which is main.
@@ -208,14 +132,18 @@ function onInit(promise: object, parent: object | undefined): void {
   if (j > 0) {
     const before = r.suspAt[j - 1]!;
     const at = positionOf(r, parent);
+    r.joined[j] = -1;
     if (at >= 0 && at <= before) {
       const k = find(r.merge, j - 1);
       r.merge[k] = j;
+      r.joined[j] = k;
       r.roots--;
     }
-  }
+  } else r.joined[j] = -1;
   r.susp[j] = promise;
   r.merge[j] = -1;
+  r.isThen[j] = isThen;
+  if (isThen) r.thens++;
   r.roots++;
   // A `.then` result may be awaited next: it counts as made before this suspension.
   r.suspAt[j] = r.count;
@@ -224,26 +152,50 @@ function onInit(promise: object, parent: object | undefined): void {
   r.entered = false;
 }
 
+/** Undoes the join suspension `j` made (see `onInit`). */
+function unjoin(r: Run, j: number): void {
+  const k = r.joined[j]!;
+  if (k < 0) return;
+  r.merge[k] = -1;
+  r.joined[j] = -1;
+  r.roots++;
+}
+
+/**
+ * Whether the code at the base of the run suspended last: nothing of it ran after the last
+ * suspension. The top level of a module is exempt: the loader goes on after it.
+ */
+function baseSuspendedLast(r: Run): boolean {
+  return r.activity < r.nSusp || (r.asyncId >= 0 && r.ctx === rt.rootCtx);
+}
+
 /** Decides every flow of the run, once it is over. */
 function finalize(r: Run): void {
   if (!r.open) return;
   r.open = false;
-  if (r.roots > 1 || r.provisionals > 0 || r.topLevel >= 0) decide(r);
-  else if (r.ctx !== rt.rootCtx) {
+  const n = r.nSusp;
+  if (r.roots > 1 || r.provisionals > 0 || r.topLevel >= 0 || (n > 0 && !baseSuspendedLast(r)))
+    decide(r);
+  else if (r.ctx !== rt.rootCtx || r.thens > 0) {
     // One flow ran this run: its continuations resume in its context.
-    for (let k = 0; k < r.nSusp; k++) st.contexts.set(r.susp[k]!, r.ctx);
+    for (let k = 0; k < n; k++) resumeIn(r, k, r.ctx);
   }
   // The reused arrays must not keep a run's promises (and what they resolved to) alive.
   if (r.nSusp > SMALL_RUN) r.susp.length = 0;
-  else r.susp.fill(undefined as unknown as object, 0, r.nSusp);
-  r.promises.fill(undefined as unknown as object, 0, Math.min(r.count, SMALL_RUN));
+  else for (let k = 0; k < n; k++) r.susp[k] = undefined as unknown as object;
+  // A loop: most runs clear one or two entries, which `fill` does more slowly.
+  const kept = r.count < SMALL_RUN ? r.count : SMALL_RUN;
+  for (let k = 0; k < kept; k++) r.promises[k] = undefined as unknown as object;
 }
 
 function decide(r: Run): void {
   const n = r.nSusp;
   const owner = runOwner(r);
   const owners = new Map<number, Flow>();
-  const ownRoot = r.topLevel >= 0 ? find(r.merge, r.topLevel) : n - 1;
+  // The run's own flow is the activation that suspended last, unless the base went on after it.
+  let ownRoot = -1;
+  if (r.topLevel >= 0) ownRoot = find(r.merge, r.topLevel);
+  else if (baseSuspendedLast(r)) ownRoot = n - 1;
   for (let k = 0; k < n; k++) {
     const root = find(r.merge, k);
     let flow = root === ownRoot ? owner : owners.get(root);
@@ -253,13 +205,26 @@ function decide(r: Run): void {
       owners.set(root, flow);
     }
     if (prov && prov !== flow) prov.alias = flow;
-    const ctx = flow === owner ? r.ctx : ctxOf(flow);
-    if (ctx !== rt.rootCtx) st.contexts.set(r.susp[k]!, ctx);
-    if (r.overflow) markUncertain(flow);
+    resumeIn(r, k, flow === owner ? r.ctx : ctxOf(flow));
+    if (r.overflow || (prov?.sentEarly && flow !== owner)) {
+      markUncertain(flow);
+      // A flush before the end of the run sent this activation's operations as the run's own.
+      if (!r.overflow) markUncertain(owner);
+    }
   }
   // Operations after the last suspension were made by the flow that runs the run.
   const tail = r.provisional[n];
   if (tail) tail.alias = owner;
+}
+
+/** Records what suspension `k` resumes in. */
+function resumeIn(r: Run, k: number, ctx: Ctx): void {
+  if (r.isThen[k]) st.contexts.set(r.susp[k]!, thenMark(ctx));
+  else if (ctx !== rt.rootCtx) st.contexts.set(r.susp[k]!, ctx);
+}
+
+function thenMark(ctx: Ctx): ThenMark {
+  return (ctx.thenMark ??= { thenOf: ctx });
 }
 
 /** Marks a flow uncertain, and sends its registration again so that the analysis learns it. */
@@ -272,11 +237,36 @@ function markUncertain(flow: Flow): void {
 function onBefore(promise: object): void {
   const r = st.run;
   finalize(r);
-  const ctx = st.contexts.get(promise);
-  // A suspension resumes once: its entry goes now, so that the table shrinks as flows finish
-  // instead of when the collector gets to it.
-  if (ctx) st.contexts.delete(promise);
-  start(r, ctx ?? rt.rootCtx, -1);
+  const resume = st.contexts.get(promise);
+  let ctx = rt.rootCtx;
+  let then = false;
+  if (resume) {
+    // A suspension resumes once: its entry goes now, so that the table shrinks as flows finish
+    // instead of when the collector gets to it.
+    st.contexts.delete(promise);
+    if ((resume as ThenMark).thenOf) {
+      ctx = (resume as ThenMark).thenOf;
+      then = true;
+    } else ctx = resume as Ctx;
+  }
+  start(r, ctx, -1);
+  r.reaction = promise;
+  r.thenReaction = then;
+}
+
+/**
+ * A settlement after the last suspension is the base of the run going on: an async function
+ * returning, a `.then` callback returning a value, a promise resolved. The `await` that resumed
+ * the run settles its own promise when the run ends whatever the function did, so it is not one.
+ */
+function onSettled(promise: object): void {
+  const r = st.run;
+  const n = r.nSusp;
+  if (!r.open || n === 0 || r.activity === n) return;
+  if ((promise === r.reaction && !r.thenReaction) || promise === r.susp[n - 1]) return;
+  // Another callback's run, not yet opened: it opens on its first event.
+  if (r.asyncId >= 0 && executionAsyncId() !== r.asyncId) return;
+  r.activity = n;
 }
 
 function onAfter(): void {
@@ -290,8 +280,9 @@ function onAfter(): void {
 export function runFlow(): Flow {
   const r = st.run;
   ensureOpen(r);
-  if (!r.entered) return runOwner(r);
   const w = r.nSusp;
+  r.activity = w;
+  if (!r.entered) return runOwner(r);
   let prov = r.provisional[w];
   if (!prov) {
     prov = makeFlow('', 'flow', undefined);
@@ -341,9 +332,52 @@ function patchCombinators(): void {
 export function ensureRunTracking(): void {
   if (st.installed) return;
   st.installed = true;
-  promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter });
+  promiseHooks.createHook({
+    init: onInit,
+    before: onBefore,
+    after: onAfter,
+    settled: onSettled,
+  });
   patchCombinators();
+  patchThen();
+  onFlush(pinOpenRun);
+  // Registered before the recorder's own exit handler (the probe installs this at load), so the
+  // last batch carries the decided flows.
+  process.on('exit', endRunAtExit);
   patchQueueMicrotask();
+}
+
+/**
+ * A flush in the middle of a run (a full buffer, `flushEvents()`, a blocking wait) sends the
+ * provisional flows' operations under the run's own flow; `decide` marks the flows uncertain if
+ * the run then turns out otherwise.
+ */
+function pinOpenRun(): void {
+  const r = st.run;
+  if (!r.open || r.provisionals === 0 || !rt.recording) return;
+  for (const prov of r.provisional) if (prov) prov.sentEarly = true;
+}
+
+/** A run cut short by `process.exit()`: the code that called it was still running. */
+function endRunAtExit(): void {
+  const r = st.run;
+  if (!r.open) return;
+  r.activity = r.nSusp;
+  finalize(r);
+}
+
+/** Marks the promises `.then` makes (and `catch` and `finally`, which call it). */
+function patchThen(): void {
+  const proto = Promise.prototype as unknown as Record<string, unknown>;
+  const original = proto.then as (...args: unknown[]) => unknown;
+  proto.then = function then(this: unknown, ...args: unknown[]): unknown {
+    st.inThen++;
+    try {
+      return original.apply(this, args);
+    } finally {
+      st.inThen--;
+    }
+  };
 }
 
 /**

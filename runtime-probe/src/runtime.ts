@@ -19,7 +19,13 @@ export interface Flow {
   id: number;
   name: string;
   kind: 'main' | 'flow' | 'spawn' | 'callback';
-  parent: number | undefined;
+  /**
+   * The flow that started it, which may be provisional (runs.ts): its id is resolved when this
+   * flow is first registered, and kept in `parentId` instead, so that flows do not keep their
+   * ancestors alive.
+   */
+  parent: Flow | undefined;
+  parentId?: number;
   /**
    * Set while this flow is provisional, and after it turned out to belong to another flow: it
    * acts with the identity of `alias` (see runs.ts).
@@ -36,6 +42,11 @@ export interface Flow {
   autoName?: boolean;
   /** Set when the identity rules could not decide this flow's operations exactly. */
   uncertain?: boolean;
+  /**
+   * Set on a provisional flow when a flush sent its operations, under its alias, before its run
+   * was decided (runs.ts).
+   */
+  sentEarly?: boolean;
   /** The flow's context, made once (identity.ts). */
   ctx?: Ctx;
 }
@@ -47,6 +58,8 @@ export interface Flow {
 export interface Ctx {
   flow: Flow | undefined;
   parent: Flow | undefined;
+  /** What a `.then` callback made in this context resumes in (runs.ts), made once. */
+  thenMark?: { thenOf: Ctx };
 }
 
 export interface ResourceRec {

@@ -49,7 +49,9 @@ export class Task<T> {
       sentIn: -1,
     };
     registerFlow(parent);
-    sync(Op.taskStart, this.#flow, undefined, siteForBlocking(), 0, resolved(parent).id);
+    // The peer, the parent, is filled in when the batch is encoded: the parent may still be
+    // provisional (recorder.ts, `peerOf`).
+    sync(Op.taskStart, this.#flow, undefined, siteForBlocking(), 0, 0);
     runAs(this.#flow, async () => {
       try {
         this.#end('returned', await fn(), undefined);

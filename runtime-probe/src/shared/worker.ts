@@ -1,5 +1,5 @@
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
-import { currentFlow, resolved } from '../identity.js';
+import { currentFlow } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
 import { closeWorkerLedger, openWorkerLedger, whenDelivered } from '../transports/delivery.js';
@@ -52,7 +52,7 @@ export class Worker extends NodeWorker {
       id: this.threadId * 2 ** 32 + 1,
       name: options?.name ?? `thread ${this.threadId}`,
       kind: 'main',
-      parent: resolved(parent).id,
+      parent,
       alias: undefined,
       blocked: false,
       sentIn: -1,
