@@ -34,7 +34,7 @@ import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { Op } from './sync.js';
 import { listenToThreads } from './transports/thread.js';
-import { undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
+import { drainIoThread, undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
 
 const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -409,11 +409,14 @@ function onExit(code: number): void {
   const exitCode = typeof process.exitCode === 'number' && code === 0 ? process.exitCode : code;
   flush();
   const ts = roundTs(now());
-  // Workers' batches that never reached the main thread are lost for its sinks.
+  // Workers' batches that never reached the main thread are lost for the sinks it feeds them
+  // to; the ones the I/O thread has not written, for a collector's. The I/O thread goes first,
+  // so that a collector gets them before the end.
+  const ioLost = drainIoThread();
   const lost = undeliveredWorkerEvents();
   for (const sink of rt.sinks) {
     const s = sink.stats();
-    const dropped = s.dropped + (sink.takesForwarded ? lost : 0);
+    const dropped = s.dropped + (sink.takesForwarded ? lost : ioLost);
     try {
       sink.close({ t: 'end', ts, exitCode, produced: rt.produced + lost, dropped });
     } catch {

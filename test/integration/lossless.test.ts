@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import { loops } from '../loops.js';
-import { runLockscope } from './run-program.js';
+import { bundleFixture, runLockscope } from './run-program.js';
+
+const WORKER = bundleFixture('delivery-worker');
+const POOL_WORKER = bundleFixture('busy-pool-worker');
 
 describe('lossless delivery under lockscope run', () => {
   test('a million lock operations that never yield arrive whole: exit 0, no finding, 0 dropped', async () => {
@@ -57,4 +60,66 @@ describe('lossless delivery under lockscope run', () => {
       }
     });
   }
+
+  // Workers' batches go to the I/O thread, which workers wait for and the exit drains.
+  test('every worker event reaches the collector, on every exit path of the workers', async () => {
+    for (let i = 0; i < loops(20, 200); i++) {
+      const { code, stdout, stderr } = await runLockscope([
+        'run',
+        '--json',
+        'test/fixtures/delivery.ts',
+        WORKER,
+      ]);
+      const report = JSON.parse(stdout) as Report;
+      const [proc] = report.processes;
+      assert.ok(proc, stderr);
+      assert.deepEqual([proc.dropped, proc.events], [0, proc.produced], `run ${i + 1}: ${stderr}`);
+      const names = new Set(report.resources.map((r) => r.name));
+      for (let w = 0; w < 4; w++) assert.ok(names.has(`w${w}-last`), `run ${i + 1}: worker ${w}`);
+      assert.equal(code, 0, stderr);
+    }
+  });
+
+  for (const size of [2, 4]) {
+    test(`a pool of ${size} busy workers: every event arrives, every time`, async () => {
+      for (let i = 0; i < loops(20, 200); i++) {
+        const { code, stdout, stderr } = await runLockscope([
+          'run',
+          '--json',
+          'test/fixtures/busy-pool.ts',
+          POOL_WORKER,
+          String(size),
+        ]);
+        const report = JSON.parse(stdout) as Report;
+        const [proc] = report.processes;
+        assert.ok(proc, stderr);
+        // Eight jobs of 5,000 take-and-release pairs in the workers, and the pool's own events.
+        assert.ok(proc.produced > 80_000, `run ${i + 1}: ${proc.produced} produced`);
+        assert.deepEqual(
+          [proc.dropped, proc.events],
+          [0, proc.produced],
+          `run ${i + 1}: ${stderr}`,
+        );
+        assert.equal(code, 0, stderr);
+      }
+    });
+  }
+
+  test('workers that post right before the process exits lose nothing', async () => {
+    for (let i = 0; i < loops(5, 50); i++) {
+      const { stdout, stderr } = await runLockscope([
+        'run',
+        '--json',
+        'test/fixtures/exit-with-workers.ts',
+        WORKER,
+      ]);
+      const report = JSON.parse(stdout) as Report;
+      const [proc] = report.processes;
+      assert.ok(proc, stderr);
+      assert.ok(proc.produced > 200_000, `run ${i + 1}: ${proc.produced} produced`);
+      assert.deepEqual([proc.dropped, proc.events], [0, proc.produced], `run ${i + 1}: ${stderr}`);
+      const names = new Set(report.resources.map((r) => r.name));
+      for (let w = 0; w < 4; w++) assert.ok(names.has(`w${w}-last`), `run ${i + 1}: worker ${w}`);
+    }
+  });
 });

@@ -42,6 +42,12 @@ export class Worker extends NodeWorker {
   readonly #exited: Promise<number>;
 
   constructor(filename: string | URL, options?: WorkerOptions & { name?: string }) {
+    // The I/O thread, which writes workers' batches to a collector, must be expected before the
+    // worker can post its first one (delivery.ts).
+    const endpoint = process.env.LOCKSCOPE_ENDPOINT;
+    if (endpoint && rt.threadId === 0) {
+      ensureIoThread(endpoint, helloMessage(process.env.LOCKSCOPE_TOKEN ?? ''));
+    }
     const ledger = openWorkerLedger();
     const ts = typeScriptWorker(filename, options);
     super(ts?.script ?? filename, ts?.options ?? options);
@@ -63,10 +69,6 @@ export class Worker extends NodeWorker {
     registerFlow(task);
     sync(Op.threadStart, parent, undefined, siteForBlocking(), 0, task.id);
     startHoldWatchdog();
-    const endpoint = process.env.LOCKSCOPE_ENDPOINT;
-    if (endpoint && rt.threadId === 0) {
-      ensureIoThread(endpoint, helloMessage(process.env.LOCKSCOPE_TOKEN ?? ''));
-    }
     this.#exited = new Promise((resolve) => {
       // An uncaught error in the worker: recorded, and left to the caller's own 'error'
       // listeners (without one, Node reports it as usual).

@@ -8,7 +8,10 @@
  * (`Worker.join()`, the thread-exit event, the process's own exit) compares the two counts.
  *
  * A ledger is an Int32Array over a SharedArrayBuffer: batches posted, batches delivered, events
- * posted, events delivered (event counts wrap at 2^32; only their difference is used). Ledgers
+ * posted, events delivered (event counts wrap at 2^32; only their difference is used). The
+ * process's ledger also follows the I/O thread (transports/thread.ts), which writes the workers'
+ * batches to a collector on a connection of its own: whether one is expected, whether it listens
+ * yet (-1 once it is gone), and the batches and events it has written. Ledgers
  * reach the worker through `worker_threads` environment data, which every new Worker receives a
  * copy of as it is constructed: one ledger for the whole process, set once by the main thread and
  * inherited by every descendant, and one per lockscope Worker, set just around its construction.
@@ -23,6 +26,20 @@ const POSTED = 0;
 const DELIVERED = 1;
 const POSTED_EVENTS = 2;
 const DELIVERED_EVENTS = 3;
+export const IO_EXPECTED = 4;
+export const IO_LISTENING = 5;
+export const IO_WRITTEN = 6;
+export const IO_WRITTEN_EVENTS = 7;
+const LEDGER_LENGTH = 8;
+
+/** How long a worker waits for the I/O thread to listen before it posts anyway. */
+const IO_START_MS = 5000;
+/**
+ * In lossless mode, how many workers' events may wait for the I/O thread before a worker that
+ * posts more waits; and how long it waits with no progress before it posts anyway.
+ */
+const IO_BACKLOG_EVENTS = 100_000;
+const IO_STALL_MS = 10_000;
 
 /** How long a waiter waits for a worker's last batches before it counts them as lost. */
 export const DELIVERY_TIMEOUT_MS = 5000;
@@ -32,12 +49,14 @@ const POLL_MS = 2;
 export type Ledger = Int32Array;
 
 function newLedger(): Ledger {
-  return new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+  return new Int32Array(new SharedArrayBuffer(LEDGER_LENGTH * Int32Array.BYTES_PER_ELEMENT));
 }
 
 function isLedger(value: unknown): value is Ledger {
   return (
-    value instanceof Int32Array && value.buffer instanceof SharedArrayBuffer && value.length === 4
+    value instanceof Int32Array &&
+    value.buffer instanceof SharedArrayBuffer &&
+    value.length === LEDGER_LENGTH
   );
 }
 
@@ -193,4 +212,65 @@ export function waitForWorkers(): boolean {
 export function undeliveredWorkerEvents(): number {
   const ledger = rt.threadId === 0 ? state.process : undefined;
   return ledger ? undelivered(ledger) : 0;
+}
+
+/**
+ * On the main thread, before it starts the I/O thread: from now on workers wait for it to listen
+ * before they post (a BroadcastChannel message posted before a receiver subscribes is lost to it).
+ */
+export function expectIoThread(): Ledger | undefined {
+  const ledger = processLedger();
+  if (ledger) Atomics.store(ledger, IO_EXPECTED, 1);
+  return ledger;
+}
+
+/** The I/O thread is gone: nobody waits for it any more. */
+export function ioThreadGone(ledger: Ledger): void {
+  Atomics.store(ledger, IO_LISTENING, -1);
+  Atomics.notify(ledger, IO_LISTENING);
+  Atomics.notify(ledger, IO_WRITTEN);
+}
+
+/**
+ * In a worker, before it posts a batch: waits (bounded) until the I/O thread listens, if one is
+ * expected; in lossless mode also while more than IO_BACKLOG_EVENTS of the workers' events wait
+ * for it, so that a busy worker is slowed rather than let the backlog grow without bound.
+ */
+export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
+  const ledger = refs.process;
+  if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return;
+  if (Atomics.load(ledger, IO_LISTENING) === 0) {
+    Atomics.wait(ledger, IO_LISTENING, 0, IO_START_MS);
+  }
+  if (!lossless) return;
+  let since = performance.now();
+  for (;;) {
+    if (Atomics.load(ledger, IO_LISTENING) !== 1) return;
+    const written = Atomics.load(ledger, IO_WRITTEN);
+    const backlog =
+      (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
+    if (backlog <= IO_BACKLOG_EVENTS) return;
+    const left = IO_STALL_MS - (performance.now() - since);
+    if (left <= 0) return;
+    if (Atomics.wait(ledger, IO_WRITTEN, written, left) !== 'timed-out') since = performance.now();
+  }
+}
+
+/**
+ * On the main thread at exit: waits (at most `timeoutMs`) until the I/O thread has written every
+ * batch workers posted. Returns the workers' events it has not written, which are lost.
+ */
+export function drainIoThread(timeoutMs = DELIVERY_TIMEOUT_MS): number {
+  const ledger = rt.threadId === 0 ? state.process : undefined;
+  if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return 0;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const written = Atomics.load(ledger, IO_WRITTEN);
+    const behind = (Atomics.load(ledger, POSTED) - written) | 0;
+    const left = deadline - performance.now();
+    if (behind <= 0 || Atomics.load(ledger, IO_LISTENING) < 0 || left <= 0) break;
+    Atomics.wait(ledger, IO_WRITTEN, written, left);
+  }
+  const lost = (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
+  return Math.max(0, lost);
 }

@@ -15,8 +15,14 @@ import { BroadcastChannel, Worker, type MessagePort } from 'node:worker_threads'
 import type { Message } from '../protocol.js';
 import { rt, shared, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import {
+  awaitIoThread,
   countDelivered,
   countPosted,
+  expectIoThread,
+  ioThreadGone,
+  IO_LISTENING,
+  IO_WRITTEN,
+  IO_WRITTEN_EVENTS,
   processLedger,
   workerLedgers,
   type LedgerRefs,
@@ -45,6 +51,7 @@ export class ThreadForwardSink implements Sink {
   #error: string | undefined;
   // Read before the program can start threads of its own, which must not count into them.
   #ledgers = workerLedgers();
+  readonly #lossless = process.env.LOCKSCOPE_LOSSLESS === '1';
 
   constructor() {
     // A worker must not be kept alive by its probe.
@@ -52,6 +59,8 @@ export class ThreadForwardSink implements Sink {
   }
 
   write(batch: Batch): void {
+    // The I/O thread must be listening before the batch goes, or it would never see it.
+    awaitIoThread(this.#ledgers, this.#lossless);
     const message: Forwarded = {
       thread: rt.threadId,
       eventCount: batch.eventCount,
@@ -134,9 +143,14 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
 const { connect } = require('node:net');
-const { channel, endpoint, hello, port, counters } = workerData;
+const { channel, endpoint, hello, port, counters, ledger } = workerData;
 const socket = connect(endpoint);
 const dead = () => {
+  if (ledger) {
+    Atomics.store(ledger, ${IO_LISTENING}, -1);
+    Atomics.notify(ledger, ${IO_LISTENING});
+    Atomics.notify(ledger, ${IO_WRITTEN});
+  }
   if (!counters) return;
   Atomics.store(counters, ${Q_DEAD}, 1);
   Atomics.notify(counters, ${Q_PENDING});
@@ -153,8 +167,19 @@ ch.onmessage = (event) => {
   if (!data || !Array.isArray(data.messages)) return;
   let text = '';
   for (const m of data.messages) text += JSON.stringify(m) + '\\n';
-  socket.write(text);
+  const events = typeof data.eventCount === 'number' ? data.eventCount : 0;
+  socket.write(text, (err) => {
+    if (err || !ledger) return;
+    Atomics.add(ledger, ${IO_WRITTEN_EVENTS}, events);
+    Atomics.add(ledger, ${IO_WRITTEN}, 1);
+    Atomics.notify(ledger, ${IO_WRITTEN});
+  });
 };
+// Workers wait for this before they post (see delivery.ts).
+if (ledger && Atomics.load(ledger, ${IO_LISTENING}) === 0) {
+  Atomics.store(ledger, ${IO_LISTENING}, 1);
+  Atomics.notify(ledger, ${IO_LISTENING});
+}
 if (port) {
   port.on('message', ({ text, events }) => {
     socket.write(text, (err) => {
@@ -183,9 +208,10 @@ export interface LosslessChannel {
 export function ensureIoThread(endpoint: string, hello: Message, lossless?: LosslessChannel): void {
   if (io.started) return;
   io.started = true;
+  const ledger = expectIoThread();
   const w = new Worker(IO_THREAD, {
     eval: true,
-    workerData: { channel: channelName(), endpoint, hello, ...lossless },
+    workerData: { channel: channelName(), endpoint, hello, ledger, ...lossless },
     transferList: lossless ? [lossless.port] : [],
     // The I/O thread must not keep the process alive, nor run the program's flags.
     execArgv: [],
@@ -193,11 +219,11 @@ export function ensureIoThread(endpoint: string, hello: Message, lossless?: Loss
   });
   w.unref();
   w.on('error', (err) => warnOnce('io-thread', `the I/O thread failed: ${String(err)}`));
-  if (lossless) {
-    // An I/O thread that could not start never sets the flag itself.
-    w.on('exit', () => {
-      Atomics.store(lossless.counters, Q_DEAD, 1);
-      Atomics.notify(lossless.counters, Q_PENDING);
-    });
-  }
+  // An I/O thread that could not start never sets the flags itself.
+  w.on('exit', () => {
+    if (ledger) ioThreadGone(ledger);
+    if (!lossless) return;
+    Atomics.store(lossless.counters, Q_DEAD, 1);
+    Atomics.notify(lossless.counters, Q_PENDING);
+  });
 }
