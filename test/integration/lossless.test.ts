@@ -64,18 +64,8 @@ describe('lossless delivery under lockscope run', () => {
   // Workers' batches go to the I/O thread, which workers wait for and the exit drains.
   test('every worker event reaches the collector, on every exit path of the workers', async () => {
     for (let i = 0; i < loops(20, 200); i++) {
-      const { code, stdout, stderr } = await runLockscope([
-        'run',
-        '--json',
-        'test/fixtures/delivery.ts',
-        WORKER,
-      ]);
-      const report = JSON.parse(stdout) as Report;
-      const [proc] = report.processes;
-      assert.ok(proc, stderr);
-      assert.deepEqual([proc.dropped, proc.events], [0, proc.produced], `run ${i + 1}: ${stderr}`);
-      const names = new Set(report.resources.map((r) => r.name));
-      for (let w = 0; w < 4; w++) assert.ok(names.has(`w${w}-last`), `run ${i + 1}: worker ${w}`);
+      const { code, report, stderr } = await runWhole(i, ['test/fixtures/delivery.ts', WORKER]);
+      assertEachWorkerEnded(report, i);
       assert.equal(code, 0, stderr);
     }
   });
@@ -83,23 +73,13 @@ describe('lossless delivery under lockscope run', () => {
   for (const size of [2, 4]) {
     test(`a pool of ${size} busy workers: every event arrives, every time`, async () => {
       for (let i = 0; i < loops(20, 200); i++) {
-        const { code, stdout, stderr } = await runLockscope([
-          'run',
-          '--json',
+        const { code, proc, stderr } = await runWhole(i, [
           'test/fixtures/busy-pool.ts',
           POOL_WORKER,
           String(size),
         ]);
-        const report = JSON.parse(stdout) as Report;
-        const [proc] = report.processes;
-        assert.ok(proc, stderr);
         // Eight jobs of 5,000 take-and-release pairs in the workers, and the pool's own events.
         assert.ok(proc.produced > 80_000, `run ${i + 1}: ${proc.produced} produced`);
-        assert.deepEqual(
-          [proc.dropped, proc.events],
-          [0, proc.produced],
-          `run ${i + 1}: ${stderr}`,
-        );
         assert.equal(code, 0, stderr);
       }
     });
@@ -107,19 +87,28 @@ describe('lossless delivery under lockscope run', () => {
 
   test('workers that post right before the process exits lose nothing', async () => {
     for (let i = 0; i < loops(5, 50); i++) {
-      const { stdout, stderr } = await runLockscope([
-        'run',
-        '--json',
-        'test/fixtures/exit-with-workers.ts',
-        WORKER,
-      ]);
-      const report = JSON.parse(stdout) as Report;
-      const [proc] = report.processes;
-      assert.ok(proc, stderr);
+      const { report, proc } = await runWhole(i, ['test/fixtures/exit-with-workers.ts', WORKER]);
       assert.ok(proc.produced > 200_000, `run ${i + 1}: ${proc.produced} produced`);
-      assert.deepEqual([proc.dropped, proc.events], [0, proc.produced], `run ${i + 1}: ${stderr}`);
-      const names = new Set(report.resources.map((r) => r.name));
-      for (let w = 0; w < 4; w++) assert.ok(names.has(`w${w}-last`), `run ${i + 1}: worker ${w}`);
+      assertEachWorkerEnded(report, i);
     }
   });
 });
+
+/** Runs a program under `lockscope run --json` and checks that every event it produced arrived. */
+async function runWhole(
+  i: number,
+  program: string[],
+): Promise<{ code: number; report: Report; proc: Report['processes'][number]; stderr: string }> {
+  const { code, stdout, stderr } = await runLockscope(['run', '--json', ...program]);
+  const report = JSON.parse(stdout) as Report;
+  const [proc] = report.processes;
+  assert.ok(proc, stderr);
+  assert.deepEqual([proc.dropped, proc.events], [0, proc.produced], `run ${i + 1}: ${stderr}`);
+  return { code, report, proc, stderr };
+}
+
+/** The last lock of each of the four delivery workers is in the report. */
+function assertEachWorkerEnded(report: Report, i: number): void {
+  const names = new Set(report.resources.map((r) => r.name));
+  for (let w = 0; w < 4; w++) assert.ok(names.has(`w${w}-last`), `run ${i + 1}: worker ${w}`);
+}
