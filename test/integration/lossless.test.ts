@@ -1,6 +1,9 @@
 // Lossless delivery under `lockscope run`: a program that outruns the collector waits for it
 // rather than losing events, so a busy correct program is judged on every event it made.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import { loops } from '../loops.js';
@@ -85,6 +88,29 @@ describe('lossless delivery under lockscope run', () => {
     });
   }
 
+  test('the trace file and the collector get the same events', async () => {
+    const trace = join(tmpdir(), `lockscope-both-${process.pid}.jsonl`);
+    try {
+      const { report } = await runWhole(0, ['test/fixtures/delivery.ts', WORKER], {
+        LOCKSCOPE_TRACE: trace,
+      });
+      const fromTrace = await runLockscope(['report', '--json', trace]);
+      const other = JSON.parse(fromTrace.stdout) as Report;
+      // The same events give the same analysis: counts, contention and time line.
+      const digest = (r: Report): unknown => ({
+        processes: r.processes.map((p) => [p.produced, p.events, p.dropped]),
+        resources: r.stats.resources.map((s) => [s.name, s.acquisitions, s.contended]),
+        lanes: r.timeline.lanes.length,
+        intervals: r.timeline.intervals.length,
+        findings: r.findings.map((f) => f.id),
+      });
+      assert.deepEqual(digest(other), digest(report));
+      assert.ok(report.processes[0]!.events > 1_000);
+    } finally {
+      rmSync(trace, { force: true });
+    }
+  });
+
   test('workers that post right before the process exits lose nothing', async () => {
     for (let i = 0; i < loops(5, 50); i++) {
       const { report, proc } = await runWhole(i, ['test/fixtures/exit-with-workers.ts', WORKER]);
@@ -98,8 +124,13 @@ describe('lossless delivery under lockscope run', () => {
 async function runWhole(
   i: number,
   program: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; report: Report; proc: Report['processes'][number]; stderr: string }> {
-  const { code, stdout, stderr } = await runLockscope(['run', '--json', ...program]);
+  const { code, stdout, stderr } = await runLockscope(
+    ['run', '--json', ...program],
+    undefined,
+    env,
+  );
   const report = JSON.parse(stdout) as Report;
   const [proc] = report.processes;
   assert.ok(proc, stderr);

@@ -103,7 +103,11 @@ export interface CliResult {
  * Runs the `lockscope` command as a user does, through its bin (which loads the build), on the
  * Node under test, in `cwd` (the repository by default), without colours.
  */
-export function runLockscope(args: string[], cwd?: string): Promise<CliResult> {
+export function runLockscope(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const bin = join(root, 'runtime-probe', 'bin', 'lockscope.cjs');
   return new Promise((done) => {
@@ -116,7 +120,7 @@ export function runLockscope(args: string[], cwd?: string): Promise<CliResult> {
         timeout: 60_000,
         // A --json report of a busy program is larger than execFile's default of 1 MB.
         maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, NO_COLOR: '1' },
+        env: { ...process.env, ...env, NO_COLOR: '1' },
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;

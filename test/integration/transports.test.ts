@@ -196,7 +196,8 @@ describe('socket collector', () => {
   it('tells the collector of a gap before the events that follow it', async () => {
     const lines: { t: string; name?: string; dropped?: number }[] = [];
     const { path, server } = await rawServer((s) => {
-      // Paused for less than the stall watchdog's 2 s: batches past 8 MB are dropped meanwhile,
+      // Paused for less than the stall watchdog's 2 s: batches past the high-water mark (64 KB
+      // here, so that the pause costs events however slow the machine) are dropped meanwhile,
       // and the connection lives on.
       s.pause();
       setTimeout(() => s.resume(), 1_000);
@@ -208,7 +209,7 @@ describe('socket collector', () => {
       });
     });
     try {
-      const r = await runProgram(['test/fixtures/workload.ts', '400000'], {
+      const r = await runProgram(['test/fixtures/workload.ts', '400000', String(64 * 1024)], {
         LOCKSCOPE_ENDPOINT: path,
         LOCKSCOPE_TOKEN: 'x',
       });
@@ -225,6 +226,53 @@ describe('socket collector', () => {
         `told at ${told}, resumed at ${registrations[1]}`,
       );
     } finally {
+      server.close();
+    }
+  });
+
+  it('reconnects after a stall as the same process, and counts the gap', async () => {
+    // The first connection is never read: the probe sees no progress for 2 s, drops it and
+    // connects again. The second is read to the end.
+    const streams: Message[][] = [];
+    const held: Socket[] = [];
+    const { path, server } = await rawServer((s) => {
+      const lines: Message[] = [];
+      streams.push(lines);
+      if (streams.length === 1) {
+        s.pause();
+        held.push(s);
+        return;
+      }
+      let rest = '';
+      s.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop()!;
+        for (const line of parts) lines.push(JSON.parse(line) as Message);
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/steady.ts', '5000'], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /done/);
+      const s = lastJson<Stats>(r.stdout);
+      assertAccounted(s);
+      assert.ok(s.dropped > 0, 'the stalled connection cost events');
+      assert.equal(streams.length, 2, 'one reconnection');
+      const [hello, told] = streams[1]!;
+      assert.equal(hello?.t, 'hello');
+      // The collector learns of the gap before any event of the new connection.
+      assert.ok(told?.t === 'heartbeat' && told.dropped > 0, JSON.stringify(told));
+      const end = streams[1]!.find((m) => m.t === 'end');
+      assert.ok(end?.t === 'end' && end.dropped === s.dropped, 'the end counts every drop');
+      assert.ok(
+        streams[1]!.some((m) => m.t === 'events' && m.events.length > 0),
+        'events arrive after the reconnection',
+      );
+    } finally {
+      for (const s of held) s.destroy();
       server.close();
     }
   });

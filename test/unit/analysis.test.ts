@@ -397,6 +397,37 @@ describe('input and output', () => {
     );
   });
 
+  test('a stream cut off and opened again by the same process goes on with its model', () => {
+    // The probe reconnects after a stall with the same hello: the lock taken before the cut is
+    // still held after it, so the request after the cut closes a cycle.
+    const before = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1, 'acquired', 2, 12, 12);
+    before.text();
+    const a = new Analyzer();
+    const [s1, s2, s3] = [{}, {}, {}];
+    for (const m of before.messages) a.accept(s1, m);
+    a.endStream(s1);
+    const [hello] = before.messages;
+    a.accept(s2, hello!);
+    a.accept(s2, {
+      t: 'events',
+      thread: 0,
+      origin: before.origin,
+      events: [
+        { us: 2, op: 'request', task: 1, res: 12, site: 11 },
+        { us: 3, op: 'request', task: 2, res: 11, site: 13 },
+      ],
+    });
+    assert.deepEqual(
+      a.findings.map((f) => f.kind),
+      ['deadlock'],
+    );
+    assert.equal(a.report().processes.length, 1);
+    // Another start time with the same pid is another process, even while the first is cut.
+    a.endStream(s2);
+    a.accept(s3, { ...hello!, ts: before.origin + 5_000 } as typeof hello & object);
+    assert.equal(a.report().processes.length, 2);
+  });
+
   test('a recorded trace always gives the same report', () => {
     const b = twoLocks()
       .ev(0, 'acquired', 1, 11, 10)

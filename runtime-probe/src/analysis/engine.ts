@@ -136,13 +136,15 @@ export class Analyzer {
       this.#origin ??= m.ts;
       // One process may report on several streams (its worker threads' events reach a
       // collector through an I/O thread with a connection of its own): they share one model, so
-      // that a cycle across threads is seen whole. A pid seen again after its process ended is a
-      // new process.
+      // that a cycle across threads is seen whole. A stream cut off and opened again (a probe
+      // reconnects after a stall) has the same pid and start time, and goes on with its
+      // process; a pid seen again after its process ended is a new process.
       let proc = this.#byPid.get(m.pid);
+      if (proc?.cut && proc.exitCode === undefined && proc.startTs === m.ts) proc.cut = false;
       if (!proc || proc.exitCode !== undefined || proc.cut) {
         const n = this.#pids.get(m.pid) ?? 0;
         this.#pids.set(m.pid, n + 1);
-        proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title);
+        proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title, m.ts);
         this.#byPid.set(m.pid, proc);
         this.#models.push(proc);
       }

@@ -174,6 +174,8 @@ export class ProcessModel {
     readonly prefix: string,
     readonly pid: number,
     readonly title: string,
+    /** When its probe started (`hello.ts`): with the pid, who the process is. */
+    readonly startTs: number,
   ) {}
 
   task(id: number): TaskState {

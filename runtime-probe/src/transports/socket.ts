@@ -3,9 +3,12 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { heartbeatMessage, helloMessage, registriesLost } from '../recorder.js';
 
-/** How often the stall watchdog looks, and after how many looks without progress it gives up. */
+/** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
 const STALLED_LOOKS = 4;
+/** After a stall: how long to wait before connecting again, and how many times to. */
+const RECONNECT_MS = 1_000;
+const MAX_RECONNECTS = 5;
 
 /**
  * Streams to a collector over a Unix socket or Windows named pipe (LOCKSCOPE_ENDPOINT), starting
@@ -17,15 +20,22 @@ const STALLED_LOOKS = 4;
  * kernel has not taken yet is an active libuv request, which does keep the program alive: that is
  * what delivers the last events of a program that is exiting or deadlocked. So that a collector
  * that stops reading cannot hold the program forever, a watchdog (an unref'd timer) drops the
- * connection once writes have made no progress for about two seconds. Accounting is exact: an event is
- * `sent` once its write completed, `dropped` once its write failed or was refused, and `inFlight`
- * in between, so sent + dropped + inFlight always equals what reached the sink.
+ * connection once writes have made no progress for about two seconds, and connects again a second
+ * later (at most MAX_RECONNECTS times): the new stream starts with the same `hello`, which tells
+ * the collector it is the same process, then a heartbeat that counts what was lost, then the
+ * registries again. A collector that closes the connection or refuses it is not retried.
+ * Accounting is exact: an event is `sent` once its write completed, `dropped` once its write
+ * failed or was refused, and `inFlight` in between, so sent + dropped + inFlight always equals
+ * what reached the sink.
  */
 export class SocketSink implements Sink {
   readonly kind = 'socket';
   readonly takesForwarded = false;
-  #socket: Socket;
+  #socket!: Socket;
+  /** False between a stall and the next connection, and for good once the sink gave up. */
+  #connected = false;
   #dead = false;
+  #reconnects = 0;
   #sent = 0;
   #dropped = 0;
   #inFlight = 0;
@@ -39,32 +49,58 @@ export class SocketSink implements Sink {
 
   constructor(
     readonly target: string,
-    token: string,
+    private readonly token: string,
   ) {
-    this.#socket = connect(target);
-    this.#socket.unref();
-    this.#socket.setNoDelay?.(true);
-    this.#socket.on('error', (err) => this.#die(err.message));
-    this.#socket.on('close', () => this.#die('the collector closed the connection'));
-    // The collector may answer (an error line before closing); nothing else is expected.
-    this.#socket.on('data', () => {});
+    this.#connect();
     this.#watchdog = setInterval(() => this.#look(), WATCH_MS);
     this.#watchdog.unref();
-    this.#send(JSON.stringify(helloMessage(token)) + '\n', 0);
+  }
+
+  #connect(): void {
+    if (this.#dead) return;
+    const socket = connect(this.target);
+    this.#socket = socket;
+    socket.unref();
+    socket.setNoDelay?.(true);
+    // Events of a connection the sink has left behind (a stalled one) are not about the next.
+    const current = (): boolean => socket === this.#socket && this.#connected;
+    socket.on('error', (err) => current() && this.#die(err.message));
+    socket.on('close', () => current() && this.#die('the collector closed the connection'));
+    // The collector may answer (an error line before closing); nothing else is expected.
+    socket.on('data', () => {});
+    this.#connected = true;
+    // The hello comes first on every connection, before the heartbeat that tells of a gap.
+    this.#write(JSON.stringify(helloMessage(this.token)) + '\n', 0);
   }
 
   #look(): void {
     if (this.#pending.size === 0 || this.#progress > 0) {
       this.#stalledLooks = 0;
     } else if (++this.#stalledLooks >= STALLED_LOOKS) {
-      this.#die(`the collector took nothing for ${(WATCH_MS * STALLED_LOOKS) / 1000} s`);
+      this.#stalledLooks = 0;
+      this.#stalled(`the collector took nothing for ${(WATCH_MS * STALLED_LOOKS) / 1000} s`);
     }
     this.#progress = 0;
+  }
+
+  /** Drops a connection that makes no progress, and connects again later. */
+  #stalled(reason: string): void {
+    if (this.#reconnects >= MAX_RECONNECTS) return this.#die(reason);
+    this.#reconnects++;
+    warnOnce(
+      `socket-stall-${this.target}`,
+      `${reason} at ${this.target}; events are dropped and counted until it reconnects`,
+    );
+    this.#connected = false;
+    this.#dropPending();
+    this.#socket.destroy();
+    setTimeout(() => this.#connect(), RECONNECT_MS).unref();
   }
 
   #die(reason: string): void {
     if (!this.#dead) {
       this.#dead = true;
+      this.#connected = false;
       this.#error = reason;
       if (rt.produced > 0 || this.#inFlight > 0) {
         warnOnce(
@@ -74,8 +110,13 @@ export class SocketSink implements Sink {
       }
     }
     clearInterval(this.#watchdog);
-    for (const p of this.#pending) this.#settleWrite(p, false);
+    this.#dropPending();
     this.#socket.destroy();
+  }
+
+  #dropPending(): void {
+    if (this.#pending.size > 0) this.#gap = true;
+    for (const p of this.#pending) this.#settleWrite(p, false);
   }
 
   #settleWrite(p: { n: number }, ok: boolean): void {
@@ -91,7 +132,7 @@ export class SocketSink implements Sink {
   }
 
   #send(text: string, n: number): void {
-    if (this.#dead || this.#socket.writableLength > rt.config.socketHighWater) {
+    if (!this.#connected || this.#socket.writableLength > rt.config.socketHighWater) {
       this.#dropped += n;
       this.#gap ||= n > 0;
       registriesLost();
@@ -124,7 +165,7 @@ export class SocketSink implements Sink {
   close(end: Message): void {
     // At exit only a synchronous attempt is possible; Node writes at once when the socket can
     // take it.
-    if (!this.#dead) this.#socket.write(JSON.stringify(end) + '\n');
+    if (this.#connected) this.#socket.write(JSON.stringify(end) + '\n');
   }
 
   stats(): SinkStats {
