@@ -76,13 +76,18 @@ describe('lossless delivery under lockscope run', () => {
   for (const size of [2, 4]) {
     test(`a pool of ${size} busy workers: every event arrives, every time`, async () => {
       for (let i = 0; i < loops(20, 200); i++) {
-        const { code, proc, stderr } = await runWhole(i, [
+        const { code, report, proc, stderr } = await runWhole(i, [
           'test/fixtures/busy-pool.ts',
           POOL_WORKER,
           String(size),
         ]);
-        // Eight jobs of 5,000 take-and-release pairs in the workers, and the pool's own events.
+        // Eight jobs of 5,000 take-and-release pairs in the workers, and the pool's own events:
+        // every one of the workers' acquisitions is in the analysis, whichever worker ran it.
         assert.ok(proc.produced > 80_000, `run ${i + 1}: ${proc.produced} produced`);
+        const taken = report.stats.resources
+          .filter((r) => r.name === 'worker lock')
+          .reduce((n, r) => n + r.acquisitions, 0);
+        assert.equal(taken, 40_000, `run ${i + 1}`);
         assert.equal(code, 0, stderr);
       }
     });
