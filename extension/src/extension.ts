@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
+import type { RejectCode } from '../../runtime-probe/src/collector.js';
 import { PROTOCOL_VERSION } from '../../runtime-probe/src/protocol.js';
 import {
   registerCodeActions,
@@ -81,7 +82,7 @@ class Controller {
     this.#session = await Session.start({
       onChange: () => this.#refresh(),
       log: this.#log,
-      onRefused: (reason) => this.#refused(reason),
+      onRefused: (reason, code) => this.#refused(reason, code),
     });
     this.#log(`session listening at ${this.#session.endpoint} (protocol ${PROTOCOL_VERSION})`);
     this.#tree = new SessionTree(() => this.#session!.analyzer.state());
@@ -243,9 +244,10 @@ class Controller {
     return lenses;
   }
 
-  #refused(reason: string): void {
-    // Version skew is worth a notification, once per reason; other refusals go to the log.
-    if (/protocol/.test(reason) && !this.#refusals.has(reason)) {
+  #refused(reason: string, code: RejectCode): void {
+    // Version skew (only an authenticated peer gets that far) is worth a notification, once per
+    // reason; other refusals go to the log.
+    if (code === 'version' && !this.#refusals.has(reason)) {
       this.#refusals.add(reason);
       void vscode.window.showWarningMessage(`Lockscope refused a program: ${reason}`);
     }

@@ -6,7 +6,11 @@
  */
 import { Analyzer, type AnalysisOptions } from '../../runtime-probe/src/analysis/engine.js';
 import type { Finding } from '../../runtime-probe/src/analysis/types.js';
-import { startCollector, type Collector } from '../../runtime-probe/src/collector.js';
+import {
+  startCollector,
+  type Collector,
+  type RejectCode,
+} from '../../runtime-probe/src/collector.js';
 
 export interface SessionHandlers {
   /** Something changed: coalesced, at most one call per `updateMs`. */
@@ -15,8 +19,11 @@ export interface SessionHandlers {
   onFinding?(finding: Finding): void;
   /** A line for the output channel. */
   log?(line: string): void;
-  /** A connection was refused (bad token, version skew, garbage): the reason, for the user. */
-  onRefused?(reason: string): void;
+  /**
+   * A connection was refused (bad token, version skew, garbage, a limit): the reason, which
+   * repeats nothing an unauthenticated peer sent, and its code.
+   */
+  onRefused?(reason: string, code: RejectCode): void;
 }
 
 export interface SessionOptions {
@@ -33,8 +40,9 @@ export class Session {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #dirty = false;
   #closed = false;
-  /** Connections refused since the session started. */
+  /** Connections refused since the session started, in all and by reason. */
   refused = 0;
+  readonly refusedBy = new Map<RejectCode, number>();
 
   private constructor(
     collector: Collector,
@@ -66,10 +74,18 @@ export class Session {
         }
         ref.session?.changed();
       },
-      onReject: (conn, reason) => {
-        if (ref.session) ref.session.refused++;
-        handlers.log?.(`connection ${conn.id} refused: ${reason}`);
-        handlers.onRefused?.(reason);
+      onReject: (conn, reason, code) => {
+        const s = ref.session;
+        const seen = s?.refusedBy.get(code) ?? 0;
+        if (s) {
+          s.refused++;
+          s.refusedBy.set(code, seen + 1);
+        }
+        // Each reason is logged once, then counted: a flood of refusals must not flood the log.
+        if (seen === 0) handlers.log?.(`connection ${conn.id} refused: ${reason}`);
+        else if (isPowerOfTen(seen + 1))
+          handlers.log?.(`${seen + 1} connections refused: ${reason}`);
+        handlers.onRefused?.(reason, code);
       },
       onEnd: (conn) => {
         ref.session?.analyzer.endStream(conn);
@@ -138,4 +154,11 @@ export class Session {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#collector.close();
   }
+}
+
+/** 10, 100, 1000...: when a repeated refusal is worth a line with its count. */
+function isPowerOfTen(n: number): boolean {
+  let m = n;
+  while (m >= 10 && m % 10 === 0) m /= 10;
+  return n >= 10 && m === 1;
 }

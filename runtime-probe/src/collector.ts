@@ -17,11 +17,52 @@ import {
   type Message,
 } from './protocol.js';
 
+/**
+ * Limits on a connection that has not yet presented a valid hello (a hello is well under 4 KiB):
+ * an unauthenticated peer on the same machine must not be able to exhaust the collector.
+ */
+export const PRE_AUTH = {
+  /** The longest line before the hello, in characters. */
+  maxLine: 16 * 1024,
+  /** How long a connection may take to send its hello. */
+  helloMs: 5_000,
+  /** Connections without a hello at once; more are refused on arrival. */
+  pending: 64,
+};
+/** Connections at once, authenticated or not. */
+export const MAX_CONNECTIONS = 1_024;
+/** The longest line of an authenticated stream, in characters. */
+export const MAX_LINE = 64 * 1024 * 1024;
+
+/** Why a stream was refused, as a code: the reason's text is for people. */
+export type RejectCode =
+  | 'bad-message'
+  | 'no-hello'
+  | 'second-hello'
+  | 'bad-token'
+  | 'version'
+  | 'line-too-long'
+  | 'hello-timeout'
+  | 'too-many-connections';
+
+/** What a refusal says when the peer never authenticated: nothing it sent is repeated. */
+const UNAUTHENTICATED: Record<RejectCode, string> = {
+  'bad-message': 'a connection sent something that is not a Lockscope hello',
+  'no-hello': 'a connection sent something that is not a Lockscope hello',
+  'second-hello': 'a connection sent something that is not a Lockscope hello',
+  'bad-token': 'a connection did not present the right token',
+  // Only an authenticated peer's version is checked; a refusal for it says what to update.
+  version: 'a connection speaks another protocol version',
+  'line-too-long': `a connection sent more than ${PRE_AUTH.maxLine} characters before its hello`,
+  'hello-timeout': `a connection sent no hello within ${PRE_AUTH.helloMs / 1000} s`,
+  'too-many-connections': 'too many connections at once',
+};
+
 /** Splits a byte stream into lines, holding at most `maxLine` characters of a partial line. */
 export class LineDecoder {
   #partial = '';
 
-  constructor(private readonly maxLine = 64 * 1024 * 1024) {}
+  constructor(private readonly maxLine = MAX_LINE) {}
 
   /** Returns the complete lines in `chunk`; throws when a line exceeds the limit. */
   push(chunk: string): string[] {
@@ -41,7 +82,7 @@ export class LineDecoder {
 
   #checkLength(line: string): void {
     if (line.length > this.maxLine) {
-      throw new Error(`a line is longer than ${this.maxLine} characters`);
+      throw new ProtocolError('line-too-long', `a line is longer than ${this.maxLine} characters`);
     }
   }
 
@@ -65,6 +106,8 @@ export interface SessionCounters {
  */
 export class StreamSession {
   hello: Hello | undefined;
+  /** True once the hello presented the right token (or none was required). */
+  authenticated = false;
   readonly counters: SessionCounters = {
     messages: 0,
     events: 0,
@@ -80,26 +123,37 @@ export class StreamSession {
     this.#line++;
     if (line.trim() === '') return null;
     const r = decodeLine(line, `message ${this.#line}`);
-    if (!r.ok) throw new ProtocolError(r.error);
+    if (!r.ok) throw new ProtocolError('bad-message', r.error);
     const m = r.message;
     if (isUnknownMessage(m)) {
       if (!this.hello)
-        throw new ProtocolError(`message ${this.#line}: expected a hello first, got "${m.t}"`);
+        throw new ProtocolError(
+          'no-hello',
+          `message ${this.#line}: expected a hello first, got "${m.t}"`,
+        );
       this.counters.unknownMessages++;
       return null;
     }
     if (!this.hello) {
       if (m.t !== 'hello') {
-        throw new ProtocolError(`message ${this.#line}: expected a hello first, got "${m.t}"`);
+        throw new ProtocolError(
+          'no-hello',
+          `message ${this.#line}: expected a hello first, got "${m.t}"`,
+        );
       }
-      const skew = checkHandshake(m);
-      if (skew) throw new ProtocolError(skew);
+      // The token first: what a peer without it says (its version) is not worth repeating.
       if (this.expectedToken !== undefined && !tokenMatches(m.token, this.expectedToken)) {
-        throw new ProtocolError('the connection did not present the right token');
+        throw new ProtocolError('bad-token', 'the connection did not present the right token');
       }
+      this.authenticated = true;
+      const skew = checkHandshake(m);
+      if (skew) throw new ProtocolError('version', skew);
       this.hello = m;
     } else if (m.t === 'hello') {
-      throw new ProtocolError(`message ${this.#line}: a second hello on one stream`);
+      throw new ProtocolError(
+        'second-hello',
+        `message ${this.#line}: a second hello on one stream`,
+      );
     }
     this.counters.messages++;
     if (m.t === 'events') {
@@ -112,6 +166,13 @@ export class StreamSession {
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
+
+  constructor(
+    readonly code: RejectCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -132,8 +193,11 @@ export interface Connection {
 
 export interface CollectorHandlers {
   onMessage?(conn: Connection, message: Message): void;
-  /** The collector closed a connection for a bad message, bad token or version skew. */
-  onReject?(conn: Connection, reason: string): void;
+  /**
+   * The collector closed a connection: a bad message, token or version, or a limit. The reason
+   * repeats nothing a peer sent before it authenticated.
+   */
+  onReject?(conn: Connection, reason: string, code: RejectCode): void;
   onEnd?(conn: Connection): void;
 }
 
@@ -155,7 +219,11 @@ const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
  * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
  * Windows named pipe with a random name, and requires a random token in each hello.
  */
-export async function startCollector(handlers: CollectorHandlers = {}): Promise<Collector> {
+export async function startCollector(
+  handlers: CollectorHandlers = {},
+  limits: Partial<typeof PRE_AUTH> = {},
+): Promise<Collector> {
+  const preAuth = { ...PRE_AUTH, ...limits };
   const token = randomBytes(24).toString('hex');
   let dir: string | undefined;
   let endpoint: string;
@@ -168,6 +236,7 @@ export async function startCollector(handlers: CollectorHandlers = {}): Promise<
   }
   const connections = new Set<Connection>();
   let nextId = 1;
+  let pending = 0;
   const server: Server = createServer((socket) => {
     const conn: Connection = {
       id: nextId++,
@@ -176,29 +245,58 @@ export async function startCollector(handlers: CollectorHandlers = {}): Promise<
       ended: false,
       closeReason: undefined,
     };
-    connections.add(conn);
-    const decoder = new LineDecoder();
-    socket.setEncoding('utf8');
-    const reject = (reason: string): void => {
+    const reject = (code: RejectCode, detail: string): void => {
       if (conn.closeReason) return;
+      const reason = conn.session.authenticated ? detail : UNAUTHENTICATED[code];
       conn.closeReason = reason;
-      handlers.onReject?.(conn, reason);
+      handlers.onReject?.(conn, reason, code);
       socket.end(JSON.stringify({ t: 'error', message: reason }) + '\n');
       socket.destroySoon();
+    };
+    if (connections.size >= MAX_CONNECTIONS || pending >= preAuth.pending) {
+      reject('too-many-connections', UNAUTHENTICATED['too-many-connections']);
+      socket.destroy();
+      return;
+    }
+    connections.add(conn);
+    pending++;
+    let authenticating = true;
+    const authenticated = (): void => {
+      if (!authenticating) return;
+      authenticating = false;
+      pending--;
+      clearTimeout(helloTimer);
+    };
+    const helloTimer = setTimeout(
+      () => reject('hello-timeout', UNAUTHENTICATED['hello-timeout']),
+      preAuth.helloMs,
+    );
+    helloTimer.unref();
+    const decoder = new LineDecoder(MAX_LINE);
+    socket.setEncoding('utf8');
+    const tooLong = (): never => {
+      throw new ProtocolError('line-too-long', UNAUTHENTICATED['line-too-long']);
     };
     socket.on('data', (chunk: string) => {
       if (conn.closeReason) return;
       try {
-        for (const line of decoder.push(chunk)) {
+        const lines = decoder.push(chunk);
+        for (const line of lines) {
+          // Before the hello, a line (and what is held of the next) has the small limit.
+          if (authenticating && line.length > preAuth.maxLine) tooLong();
           const m = conn.session.accept(line);
+          if (m?.t === 'hello') authenticated();
           if (m) handlers.onMessage?.(conn, m);
         }
+        if (authenticating && decoder.pending.length > preAuth.maxLine) tooLong();
       } catch (err) {
-        reject(err instanceof Error ? err.message : String(err));
+        const code = err instanceof ProtocolError ? err.code : 'bad-message';
+        reject(code, err instanceof Error ? err.message : String(err));
       }
     });
     socket.on('error', () => {});
     socket.on('close', () => {
+      authenticated();
       conn.ended = true;
       connections.delete(conn);
       handlers.onEnd?.(conn);

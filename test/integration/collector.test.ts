@@ -11,6 +11,8 @@ import {
   type Collector,
   type CollectorHandlers,
   type Connection,
+  PRE_AUTH,
+  type RejectCode,
 } from '../../runtime-probe/src/collector.js';
 import { type Hello, type Message } from '../../runtime-probe/src/protocol.js';
 import { eventsLine, helloLine, TASK_LINE } from '../wire.js';
@@ -22,7 +24,7 @@ const guard = { timeout: 30_000 };
 /** Handlers that record what the collector reports and let a test wait for a condition. */
 class Recorder implements CollectorHandlers {
   readonly messages: { conn: Connection; message: Message }[] = [];
-  readonly rejects: { conn: Connection; reason: string }[] = [];
+  readonly rejects: { conn: Connection; reason: string; code: RejectCode }[] = [];
   readonly ends: Connection[] = [];
   #waiters: (() => void)[] = [];
 
@@ -31,8 +33,8 @@ class Recorder implements CollectorHandlers {
     this.#wake();
   };
 
-  onReject = (conn: Connection, reason: string): void => {
-    this.rejects.push({ conn, reason });
+  onReject = (conn: Connection, reason: string, code: RejectCode): void => {
+    this.rejects.push({ conn, reason, code });
     this.#wake();
   };
 
@@ -104,9 +106,10 @@ const TASK = TASK_LINE;
 /** Starts a collector with a fresh Recorder, runs `body`, and always closes the collector. */
 async function withCollector(
   body: (collector: Collector, rec: Recorder) => Promise<void>,
+  limits: Parameters<typeof startCollector>[1] = {},
 ): Promise<void> {
   const rec = new Recorder();
-  const collector = await startCollector(rec);
+  const collector = await startCollector(rec, limits);
   try {
     await body(collector, rec);
   } finally {
@@ -195,10 +198,11 @@ describe('startCollector', { ...unixOnly, ...guard }, () => {
       const wrong = collector.token.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
       client.send(hello(collector, { pid: 9, token: wrong }), events('acquired'));
       await client.closed;
-      assert.equal(client.errorMessage(), 'the connection did not present the right token');
+      assert.equal(client.errorMessage(), 'a connection did not present the right token');
       await rec.until(() => rec.rejects.length === 1 && rec.ends.length === 1);
-      const [{ conn, reason }] = rec.rejects as [{ conn: Connection; reason: string }];
-      assert.equal(reason, 'the connection did not present the right token');
+      const [{ conn, reason, code }] = rec.rejects as [(typeof rec.rejects)[number]];
+      assert.equal(code, 'bad-token');
+      assert.equal(reason, 'a connection did not present the right token');
       assert.equal(conn.closeReason, reason);
       assert.equal(conn.session.hello, undefined);
       assert.equal(conn.ended, true);
@@ -216,9 +220,17 @@ describe('startCollector', { ...unixOnly, ...guard }, () => {
       const noHello = await Client.connect(collector.endpoint);
       noHello.send(events('acquired'));
       await noHello.closed;
-      assert.match(noHello.errorMessage(), /expected a hello first, got "events"/);
+      // Nothing an unauthenticated peer sent is repeated, even in the error line.
+      assert.equal(
+        noHello.errorMessage(),
+        'a connection sent something that is not a Lockscope hello',
+      );
 
       await rec.until(() => rec.rejects.length === 2);
+      assert.deepEqual(
+        rec.rejects.map((r) => r.code),
+        ['bad-token', 'no-hello'],
+      );
       assert.deepEqual(rec.messages, []);
     });
   });
@@ -254,7 +266,7 @@ describe('startCollector', { ...unixOnly, ...guard }, () => {
       assert.match(message, /^message 3: not valid JSON/);
 
       await rec.until(() => rec.rejects.length === 1);
-      const [{ conn: badConn, reason }] = rec.rejects as [{ conn: Connection; reason: string }];
+      const [{ conn: badConn, reason }] = rec.rejects as [(typeof rec.rejects)[number]];
       assert.equal(reason, message);
       assert.equal(badConn.session.hello?.pid, 2);
       assert.deepEqual(
@@ -287,6 +299,70 @@ describe('startCollector', { ...unixOnly, ...guard }, () => {
         /message 2 \(task\)\.id: expected a non-negative integer/,
       );
       await rec.until(() => rec.rejects.length === 1);
+    });
+  });
+
+  it('refuses a peer that sends a long line before its hello, without holding it', async () => {
+    await withCollector(async (collector, rec) => {
+      const client = await Client.connect(collector.endpoint);
+      // No newline: before the fix, the collector held up to 64 MiB of such a line per peer.
+      client.socket.write('x'.repeat(PRE_AUTH.maxLine + 1));
+      await client.closed;
+      assert.equal(client.errorMessage(), rec.rejects[0]?.reason);
+      assert.deepEqual(
+        rec.rejects.map((r) => r.code),
+        ['line-too-long'],
+      );
+    });
+  });
+
+  it('takes a large line in the same chunk as the hello that precedes it', async () => {
+    await withCollector(async (collector, rec) => {
+      const client = await Client.connect(collector.endpoint);
+      const big = JSON.stringify({ t: 'future-message', pad: 'y'.repeat(PRE_AUTH.maxLine * 2) });
+      client.send(hello(collector, { pid: 5 }), big, TASK);
+      await rec.until(() => rec.of(5).length === 2);
+      assert.deepEqual(rec.rejects, []);
+      client.socket.destroy();
+    });
+  });
+
+  it('refuses a peer that sends no hello in time, and counts pending peers', async () => {
+    await withCollector(
+      async (collector, rec) => {
+        const silent = await Client.connect(collector.endpoint);
+        const others = [await Client.connect(collector.endpoint)];
+        others.push(await Client.connect(collector.endpoint));
+        // A third peer without a hello is one too many while two wait.
+        await others[1]!.closed;
+        await silent.closed;
+        await rec.until(() => rec.rejects.length === 3);
+        assert.deepEqual(rec.rejects.map((r) => r.code).sort(), [
+          'hello-timeout',
+          'hello-timeout',
+          'too-many-connections',
+        ]);
+        // An authenticated peer is not limited by them.
+        const good = await Client.connect(collector.endpoint);
+        good.send(hello(collector, { pid: 6 }));
+        await rec.until(() => rec.of(6).length === 1);
+        good.socket.destroy();
+      },
+      { helloMs: 300, pending: 2 },
+    );
+  });
+
+  it('never repeats what a peer without the token sent', async () => {
+    await withCollector(async (collector, rec) => {
+      const client = await Client.connect(collector.endpoint);
+      client.send(
+        hello(collector, { token: 'wrong', probe: 'click https://evil.example', protocol: 9 }),
+      );
+      await client.closed;
+      await rec.until(() => rec.rejects.length === 1);
+      const [{ reason, code }] = rec.rejects as [(typeof rec.rejects)[number]];
+      assert.equal(code, 'bad-token');
+      assert.doesNotMatch(reason + client.errorMessage(), /evil/);
     });
   });
 

@@ -46,7 +46,7 @@ function deadlockLines(pid: number, token: string): string[] {
 
 describe('session', guard, () => {
   const logs: string[] = [];
-  const refusals: string[] = [];
+  const refusals: { reason: string; code: string }[] = [];
   let changes = 0;
   let session: Session;
 
@@ -54,7 +54,7 @@ describe('session', guard, () => {
     session = await Session.start(
       {
         log: (l) => logs.push(l),
-        onRefused: (r) => refusals.push(r),
+        onRefused: (reason, code) => refusals.push({ reason, code }),
         onChange: () => changes++,
       },
       { updateMs: 10 },
@@ -106,7 +106,7 @@ describe('session', guard, () => {
     const socket = await connect(session);
     socket.write(helloLine('0'.repeat(48), { pid: 2001 }) + '\n');
     await once(socket, 'close');
-    assert.match(refusals.at(-1)!, /token/);
+    assert.equal(refusals.at(-1)?.code, 'bad-token');
     assert.ok(session.analyzer.state().processes.every((p) => p.pid !== 2001));
   });
 
@@ -134,7 +134,8 @@ describe('session', guard, () => {
     const socket = await connect(session);
     socket.write(helloLine(session.env().LOCKSCOPE_TOKEN, { pid: 4001, protocol: 99 }) + '\n');
     await once(socket, 'close');
-    assert.match(refusals.at(-1)!, /protocol 99/);
+    assert.equal(refusals.at(-1)?.code, 'version');
+    assert.match(refusals.at(-1)!.reason, /protocol 99/);
   });
 
   test('a program that dies mid-stream is shown as ended', async () => {

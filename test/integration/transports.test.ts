@@ -322,14 +322,16 @@ describe('socket collector', () => {
 
   it('is refused without the right token, and the program does not notice', async () => {
     const rejected: string[] = [];
-    const collector = await startCollector({ onReject: (_c, reason) => rejected.push(reason) });
+    const collector = await startCollector({
+      onReject: (_c, _reason, code) => rejected.push(code),
+    });
     try {
       const r = await runProgram(['test/fixtures/workload.ts', '100'], {
         ...collector.env(),
         LOCKSCOPE_TOKEN: 'not the token',
       });
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(rejected, ['the connection did not present the right token']);
+      assert.deepEqual(rejected, ['bad-token']);
     } finally {
       await collector.close();
     }

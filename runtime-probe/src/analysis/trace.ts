@@ -31,7 +31,7 @@ export function analyzeTrace(text: string, options?: Partial<AnalysisOptions>): 
       if (
         end === text.length &&
         session.hello &&
-        !(err instanceof ProtocolError && /hello/.test(err.message))
+        !(err instanceof ProtocolError && (err.code === 'no-hello' || err.code === 'second-hello'))
       )
         break;
       throw new TraceError(`line ${line}: ${err instanceof Error ? err.message : String(err)}`);
