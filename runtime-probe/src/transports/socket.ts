@@ -131,10 +131,14 @@ export class SocketSink implements Sink {
     }
   }
 
-  #send(text: string, n: number): void {
+  /** `batch` is false for a control message, which carries no registry and no event. */
+  #send(text: string, n: number, batch: boolean): void {
     if (!this.#connected || this.#socket.writableLength > rt.config.socketHighWater) {
+      // A lost control message is superseded by the next; a lost batch is a gap, and its
+      // registries must be sent again, after the collector has been told of the gap.
+      if (!batch) return;
       this.#dropped += n;
-      this.#gap ||= n > 0;
+      this.#gap = true;
       registriesLost();
       return;
     }
@@ -155,11 +159,11 @@ export class SocketSink implements Sink {
   }
 
   write(batch: Batch): void {
-    this.#send(batch.text(), batch.eventCount);
+    this.#send(batch.text(), batch.eventCount, true);
   }
 
   control(message: Message): void {
-    this.#send(JSON.stringify(message) + '\n', 0);
+    this.#send(JSON.stringify(message) + '\n', 0, false);
   }
 
   close(end: Message): void {
