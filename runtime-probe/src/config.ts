@@ -22,6 +22,9 @@ const STACK_MODES: readonly StackMode[] = ['off', 'blocking', 'all'];
 
 export type Env = Record<string, string | undefined>;
 
+/** The longest hold before the watchdog warns: a day. */
+const MAX_HOLD_WARN_MS = 86_400_000;
+
 /** Parses the settings part of the environment; returns the config and the problems found. */
 export function parseEnvConfig(
   env: Env,
@@ -44,9 +47,12 @@ export function parseEnvConfig(
   const hold = env.LOCKSCOPE_HOLD_WARN_MS;
   if (hold !== undefined && hold !== '') {
     const n = Number(hold);
-    if (Number.isInteger(n) && n >= 0) config.holdWarnMs = n;
+    // Timers take at most 2^31-1 ms (a longer delay fires after 1 ms), so a day is the limit.
+    if (Number.isInteger(n) && n >= 0 && n <= MAX_HOLD_WARN_MS) config.holdWarnMs = n;
     else
-      problems.push(`LOCKSCOPE_HOLD_WARN_MS must be a whole number of milliseconds, got "${hold}"`);
+      problems.push(
+        `LOCKSCOPE_HOLD_WARN_MS must be a whole number of milliseconds from 0 to ${MAX_HOLD_WARN_MS}, got "${hold}"`,
+      );
   }
   const failFast = env.LOCKSCOPE_FAIL_FAST;
   if (failFast !== undefined && failFast !== '') {

@@ -4,7 +4,8 @@
  * collector does, the program runs to its end and the probe accounts for every event.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ interface Stats {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-test-'));
+const unixOnly = process.platform === 'win32' ? 'FIFOs and file modes are Unix' : false;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A misbehaving collector: a bare socket server whose connection handler we choose. */
@@ -105,6 +107,21 @@ describe('trace file', () => {
     assert.match(r.stderr, /cannot write the trace file/);
     const s = lastJson<Stats>(r.stdout);
     assert.equal(s.dropped, s.produced);
+  });
+
+  it('refuses a FIFO instead of hanging the program at its start', { skip: unixOnly }, async () => {
+    const fifo = join(dir, 'trace.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const r = await runProgram(['test/fixtures/workload.ts', '10'], { LOCKSCOPE_TRACE: fifo });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /cannot write the trace file .*FIFO/);
+  });
+
+  it('writes a trace only its user can read', { skip: unixOnly }, async () => {
+    const trace = join(dir, 'private.jsonl');
+    const r = await runProgram(['test/fixtures/workload.ts', '10'], { LOCKSCOPE_TRACE: trace });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(trace).mode & 0o777, 0o600);
   });
 });
 

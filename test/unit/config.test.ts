@@ -33,13 +33,17 @@ describe('the probe environment', () => {
         LOCKSCOPE_FAIL_FAST: 'yes',
         LOCKSCOPE_LOSSLESS: 'always',
         LOCKSCOPE_ENDPOINT: '/tmp/x.sock',
+        // Past what a timer can wait: Node would fire the watchdog every millisecond.
+        LOCKSCOPE_HOLD_WARN_MS: String(2 ** 31),
       },
       DEFAULT_CONFIG,
     );
     assert.equal(config.stackDepth, DEFAULT_CONFIG.stackDepth);
+    assert.equal(config.holdWarnMs, DEFAULT_CONFIG.holdWarnMs);
     assert.equal(config.failFast, DEFAULT_CONFIG.failFast);
     assert.deepEqual(problems, [
       'LOCKSCOPE_STACK_DEPTH must be an integer from 1 to 64, got "0"',
+      'LOCKSCOPE_HOLD_WARN_MS must be a whole number of milliseconds from 0 to 86400000, got "2147483648"',
       'LOCKSCOPE_FAIL_FAST must be 1 or 0, got "yes"',
       'LOCKSCOPE_LOSSLESS must be 1 or 0, got "always"',
       'LOCKSCOPE_ENDPOINT is set without LOCKSCOPE_TOKEN; the collector will refuse the connection',

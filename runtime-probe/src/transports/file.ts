@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import type { Message } from '../protocol.js';
 import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { helloMessage, registriesLost } from '../recorder.js';
@@ -19,7 +19,14 @@ export class FileSink implements Sink {
 
   constructor(readonly target: string) {
     try {
-      this.#fd = openSync(target, 'w');
+      // Opening a FIFO for writing waits for a reader, and writing to a socket may block: either
+      // would hang the program at its start, so only files and devices are written to.
+      const existing = statSync(target, { throwIfNoEntry: false });
+      if (existing?.isFIFO() || existing?.isSocket()) {
+        throw new Error('it is a FIFO or a socket, not a file');
+      }
+      // The trace holds names and paths of the program: only its user may read it.
+      this.#fd = openSync(target, 'w', 0o600);
       this.#write(JSON.stringify(helloMessage()) + '\n');
     } catch (err) {
       this.#fail(err);
