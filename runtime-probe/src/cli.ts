@@ -3,9 +3,9 @@
  * reports what the analysis finds. See USAGE for the commands and exit statuses.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
@@ -218,6 +218,31 @@ function finish(
   return v.status;
 }
 
+/**
+ * Checks the output files before a run, which may be long: a report that cannot be written at
+ * its end would be lost with the run.
+ */
+function checkOutputs(common: Common): void {
+  for (const [flag, file] of [
+    ['--sarif', common.sarif],
+    ['--trace', common.trace],
+    ['--html', common.html],
+  ] as const) {
+    if (!file) continue;
+    const path = resolve(file);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`${flag} ${file}: that is a folder; give a file name`);
+    }
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch {
+      throw new UsageError(
+        `${flag} ${file}: the folder ${dirname(path)} does not exist or cannot be written`,
+      );
+    }
+  }
+}
+
 function writeOutput(file: string, text: string): void {
   try {
     writeFileSync(file, text);
@@ -372,6 +397,7 @@ async function main(argv: string[]): Promise<number> {
     failFast: values['fail-fast'] ?? false,
   };
   const [command, ...rest] = positionals;
+  checkOutputs(common);
   switch (command) {
     case 'events':
       if (rest.length !== 1) throw new UsageError('events takes exactly one trace file');

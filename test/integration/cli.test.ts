@@ -121,6 +121,18 @@ describe('lockscope report', () => {
     );
     assert.equal((await lockscope('--help')).code, 0);
   });
+
+  test('an output file that cannot be written is refused before the program runs', async () => {
+    const missing = join(dir, 'no-such-folder', 'report.html');
+    const r = await lockscope('run', '--html', missing, 'examples/dining-philosophers.ts');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--html .*does not exist or cannot be written/);
+    // The program never ran: its report would name the philosophers.
+    assert.doesNotMatch(r.stderr + r.stdout, /Philosopher/);
+    const folder = await lockscope('run', '--sarif', dir, 'examples/dining-philosophers.ts');
+    assert.equal(folder.code, 2);
+    assert.match(folder.stderr, /--sarif .*that is a folder/);
+  });
 });
 
 describe('lockscope run', () => {
