@@ -455,6 +455,11 @@ export function applyConfig(next: ProbeConfig): void {
   }
 }
 
+/** A sink retired (see `Sink.retired`): recording goes on only while one can still deliver. */
+export function sinkRetired(): void {
+  rt.recording = rt.sinks.some((s) => !s.retired);
+}
+
 /** Attaches a sink: from now on operations are recorded and delivered to it. */
 export function attachSink(sink: Sink): () => void {
   if (ring.flushing) {
@@ -464,7 +469,7 @@ export function attachSink(sink: Sink): () => void {
   flush();
   rt.sinks.push(sink);
   rt.sinkGeneration++;
-  rt.recording = true;
+  sinkRetired();
   installLifecycle();
   startHeartbeat();
   if (rt.threadId === 0 && !ring.threads) ring.threads = listenToThreads(deliverForwarded);

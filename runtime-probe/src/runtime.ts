@@ -121,6 +121,12 @@ export interface Sink {
    */
   readonly takesForwarded: boolean;
   /**
+   * True once the sink can never deliver again (its collector refused or closed the connection,
+   * its file could not be opened). When every sink is retired the probe stops recording, so a
+   * program whose collector is gone does not pay for events nobody will receive.
+   */
+  readonly retired?: boolean;
+  /**
    * Delivers one flushed batch. The batch's accessors read the recorder's buffer, so a sink must
    * call them before it returns.
    */

@@ -337,6 +337,18 @@ describe('socket collector', () => {
     assert.match(r.stderr, /lost the collector/);
   });
 
+  it('says the endpoint is missing even when the program records nothing for a while', async () => {
+    const r = await runProgram(['test/fixtures/steady.ts', '300'], {
+      LOCKSCOPE_ENDPOINT: join(dir, 'nobody-listens-either.sock'),
+      LOCKSCOPE_TOKEN: 'x',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /lost the collector .*ENOENT/);
+    const s = lastJson<Stats>(r.stdout);
+    assertAccounted(s);
+    assert.equal(s.sent, 0);
+  });
+
   it('is refused without the right token, and the program does not notice', async () => {
     const rejected: string[] = [];
     const collector = await startCollector({

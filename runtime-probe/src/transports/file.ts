@@ -33,6 +33,11 @@ export class FileSink implements Sink {
     }
   }
 
+  /** A file that could not be opened never will be; one that failed a write may recover. */
+  get retired(): boolean {
+    return this.#fd === undefined;
+  }
+
   #fail(err: unknown): void {
     this.#error = err instanceof Error ? err.message : String(err);
     warnOnce(
@@ -53,7 +58,8 @@ export class FileSink implements Sink {
   }
 
   write(batch: Batch): void {
-    if (this.#write(batch.text())) {
+    // A file that could not be opened costs the program no encoding.
+    if (this.#fd !== undefined && this.#write(batch.text())) {
       this.#sent += batch.eventCount;
     } else {
       this.#dropped += batch.eventCount;

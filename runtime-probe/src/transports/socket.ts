@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
-import { heartbeatMessage, helloMessage, registriesLost } from '../recorder.js';
+import { heartbeatMessage, helloMessage, registriesLost, sinkRetired } from '../recorder.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
@@ -102,16 +102,24 @@ export class SocketSink implements Sink {
       this.#dead = true;
       this.#connected = false;
       this.#error = reason;
-      if (rt.produced > 0 || this.#inFlight > 0) {
-        warnOnce(
-          `socket-${this.target}`,
-          `lost the collector at ${this.target} (${reason}); the program goes on, events are dropped and counted`,
-        );
-      }
+      // Said at once, even before the program recorded anything: recording stops with it.
+      this.#warnLost();
+      sinkRetired();
     }
     clearInterval(this.#watchdog);
     this.#dropPending();
     this.#socket.destroy();
+  }
+
+  get retired(): boolean {
+    return this.#dead;
+  }
+
+  #warnLost(): void {
+    warnOnce(
+      `socket-${this.target}`,
+      `lost the collector at ${this.target} (${this.#error ?? 'unknown'}); the program goes on, events are dropped and counted`,
+    );
   }
 
   #dropPending(): void {
@@ -131,8 +139,11 @@ export class SocketSink implements Sink {
     }
   }
 
-  /** `batch` is false for a control message, which carries no registry and no event. */
-  #send(text: string, n: number, batch: boolean): void {
+  /**
+   * `batch` is false for a control message, which carries no registry and no event. The text is
+   * made only when it can be written: a dead or full sink must not cost the program an encoding.
+   */
+  #send(text: () => string, n: number, batch: boolean): void {
     if (!this.#connected || this.#socket.writableLength > rt.config.socketHighWater) {
       // A lost control message is superseded by the next; a lost batch is a gap, and its
       // registries must be sent again, after the collector has been told of the gap.
@@ -148,7 +159,7 @@ export class SocketSink implements Sink {
       this.#gap = false;
       this.#write(JSON.stringify(heartbeatMessage(this.#dropped)) + '\n', 0);
     }
-    this.#write(text, n);
+    this.#write(text(), n);
   }
 
   #write(text: string, n: number): void {
@@ -159,11 +170,11 @@ export class SocketSink implements Sink {
   }
 
   write(batch: Batch): void {
-    this.#send(batch.text(), batch.eventCount, true);
+    this.#send(() => batch.text(), batch.eventCount, true);
   }
 
   control(message: Message): void {
-    this.#send(JSON.stringify(message) + '\n', 0, false);
+    this.#send(() => JSON.stringify(message) + '\n', 0, false);
   }
 
   close(end: Message): void {
