@@ -11,6 +11,7 @@
  * A bad value is reported once on stderr and the default is used: observing a program must never
  * stop it from running.
  */
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { rt, warnOnce, type ProbeConfig, type StackMode } from './runtime.js';
 import { attachSink, helloMessage } from './recorder.js';
 import { FileSink } from './transports/file.js';
@@ -73,6 +74,7 @@ export function parseEnvConfig(
 }
 
 const APPLIED = Symbol.for('lockscope.env-applied.v1');
+const WARNED_KEY = 'lockscope.config-warned.v1';
 
 /** Applies the environment once per thread, whichever build of the probe loads first. */
 export function applyEnvironment(env: Env = process.env): void {
@@ -81,7 +83,12 @@ export function applyEnvironment(env: Env = process.env): void {
   holder[APPLIED] = true;
   const { config, problems } = parseEnvConfig(env, rt.config);
   rt.config = config;
-  for (const p of problems) warnOnce(p, p);
+  // A worker inherits the environment, and with it the main thread's problems: those were said
+  // once already (the main thread passes them on); only a worker's own are said again.
+  const said = getEnvironmentData(WARNED_KEY);
+  const known = new Set(Array.isArray(said) ? (said as unknown[]) : []);
+  for (const p of problems) if (!known.has(p)) warnOnce(p, p);
+  if (rt.threadId === 0 && problems.length > 0) setEnvironmentData(WARNED_KEY, problems);
   // Worker threads share the process's environment. Opening the trace file or a connection from
   // each of them would clobber the main thread's trace and split one process into several
   // streams; their events reach the main thread's sinks instead.

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startCollector } from '../../runtime-probe/src/collector.js';
 import type { Message } from '../../runtime-probe/src/protocol.js';
-import { lastJson, readTrace, runProgram } from './run-program.js';
+import { bundleFixture, lastJson, readTrace, runProgram } from './run-program.js';
+
+const DELIVERY_WORKER = bundleFixture('delivery-worker');
 
 interface Stats {
   produced: number;
@@ -97,6 +99,16 @@ describe('trace file', () => {
     assert.equal(r.code, 0);
     assert.match(r.stderr, /LOCKSCOPE_STACKS must be one of off, blocking, all, got "sometimes"/);
     assertAccounted(lastJson<Stats>(r.stdout));
+  });
+
+  it('reports a bad setting once, not once per worker thread', async () => {
+    const trace = join(dir, 'bad-setting-workers.jsonl');
+    const r = await runProgram(['test/fixtures/delivery.ts', DELIVERY_WORKER], {
+      LOCKSCOPE_TRACE: trace,
+      LOCKSCOPE_STACKS: 'sometimes',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.split('LOCKSCOPE_STACKS must be').length - 1, 1, r.stderr);
   });
 
   it('reports an unwritable trace file and still runs the program', async () => {
