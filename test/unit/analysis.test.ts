@@ -428,6 +428,18 @@ describe('input and output', () => {
     assert.equal(a.report().processes.length, 2);
   });
 
+  test('a registration that changes a resource kind is ignored, and findings become uncertain', () => {
+    const b = twoLocks();
+    b.resource(11, 'semaphore', 'left', undefined, 5);
+    b.ev(0, 'acquired', 1, 11, 10).ev(1, 'acquired', 2, 12, 12);
+    b.ev(2, 'request', 1, 12, 11).ev(3, 'request', 2, 11, 13);
+    const [f] = findings(b);
+    // Still a deadlock over two mutexes, not a semaphore with five permits.
+    assert.equal(f?.kind, 'deadlock');
+    assert.equal(f.certainty, 'uncertain');
+    assert.deepEqual(f.uncertainty, ['gap']);
+  });
+
   test('a recorded trace always gives the same report', () => {
     const b = twoLocks()
       .ev(0, 'acquired', 1, 11, 10)

@@ -14,6 +14,8 @@ export function uncertaintyOf(f: FindingDraft): UncertaintyReason[] {
   const reasons: UncertaintyReason[] = [];
   if (f.tasks.some((t) => t.uncertain)) reasons.push('identity');
   const procs = new Set([...f.tasks.map((t) => t.proc), ...f.resources.map((r) => r.proc)]);
-  if ([...procs].some((p) => p.dropped > 0)) reasons.push('gap');
+  // A stream that lost events, or that registered one resource as two kinds (which only a
+  // broken or hostile producer does), cannot be trusted whole.
+  if ([...procs].some((p) => p.dropped > 0 || p.conflicts > 0)) reasons.push('gap');
   return reasons;
 }

@@ -171,6 +171,12 @@ export class Analyzer {
       }
       case 'resource': {
         const r = proc.resource(m.id);
+        // A registration is sent again after a gap; one that changes a resource's kind (a mutex
+        // into a semaphore) is not the same resource, and its state would no longer make sense.
+        if (r.kind !== 'unknown' && r.kind !== m.kind) {
+          proc.conflicts++;
+          return;
+        }
         r.name = m.name;
         r.kind = m.kind;
         r.cls = m.class;

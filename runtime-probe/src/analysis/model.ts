@@ -169,6 +169,8 @@ export class ProcessModel {
   produced = 0;
   dropped = 0;
   events = 0;
+  /** Registrations ignored because they changed a resource's kind. */
+  conflicts = 0;
 
   constructor(
     readonly prefix: string,
