@@ -222,7 +222,15 @@ export interface UnknownMessage {
 export type DecodeResult =
   { ok: true; message: Message | UnknownMessage } | { ok: false; error: string };
 
-type FieldType = 'int' | 'uint' | 'number' | 'string' | 'boolean' | 'strings' | 'uints' | 'events';
+type FieldType =
+  'int' | 'uint' | 'number' | 'epochMs' | 'string' | 'boolean' | 'strings' | 'uints' | 'events';
+
+/**
+ * The times a stream may carry, in epoch milliseconds: from 2000 to 2100. A time outside them is
+ * a broken or hostile producer, and would make every duration computed from it absurd.
+ */
+const EPOCH_MS_MIN = Date.UTC(2000, 0, 1);
+const EPOCH_MS_MAX = Date.UTC(2100, 0, 1);
 interface FieldSpec {
   type: FieldType;
   optional?: boolean;
@@ -240,7 +248,7 @@ const SCHEMAS: Record<MessageType, Schema> = {
     pid: req('uint'),
     title: req('string'),
     thread: req('uint'),
-    ts: req('number'),
+    ts: req('epochMs'),
     token: opt('string'),
   },
   task: {
@@ -268,10 +276,10 @@ const SCHEMAS: Record<MessageType, Schema> = {
     fn: opt('string'),
     stack: opt('uints'),
   },
-  events: { thread: req('uint'), origin: req('number'), events: req('events') },
-  heartbeat: { ts: req('number'), produced: req('uint'), dropped: req('uint') },
-  idle: { ts: req('number') },
-  end: { ts: req('number'), exitCode: req('int'), produced: req('uint'), dropped: req('uint') },
+  events: { thread: req('uint'), origin: req('epochMs'), events: req('events') },
+  heartbeat: { ts: req('epochMs'), produced: req('uint'), dropped: req('uint') },
+  idle: { ts: req('epochMs') },
+  end: { ts: req('epochMs'), exitCode: req('int'), produced: req('uint'), dropped: req('uint') },
 };
 
 const EVENT_SCHEMA: Schema = {
@@ -304,6 +312,10 @@ function checkScalar(type: FieldType, value: unknown): string | undefined {
         : 'a non-negative integer';
     case 'number':
       return typeof value === 'number' && Number.isFinite(value) ? undefined : 'a finite number';
+    case 'epochMs':
+      return typeof value === 'number' && value >= EPOCH_MS_MIN && value <= EPOCH_MS_MAX
+        ? undefined
+        : 'a time in epoch milliseconds between the years 2000 and 2100';
     case 'string':
       return typeof value === 'string' ? undefined : 'a string';
     case 'boolean':

@@ -60,6 +60,9 @@ const FULL: ByType = {
   end: { t: 'end', ts: 1_700_000_000_005, exitCode: 0, produced: 10, dropped: 0 },
 };
 
+/** A time in epoch milliseconds: times must fall between the years 2000 and 2100. */
+const T0 = 1_700_000_000_000;
+
 /** One message of every type with only its required fields. */
 const MINIMAL: ByType = {
   hello: {
@@ -70,15 +73,15 @@ const MINIMAL: ByType = {
     pid: 0,
     title: '',
     thread: 0,
-    ts: 0,
+    ts: T0,
   },
   task: { t: 'task', id: 0, name: 'main', kind: 'main', thread: 0 },
   resource: { t: 'resource', id: 0, kind: 'something-new', name: '', class: '' },
   site: { t: 'site', id: 0, file: 'a.ts', line: 0, column: 0 },
-  events: { t: 'events', thread: 3, origin: 0, events: [] },
-  heartbeat: { t: 'heartbeat', ts: -1.5, produced: 0, dropped: 0 },
-  idle: { t: 'idle', ts: 0 },
-  end: { t: 'end', ts: 0, exitCode: -1, produced: 0, dropped: 0 },
+  events: { t: 'events', thread: 3, origin: T0, events: [] },
+  heartbeat: { t: 'heartbeat', ts: T0 + 1.5, produced: 0, dropped: 0 },
+  idle: { t: 'idle', ts: T0 },
+  end: { t: 'end', ts: T0, exitCode: -1, produced: 0, dropped: 0 },
 };
 
 const TYPES = Object.keys(FULL) as MessageType[];
@@ -120,6 +123,7 @@ type Fault =
   | 'wrong type'
   | 'negative'
   | 'non-finite'
+  | 'out of range'
   | 'event not an object'
   | 'event op type'
   | 'event ts'
@@ -190,7 +194,7 @@ const BAD: BadRow[] = [
 
     fault: 'non-finite',
     line: lineOf('hello', { ts: INF }),
-    reason: ['(hello).ts', 'expected a finite number', 'Infinity'],
+    reason: ['(hello).ts', 'expected a time in epoch milliseconds', 'Infinity'],
   },
   // task
   {
@@ -457,11 +461,25 @@ const BAD: BadRow[] = [
     reason: ['(heartbeat).produced', 'expected a non-negative integer', 'got the number -10'],
   },
   {
+    name: 'events with an origin far past any clock',
+
+    fault: 'out of range',
+    line: lineOf('events', { origin: 1e300 }),
+    reason: ['(events).origin', 'expected a time in epoch milliseconds', '1e+300'],
+  },
+  {
+    name: 'hello with a ts before the year 2000',
+
+    fault: 'out of range',
+    line: lineOf('hello', { ts: 5 }),
+    reason: ['(hello).ts', 'expected a time in epoch milliseconds', 'got the number 5'],
+  },
+  {
     name: 'heartbeat with an infinite ts',
 
     fault: 'non-finite',
     line: lineOf('heartbeat', { ts: INF }),
-    reason: ['(heartbeat).ts', 'expected a finite number', 'Infinity'],
+    reason: ['(heartbeat).ts', 'expected a time in epoch milliseconds', 'Infinity'],
   },
   // idle: its only field is `ts`, a number that may be negative, so it has no negative-id row.
   {
@@ -476,14 +494,14 @@ const BAD: BadRow[] = [
 
     fault: 'wrong type',
     line: lineOf('idle', { ts: 'now' }),
-    reason: ['(idle).ts', 'expected a finite number', 'got the string "now"'],
+    reason: ['(idle).ts', 'expected a time in epoch milliseconds', 'got the string "now"'],
   },
   {
     name: 'idle with a negative infinite ts',
 
     fault: 'non-finite',
     line: lineOf('idle', { ts: NEG_INF }),
-    reason: ['(idle).ts', 'expected a finite number', '-Infinity'],
+    reason: ['(idle).ts', 'expected a time in epoch milliseconds', '-Infinity'],
   },
   // end
   {
@@ -519,7 +537,7 @@ const BAD: BadRow[] = [
 
     fault: 'non-finite',
     line: lineOf('end', { ts: INF }),
-    reason: ['(end).ts', 'expected a finite number', 'Infinity'],
+    reason: ['(end).ts', 'expected a time in epoch milliseconds', 'Infinity'],
   },
   // Not a message at all.
   {
