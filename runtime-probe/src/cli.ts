@@ -12,7 +12,7 @@ import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
 import { toChromeTrace } from './analysis/chrome-trace.js';
 import { toSarif } from './analysis/sarif.js';
 import { formatReport } from './analysis/text.js';
-import { analyzeTrace, TraceError } from './analysis/trace.js';
+import { analyzeTrace, isCutLastLine, TraceError } from './analysis/trace.js';
 import { FINDING_KINDS, type Finding, type FindingKind, type Report } from './analysis/types.js';
 import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
@@ -122,11 +122,16 @@ function printEvents(file: string): number {
   const fmt = new EventFormatter({ cwd: process.cwd() });
   const lines = text.split('\n');
   const out: string[] = [];
+  let cut = false;
   for (let i = 0; i < lines.length; i++) {
     try {
       const m = session.accept(lines[i]!);
       if (m) out.push(...fmt.format(m));
     } catch (err) {
+      if (isCutLastLine(session, err, i === lines.length - 1)) {
+        cut = true;
+        break;
+      }
       process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
       throw new Refusal(
         `${file} is not a valid Lockscope trace (line ${i + 1}): ${messageOf(err)}`,
@@ -135,6 +140,7 @@ function printEvents(file: string): number {
   }
   if (!session.hello) throw new Refusal(`${file} is empty: a trace starts with a hello message`);
   const c = session.counters;
+  if (cut) out.push('(the last line was cut short, as a killed program leaves it: left out)');
   out.push(
     `${c.events} events in ${c.messages} messages` +
       (c.unknownMessages || c.unknownOps

@@ -89,6 +89,21 @@ describe('lockscope report', () => {
     assert.match(r.stdout, /HTML report written to/);
   });
 
+  test('report and events agree on a trace whose last line was cut short', async () => {
+    const cut = join(dir, 'cut.jsonl');
+    writeFileSync(cut, twoLockDeadlock().text() + '{"t":"events","thr');
+    const r = await lockscope('report', cut);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /Deadlock/);
+    const e = await lockscope('events', cut);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /the last line was cut short/);
+    // A bad line anywhere else is still refused.
+    const bad = join(dir, 'bad-middle.jsonl');
+    writeFileSync(bad, '{"t":"events","thr\n' + twoLockDeadlock().text());
+    assert.equal((await lockscope('events', bad)).code, 2);
+  });
+
   test('a file that is not a trace, a missing file, an empty file: exit status 2 and why', async () => {
     const notTrace = join(dir, 'notes.txt');
     writeFileSync(notTrace, 'hello world\n');

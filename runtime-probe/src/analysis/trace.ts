@@ -10,6 +10,18 @@ export class TraceError extends Error {
   override name = 'TraceError';
 }
 
+/**
+ * Whether a refusal at the end of a trace is the cut last line a killed writer leaves, so the
+ * trace is kept up to it (`lockscope report` and `lockscope events` agree on this).
+ */
+export function isCutLastLine(session: StreamSession, err: unknown, atEnd: boolean): boolean {
+  return (
+    atEnd &&
+    session.hello !== undefined &&
+    !(err instanceof ProtocolError && (err.code === 'no-hello' || err.code === 'second-hello'))
+  );
+}
+
 /** Analyses the text of a trace file; throws TraceError when it is not a valid trace. */
 export function analyzeTrace(text: string, options?: Partial<AnalysisOptions>): Analyzer {
   const analyzer = new Analyzer(options);
@@ -27,13 +39,7 @@ export function analyzeTrace(text: string, options?: Partial<AnalysisOptions>): 
     try {
       m = session.accept(raw);
     } catch (err) {
-      // A last line cut in the middle is what a killed writer leaves: keep what came before.
-      if (
-        end === text.length &&
-        session.hello &&
-        !(err instanceof ProtocolError && (err.code === 'no-hello' || err.code === 'second-hello'))
-      )
-        break;
+      if (isCutLastLine(session, err, end === text.length)) break;
       throw new TraceError(`line ${line}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (m) analyzer.accept(session, m);
