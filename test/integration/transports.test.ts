@@ -306,6 +306,53 @@ describe('socket collector', () => {
     }
   });
 
+  it("bounds the I/O thread's queue for workers, and counts what it drops", async () => {
+    // Not read while four busy workers post: the I/O thread drops past its high-water mark (64 KB
+    // here) instead of queueing everything, tells of the gap on its own stream, and the end
+    // counts it.
+    const streams: Message[][] = [];
+    const ioSockets: Socket[] = [];
+    let threadsEnded = 0;
+    const { path, server } = await rawServer((s) => {
+      const lines: Message[] = [];
+      streams.push(lines);
+      let rest = '';
+      s.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop()!;
+        for (const line of parts) {
+          const m = JSON.parse(line) as Message;
+          lines.push(m);
+          // The I/O thread's connection is not read until every worker has ended: whatever
+          // the machine's speed, its queue passes its high-water mark meanwhile.
+          if (m.t === 'hello' && m.thread !== 0) {
+            s.pause();
+            ioSockets.push(s);
+          }
+          if (m.t === 'events') {
+            threadsEnded += m.events.filter((e) => e.op === 'thread-exit').length;
+            if (threadsEnded === 4) for (const io of ioSockets) io.resume();
+          }
+        }
+      });
+    });
+    try {
+      const r = await runProgram(['test/fixtures/steady-workers.ts', '1000', String(64 * 1024)], {
+        LOCKSCOPE_ENDPOINT: path,
+        LOCKSCOPE_TOKEN: 'x',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const io = streams.find((lines) => lines[0]?.t === 'hello' && lines[0].thread !== 0);
+      assert.ok(io, 'the I/O thread connected');
+      const told = io.findIndex((m) => m.t === 'heartbeat' && m.dropped > 0);
+      assert.ok(told > 0, 'the I/O thread told of its gap');
+      const end = streams.flat().find((m) => m.t === 'end');
+      assert.ok(end?.t === 'end' && end.dropped > 0, 'the end counts the dropped events');
+    } finally {
+      server.close();
+    }
+  });
+
   it('in lossless mode, waits for a collector that pauses for 3 s, and loses nothing', async () => {
     let received = 0;
     const { path, server } = await rawServer((s) => {

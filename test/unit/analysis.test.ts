@@ -440,6 +440,20 @@ describe('input and output', () => {
     assert.deepEqual(f.uncertainty, ['gap']);
   });
 
+  test("each stream's drops count: the I/O thread's gap is not hidden by the main thread's", () => {
+    const main = twoLocks();
+    main.text();
+    const [hello] = main.messages;
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    for (const m of main.messages) a.accept(s1, m);
+    a.accept(s2, { ...hello!, thread: 9 } as typeof hello & object);
+    a.accept(s2, { t: 'heartbeat', ts: main.origin + 1, produced: 0, dropped: 7 });
+    a.accept(s1, { t: 'heartbeat', ts: main.origin + 2, produced: 100, dropped: 0 });
+    const [proc] = a.report().processes;
+    assert.deepEqual([proc?.produced, proc?.dropped], [100, 7]);
+  });
+
   test('a recorded trace always gives the same report', () => {
     const b = twoLocks()
       .ev(0, 'acquired', 1, 11, 10)

@@ -197,8 +197,9 @@ export class Analyzer {
         return;
       }
       case 'heartbeat':
-        proc.produced = m.produced;
-        proc.dropped = m.dropped;
+        // The I/O thread's stream counts only what it dropped and produced nothing itself.
+        if (m.produced > 0 || proc.produced === 0) proc.produced = m.produced;
+        proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
         return;
       case 'idle':
@@ -208,7 +209,7 @@ export class Analyzer {
       case 'end':
         proc.exitCode = m.exitCode;
         proc.produced = m.produced;
-        proc.dropped = m.dropped;
+        proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
         return;
     }

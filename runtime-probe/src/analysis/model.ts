@@ -171,6 +171,19 @@ export class ProcessModel {
   events = 0;
   /** Registrations ignored because they changed a resource's kind. */
   conflicts = 0;
+  /** What each stream of the process says it dropped; `dropped` is the largest total. */
+  readonly #droppedBy = new Map<object, number>();
+
+  /**
+   * A stream's count of what it dropped. The main thread's `end` counts the I/O thread's losses
+   * too, so the process's figure is the larger of that and the sum of the streams' own counts.
+   */
+  dropStream(stream: object, dropped: number): void {
+    this.#droppedBy.set(stream, dropped);
+    let sum = 0;
+    for (const n of this.#droppedBy.values()) sum += n;
+    this.dropped = Math.max(this.dropped, sum, dropped);
+  }
 
   constructor(
     readonly prefix: string,

@@ -11,7 +11,8 @@
  * posted, events delivered (event counts wrap at 2^32; only their difference is used). The
  * process's ledger also follows the I/O thread (transports/thread.ts), which writes the workers'
  * batches to a collector on a connection of its own: whether one is expected, whether it listens
- * yet (-1 once it is gone), and the batches and events it has written. Ledgers
+ * yet (-1 once it is gone), the batches it has handled (written, or dropped when the collector
+ * falls too far behind) and the events it has written. Ledgers
  * reach the worker through `worker_threads` environment data, which every new Worker receives a
  * copy of as it is constructed: one ledger for the whole process, set once by the main thread and
  * inherited by every descendant, and one per lockscope Worker, set just around its construction.
@@ -28,7 +29,7 @@ const POSTED_EVENTS = 2;
 const DELIVERED_EVENTS = 3;
 export const IO_EXPECTED = 4;
 export const IO_LISTENING = 5;
-export const IO_WRITTEN = 6;
+export const IO_HANDLED = 6;
 export const IO_WRITTEN_EVENTS = 7;
 const LEDGER_LENGTH = 8;
 
@@ -228,7 +229,7 @@ export function expectIoThread(): Ledger | undefined {
 export function ioThreadGone(ledger: Ledger): void {
   Atomics.store(ledger, IO_LISTENING, -1);
   Atomics.notify(ledger, IO_LISTENING);
-  Atomics.notify(ledger, IO_WRITTEN);
+  Atomics.notify(ledger, IO_HANDLED);
 }
 
 /**
@@ -246,18 +247,18 @@ export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
   let since = performance.now();
   for (;;) {
     if (Atomics.load(ledger, IO_LISTENING) !== 1) return;
-    const written = Atomics.load(ledger, IO_WRITTEN);
+    const written = Atomics.load(ledger, IO_HANDLED);
     const backlog =
       (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
     if (backlog <= IO_BACKLOG_EVENTS) return;
     const left = IO_STALL_MS - (performance.now() - since);
     if (left <= 0) return;
-    if (Atomics.wait(ledger, IO_WRITTEN, written, left) !== 'timed-out') since = performance.now();
+    if (Atomics.wait(ledger, IO_HANDLED, written, left) !== 'timed-out') since = performance.now();
   }
 }
 
 /**
- * On the main thread at exit: waits (at most `timeoutMs`) until the I/O thread has written every
+ * On the main thread at exit: waits (at most `timeoutMs`) until the I/O thread has handled every
  * batch workers posted. Returns the workers' events it has not written, which are lost.
  */
 export function drainIoThread(timeoutMs = DELIVERY_TIMEOUT_MS): number {
@@ -265,11 +266,11 @@ export function drainIoThread(timeoutMs = DELIVERY_TIMEOUT_MS): number {
   if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return 0;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const written = Atomics.load(ledger, IO_WRITTEN);
-    const behind = (Atomics.load(ledger, POSTED) - written) | 0;
+    const handled = Atomics.load(ledger, IO_HANDLED);
+    const behind = (Atomics.load(ledger, POSTED) - handled) | 0;
     const left = deadline - performance.now();
     if (behind <= 0 || Atomics.load(ledger, IO_LISTENING) < 0 || left <= 0) break;
-    Atomics.wait(ledger, IO_WRITTEN, written, left);
+    Atomics.wait(ledger, IO_HANDLED, handled, left);
   }
   const lost = (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
   return Math.max(0, lost);

@@ -21,7 +21,7 @@ import {
   expectIoThread,
   ioThreadGone,
   IO_LISTENING,
-  IO_WRITTEN,
+  IO_HANDLED,
   IO_WRITTEN_EVENTS,
   processLedger,
   workerLedgers,
@@ -143,13 +143,13 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
 const { connect } = require('node:net');
-const { channel, endpoint, hello, port, counters, ledger } = workerData;
+const { channel, endpoint, hello, port, counters, ledger, highWater } = workerData;
 const socket = connect(endpoint);
 const dead = () => {
   if (ledger) {
     Atomics.store(ledger, ${IO_LISTENING}, -1);
     Atomics.notify(ledger, ${IO_LISTENING});
-    Atomics.notify(ledger, ${IO_WRITTEN});
+    Atomics.notify(ledger, ${IO_HANDLED});
   }
   if (!counters) return;
   Atomics.store(counters, ${Q_DEAD}, 1);
@@ -168,13 +168,33 @@ ch.onmessage = (event) => {
   let text = '';
   for (const m of data.messages) text += JSON.stringify(m) + '\\n';
   const events = typeof data.eventCount === 'number' ? data.eventCount : 0;
+  // A collector this far behind is stalled: the batch is dropped and counted, as the socket
+  // sink does, instead of queued without bound. In lossless mode workers wait long before this.
+  if (socket.writableLength > highWater) {
+    // The first drop is told at once, queued behind what came before it (no event may follow
+    // it unannounced, and the program may end before anything else is written).
+    if (dropped === gapTold) tellGap(dropped + events);
+    dropped += events;
+    handled();
+    return;
+  }
+  if (dropped > gapTold) tellGap(dropped);
   socket.write(text, (err) => {
-    if (err || !ledger) return;
-    Atomics.add(ledger, ${IO_WRITTEN_EVENTS}, events);
-    Atomics.add(ledger, ${IO_WRITTEN}, 1);
-    Atomics.notify(ledger, ${IO_WRITTEN});
+    if (!err && ledger) Atomics.add(ledger, ${IO_WRITTEN_EVENTS}, events);
+    handled();
   });
 };
+let dropped = 0;
+let gapTold = 0;
+function tellGap(count) {
+  gapTold = count;
+  socket.write(JSON.stringify({ t: 'heartbeat', ts: Date.now(), produced: 0, dropped: count }) + '\\n');
+}
+function handled() {
+  if (!ledger) return;
+  Atomics.add(ledger, ${IO_HANDLED}, 1);
+  Atomics.notify(ledger, ${IO_HANDLED});
+}
 // Workers wait for this before they post (see delivery.ts).
 if (ledger && Atomics.load(ledger, ${IO_LISTENING}) === 0) {
   Atomics.store(ledger, ${IO_LISTENING}, 1);
@@ -211,7 +231,15 @@ export function ensureIoThread(endpoint: string, hello: Message, lossless?: Loss
   const ledger = expectIoThread();
   const w = new Worker(IO_THREAD, {
     eval: true,
-    workerData: { channel: channelName(), endpoint, hello, ledger, ...lossless },
+    workerData: {
+      channel: channelName(),
+      endpoint,
+      hello,
+      ledger,
+      // Lossless producers wait at the limit itself; the I/O thread drops only far past it.
+      highWater: rt.config.socketHighWater * (lossless ? 4 : 1),
+      ...lossless,
+    },
     transferList: lossless ? [lossless.port] : [],
     // The I/O thread must not keep the process alive, nor run the program's flags.
     execArgv: [],
