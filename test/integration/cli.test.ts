@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
-import { twoLockDeadlock } from '../trace-builder.js';
+import { twoLockDeadlock, twoLocks } from '../trace-builder.js';
 import { runLockscope, type CliResult } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -87,6 +87,19 @@ describe('lockscope report', () => {
     const page = readFileSync(html!, 'utf8');
     assert.match(page, /<script type="application\/json" id="lockscope-report">/);
     assert.match(r.stdout, /HTML report written to/);
+  });
+
+  test('a deadlock found after events were lost: exit status 3, and why', async () => {
+    // The stream said it lost events before the cycle closed: the cycle may be an artefact.
+    const b = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1, 'acquired', 2, 12, 12);
+    b.messages.push({ t: 'heartbeat', ts: b.origin + 0.002, produced: 10, dropped: 6 });
+    b.ev(3, 'request', 1, 12, 11).ev(4, 'request', 2, 11, 13);
+    const file = join(dir, 'gap.jsonl');
+    writeFileSync(file, b.text());
+    const r = await lockscope('report', file);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /inconclusive: 6 events were lost/);
+    assert.match(r.stdout, /uncertain: .*events were lost before this was found/);
   });
 
   test('report and events agree on a trace whose last line was cut short', async () => {
