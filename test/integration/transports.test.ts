@@ -38,6 +38,26 @@ async function rawServer(
   return { path, server };
 }
 
+/** Calls `each` with every message a connection sends, one JSON line at a time. */
+function onMessages(s: Socket, each: (m: Message) => void): void {
+  let rest = '';
+  s.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    for (const line of parts) each(JSON.parse(line) as Message);
+  });
+}
+
+/** Runs `program` reporting to `path`; it must exit 0 and account for every event. */
+async function runReporting(path: string, program: string[]): Promise<Stats> {
+  const r = await runProgram(program, { LOCKSCOPE_ENDPOINT: path, LOCKSCOPE_TOKEN: 'x' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /done/);
+  const s = lastJson<Stats>(r.stdout);
+  assertAccounted(s);
+  return s;
+}
+
 function assertAccounted(s: Stats): void {
   assert.equal(s.buffered, 0, 'nothing left in the recorder');
   assert.equal(s.inFlight, 0, 'nothing left in flight at exit');
@@ -179,14 +199,7 @@ describe('socket collector', () => {
       held.push(s);
     });
     try {
-      const r = await runProgram(['test/fixtures/workload.ts', '200000'], {
-        LOCKSCOPE_ENDPOINT: path,
-        LOCKSCOPE_TOKEN: 'x',
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /done/);
-      const s = lastJson<Stats>(r.stdout);
-      assertAccounted(s);
+      const s = await runReporting(path, ['test/fixtures/workload.ts', '200000']);
       assert.ok(s.dropped > 0, 'a collector that never reads makes the probe drop');
       assert.ok(s.sent > 0, 'what fit in the socket was sent');
     } finally {
@@ -230,12 +243,7 @@ describe('socket collector', () => {
       // and the connection lives on.
       s.pause();
       setTimeout(() => s.resume(), 1_000);
-      let rest = '';
-      s.setEncoding('utf8').on('data', (chunk: string) => {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop()!;
-        for (const line of parts) lines.push(JSON.parse(line) as (typeof lines)[number]);
-      });
+      onMessages(s, (m) => lines.push(m));
     });
     try {
       const r = await runProgram(['test/fixtures/workload.ts', '400000', String(64 * 1024)], {
@@ -272,22 +280,10 @@ describe('socket collector', () => {
         held.push(s);
         return;
       }
-      let rest = '';
-      s.setEncoding('utf8').on('data', (chunk: string) => {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop()!;
-        for (const line of parts) lines.push(JSON.parse(line) as Message);
-      });
+      onMessages(s, (m) => lines.push(m));
     });
     try {
-      const r = await runProgram(['test/fixtures/steady.ts', '5000'], {
-        LOCKSCOPE_ENDPOINT: path,
-        LOCKSCOPE_TOKEN: 'x',
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /done/);
-      const s = lastJson<Stats>(r.stdout);
-      assertAccounted(s);
+      const s = await runReporting(path, ['test/fixtures/steady.ts', '5000']);
       assert.ok(s.dropped > 0, 'the stalled connection cost events');
       assert.equal(streams.length, 2, 'one reconnection');
       const [hello, told] = streams[1]!;
@@ -316,23 +312,17 @@ describe('socket collector', () => {
     const { path, server } = await rawServer((s) => {
       const lines: Message[] = [];
       streams.push(lines);
-      let rest = '';
-      s.setEncoding('utf8').on('data', (chunk: string) => {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop()!;
-        for (const line of parts) {
-          const m = JSON.parse(line) as Message;
-          lines.push(m);
-          // The I/O thread's connection is not read until every worker has ended: whatever
-          // the machine's speed, its queue passes its high-water mark meanwhile.
-          if (m.t === 'hello' && m.thread !== 0) {
-            s.pause();
-            ioSockets.push(s);
-          }
-          if (m.t === 'events') {
-            threadsEnded += m.events.filter((e) => e.op === 'thread-exit').length;
-            if (threadsEnded === 4) for (const io of ioSockets) io.resume();
-          }
+      onMessages(s, (m) => {
+        lines.push(m);
+        // The I/O thread's connection is not read until every worker has ended: whatever the
+        // machine's speed, its queue passes its high-water mark meanwhile.
+        if (m.t === 'hello' && m.thread !== 0) {
+          s.pause();
+          ioSockets.push(s);
+        }
+        if (m.t === 'events') {
+          threadsEnded += m.events.filter((e) => e.op === 'thread-exit').length;
+          if (threadsEnded === 4) for (const io of ioSockets) io.resume();
         }
       });
     });
@@ -358,14 +348,8 @@ describe('socket collector', () => {
     const { path, server } = await rawServer((s) => {
       s.pause();
       setTimeout(() => s.resume(), 3_000);
-      let rest = '';
-      s.setEncoding('utf8').on('data', (chunk: string) => {
-        const lines = (rest + chunk).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) {
-          const m = JSON.parse(line) as { t: string; events?: unknown[] };
-          if (m.t === 'events') received += m.events!.length;
-        }
+      onMessages(s, (m) => {
+        if (m.t === 'events') received += m.events.length;
       });
     });
     try {
