@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import { parseToHost, reportMessage } from '../../webview/src/protocol.js';
+import { reportFiles } from './report-files.js';
 import { webviewHtml } from './webview-html.js';
 
 /** The shortest time between two reports posted to the webview. */
@@ -124,6 +125,14 @@ export class GraphPanel {
         this.#post();
         return;
       case 'openSource': {
+        // What the page shows, or the newest report if an update is on its way to it.
+        const named = [this.#sent, this.#latest].some(
+          (s) => s && reportFiles(s.report).has(m.file),
+        );
+        if (!named) {
+          this.log('graph panel: ignored a request to open a file the report does not name');
+          return;
+        }
         const position = new vscode.Position(m.line - 1, (m.column ?? 1) - 1);
         void vscode.window.showTextDocument(vscode.Uri.file(m.file), {
           selection: new vscode.Range(position, position),
