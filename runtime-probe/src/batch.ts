@@ -1,0 +1,141 @@
+/**
+ * The recorder's batch buffer and its encoding: the registry messages a batch needs, and its
+ * events as objects or as one JSON line. Pure functions of the buffer, run only at flush time.
+ */
+import { OPS, type Message, type SiteMessage, type WireEvent } from './protocol.js';
+import { rt, type Flow, type ResourceRec } from './runtime.js';
+import { completeName, resolved } from './identity.js';
+import { registerSite, siteOf } from './sites.js';
+import { Op } from './sync.js';
+
+export const STRIDE = 6; // ts, op, res, site, n, peer
+
+/** One batch's worth of events. */
+export interface Buffer {
+  len: number;
+  num: Float64Array;
+  flows: (Flow | undefined)[];
+  resources: (ResourceRec | undefined)[];
+  /** Flows to register although no event of theirs is in the buffer (parents, join targets). */
+  extraFlows: Flow[];
+}
+
+export function makeBuffer(cap: number): Buffer {
+  return {
+    len: 0,
+    num: new Float64Array(cap * STRIDE),
+    flows: new Array<Flow | undefined>(cap).fill(undefined),
+    resources: new Array<ResourceRec | undefined>(cap).fill(undefined),
+    extraFlows: [],
+  };
+}
+
+function taskMessage(flow: Flow): Message {
+  const msg: Message = {
+    t: 'task',
+    id: flow.id,
+    name: flow.name,
+    kind: flow.kind,
+    thread: rt.threadId,
+  };
+  if (flow.parent) {
+    flow.parentId = resolved(flow.parent).id;
+    flow.parent = undefined;
+  }
+  if (flow.parentId !== undefined) msg.parent = flow.parentId;
+  if (flow.uncertain) msg.uncertain = true;
+  return msg;
+}
+
+function resourceMessage(res: ResourceRec): Message {
+  const msg: Message = {
+    t: 'resource',
+    id: res.id,
+    kind: res.kind,
+    name: res.name,
+    class: res.cls,
+  };
+  if (res.site) msg.site = res.site;
+  // JSON has no Infinity: an unbounded capacity is left out, and the policy says so.
+  if (res.capacity !== undefined && Number.isFinite(res.capacity)) msg.capacity = res.capacity;
+  if (res.policy !== undefined) msg.policy = res.policy;
+  return msg;
+}
+
+/** Collects the registry messages the current sinks have not seen for the buffered events. */
+export function registries(buf: Buffer): Message[] {
+  const gen = rt.sinkGeneration;
+  const out: Message[] = [];
+  const sites: SiteMessage[] = [];
+  const num = buf.num;
+  const addFlow = (f: Flow, site: number): void => {
+    const flow = resolved(f);
+    if (flow.sentIn === gen) return;
+    flow.sentIn = gen;
+    completeName(flow, siteOf(site)?.fn);
+    out.push(taskMessage(flow));
+  };
+  for (const f of buf.extraFlows) addFlow(f, 0);
+  for (let i = 0; i < buf.len; i++) {
+    addFlow(buf.flows[i]!, num[i * STRIDE + 3]!);
+    const res = buf.resources[i];
+    if (res && res.sentIn !== gen) {
+      res.sentIn = gen;
+      if (res.site) registerSite(res.site, sites);
+      out.push(resourceMessage(res));
+    }
+    const site = num[i * STRIDE + 3]!;
+    if (site) registerSite(site, sites);
+  }
+  // Sites first: resources and events refer to them.
+  return sites.length ? [...sites, ...out] : out;
+}
+
+/**
+ * The peer of event `i`. A task's start names its parent, which may have been provisional when
+ * the event was recorded, so it is resolved now.
+ */
+function peerOf(buf: Buffer, i: number): number {
+  if (buf.num[i * STRIDE + 1] === Op.taskStart) {
+    const flow = buf.flows[i]!;
+    return flow.parent ? resolved(flow.parent).id : (flow.parentId ?? 0);
+  }
+  return buf.num[i * STRIDE + 5]!;
+}
+
+export function eventAt(buf: Buffer, i: number): WireEvent {
+  const o = i * STRIDE;
+  const num = buf.num;
+  const ev: WireEvent = {
+    us: Math.round(num[o]! * 1000),
+    op: OPS[num[o + 1]!] ?? 'invalid',
+    task: resolved(buf.flows[i]!).id,
+  };
+  if (num[o + 2]) ev.res = num[o + 2]!;
+  if (num[o + 3]) ev.site = num[o + 3]!;
+  if (num[o + 4]) ev.n = num[o + 4]!;
+  const peer = peerOf(buf, i);
+  if (peer) ev.peer = peer;
+  return ev;
+}
+
+/**
+ * Encodes the buffered events as one `events` line without building objects first. Every field
+ * is a small integer, which V8 turns into text several times faster than a fractional number.
+ */
+export function eventsLine(buf: Buffer, origin: number): string {
+  const num = buf.num;
+  let s = `{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`;
+  for (let i = 0; i < buf.len; i++) {
+    const o = i * STRIDE;
+    if (i) s += ',';
+    s += `{"us":${Math.round(num[o]! * 1000)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(buf.flows[i]!).id}`;
+    if (num[o + 2]) s += `,"res":${num[o + 2]}`;
+    if (num[o + 3]) s += `,"site":${num[o + 3]}`;
+    if (num[o + 4]) s += `,"n":${num[o + 4]}`;
+    const peer = peerOf(buf, i);
+    if (peer) s += `,"peer":${peer}`;
+    s += '}';
+  }
+  return s + ']}\n';
+}
