@@ -129,17 +129,17 @@ function onInit(promise: object, parent: object | undefined): void {
   }
   // `await f()`: f has just suspended and returned its promise, made before it suspended. The
   // activation that suspended last is then awaited here, and is this flow.
+  r.joined[j] = -1;
   if (j > 0) {
     const before = r.suspAt[j - 1]!;
     const at = positionOf(r, parent);
-    r.joined[j] = -1;
     if (at >= 0 && at <= before) {
       const k = find(r.merge, j - 1);
       r.merge[k] = j;
       r.joined[j] = k;
       r.roots--;
     }
-  } else r.joined[j] = -1;
+  }
   r.susp[j] = promise;
   r.merge[j] = -1;
   r.isThen[j] = isThen;

@@ -247,13 +247,11 @@ export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
   let since = performance.now();
   for (;;) {
     if (Atomics.load(ledger, IO_LISTENING) !== 1) return;
-    const written = Atomics.load(ledger, IO_HANDLED);
-    const backlog =
-      (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
-    if (backlog <= IO_BACKLOG_EVENTS) return;
+    const handled = Atomics.load(ledger, IO_HANDLED);
+    if (unwritten(ledger) <= IO_BACKLOG_EVENTS) return;
     const left = IO_STALL_MS - (performance.now() - since);
     if (left <= 0) return;
-    if (Atomics.wait(ledger, IO_HANDLED, written, left) !== 'timed-out') since = performance.now();
+    if (Atomics.wait(ledger, IO_HANDLED, handled, left) !== 'timed-out') since = performance.now();
   }
 }
 
@@ -272,6 +270,10 @@ export function drainIoThread(timeoutMs = DELIVERY_TIMEOUT_MS): number {
     if (behind <= 0 || Atomics.load(ledger, IO_LISTENING) < 0 || left <= 0) break;
     Atomics.wait(ledger, IO_HANDLED, handled, left);
   }
-  const lost = (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
-  return Math.max(0, lost);
+  return Math.max(0, unwritten(ledger));
+}
+
+/** Workers' events posted and not (yet) written by the I/O thread. */
+function unwritten(ledger: Ledger): number {
+  return (Atomics.load(ledger, POSTED_EVENTS) - Atomics.load(ledger, IO_WRITTEN_EVENTS)) | 0;
 }
