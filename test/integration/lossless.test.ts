@@ -101,13 +101,17 @@ describe('lossless delivery under lockscope run', () => {
       });
       const fromTrace = await runLockscope(['report', '--json', trace]);
       const other = JSON.parse(fromTrace.stdout) as Report;
-      // The same events give the same analysis: counts, contention and time line.
+      // The same events give the same analysis: counts, contention and time line. Batches of
+      // different threads interleave in the order they arrive, which differs between the main
+      // thread (trace) and the I/O thread (collector), so resources are compared by name.
       const digest = (r: Report): unknown => ({
         processes: r.processes.map((p) => [p.produced, p.events, p.dropped]),
-        resources: r.stats.resources.map((s) => [s.name, s.acquisitions, s.contended]),
+        resources: r.stats.resources
+          .map((s) => [s.name, s.acquisitions, s.contended] as const)
+          .sort((a, b) => a[0].localeCompare(b[0])),
         lanes: r.timeline.lanes.length,
         intervals: r.timeline.intervals.length,
-        findings: r.findings.map((f) => f.id),
+        findings: r.findings.map((f) => f.id).sort(),
       });
       assert.deepEqual(digest(other), digest(report));
       assert.ok(report.processes[0]!.events > 1_000);
