@@ -3,7 +3,15 @@
  * reports what the analysis finds. See USAGE for the commands and exit statuses.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,12 +20,21 @@ import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
 import { toChromeTrace } from './analysis/chrome-trace.js';
 import { toSarif } from './analysis/sarif.js';
 import { formatReport } from './analysis/text.js';
-import { analyzeTrace, isCutLastLine, TraceError } from './analysis/trace.js';
-import { FINDING_KINDS, type Finding, type FindingKind, type Report } from './analysis/types.js';
+import {
+  analyzeTrace,
+  readTrace,
+  TraceError,
+  type TraceLine,
+  type TraceRead,
+} from './analysis/trace.js';
+import { traceLines, TraceFileError } from './trace-file.js';
+import { LineWriter, writeAllSync, writeStdout } from './line-writer.js';
+import { rerunWithTraceHeap } from './trace-heap.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from './analysis/types.js';
 import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
-import { StreamSession } from './collector.js';
-import { loadRenderer, renderHtml } from './report/html.js';
+import { loadRenderer, PAGE_INTERVALS, writeHtml } from './report/html.js';
+import { writeJson } from './report/json-writer.js';
 import { describeExit, EXIT, EXIT_TABLE, verdict } from './exit-status.js';
 import { moduleDir } from './module-dir.js';
 import { PROBE_VERSION } from './runtime.js';
@@ -117,68 +134,60 @@ function parseFailOn(value: string | undefined): Common['failOn'] {
 }
 
 function printEvents(file: string): number {
-  const text = readInput(file, 'trace');
-  const session = new StreamSession(undefined);
   const fmt = new EventFormatter({ cwd: process.cwd() });
-  const lines = text.split('\n');
-  const out: string[] = [];
-  let cut = false;
-  for (let i = 0; i < lines.length; i++) {
-    try {
-      const m = session.accept(lines[i]!);
-      if (m) out.push(...fmt.format(m));
-    } catch (err) {
-      if (isCutLastLine(session, err, i === lines.length - 1)) {
-        cut = true;
-        break;
-      }
-      process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
-      throw new Refusal(
-        `${file} is not a valid Lockscope trace (line ${i + 1}): ${messageOf(err)}`,
-      );
-    }
+  const out = new LineWriter(writeStdout);
+  let read: TraceRead;
+  try {
+    read = readTrace(readLines(file, 'trace'), (m) => out.lines(fmt.format(m)));
+  } catch (err) {
+    out.flush();
+    throw traceRefusal(file, err);
   }
-  if (!session.hello) throw new Refusal(`${file} is empty: a trace starts with a hello message`);
-  const c = session.counters;
-  if (cut) out.push('(the last line was cut short, as a killed program leaves it: left out)');
-  out.push(
+  const c = read.session.counters;
+  if (read.cut) out.line('(the last line was cut short, as a killed program leaves it: left out)');
+  out.line(
     `${c.events} events in ${c.messages} messages` +
       (c.unknownMessages || c.unknownOps
         ? ` (${c.unknownMessages} messages and ${c.unknownOps} operations of kinds this version does not know were skipped)`
         : ''),
   );
-  process.stdout.write(out.join('\n') + '\n');
+  out.flush();
   return 0;
 }
 
-function readInput(file: string, what: string): string {
+/** The lines of a trace file, read in constant memory; a file that cannot be read is refused. */
+function* readLines(file: string, what: string): Generator<TraceLine> {
   try {
-    return readFileSync(file, 'utf8');
+    yield* traceLines(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : messageOf(err);
-    throw new Refusal(`cannot read the ${what} ${file}: ${why}`);
-  }
-}
-
-function report(file: string, common: Common): number {
-  const text = readInput(file, 'trace');
-  let analyzer: Analyzer;
-  try {
-    analyzer = analyzeTrace(text, common.analysis);
-  } catch (err) {
-    if (err instanceof TraceError) {
-      throw new Refusal(`${file} is not a valid Lockscope trace: ${err.message}`);
+    if (err instanceof TraceFileError && err.code !== 'line-too-long') {
+      throw new Refusal(`cannot read the ${what} ${file}: ${err.message}`);
     }
     throw err;
   }
-  return finish(analyzer.report(), common, undefined);
+}
+
+/** A refusal for a trace that is not valid (or cannot be read), or the error itself. */
+function traceRefusal(file: string, err: unknown): unknown {
+  if (err instanceof TraceError || err instanceof TraceFileError) {
+    return new Refusal(`${file} is not a valid Lockscope trace: ${err.message}`);
+  }
+  return err;
+}
+
+function report(file: string, common: Common): number {
+  let analyzer: Analyzer;
+  try {
+    analyzer = analyzeTrace(readLines(file, 'trace'), common.analysis);
+  } catch (err) {
+    throw traceRefusal(file, err);
+  }
+  return finish(analyzer, common, undefined);
 }
 
 /** Writes every requested output and returns the exit status. */
 function finish(
-  r: Report,
+  analyzer: Analyzer,
   common: Common,
   programFailed: string | undefined,
   stopped = false,
@@ -197,24 +206,36 @@ function finish(
     }
     return sources.get(path);
   };
+  // The text and SARIF show no time line, the page shows its last PAGE_INTERVALS intervals, and
+  // the JSON writes its intervals as they are made: only the Chrome trace holds them all.
+  const r = analyzer.report({
+    maxIntervals: common.trace ? undefined : common.html ? PAGE_INTERVALS : 0,
+  });
   if (common.sarif) {
-    writeOutput(
-      common.sarif,
-      JSON.stringify(toSarif(r, { cwd, toolVersion: PROBE_VERSION }), null, 2),
-    );
+    const sarif = toSarif(r, { cwd, toolVersion: PROBE_VERSION });
+    writeOutput(common.sarif, (write) => writeJson(sarif, write, { indent: 2 }));
   }
-  if (common.trace) writeOutput(common.trace, JSON.stringify(toChromeTrace(r)));
-  if (common.html) writeOutput(common.html, renderHtml(r, loadRenderer(), 'Lockscope report'));
+  if (common.trace) {
+    const trace = toChromeTrace(r);
+    writeOutput(common.trace, (write) => writeJson(trace, write));
+  }
+  if (common.html) {
+    const renderer = loadRenderer();
+    writeOutput(common.html, (write) => writeHtml(r, renderer, 'Lockscope report', write));
+  }
   if (common.json) {
-    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    const out = new LineWriter(writeStdout);
+    writeJson(analyzer.streamedReport(), (piece) => out.text(piece), { indent: 2 });
+    out.line('');
+    out.flush();
   } else {
-    process.stdout.write(formatReport(r, { cwd, readSource, color: common.color }));
+    writeStdout(formatReport(r, { cwd, readSource, color: common.color }));
     for (const [flag, file] of [
       ['SARIF', common.sarif],
       ['Chrome trace', common.trace],
       ['HTML report', common.html],
     ] as const) {
-      if (file) process.stdout.write(`${flag} written to ${file}\n`);
+      if (file) writeStdout(`${flag} written to ${file}\n`);
     }
   }
   if (programFailed) process.stderr.write(`lockscope: ${programFailed}\n`);
@@ -249,11 +270,26 @@ function checkOutputs(common: Common): void {
   }
 }
 
-function writeOutput(file: string, text: string): void {
+/** Writes an output file in pieces as `produce` makes them, never as one string. */
+function writeOutput(file: string, produce: (write: (piece: string) => void) => void): void {
+  let fd: number;
   try {
-    writeFileSync(file, text);
+    fd = openSync(file, 'w');
   } catch (err) {
     throw new Refusal(`cannot write ${file}: ${messageOf(err)}`);
+  }
+  try {
+    const out = new LineWriter((text) => writeAllSync(fd, text));
+    produce((piece) => out.text(piece));
+    out.flush();
+  } catch (err) {
+    // A failed write (a full disk) is the user's to fix; anything else is ours.
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      throw new Refusal(`cannot write ${file}: ${messageOf(err)}`);
+    }
+    throw err;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -341,8 +377,7 @@ async function run(program: string, args: string[], common: Common): Promise<num
     }
     for (const reason of rejected)
       process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
-    const report = analyzer.report();
-    const events = report.processes.reduce((n, p) => n + p.events, 0);
+    const events = analyzer.events;
     const note = stopReason
       ? `stopped the program because ${stopReason}`
       : `the program ${describeExit(exit)}`;
@@ -352,7 +387,7 @@ async function run(program: string, args: string[], common: Common): Promise<num
     // A program that ran no operation of the probe still ran (one that could not be started was
     // refused above, on spawn's error): say what was observed, never "did not start".
     if (events === 0) process.stderr.write('lockscope: no lock operations were observed\n');
-    return finish(report, common, failed, stopReason !== undefined);
+    return finish(analyzer, common, failed, stopReason !== undefined);
   } finally {
     await collector.close();
   }
@@ -407,10 +442,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'events':
       if (rest.length !== 1) throw new UsageError('events takes exactly one trace file');
-      return printEvents(rest[0]!);
+      return rerunWithTraceHeap() ?? printEvents(rest[0]!);
     case 'report':
       if (rest.length !== 1) throw new UsageError('report takes exactly one trace file');
-      return report(rest[0]!, common);
+      return rerunWithTraceHeap() ?? report(rest[0]!, common);
     case 'run':
       if (rest.length < 1) throw new UsageError('run needs the program to run');
       return run(rest[0]!, [...rest.slice(1), ...theirs], common);

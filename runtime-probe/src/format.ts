@@ -84,7 +84,7 @@ export class EventFormatter {
           const res = e.res !== undefined ? this.resources.get(e.res) : undefined;
           const what = res ? `${res.name}` : e.res !== undefined ? `resource ${e.res}` : '';
           const detail = this.#detail(e);
-          return [
+          const line = [
             this.#time(ts),
             this.#task(e.task).padEnd(26),
             e.op.padEnd(12),
@@ -94,6 +94,11 @@ export class EventFormatter {
           ]
             .join(' ')
             .trimEnd();
+          // What has ended or been collected is named for the last time: forgetting it keeps a
+          // trace of a million short-lived tasks or locks from filling memory.
+          if (e.op === 'collected' && e.res !== undefined) this.resources.delete(e.res);
+          if (e.op === 'task-end') this.tasks.delete(e.task);
+          return line;
         });
       case 'heartbeat':
         return [];

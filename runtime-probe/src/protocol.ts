@@ -92,6 +92,10 @@ export const OPS = [
   // Like `acquired`, but by a non-blocking attempt (tryAcquire): it could not have waited, so
   // the lock-order analysis does not count it as a possible deadlock.
   'try-acquired',
+  // The program can no longer reach the resource (it was garbage collected): nothing will use it
+  // again, so the analysis may fold it into its class's statistics and forget it. Recorded by the
+  // thread's main task.
+  'collected',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

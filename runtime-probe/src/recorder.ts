@@ -43,6 +43,8 @@ interface Ring {
   spare: Buffer;
   flushing: boolean;
   flushScheduled: boolean;
+  /** The active buffer holds an event that should be delivered soon (see recordQuietly). */
+  loud: boolean;
   /** Events recorded while a flush was delivering and the other buffer was full. */
   lost: number;
   /** Sinks attached while a flush was delivering; attached when it ends. */
@@ -58,6 +60,7 @@ const ring = shared<Ring>('ring', () => ({
   spare: makeBuffer(rt.config.batchSize),
   flushing: false,
   flushScheduled: false,
+  loud: false,
   lost: 0,
   pendingSinks: [],
   heartbeat: undefined,
@@ -95,10 +98,24 @@ export function record(
   buf.flows[i] = flow;
   buf.resources[i] = res;
   buf.len = i + 1;
+  ring.loud = true;
   if (!ring.flushScheduled) {
     ring.flushScheduled = true;
     setImmediate(flush);
   }
+}
+
+/**
+ * Records an event that need not be delivered soon (a resource collected): it schedules no flush
+ * of its own and leaves the heartbeat alone, and goes with the next batch the program's own
+ * operations make, or the exit's. A garbage collection in an idle thread must not make it post.
+ */
+export function recordQuietly(op: number, flow: Flow, res: ResourceRec): void {
+  const { flushScheduled, loud } = ring;
+  ring.flushScheduled = true;
+  record(op, flow, res, 0, 0, 0);
+  ring.flushScheduled = flushScheduled;
+  ring.loud = loud;
 }
 
 /** Makes sure `flow` is registered with the next batch, although it may have no event in it. */
@@ -148,6 +165,7 @@ export function flush(): void {
   if (buf.len === 0 && buf.extraFlows.length === 0) return;
   ring.active = ring.spare;
   ring.spare = buf;
+  ring.loud = false;
   if (rt.sinks.length === 0) {
     clear(buf);
     return;
@@ -248,7 +266,7 @@ export function heartbeatMessage(dropped: number): Message {
 }
 
 function heartbeat(): void {
-  flush();
+  if (ring.loud) flush();
   controlAll((s) => heartbeatMessage(s.dropped));
 }
 

@@ -12,10 +12,8 @@ import type { Message, WireEvent } from '../protocol.js';
 import { OrderGraph, type OrderEdgeState } from './order.js';
 import {
   ProcessModel,
-  remember,
   ResourceState,
   Role,
-  roleOf,
   Stats,
   TaskState,
   taskRef,
@@ -26,13 +24,20 @@ import { Spans } from './timeline.js';
 import { Transitions } from './transitions.js';
 import { abandonedWords } from './wording.js';
 import { UNCERTAIN_MARK, uncertaintyOf } from './certainty.js';
-import { buildReport, liveState, siteStats, type EngineView } from './projections.js';
-import { findCycle, stronglyConnected } from './graph.js';
+import { judgeIdle } from './idle.js';
+import {
+  buildReport,
+  liveState,
+  siteStats,
+  streamReport,
+  type EngineView,
+  type StreamedReport,
+} from './projections.js';
+import { findCycle } from './graph.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
-import { reportBlockedForever } from './findings/blocked-forever.js';
 import { reportDeadlock } from './findings/deadlock.js';
-import { observeOrder } from './findings/lock-order-inversion.js';
+import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportMisuse } from './findings/misuse.js';
 import { isWaiting, successors } from './waitfor.js';
@@ -125,6 +130,13 @@ export class Analyzer {
     };
   }
 
+  /** Events received from every process so far. */
+  get events(): number {
+    let n = 0;
+    for (const p of this.#models) n += p.events;
+    return n;
+  }
+
   /** Microseconds since the origin of the report's time line. */
   get now(): number {
     return this.#now;
@@ -177,11 +189,8 @@ export class Analyzer {
           proc.conflicts++;
           return;
         }
-        r.name = m.name;
-        r.kind = m.kind;
-        r.cls = m.class;
+        r.register(m.name, m.kind, m.class);
         r.site = m.site ?? 0;
-        r.role = roleOf(m.kind);
         r.policy = m.policy;
         return;
       }
@@ -220,6 +229,12 @@ export class Analyzer {
 
   #event(proc: ProcessModel, e: WireEvent, at: number): void {
     if (at > this.#now) this.#now = at;
+    if (e.op === 'collected') {
+      // Before the lookups below, which would make a state for a resource already forgotten.
+      const r = e.res !== undefined ? proc.resources.get(e.res) : undefined;
+      if (r) this.#forget(r);
+      return;
+    }
     const t = proc.task(e.task);
     const r = e.res !== undefined ? proc.resource(e.res) : undefined;
     const site = e.site ?? 0;
@@ -260,8 +275,8 @@ export class Analyzer {
         if (r) {
           if (this.#tx.waitsOn(t, r)) this.#tx.endWait(t, at, undefined);
           // A receive woken by close (n -1) took nothing: it makes no receiver of the task.
-          if (e.op === 'send') remember(r.signallers, t, site);
-          else if ((e.n ?? 0) >= 0) remember(r.receivers, t, site);
+          if (e.op === 'send') r.signalledBy(t, site);
+          else if ((e.n ?? 0) >= 0) r.receivedBy(t, site);
         }
         return;
       case 'notify':
@@ -269,10 +284,10 @@ export class Analyzer {
       case 'arrive':
       case 'pass':
       case 'close':
-        if (r) remember(r.signallers, t, site);
+        if (r) r.signalledBy(t, site);
         return;
       case 'add':
-        if (r && (e.n ?? 0) < 0) remember(r.signallers, t, site);
+        if (r && (e.n ?? 0) < 0) r.signalledBy(t, site);
         return;
       case 'join': {
         const target = e.peer !== undefined ? proc.task(e.peer) : undefined;
@@ -335,6 +350,11 @@ export class Analyzer {
   }
 
   /** Moves time forward without an event: checks holds against the long-hold limit. */
+  /** Forgets a resource the program no longer reaches (see ProcessModel.forget). */
+  #forget(r: ResourceState): void {
+    if (r.proc.forget(r)) this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
+  }
+
   #advance(proc: ProcessModel, at: number): void {
     if (at > this.#now) this.#now = at;
     const limit = this.options.longHoldMs * 1000;
@@ -373,44 +393,7 @@ export class Analyzer {
 
   /** The program has nothing left to run: whatever still waits, waits forever. */
   #idle(proc: ProcessModel): void {
-    const at = this.#now;
-    const blocked = [...proc.tasks.values()].filter((t) => t.blocked && !t.ended);
-    // One pass finds the strongly connected groups of waits; each group of two or more holds a
-    // cycle through any of its tasks. (A search from every blocked task would cost the square
-    // of a long chain.)
-    for (const group of stronglyConnected(blocked, (t) => successors(t, false), isWaiting)) {
-      const root = group.find((t) => !t.explained);
-      if (!root) continue;
-      const cycle = this.#findCycle(root, false);
-      if (cycle) reportDeadlock(this.#ctx, cycle, at);
-    }
-    // Locks whose holders have nothing left to run are as good as abandoned.
-    for (const r of proc.heldNow()) {
-      if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
-      for (const [holder, hold] of r.holders) {
-        if (holder.blocked) continue;
-        reportAbandoned(this.#ctx, r, holder, hold.site, at, abandonedWords.nothingToRun);
-        break;
-      }
-    }
-    const byResource = new Map<ResourceState, TaskState[]>();
-    for (const t of blocked) {
-      if (t.explained || !t.waitRes || t.waitRes.abandoned) continue;
-      // A task that waits for a blocked task (joins it, or wants a lock it holds) is only a
-      // consequence: the finding belongs to the task at the end of the chain.
-      if (this.#waitsForBlocked(t)) continue;
-      let list = byResource.get(t.waitRes);
-      if (!list) byResource.set(t.waitRes, (list = []));
-      list.push(t);
-    }
-    for (const [r, tasks] of byResource) reportBlockedForever(this.#ctx, r, tasks, at);
-  }
-
-  #waitsForBlocked(t: TaskState): boolean {
-    for (const next of successors(t, true)) {
-      if (next !== t && !next.ended && (next.blocked || next.explained)) return true;
-    }
-    return false;
+    judgeIdle(this.#ctx, proc, this.#now, (t) => this.#findCycle(t, false));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -488,6 +471,11 @@ export class Analyzer {
   /** The state of the analysis as plain data: findings, statistics, graph and time line. */
   report(options: { maxIntervals?: number } = {}): Report {
     return buildReport(this.#view, options);
+  }
+
+  /** The report, with the time line's intervals made as they are read (see streamReport). */
+  streamedReport(options: { maxIntervals?: number } = {}): StreamedReport {
+    return streamReport(this.#view, options);
   }
 
   /** Contention at each acquisition site: what CodeLens needs, without a whole report. */

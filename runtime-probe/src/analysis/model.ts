@@ -6,7 +6,7 @@
 import type { SiteMessage } from '../protocol.js';
 import { LogHistogram } from './histogram.js';
 import { SmallMap } from './small-map.js';
-import type { ContentionStats, ResourceRef, TaskRef, TimelineLane } from './types.js';
+import type { ContentionStats, Percentiles, ResourceRef, TaskRef, TimelineLane } from './types.js';
 
 /** How a kind of resource takes part in the wait-for graph. */
 export const Role = {
@@ -40,6 +40,8 @@ export function roleOf(kind: string): Role {
 
 /** A channel wait's `n`: 1 to receive, 2 to send (primitives/channel.ts). */
 export const WAIT_SEND = 2;
+/** Distinct registrations a process model keeps one ResourceInfo for. */
+const MAX_INFOS = 4096;
 /** At most this many signallers are remembered per resource, as likely wakers. */
 export const MAX_SIGNALLERS = 64;
 
@@ -57,12 +59,47 @@ export interface Hold {
 export const HOLD = 0;
 export const WAIT = 1;
 
+/**
+ * Contention statistics of a resource or a site. The wait histogram holds only the waits that
+ * happened; the uncontended acquisitions count as waits of zero. Histograms are made on first
+ * use, so a resource acquired once and dropped keeps one histogram, not two.
+ */
 export class Stats {
   acquisitions = 0;
   contended = 0;
-  readonly wait = new LogHistogram();
-  readonly hold = new LogHistogram();
+  #wait: LogHistogram | undefined = undefined;
+  #hold: LogHistogram | undefined = undefined;
+
+  /** One acquisition, after a wait of `waited` microseconds, or none (negative). */
+  acquired(waited: number): void {
+    this.acquisitions++;
+    if (waited < 0) return;
+    this.contended++;
+    (this.#wait ??= new LogHistogram()).add(waited);
+  }
+
+  held(us: number): void {
+    (this.#hold ??= new LogHistogram()).add(us);
+  }
+
+  merge(other: Stats): void {
+    this.acquisitions += other.acquisitions;
+    this.contended += other.contended;
+    if (other.#wait) (this.#wait ??= new LogHistogram()).merge(other.#wait);
+    if (other.#hold) (this.#hold ??= new LogHistogram()).merge(other.#hold);
+  }
+
+  waitSummary(): Percentiles {
+    const zeros = this.acquisitions - (this.#wait?.count ?? 0);
+    return (this.#wait ?? NO_SAMPLES).summary(zeros);
+  }
+
+  holdSummary(): Percentiles {
+    return (this.#hold ?? NO_SAMPLES).summary();
+  }
 }
+
+const NO_SAMPLES = new LogHistogram();
 
 export class TaskState {
   readonly holds = new SmallMap<ResourceState, Hold>();
@@ -111,33 +148,123 @@ export class TaskState {
   }
 }
 
-export class ResourceState {
+const NO_TASKS: ReadonlySet<TaskState> = new Set();
+const NO_SITES: ReadonlyMap<TaskState, number> = new Map();
+
+/**
+ * What a registration says of a resource: its name, kind and class, with its process. Resources
+ * registered alike share one (see ProcessModel.info), and the time line keeps it, with the key,
+ * after the resource's own state is forgotten.
+ */
+export interface ResourceInfo {
+  readonly name: string;
+  readonly kind: string;
+  readonly cls: string;
+  readonly proc: ProcessModel;
+}
+
+/**
+ * A resource's state. It is its own contention statistics (it extends Stats rather than holding
+ * one): a program with a million short-lived locks has a million of these, and every object
+ * saved per resource is tens of megabytes.
+ */
+export class ResourceState extends Stats {
   readonly holders = new SmallMap<TaskState, Hold>();
   /** Set while the resource is in its process's `held` list (pruned lazily, see ProcessModel). */
   listed = false;
-  readonly waiters = new Set<TaskState>();
   role: Role;
   grants = 0;
   lastReleaser: TaskState | undefined = undefined;
-  /** Tasks that sent, notified, set, arrived or counted down: who might wake a waiter. */
-  readonly signallers = new Map<TaskState, number>();
-  readonly receivers = new Map<TaskState, number>();
-  stats: Stats | undefined = undefined;
+  // The collections most resources never use are made on first write: a program with a million
+  // short-lived mutexes must not pay for a million empty tables.
+  #waiters: Set<TaskState> | undefined = undefined;
+  #signallers: Map<TaskState, number> | undefined = undefined;
+  #receivers: Map<TaskState, number> | undefined = undefined;
   abandoned = false;
   /** A read-write lock's policy (`writer-preferring` unless registered otherwise). */
   policy: string | undefined = undefined;
 
+  /** Its name, kind and class. */
+  info: ResourceInfo;
+
   constructor(
     readonly proc: ProcessModel,
     readonly id: number,
-    readonly key: string,
-    public name: string,
-    public kind: string,
-    public cls: string,
+    name: string,
     public site: number,
   ) {
+    super();
+    // Not shared: until its registration arrives, a resource is named by its number.
+    this.info = { name, kind: 'unknown', cls: '', proc };
+    this.role = roleOf('unknown');
+  }
+
+  /** Its key in reports, made when asked for: a million resources need not hold a million. */
+  get key(): string {
+    return resourceKey(this.proc, this.id);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get kind(): string {
+    return this.info.kind;
+  }
+
+  get cls(): string {
+    return this.info.cls;
+  }
+
+  /** The tasks waiting for it. */
+  get waiters(): ReadonlySet<TaskState> {
+    return this.#waiters ?? NO_TASKS;
+  }
+
+  addWaiter(t: TaskState): void {
+    (this.#waiters ??= new Set<TaskState>()).add(t);
+  }
+
+  removeWaiter(t: TaskState): void {
+    this.#waiters?.delete(t);
+  }
+
+  /** Tasks that sent, notified, set, arrived or counted down: who might wake a waiter. */
+  get signallers(): ReadonlyMap<TaskState, number> {
+    return this.#signallers ?? NO_SITES;
+  }
+
+  /** The tasks that received from it (a channel): who might take what a sender offers. */
+  get receivers(): ReadonlyMap<TaskState, number> {
+    return this.#receivers ?? NO_SITES;
+  }
+
+  /** Remembers a signaller (see `remember`). */
+  signalledBy(t: TaskState, site: number): void {
+    remember((this.#signallers ??= new Map<TaskState, number>()), t, site);
+  }
+
+  /** Remembers a receiver (see `remember`). */
+  receivedBy(t: TaskState, site: number): void {
+    remember((this.#receivers ??= new Map<TaskState, number>()), t, site);
+  }
+
+  /** Takes a registration's name, kind and class. */
+  register(name: string, kind: string, cls: string): void {
+    this.info = this.proc.info(name, kind, cls);
     this.role = roleOf(kind);
   }
+}
+
+/**
+ * The statistics of the resources of one class that the program no longer uses (collected), kept
+ * in aggregate once their own state is forgotten.
+ */
+export interface ForgottenClass {
+  name: string;
+  kind: string;
+  resources: number;
+  stats: Stats;
 }
 
 export class ProcessModel {
@@ -171,6 +298,45 @@ export class ProcessModel {
   events = 0;
   /** Registrations ignored because they changed a resource's kind. */
   conflicts = 0;
+  /**
+   * One ResourceInfo for each distinct registration: a million resources made at one place share
+   * one instead of holding a million copies of their class. Bounded, so that unique names do not
+   * grow it without end.
+   */
+  readonly #infos = new Map<string, ResourceInfo>();
+
+  info(name: string, kind: string, cls: string): ResourceInfo {
+    const key = `${kind}\0${cls}\0${name}`;
+    let info = this.#infos.get(key);
+    if (!info) {
+      info = { name, kind, cls, proc: this };
+      if (this.#infos.size < MAX_INFOS) this.#infos.set(key, info);
+    }
+    return info;
+  }
+
+  /** Forgotten resources, by class. */
+  readonly forgotten = new Map<string, ForgottenClass>();
+
+  /**
+   * Forgets a resource the program can no longer reach, keeping its statistics in its class's
+   * aggregate. One still held or waited for is kept: its state explains a finding.
+   */
+  forget(r: ResourceState): boolean {
+    if (r.holders.size > 0 || r.waiters.size > 0 || this.resources.get(r.id) !== r) return false;
+    this.resources.delete(r.id);
+    if (r.listed) this.held.delete(r);
+    if (r.acquisitions > 0) {
+      let agg = this.forgotten.get(r.cls);
+      if (!agg) {
+        agg = { name: r.name, kind: r.kind, resources: 0, stats: new Stats() };
+        this.forgotten.set(r.cls, agg);
+      }
+      agg.resources++;
+      agg.stats.merge(r);
+    }
+    return true;
+  }
   /** What each stream of the process says it dropped; `dropped` is the largest total. */
   readonly #droppedBy = new Map<object, number>();
 
@@ -206,7 +372,7 @@ export class ProcessModel {
   resource(id: number): ResourceState {
     let r = this.resources.get(id);
     if (!r) {
-      r = new ResourceState(this, id, `${this.prefix}:r${id}`, `resource ${id}`, 'unknown', '', 0);
+      r = new ResourceState(this, id, `resource ${id}`, 0);
       this.resources.set(id, r);
     }
     return r;
@@ -218,7 +384,7 @@ export class ProcessModel {
  * room, or else the oldest: a channel fed by many short-lived producers must still know its
  * live one.
  */
-export function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
+function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
   map.delete(t);
   if (map.size >= MAX_SIGNALLERS) {
     let victim: TaskState | undefined;
@@ -247,6 +413,11 @@ export function names(rs: { name: string }[]): string {
     .join(',');
 }
 
+/** A resource's key in reports: its process's prefix and its id. */
+export function resourceKey(proc: ProcessModel, id: number): string {
+  return `${proc.prefix}:r${id}`;
+}
+
 export function taskRef(t: TaskState): TaskRef {
   const ref: TaskRef = { key: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
   if (t.uncertain) ref.uncertain = true;
@@ -264,7 +435,7 @@ export function statsOf(key: string, name: string, kind: string, s: Stats): Cont
     kind,
     acquisitions: s.acquisitions,
     contended: s.contended,
-    wait: s.wait.summary(),
-    hold: s.hold.summary(),
+    wait: s.waitSummary(),
+    hold: s.holdSummary(),
   };
 }

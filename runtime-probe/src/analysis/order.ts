@@ -32,6 +32,36 @@ export interface OrderEdgeState<R, T> {
 
 export class OrderGraph<R, T> {
   readonly #out = new Map<string, Map<string, OrderEdgeState<R, T>>>();
+  /** The nodes with an edge into each node, so that a node can be forgotten without a scan. */
+  readonly #in = new Map<string, Set<string>>();
+
+  /**
+   * Forgets a node that can take part in no new order (a lock the program no longer reaches), and
+   * its edges, except those `keep` wants (the edges of a reported inversion, which its picture
+   * shows).
+   */
+  forget(key: string, keep: (e: OrderEdgeState<R, T>) => boolean): void {
+    const out = this.#out.get(key);
+    if (out) {
+      for (const [to, e] of out) {
+        if (keep(e)) continue;
+        out.delete(to);
+        this.#in.get(to)?.delete(key);
+      }
+      if (out.size === 0) this.#out.delete(key);
+    }
+    const sources = this.#in.get(key);
+    if (!sources) return;
+    for (const from of sources) {
+      const edges = this.#out.get(from);
+      const e = edges?.get(key);
+      if (!edges || !e || keep(e)) continue;
+      edges.delete(key);
+      sources.delete(from);
+      if (edges.size === 0) this.#out.delete(from);
+    }
+    if (sources.size === 0) this.#in.delete(key);
+  }
 
   /** Every edge, for the report's picture. */
   *edges(): IterableIterator<OrderEdgeState<R, T>> {
@@ -59,6 +89,9 @@ export class OrderGraph<R, T> {
         gates: o.gates.length ? new Set(o.gates) : undefined,
       };
       out.set(toKey, edge);
+      let sources = this.#in.get(toKey);
+      if (!sources) this.#in.set(toKey, (sources = new Set<string>()));
+      sources.add(fromKey);
     } else {
       // Only a change that could make a suppressed cycle reportable needs a search.
       let changed = false;

@@ -88,8 +88,22 @@ export function liveState(models: readonly ProcessModel[], limit: number): LiveS
   };
 }
 
+/** A report whose time line's intervals are made one at a time, as they are written. */
+export type StreamedReport = Omit<Report, 'timeline'> & {
+  timeline: Omit<Report['timeline'], 'intervals'> & { intervals: Iterable<TimelineInterval> };
+};
+
 /** The state of the analysis as plain data: findings, statistics, graph and time line. */
 export function buildReport(v: EngineView, options: { maxIntervals?: number }): Report {
+  const r = streamReport(v, options);
+  return { ...r, timeline: { ...r.timeline, intervals: [...r.timeline.intervals] } };
+}
+
+/**
+ * The report with its intervals made on demand: a time line of hundreds of thousands of
+ * intervals is written without ever being held whole.
+ */
+export function streamReport(v: EngineView, options: { maxIntervals?: number }): StreamedReport {
   const spans = v.spans.last(options.maxIntervals ?? Infinity);
   const processes: ProcessSummary[] = [];
   const nodes: GraphNode[] = [];
@@ -150,8 +164,23 @@ export function buildReport(v: EngineView, options: { maxIntervals?: number }): 
     }
     for (const r of proc.resources.values()) {
       resources.push(resourceRef(r));
-      if (r.stats) resourceStats.push(statsOf(r.key, r.name, r.kind, r.stats));
+      if (r.acquisitions > 0) resourceStats.push(statsOf(r.key, r.name, r.kind, r));
     }
+    for (const [cls, agg] of proc.forgotten) {
+      const entry = statsOf(`${proc.prefix}:class:${cls}`, agg.name, agg.kind, agg.stats);
+      entry.resources = agg.resources;
+      resourceStats.push(entry);
+    }
+  }
+  // Spans outlive the resources the program dropped: the time line still names them.
+  const named = new Set(resources.map((r) => r.key));
+  for (const seq of spans) {
+    const i = v.spans.index(seq);
+    const key = v.spans.resourceKey(i);
+    if (named.has(key)) continue;
+    named.add(key);
+    const info = v.spans.resInfos[i]!;
+    resources.push({ key, name: info.name, kind: info.kind, class: info.cls });
   }
   const order = [...v.order.edges()].map((e) => ({
     from: e.first.from.key,
@@ -170,7 +199,11 @@ export function buildReport(v: EngineView, options: { maxIntervals?: number }): 
     graph: { nodes, edges, order },
     timeline: {
       lanes: [...new Set(spans.map((seq) => v.spans.lanes[v.spans.index(seq)]!))],
-      intervals: spans.map((seq) => intervalOf(v, seq)),
+      intervals: {
+        *[Symbol.iterator]() {
+          for (const seq of spans) yield intervalOf(v, seq);
+        },
+      },
       omitted: v.spans.seq - spans.length,
     },
     resources,
@@ -181,7 +214,7 @@ function intervalOf(v: EngineView, seq: number): TimelineInterval {
   const sp = v.spans;
   const i = sp.index(seq);
   const lane = sp.lanes[i]!;
-  const res = sp.res[i]!;
+  const res = { key: sp.resourceKey(i), ...sp.resInfos[i]! };
   const type = sp.types[i] === HOLD ? 'hold' : 'wait';
   const iv: TimelineInterval = {
     task: lane.task,

@@ -113,8 +113,12 @@ function shorten(role: string): string {
 
 export function formatStats(s: ContentionStats): string {
   const ms = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${us} µs`);
+  const what =
+    s.resources !== undefined
+      ? `${s.name} (${s.resources} ${plural(s.resources, s.kind)} made at one place, no longer used)`
+      : `${s.name} (${s.kind})`;
   return (
-    `${s.name} (${s.kind}): ${s.acquisitions} ${plural(s.acquisitions, 'acquisition')}, ` +
+    `${what}: ${s.acquisitions} ${plural(s.acquisitions, 'acquisition')}, ` +
     `${s.contended} contended; wait ${ms(s.wait.p50)} / ${ms(s.wait.p99)} / ${ms(s.wait.max)}; ` +
     `hold ${ms(s.hold.p50)} / ${ms(s.hold.p99)} / ${ms(s.hold.max)}`
   );

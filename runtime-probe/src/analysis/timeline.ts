@@ -1,7 +1,7 @@
 /**
  * The time line's storage: a ring of the most recent spans (holds and waits).
  */
-import type { ResourceState } from './model.js';
+import { resourceKey, type ResourceInfo } from './model.js';
 import type { TimelineLane } from './types.js';
 
 /**
@@ -18,14 +18,23 @@ export class Spans {
   sites = new Float64Array(0);
   types = new Uint8Array(0);
   lanes: TimelineLane[] = [];
-  res: ResourceState[] = [];
+  /** Each span's resource, by id and registration: enough after the resource is forgotten. */
+  resIds = new Float64Array(0);
+  resInfos: ResourceInfo[] = [];
   endedBy: (string | undefined)[] = [];
   /** How many spans were ever added; the next one's sequence number. */
   seq = 0;
 
   constructor(readonly capacity: number) {}
 
-  add(lane: TimelineLane, r: ResourceState, type: number, start: number, site: number): number {
+  add(
+    lane: TimelineLane,
+    resId: number,
+    info: ResourceInfo,
+    type: number,
+    start: number,
+    site: number,
+  ): number {
     if (this.seq >= this.#size && this.#size < this.capacity) this.#grow();
     const i = this.seq % this.#size;
     this.starts[i] = start;
@@ -33,9 +42,15 @@ export class Spans {
     this.sites[i] = site;
     this.types[i] = type;
     this.lanes[i] = lane;
-    this.res[i] = r;
+    this.resIds[i] = resId;
+    this.resInfos[i] = info;
     this.endedBy[i] = undefined;
     return this.seq++;
+  }
+
+  /** The key of span `i`'s resource (`i` a ring index). */
+  resourceKey(i: number): string {
+    return resourceKey(this.resInfos[i]!.proc, this.resIds[i]!);
   }
 
   /** The ring index of span `seq`, or -1 once it has been overwritten. */
@@ -71,6 +86,7 @@ export class Spans {
     this.starts = copy(this.starts, (n) => new Float64Array(n));
     this.ends = copy(this.ends, (n) => new Float64Array(n));
     this.sites = copy(this.sites, (n) => new Float64Array(n));
+    this.resIds = copy(this.resIds, (n) => new Float64Array(n));
     this.types = copy(this.types, (n) => new Uint8Array(n));
     this.#size = size;
   }

@@ -2,12 +2,33 @@
  * Analysis of a recorded trace (JSON Lines, as LOCKSCOPE_TRACE writes it): every line is
  * validated by a StreamSession before the analyzer sees it, so a file that is not a trace gets a
  * message naming the line, and a trace cut short (a killed process) is analysed up to its end.
+ * Lines come one at a time (trace-file.ts reads them from a file in constant memory).
  */
-import { ProtocolError, StreamSession } from '../collector.js';
+import type { Message } from '../protocol.js';
+import { ProtocolError, StreamSession } from '../stream.js';
 import { Analyzer, type AnalysisOptions } from './engine.js';
 
 export class TraceError extends Error {
   override name = 'TraceError';
+}
+
+/** One line of a trace, with its number (from 1) and whether it is the trace's last. */
+export interface TraceLine {
+  text: string;
+  line: number;
+  last: boolean;
+}
+
+/** The lines of a trace held as one string, without the empty line after a final newline. */
+export function* linesOf(text: string): Generator<TraceLine> {
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    yield { text: text.slice(start, end), line: ++line, last: end >= text.length - 1 };
+    start = end + 1;
+  }
 }
 
 /**
@@ -22,28 +43,49 @@ export function isCutLastLine(session: StreamSession, err: unknown, atEnd: boole
   );
 }
 
-/** Analyses the text of a trace file; throws TraceError when it is not a valid trace. */
-export function analyzeTrace(text: string, options?: Partial<AnalysisOptions>): Analyzer {
-  const analyzer = new Analyzer(options);
-  const session = new StreamSession(undefined);
+/** What reading a whole trace found besides its messages. */
+export interface TraceRead {
+  session: StreamSession;
+  /** The last line was cut short and left out. */
+  cut: boolean;
+}
+
+/**
+ * Validates the lines of a trace and hands each message to `onMessage`; throws TraceError when
+ * they are not a valid trace (a cut last line excepted).
+ */
+export function readTrace(
+  lines: Iterable<TraceLine>,
+  onMessage: (m: Message, session: StreamSession) => void,
+): TraceRead {
   // A trace file holds one process; the session object names its stream.
-  let line = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    line++;
-    const raw = text.slice(start, end);
-    start = end + 1;
+  const session = new StreamSession(undefined);
+  let cut = false;
+  for (const { text, line, last } of lines) {
     let m;
     try {
-      m = session.accept(raw);
+      m = session.accept(text);
     } catch (err) {
-      if (isCutLastLine(session, err, end === text.length)) break;
+      if (isCutLastLine(session, err, last)) {
+        cut = true;
+        break;
+      }
       throw new TraceError(`line ${line}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (m) analyzer.accept(session, m);
+    if (m) onMessage(m, session);
   }
   if (!session.hello) throw new TraceError('it is empty: a trace starts with a hello message');
+  return { session, cut };
+}
+
+/** Analyses a trace, as text or as lines; throws TraceError when it is not a valid trace. */
+export function analyzeTrace(
+  trace: string | Iterable<TraceLine>,
+  options?: Partial<AnalysisOptions>,
+): Analyzer {
+  const analyzer = new Analyzer(options);
+  readTrace(typeof trace === 'string' ? linesOf(trace) : trace, (m, session) =>
+    analyzer.accept(session, m),
+  );
   return analyzer;
 }

@@ -65,7 +65,7 @@ export class Transitions {
     if (t.waitRes?.kind === 'channel' && r.kind === 'channel' && t.waitSite === site) {
       (t.waitAlso ??= []).push(r);
       (t.waitAlsoDir ??= []).push(dir);
-      r.waiters.add(t);
+      r.addWaiter(t);
       return;
     }
     if (t.waitRes) this.endWait(t, at, undefined);
@@ -75,7 +75,7 @@ export class Transitions {
     t.waitGrants = r.grants;
     t.waitDir = dir;
     t.joinTarget = undefined;
-    r.waiters.add(t);
+    r.addWaiter(t);
     t.waitSpan = this.interval(t, r, WAIT, at, site);
   }
 
@@ -86,9 +86,9 @@ export class Transitions {
 
   endWait(t: TaskState, at: number, endedBy: TaskState | undefined): void {
     const r = t.waitRes!;
-    r.waiters.delete(t);
+    r.removeWaiter(t);
     if (t.waitAlso) {
-      for (const other of t.waitAlso) other.waiters.delete(t);
+      for (const other of t.waitAlso) other.removeWaiter(t);
       t.waitAlso = undefined;
       t.waitAlsoDir = undefined;
     }
@@ -111,29 +111,20 @@ export class Transitions {
     n: number,
     attempt: boolean,
   ): void {
-    const stats = (r.stats ??= new Stats());
-    stats.acquisitions++;
     let waited = -1;
     if (t.waitRes === r) {
       waited = at - t.waitSince;
       site ||= t.waitSite;
       this.endWait(t, at, r.lastReleaser);
-      stats.contended++;
-      stats.wait.add(waited);
-    } else {
-      stats.wait.add(0);
     }
+    r.acquired(waited);
     if (t.tryRes === r) {
       t.tryRes = undefined;
       t.tryFails = 0;
     }
     r.grants++;
     const siteStats = site ? this.siteStatsFor(t.proc, site, r) : undefined;
-    if (siteStats) {
-      siteStats.acquisitions++;
-      if (waited >= 0) siteStats.contended++;
-      siteStats.wait.add(waited >= 0 ? waited : 0);
-    }
+    siteStats?.acquired(waited);
     const hold = r.holders.get(t);
     // A nested entry of a re-entrant mutex is not a new hold; permits add up.
     if (hold && (r.kind === 'reentrant-mutex' || r.role === Role.Permits)) {
@@ -162,7 +153,10 @@ export class Transitions {
   }
 
   released(t: TaskState, r: ResourceState, at: number, n: number): void {
-    r.lastReleaser = t;
+    // Only a release that someone waits for hands the resource over (the time line's arrow from
+    // the releaser); remembering every releaser would keep ended tasks alive as long as the locks
+    // they used.
+    r.lastReleaser = r.waiters.size > 0 ? t : undefined;
     let holder = t;
     let hold = r.holders.get(t);
     if (!hold && r.role === Role.Permits) {
@@ -175,8 +169,8 @@ export class Transitions {
     hold.count -= r.role === Role.Permits ? Math.max(1, n) : 1;
     if (hold.count > 0) return;
     const held = at - hold.since;
-    r.stats?.hold.add(held);
-    if (hold.site) this.siteStatsFor(t.proc, hold.site, r)?.hold.add(held);
+    r.held(held);
+    if (hold.site) this.siteStatsFor(t.proc, hold.site, r)?.held(held);
     if (held >= this.#deps.ctx.options.longHoldMs * 1000)
       reportLongHold(this.#deps.ctx, r, holder, hold.site, held, at);
     this.dropHold(holder, r, at);
@@ -240,6 +234,6 @@ export class Transitions {
       return -1;
     }
     t.lane ??= { task: t.key, name: t.name, pid: t.proc.pid, thread: t.thread };
-    return this.#deps.spans.add(t.lane, r, type, at, site);
+    return this.#deps.spans.add(t.lane, r.id, r.info, type, at, site);
   }
 }

@@ -134,6 +134,11 @@ export interface ContentionStats {
   contended: number;
   wait: Percentiles;
   hold: Percentiles;
+  /**
+   * For the aggregate of a class's resources the program no longer uses (keyed
+   * `process:class:name`): how many resources it sums up.
+   */
+  resources?: number;
 }
 
 export interface ProcessSummary {

@@ -46,6 +46,11 @@ export function reportInversion(
   });
 }
 
+/** The lock-order node of one lock, for a pair of locks of one class. */
+export function instanceNode(r: ResourceState): string {
+  return `#${r.key}`;
+}
+
 /**
  * `t` takes `r` while holding other locks: each held lock before `r` is an edge of the lock-order
  * graph (by class, or by instance for two locks of one class), and an edge that closes a cycle
@@ -63,8 +68,8 @@ export function observeOrder(
   for (const h of t.holds.keys()) if (h.role === Role.Lock && h !== r) held.push(h);
   for (const h of held) {
     const same = h.cls === r.cls;
-    const fromKey = same ? `#${h.key}` : `class:${h.cls}`;
-    const toKey = same ? `#${r.key}` : `class:${r.cls}`;
+    const fromKey = same ? instanceNode(h) : `class:${h.cls}`;
+    const toKey = same ? instanceNode(r) : `class:${r.cls}`;
     const cycle = order.observe(fromKey, toKey, {
       from: h,
       to: r,
