@@ -31,6 +31,10 @@ import {
 import { eventAt, eventsLine, makeBuffer, registries, STRIDE, type Buffer } from './batch.js';
 import { listenToThreads } from './transports/thread.js';
 import { drainIoThread, undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
+import { clock } from './clock.js';
+
+/** The real clock, captured at load (clock.ts), in a constant for the hot path. */
+const perfNow = clock.now;
 
 /**
  * Two buffers: `record()` writes into `active`; `flush()` swaps them before delivering, so that
@@ -89,7 +93,7 @@ export function record(
   const i = buf.len;
   const o = i * STRIDE;
   const num = buf.num;
-  num[o] = performance.now();
+  num[o] = perfNow();
   num[o + 1] = op;
   num[o + 2] = res ? res.id : 0;
   num[o + 3] = site;
@@ -101,7 +105,7 @@ export function record(
   ring.loud = true;
   if (!ring.flushScheduled) {
     ring.flushScheduled = true;
-    setImmediate(flush);
+    clock.setImmediate(flush);
   }
 }
 
@@ -132,7 +136,7 @@ export function registriesLost(): void {
 }
 
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return clock.timeOrigin + perfNow();
 }
 
 function roundTs(ms: number): number {
@@ -184,7 +188,7 @@ export function flush(): void {
   }
   if (ring.active.len > 0 && !ring.flushScheduled) {
     ring.flushScheduled = true;
-    setImmediate(flush);
+    clock.setImmediate(flush);
   }
 }
 
@@ -201,7 +205,7 @@ function deliverForwarded(batch: Batch): void {
 }
 
 function deliver(buf: Buffer): void {
-  const origin = performance.timeOrigin;
+  const origin = clock.timeOrigin;
   const head = registries(buf);
   const len = buf.len;
   let messages: Message[] | undefined;
@@ -316,7 +320,7 @@ function installLifecycle(): void {
 
 function startHeartbeat(): void {
   if (ring.heartbeat || rt.config.heartbeatMs <= 0) return;
-  ring.heartbeat = setInterval(heartbeat, rt.config.heartbeatMs);
+  ring.heartbeat = clock.setInterval(heartbeat, rt.config.heartbeatMs);
   ring.heartbeat.unref();
 }
 
@@ -331,7 +335,7 @@ export function applyConfig(next: ProbeConfig): void {
     ring.spare = makeBuffer(next.batchSize);
   }
   if (next.heartbeatMs !== prev.heartbeatMs && ring.heartbeat) {
-    clearInterval(ring.heartbeat);
+    clock.clearInterval(ring.heartbeat);
     ring.heartbeat = undefined;
     startHeartbeat();
   }
@@ -365,7 +369,7 @@ export function detachSink(sink: Sink): void {
   rt.sinks.splice(i, 1);
   rt.recording = rt.sinks.length > 0;
   if (!rt.recording && ring.heartbeat) {
-    clearInterval(ring.heartbeat);
+    clock.clearInterval(ring.heartbeat);
     ring.heartbeat = undefined;
   }
   if (!rt.recording && ring.threads) {

@@ -460,3 +460,18 @@ async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("the program's fake timers", () => {
+  it('neither stop the probe from flushing nor bend its timestamps', async () => {
+    const started = Date.now();
+    const r = await runProgram(['test/fixtures/fake-timers.ts'], {});
+    assert.equal(r.code, 0, r.stderr);
+    const m = lastJson<{ events: number; first: number; last: number }>(r.stdout);
+    // Ten acquisitions and releases, all delivered although the fake clock never fired the
+    // probe's flush after its one jump.
+    assert.equal(m.events, 20);
+    // Real epoch times (the fake clock starts at 0 and jumps by 1e9 ms halfway), in order.
+    assert.ok(m.first >= started - 60_000 && m.last <= Date.now() + 60_000, JSON.stringify(m));
+    assert.ok(m.last >= m.first && m.last - m.first < 1e9, JSON.stringify(m));
+  });
+});

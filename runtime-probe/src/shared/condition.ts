@@ -12,6 +12,7 @@ import {
   type SharedHandle,
 } from './handle.js';
 import { SharedMutex } from './mutex.js';
+import { clock } from '../clock.js';
 
 // One word: a sequence number that every notify bumps. A waiter sleeps on the value it read while
 // it still held the mutex, so a notify between its unlock and its sleep is never lost.
@@ -69,7 +70,7 @@ export class SharedCondition extends SharedPrimitive {
     sync(Op.wait, flow, this.resource, site);
     this.mutex.unlockForWait(flow);
     if (rt.recording) flush();
-    const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+    const left = deadline === Infinity ? undefined : Math.max(0, deadline - clock.now());
     const outcome = Atomics.wait(this.words, SEQ, seq, left);
     this.mutex.relockSync(flow, site);
     if (outcome === 'timed-out') throw this.#timedOut(flow, site, 'waitSync', options?.timeout);
@@ -89,7 +90,7 @@ export class SharedCondition extends SharedPrimitive {
     const release = keepAlive();
     let outcome: string;
     try {
-      const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+      const left = deadline === Infinity ? undefined : Math.max(0, deadline - clock.now());
       const w = Atomics.waitAsync(this.words, SEQ, seq, left);
       outcome = w.async ? await w.value : w.value;
     } finally {
@@ -107,7 +108,7 @@ export class SharedCondition extends SharedPrimitive {
       const value = predicate();
       if (value) return value;
       this.waitSync(
-        deadline === Infinity ? undefined : { timeout: Math.max(0, deadline - performance.now()) },
+        deadline === Infinity ? undefined : { timeout: Math.max(0, deadline - clock.now()) },
       );
     }
   }
@@ -119,7 +120,7 @@ export class SharedCondition extends SharedPrimitive {
       const value = predicate();
       if (value) return value;
       await this.wait(
-        deadline === Infinity ? undefined : { timeout: Math.max(0, deadline - performance.now()) },
+        deadline === Infinity ? undefined : { timeout: Math.max(0, deadline - clock.now()) },
       );
     }
   }

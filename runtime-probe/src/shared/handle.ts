@@ -8,6 +8,7 @@ import { TimeoutError } from '../errors.js';
 import type { Flow, ResourceRec } from '../runtime.js';
 import { newResource, Op, sync, type ResourceOptions } from '../sync.js';
 import { MAX_TIMER_MS } from '../waiting.js';
+import { clock } from '../clock.js';
 
 export interface SharedHandle {
   lockscopeShared: string;
@@ -51,8 +52,8 @@ export function sharedResource(
 
 /** A handle that keeps the event loop alive while an Atomics.waitAsync is pending. */
 export function keepAlive(): () => void {
-  const timer = setInterval(() => {}, 2 ** 31 - 1);
-  return () => clearInterval(timer);
+  const timer = clock.setInterval(() => {}, 2 ** 31 - 1);
+  return () => clock.clearInterval(timer);
 }
 
 /**
@@ -90,9 +91,7 @@ export abstract class SharedPrimitive {
 
   /** When a wait of `timeout` ms started now ends (Infinity: never). */
   protected deadline(timeout: number | undefined): number {
-    return timeout !== undefined && timeout <= MAX_TIMER_MS
-      ? performance.now() + timeout
-      : Infinity;
+    return timeout !== undefined && timeout <= MAX_TIMER_MS ? clock.now() + timeout : Infinity;
   }
 
   /**
@@ -108,7 +107,7 @@ export abstract class SharedPrimitive {
     giveUp?: () => void,
   ): number | undefined {
     if (deadline === Infinity) return undefined;
-    const left = deadline - performance.now();
+    const left = deadline - clock.now();
     if (left > 0) return left;
     sync(Op.timeout, flow, this.resource, site, timeout);
     giveUp?.();

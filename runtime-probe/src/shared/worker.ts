@@ -7,6 +7,7 @@ import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
 import { typeScriptWorker } from './typescript-worker.js';
+import { clock } from '../clock.js';
 
 /**
  * The shared locks this thread knows of (made here, or made again here from a handle), weakly
@@ -105,12 +106,12 @@ const watch = shared('hold-watchdog', () => ({
 export function startHoldWatchdog(): void {
   const limit = rt.config.holdWarnMs;
   if (watch.timer || limit <= 0) return;
-  watch.timer = setInterval(() => lookAtHolds(limit), Math.max(10, limit / 4));
+  watch.timer = clock.setInterval(() => lookAtHolds(limit), Math.max(10, limit / 4));
   watch.timer.unref();
 }
 
 function lookAtHolds(limit: number): void {
-  const now = performance.now();
+  const now = clock.now();
   for (const ref of known.locks) {
     const lock = ref.deref();
     const held = lock?.holder();

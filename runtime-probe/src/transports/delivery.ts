@@ -20,6 +20,7 @@
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { rt, shared } from '../runtime.js';
+import { clock } from '../clock.js';
 
 const PROCESS_KEY = 'lockscope.delivery.process.v1';
 const WORKER_KEY = 'lockscope.delivery.worker.v1';
@@ -175,14 +176,14 @@ export function closeWorkerLedger(): void {
  */
 export function whenDelivered(ledger: Ledger, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<number> {
   if (undelivered(ledger) === 0) return Promise.resolve(0);
-  const deadline = performance.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   return new Promise((resolve) => {
     const look = (): void => {
       const missing = undelivered(ledger);
-      if (missing === 0 || performance.now() >= deadline) resolve(missing);
-      else setTimeout(look, POLL_MS);
+      if (missing === 0 || clock.now() >= deadline) resolve(missing);
+      else clock.setTimeout(look, POLL_MS);
     };
-    setTimeout(look, POLL_MS);
+    clock.setTimeout(look, POLL_MS);
   });
 }
 
@@ -198,7 +199,7 @@ const drain = shared('delivery-drain', () => ({ waiting: false, since: -1 }));
 export function waitForWorkers(): boolean {
   const ledger = rt.threadId === 0 ? state.process : undefined;
   if (!ledger || drain.waiting || undelivered(ledger) === 0) return false;
-  const now = performance.now();
+  const now = clock.now();
   if (drain.since < 0) drain.since = now;
   const left = drain.since + DELIVERY_TIMEOUT_MS - now;
   if (left <= 0) return false;
@@ -244,14 +245,14 @@ export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
     Atomics.wait(ledger, IO_LISTENING, 0, IO_START_MS);
   }
   if (!lossless) return;
-  let since = performance.now();
+  let since = clock.now();
   for (;;) {
     if (Atomics.load(ledger, IO_LISTENING) !== 1) return;
     const handled = Atomics.load(ledger, IO_HANDLED);
     if (unwritten(ledger) <= IO_BACKLOG_EVENTS) return;
-    const left = IO_STALL_MS - (performance.now() - since);
+    const left = IO_STALL_MS - (clock.now() - since);
     if (left <= 0) return;
-    if (Atomics.wait(ledger, IO_HANDLED, handled, left) !== 'timed-out') since = performance.now();
+    if (Atomics.wait(ledger, IO_HANDLED, handled, left) !== 'timed-out') since = clock.now();
   }
 }
 
@@ -262,11 +263,11 @@ export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
 export function drainIoThread(timeoutMs = DELIVERY_TIMEOUT_MS): number {
   const ledger = rt.threadId === 0 ? state.process : undefined;
   if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return 0;
-  const deadline = performance.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   for (;;) {
     const handled = Atomics.load(ledger, IO_HANDLED);
     const behind = (Atomics.load(ledger, POSTED) - handled) | 0;
-    const left = deadline - performance.now();
+    const left = deadline - clock.now();
     if (behind <= 0 || Atomics.load(ledger, IO_LISTENING) < 0 || left <= 0) break;
     Atomics.wait(ledger, IO_HANDLED, handled, left);
   }

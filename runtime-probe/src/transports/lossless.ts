@@ -20,6 +20,7 @@ import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.
 import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
 import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+import { clock } from '../clock.js';
 
 /** How long a producer waits for the I/O thread to write anything before it drops. */
 const STALL_MS = 10_000;
@@ -52,7 +53,7 @@ export class LosslessSink implements Sink {
   #room(size: number): boolean {
     const q = this.#q;
     const limit = rt.config.socketHighWater;
-    let since = performance.now();
+    let since = clock.now();
     for (;;) {
       if (this.#gaveUp) return false;
       if (Atomics.load(q, Q_DEAD) === 1) {
@@ -65,7 +66,7 @@ export class LosslessSink implements Sink {
       const pending = Atomics.load(q, Q_PENDING);
       // One batch larger than the limit still goes, alone.
       if (pending === 0 || pending + size <= limit) return true;
-      const left = STALL_MS - (performance.now() - since);
+      const left = STALL_MS - (clock.now() - since);
       if (left <= 0) {
         this.#gaveUp = true;
         warnOnce(
@@ -75,7 +76,7 @@ export class LosslessSink implements Sink {
         );
         return false;
       }
-      if (Atomics.wait(q, Q_PENDING, pending, left) !== 'timed-out') since = performance.now();
+      if (Atomics.wait(q, Q_PENDING, pending, left) !== 'timed-out') since = clock.now();
     }
   }
 
@@ -102,10 +103,10 @@ export class LosslessSink implements Sink {
     this.#post(JSON.stringify(end) + '\n', 0);
     // The I/O thread runs on while this thread exits: wait for it to have written everything.
     const q = this.#q;
-    const deadline = performance.now() + EXIT_MS;
+    const deadline = clock.now() + EXIT_MS;
     for (;;) {
       const pending = Atomics.load(q, Q_PENDING);
-      const left = deadline - performance.now();
+      const left = deadline - clock.now();
       if (pending === 0 || Atomics.load(q, Q_DEAD) === 1 || left <= 0) return;
       Atomics.wait(q, Q_PENDING, pending, left);
     }

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { heartbeatMessage, helloMessage, registriesLost, sinkRetired } from '../recorder.js';
+import { clock } from '../clock.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
@@ -52,7 +53,7 @@ export class SocketSink implements Sink {
     private readonly token: string,
   ) {
     this.#connect();
-    this.#watchdog = setInterval(() => this.#look(), WATCH_MS);
+    this.#watchdog = clock.setInterval(() => this.#look(), WATCH_MS);
     this.#watchdog.unref();
   }
 
@@ -94,7 +95,7 @@ export class SocketSink implements Sink {
     this.#connected = false;
     this.#dropPending();
     this.#socket.destroy();
-    setTimeout(() => this.#connect(), RECONNECT_MS).unref();
+    clock.setTimeout(() => this.#connect(), RECONNECT_MS).unref();
   }
 
   #die(reason: string): void {
@@ -106,7 +107,7 @@ export class SocketSink implements Sink {
       this.#warnLost();
       sinkRetired();
     }
-    clearInterval(this.#watchdog);
+    clock.clearInterval(this.#watchdog);
     this.#dropPending();
     this.#socket.destroy();
   }
