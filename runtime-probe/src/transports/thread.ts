@@ -28,7 +28,6 @@ import {
   type LedgerRefs,
 } from './delivery.js';
 import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
-import { clock } from '../clock.js';
 
 export function channelName(): string {
   return `lockscope.v1.${process.pid}`;
@@ -189,7 +188,7 @@ let dropped = 0;
 let gapTold = 0;
 function tellGap(count) {
   gapTold = count;
-  socket.write(JSON.stringify({ t: 'heartbeat', ts: clock.dateNow(), produced: 0, dropped: count }) + '\\n');
+  socket.write(JSON.stringify({ t: 'heartbeat', ts: Date.now(), produced: 0, dropped: count }) + '\\n');
 }
 function handled() {
   if (!ledger) return;
