@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import { analyzeTrace, linesOf } from '../../runtime-probe/src/analysis/trace.js';
 import { LogHistogram } from '../../runtime-probe/src/analysis/histogram.js';
 import { OrderGraph } from '../../runtime-probe/src/analysis/order.js';
@@ -170,5 +171,30 @@ describe('reports written in pieces', () => {
     const named = new Set(page.resources.map((r) => r.key));
     assert.ok(named.has(page.timeline.intervals[0]!.resource));
     assert.ok(page.resources.length < report.resources.length);
+  });
+});
+
+describe('a session of many short runs', () => {
+  test('keeps the last ended processes and the findings of all', () => {
+    const analyzer = new Analyzer({ maxEndedProcesses: 3 });
+    for (let run = 0; run < 10; run++) {
+      const stream = {};
+      const b = new TraceBuilder(1000 + run).task(1, 'main', 'main').site(10);
+      b.resource(2, 'mutex', `lock ${run}`, `app.ts:${run}:5`).ev(10, 'acquired', 1, 2, 10);
+      // A double release: a misuse finding in every run.
+      b.ev(15, 'released', 1, 2).ev(20, 'misuse', 1, 2, 10, 1).end(30);
+      for (const m of b.messages) analyzer.accept(stream, m);
+      analyzer.endStream(stream);
+    }
+    const report = analyzer.report();
+    assert.deepEqual(
+      report.processes.map((p) => p.pid),
+      [1007, 1008, 1009],
+    );
+    assert.equal(report.findings.length, 10);
+    assert.deepEqual(
+      report.stats.resources.map((s) => s.name),
+      ['lock 7', 'lock 8', 'lock 9'],
+    );
   });
 });

@@ -52,6 +52,11 @@ export interface AnalysisOptions {
   livelockRetries: number;
   /** The time line keeps at most this many intervals, so that memory stays bounded. */
   maxIntervals: number;
+  /**
+   * Processes that have ended stay in the report up to this many; older ones are forgotten (their
+   * findings stay), so that a session that sees thousands of short runs stays bounded.
+   */
+  maxEndedProcesses: number;
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = {
@@ -59,6 +64,7 @@ export const DEFAULT_OPTIONS: AnalysisOptions = {
   starvationGrants: 50,
   livelockRetries: 10,
   maxIntervals: 200_000,
+  maxEndedProcesses: 64,
 };
 
 /**
@@ -78,6 +84,8 @@ export class Analyzer {
   /** How many processes each pid has been, to keep their keys apart. */
   readonly #pids = new Map<number, number>();
   readonly #models: ProcessModel[] = [];
+  /** Processes whose every stream has closed, oldest first. */
+  readonly #ended: ProcessModel[] = [];
   readonly #order = new OrderGraph<ResourceState, TaskState>();
   readonly #inversionEdges = new Set<OrderEdgeState<ResourceState, TaskState>>();
   readonly #cycleEdges = new Set<string>();
@@ -457,7 +465,18 @@ export class Analyzer {
     const proc = this.#processes.get(stream);
     if (!proc) return;
     this.#processes.delete(stream);
-    if (--proc.streams === 0 && proc.exitCode === undefined) proc.cut = true;
+    if (--proc.streams > 0) return;
+    if (proc.exitCode === undefined) proc.cut = true;
+    this.#ended.push(proc);
+    while (this.#ended.length > this.options.maxEndedProcesses) {
+      const old = this.#ended.shift()!;
+      // A process cut off and connected again goes on (and is listed again when it ends).
+      const i = this.#models.indexOf(old);
+      if (old.streams > 0 || i < 0 || this.#ended.includes(old)) continue;
+      this.#models.splice(i, 1);
+      if (this.#byPid.get(old.pid) === old) this.#byPid.delete(old.pid);
+      old.release();
+    }
   }
 
   /**

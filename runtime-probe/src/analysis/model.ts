@@ -319,6 +319,18 @@ export class ProcessModel {
   readonly forgotten = new Map<string, ForgottenClass>();
 
   /**
+   * Lets go of the state of a process the analysis forgets: the time line and the lock order may
+   * still name it, and keep only its name and sites.
+   */
+  release(): void {
+    this.tasks.clear();
+    this.resources.clear();
+    this.held.clear();
+    this.siteStats.clear();
+    this.forgotten.clear();
+  }
+
+  /**
    * Forgets a resource the program can no longer reach, keeping its statistics in its class's
    * aggregate. One still held or waited for is kept: its state explains a finding.
    */
