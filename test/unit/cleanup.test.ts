@@ -1,9 +1,11 @@
-// The pure decisions behind the cleanup of collectors' folders: reading /proc's stat lines and
-// owner files, and judging whether a folder's owner is gone.
+// The pure decisions behind the cleanup of `lockscope run` and of collectors' folders: reading
+// /proc's stat lines and owner files, judging whether a folder's owner is gone, how a stop is
+// said, and how a signal reaches the program's group or tree.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ownerGone, parseOwner, type Owner } from '../../runtime-probe/src/collector-folder.js';
 import { parseProcStat } from '../../runtime-probe/src/processes.js';
+import { describeStop, isStopSignal, killPlan } from '../../runtime-probe/src/run-child.js';
 
 describe('parseProcStat', () => {
   test('reads the state, the process group and the start time', () => {
@@ -68,5 +70,41 @@ describe('owner files', () => {
     assert.equal(ownerGone({ ...owner, host: 'other' }, here, dead), false);
     assert.equal(ownerGone({ ...owner, pidns: 'pid:[2]' }, here, dead), false);
     assert.equal(ownerGone({ pid: 12, host: 'h' }, here, dead), false);
+  });
+});
+
+describe('stopping the program', () => {
+  test('each stop says why', () => {
+    assert.equal(
+      describeStop({ kind: 'deadlock', finding: 'self-deadlock' }),
+      'it is deadlocked (self-deadlock)',
+    );
+    assert.equal(describeStop({ kind: 'timeout', seconds: 1.5 }), 'the --timeout of 1.5 s passed');
+    assert.match(describeStop({ kind: 'signal', signal: 'SIGINT' }), /SIGINT, as Ctrl\+C sends/);
+    assert.match(describeStop({ kind: 'signal', signal: 'SIGTERM' }), /\(SIGTERM\)/);
+    assert.match(describeStop({ kind: 'signal', signal: 'SIGHUP' }), /hung up \(SIGHUP\)/);
+  });
+
+  test('the stop signals are SIGINT, SIGTERM and SIGHUP', () => {
+    assert.ok(['SIGINT', 'SIGTERM', 'SIGHUP'].every(isStopSignal));
+    assert.equal(isStopSignal('SIGUSR1'), false);
+  });
+
+  test('a signal goes to the group on POSIX systems, and taskkill ends the tree on Windows', () => {
+    assert.deepEqual(killPlan('linux', 321, 'SIGTERM'), {
+      how: 'group',
+      pid: -321,
+      signal: 'SIGTERM',
+    });
+    assert.deepEqual(killPlan('darwin', 321, 'SIGKILL'), {
+      how: 'group',
+      pid: -321,
+      signal: 'SIGKILL',
+    });
+    assert.deepEqual(killPlan('win32', 321, 'SIGINT'), {
+      how: 'tree',
+      command: 'taskkill',
+      args: ['/T', '/F', '/PID', '321'],
+    });
   });
 });
