@@ -407,6 +407,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A terminal that hung up (SIGHUP) or a reader that went away fails every later write; what is
+// left to do (the output files, removing the collector's folder) must still be done.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
