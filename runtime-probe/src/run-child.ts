@@ -26,7 +26,7 @@ export type StopCause =
 /** How long a stopped program, and what it started, have between SIGTERM and SIGKILL. */
 export const GRACE_MS = 2000;
 /** How often the group is looked at while what the program left behind ends. */
-const POLL_MS = 25;
+const POLL_MS = 50;
 
 const SIGNAL_WORDS: Record<StopSignal, string> = {
   SIGINT: 'lockscope was interrupted (SIGINT, as Ctrl+C sends)',

@@ -130,7 +130,7 @@ class Run {
   readonly ready: Promise<{ program: Seen; grandchild: Seen }>;
   readonly exited: Promise<number | null>;
 
-  constructor(options: string[], how: 'wait' | 'exit', temper: 'meek' | 'stubborn') {
+  constructor(options: string[], how: 'wait' | 'exit' | 'deadlock', temper: 'meek' | 'stubborn') {
     marks.push(this.mark);
     this.cli = spawn(
       NODE,
@@ -202,6 +202,14 @@ describe('lockscope run ends everything it started', { ...posixOnly, ...guard },
     const processes = ready ? [ready.program, ready.grandchild] : [];
     assert.equal(await run.finished(processes), 0, run.stderr);
     assert.match(run.stderr, /stopped the program because the --timeout of 1 s passed/);
+  });
+
+  test('a deadlock stop ends the grandchild too', async () => {
+    const run = new Run([], 'deadlock', 'stubborn');
+    const { program, grandchild } = await run.ready;
+    assert.equal(await run.finished([program, grandchild]), 1, run.stderr);
+    assert.match(run.stderr, /stopped the program because it is deadlocked \(self-deadlock\)/);
+    assert.match(run.stdout, /self-deadlock/);
   });
 
   test('what the program left running when it ended by itself is ended too', async () => {
