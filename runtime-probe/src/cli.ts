@@ -2,7 +2,6 @@
  * The `lockscope` command line: runs a program with the probe, or reads a recorded trace, and
  * reports what the analysis finds. See USAGE for the commands and exit statuses.
  */
-import { spawn } from 'node:child_process';
 import {
   accessSync,
   closeSync,
@@ -38,6 +37,7 @@ import { writeJson } from './report/json-writer.js';
 import { describeExit, EXIT, EXIT_TABLE, verdict } from './exit-status.js';
 import { moduleDir } from './module-dir.js';
 import { PROBE_VERSION } from './runtime.js';
+import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
 
 const USAGE = `Usage:
   lockscope run [options] <program.ts|program.js> [-- args...]
@@ -318,78 +318,64 @@ async function run(program: string, args: string[], common: Common): Promise<num
   if (existsSync(register)) execArgv.push('--import', pathToFileURL(register).href);
 
   const analyzer = new Analyzer(common.analysis);
-  let stopReason: string | undefined;
-  let child: ReturnType<typeof spawn> | undefined;
-  const stop = (why: string): void => {
-    // A child killed by a signal keeps `exitCode` null: it has ended all the same.
-    if (stopReason || !child || child.exitCode !== null || child.signalCode !== null) return;
-    stopReason = why;
-    child.kill('SIGTERM');
-    // A thread stuck in Atomics.wait still exits on SIGTERM; this is for programs that catch it.
-    setTimeout(() => child?.kill('SIGKILL'), 2000).unref();
-  };
-  analyzer.onFinding = (f) => {
-    // An uncertain finding never stops the program: it may be wrong (see Certainty).
-    if ((f.kind === 'deadlock' || f.kind === 'self-deadlock') && f.certainty === 'exact') {
-      stop(`it is deadlocked (${f.kind})`);
-    }
-  };
-  const rejected: string[] = [];
-  const collector = await startCollector({
-    onMessage: (conn, m) => {
-      analyzer.accept(conn, m);
-    },
-    onReject: (_conn, reason) => rejected.push(reason),
-  });
+  // From here on, SIGINT, SIGTERM and SIGHUP stop the program instead of ending lockscope.
+  const child = new ProgramRun({ timeoutSeconds: common.timeout });
   try {
-    child = spawn(process.execPath, [...execArgv, file, ...args], {
-      env: {
-        ...process.env,
-        ...collector.env(),
-        ...(common.failFast ? { LOCKSCOPE_FAIL_FAST: '1' } : {}),
+    analyzer.onFinding = (f) => {
+      // An uncertain finding never stops the program: it may be wrong (see Certainty).
+      if ((f.kind === 'deadlock' || f.kind === 'self-deadlock') && f.certainty === 'exact') {
+        child.stop({ kind: 'deadlock', finding: f.kind });
+      }
+    };
+    const rejected: string[] = [];
+    const collector = await startCollector({
+      onMessage: (conn, m) => {
+        analyzer.accept(conn, m);
       },
-      stdio: ['inherit', common.json ? process.stderr : 'inherit', 'inherit'],
+      onReject: (_conn, reason) => rejected.push(reason),
     });
-    const onSigint = (): void => stop('you pressed Ctrl+C');
-    process.on('SIGINT', onSigint);
-    const timer =
-      common.timeout !== undefined
-        ? setTimeout(
-            () => stop(`the --timeout of ${common.timeout} s passed`),
-            common.timeout * 1000,
-          )
-        : undefined;
-    let exit: { code: number | null; signal: string | null };
     try {
-      exit = await new Promise((done, fail) => {
-        child!.once('error', fail);
-        child!.once('exit', (code, signal) => done({ code, signal }));
-      });
-    } catch (err) {
-      throw new Refusal(`cannot start ${program}: ${messageOf(err)}`);
+      let outcome: ProgramOutcome;
+      try {
+        outcome = await child.run(process.execPath, [...execArgv, file, ...args], {
+          env: {
+            ...process.env,
+            ...collector.env(),
+            ...(common.failFast ? { LOCKSCOPE_FAIL_FAST: '1' } : {}),
+          },
+          stdio: ['inherit', common.json ? process.stderr : 'inherit', 'inherit'],
+        });
+      } catch (err) {
+        if (err instanceof CannotStart)
+          throw new Refusal(`cannot start ${program}: ${err.message}`);
+        throw err;
+      }
+      const { exit, stopped } = outcome;
+      // Let the collector read what the program wrote before it ended.
+      for (let i = 0; i < 200 && collector.connections.size > 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const reason of rejected)
+        process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
+      const events = analyzer.events;
+      const note = stopped
+        ? `stopped the program because ${describeStop(stopped)}`
+        : `the program ${describeExit(exit)}`;
+      const failed = !stopped && (exit.code !== 0 || exit.signal) ? note : undefined;
+      // A failure is said once, after the report; anything else is said now.
+      if (!failed) process.stderr.write(`lockscope: ${note}\n`);
+      if (outcome.leftovers) {
+        process.stderr.write('lockscope: ended the processes the program left running\n');
+      }
+      // A program that ran no operation of the probe still ran (one that could not be started was
+      // refused above, on spawn's error): say what was observed, never "did not start".
+      if (events === 0) process.stderr.write('lockscope: no lock operations were observed\n');
+      return finish(analyzer, common, failed, stopped !== undefined);
     } finally {
-      process.off('SIGINT', onSigint);
-      if (timer) clearTimeout(timer);
+      await collector.close();
     }
-    // Let the collector read what the program wrote before it ended.
-    for (let i = 0; i < 200 && collector.connections.size > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    for (const reason of rejected)
-      process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
-    const events = analyzer.events;
-    const note = stopReason
-      ? `stopped the program because ${stopReason}`
-      : `the program ${describeExit(exit)}`;
-    const failed = !stopReason && (exit.code !== 0 || exit.signal) ? note : undefined;
-    // A failure is said once, after the report; anything else is said now.
-    if (!failed) process.stderr.write(`lockscope: ${note}\n`);
-    // A program that ran no operation of the probe still ran (one that could not be started was
-    // refused above, on spawn's error): say what was observed, never "did not start".
-    if (events === 0) process.stderr.write('lockscope: no lock operations were observed\n');
-    return finish(analyzer, common, failed, stopReason !== undefined);
   } finally {
-    await collector.close();
+    child.dispose();
   }
 }
 
@@ -454,6 +440,14 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+// A terminal that hung up (SIGHUP) or a reader that went away fails every later write; what is
+// left to do (the output files, removing the collector's folder) must still be done.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
+  });
 }
 
 main(process.argv.slice(2)).then(

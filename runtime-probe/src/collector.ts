@@ -4,10 +4,9 @@
  * it knows nothing of VS Code.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { makeFolder, removeFolder } from './collector-folder.js';
 import type { Message } from './protocol.js';
 import { LineDecoder, MAX_LINE, ProtocolError, StreamSession, type RejectCode } from './stream.js';
 
@@ -83,7 +82,9 @@ const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
 
 /**
  * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
- * Windows named pipe with a random name, and requires a random token in each hello.
+ * Windows named pipe with a random name, and requires a random token in each hello. The
+ * directory goes at `close()`, at the exit of this process if it was never closed, or at the
+ * start of a later collector if this process was killed (see collector-folder.ts).
  */
 export async function startCollector(
   handlers: CollectorHandlers = {},
@@ -96,8 +97,7 @@ export async function startCollector(
   if (process.platform === 'win32') {
     endpoint = `\\\\.\\pipe\\lockscope-${randomBytes(12).toString('hex')}`;
   } else {
-    dir = mkdtempSync(join(tmpdir(), 'lockscope-'));
-    chmodSync(dir, 0o700);
+    dir = makeFolder();
     endpoint = join(dir, 'collector.sock');
   }
   const connections = new Set<Connection>();
@@ -186,7 +186,7 @@ export async function startCollector(
     });
   } catch (err) {
     // Do not leave the fresh directory behind when the socket cannot be created.
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) removeFolder(dir);
     throw err;
   }
   return {
@@ -199,7 +199,7 @@ export async function startCollector(
       new Promise<void>((resolve) => {
         for (const c of connections) c.socket.destroy();
         server.close(() => {
-          if (dir) rmSync(dir, { recursive: true, force: true });
+          if (dir) removeFolder(dir);
           resolve();
         });
       }),

@@ -21,7 +21,9 @@ export const EXIT_TABLE = `Exit status:
      a signal (printed with what the status means)
   2  usage error, or the program (or trace file) could not be started or read
   3  inconclusive: the analysis could not judge (events were lost, or a finding is uncertain
-     because flows could not be told apart exactly; said why)`;
+     because flows could not be told apart exactly; said why)
+A run that lockscope stops (a deadlock, --timeout, or SIGINT, SIGTERM or SIGHUP sent to
+lockscope) exits with the status of what it observed until then, never 128 + the signal.`;
 
 export interface Verdict {
   status: number;
@@ -41,7 +43,10 @@ export function verdict(
   report: Report,
   fails: (f: Finding) => boolean,
   programFailed: boolean,
-  /** True when lockscope stopped the program (--timeout, Ctrl+C): its flows had not ended. */
+  /**
+   * True when lockscope stopped the program (a deadlock, --timeout, a signal sent to lockscope):
+   * its flows had not ended.
+   */
   stopped = false,
 ): Verdict {
   if (programFailed) return { status: EXIT.failed };

@@ -58,14 +58,16 @@ export function writeAllSync(fd: number, text: string): void {
 
 /**
  * Writes to standard output, all of it, before returning (see writeAllSync). When the reader has
- * gone (`lockscope events trace | head`), there is no one left to tell anything: the command ends
- * quietly, as command-line tools do on a closed pipe.
+ * gone (`lockscope events trace | head`, or a terminal that hung up), there is no one left to tell
+ * anything: the command ends quietly, as command-line tools do on a closed pipe, and its exit
+ * hooks clean up.
  */
 export function writeStdout(text: string): void {
   try {
     writeAllSync(1, text);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPIPE' && code !== 'EIO') throw err;
     process.exit(0);
   }
 }
