@@ -48,6 +48,8 @@ for (const mode of ['collector', 'session'] as const) {
       // One connection that says nothing is closed after the hello timeout.
       const idle: Socket = connect(endpoint);
       idle.on('error', () => {});
+      // Read what the receiver says, so that its closing is seen.
+      idle.resume();
       const idleClosed = new Promise<void>((done) => idle.on('close', () => done()));
       const garbage = 'not a hello\n'.repeat(20_000);
       const huge = 'x'.repeat(256 * 1024);
@@ -61,12 +63,14 @@ for (const mode of ['collector', 'session'] as const) {
       assert.equal(r.code, 0, r.stderr);
       const { produced } = lastJson<{ produced: number }>(r.stdout);
 
-      receiver.stdin.write('done\n');
+      const exited = new Promise((done) => receiver.once('exit', done));
+      receiver.stdin.end('done\n');
       const result = JSON.parse(await next()) as {
         events: number;
         refused: Record<string, number>;
         maxRss: number;
       };
+      await exited;
       t.diagnostic(
         `peak RSS ${(result.maxRss / 2 ** 20).toFixed(0)} MB; refused ${JSON.stringify(result.refused)}`,
       );
