@@ -104,6 +104,19 @@ async function loop(): Promise<() => Promise<void>> {
         }
       };
     }
+    case 'lockscope-short-lived': {
+      // A mutex made for each acquisition and dropped: what the `collected` events cost (the
+      // resource registered, watched by a FinalizationRegistry, and its collection recorded), by
+      // comparison with one long-lived mutex.
+      const { Mutex } = await import('lockscope');
+      return async () => {
+        for (let i = 0; i < iterations; i++) {
+          const m = new Mutex({ name: 'short' });
+          const guard = await m.acquire();
+          guard.release();
+        }
+      };
+    }
     default:
       throw new Error(`unknown mutex kind ${kind}`);
   }
@@ -120,7 +133,7 @@ for (let r = 0; r < rounds; r++) {
 samples.sort((a, b) => a - b);
 let produced = 0;
 let dropped = 0;
-if (kind === 'lockscope' || kind === 'await-lockscope') {
+if (kind?.startsWith('lockscope') || kind === 'await-lockscope') {
   const { stats, flushEvents } = await import('lockscope');
   flushEvents();
   produced = stats().produced;

@@ -66,6 +66,10 @@ const configs: Record<string, { kind: string; env: () => Record<string, string>;
     nosink: { kind: 'lockscope', env: () => ({}) },
     recordingNoStack: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'off' }) },
     recordingStacks: { kind: 'lockscope', env: traceEnv({}) },
+    shortLivedNoStack: {
+      kind: 'lockscope-short-lived',
+      env: traceEnv({ LOCKSCOPE_STACKS: 'off' }),
+    },
     awaitPlain: { kind: 'await-plain', env: () => ({}) },
     awaitNosink: { kind: 'await-lockscope', env: () => ({}) },
     awaitTrace: { kind: 'await-lockscope', env: traceEnv({}) },
@@ -84,7 +88,7 @@ try {
 }
 
 // A recording that dropped events measured less work than it claims: the figures are void.
-const dropped = ['recordingNoStack', 'recordingStacks'].flatMap((key) =>
+const dropped = ['recordingNoStack', 'recordingStacks', 'shortLivedNoStack'].flatMap((key) =>
   samples[key]!.filter((s) => s.dropped > 0).map((s) => `${key}: ${s.dropped} dropped`),
 );
 if (dropped.length) {
@@ -140,6 +144,10 @@ const results = {
   mutex_trace_file_stacks_ns_per_op: round(ns('recordingStacks')),
   mutex_trace_file_stacks_ratio: round(ns('recordingStacks') / base),
   mutex_trace_file_stacks_floor_ratio: round(ns('recordingStacks') / floor),
+  short_lived_mutex_trace_file_nostack_ns_per_op: round(ns('shortLivedNoStack')),
+  short_lived_over_long_lived_nostack_ratio: round(
+    ns('shortLivedNoStack') / ns('recordingNoStack'),
+  ),
   identity_await_loop_plain_ns_per_call: round(ns('awaitPlain')),
   identity_await_loop_nosink_ns_per_call: round(ns('awaitNosink')),
   identity_await_loop_nosink_ratio: round(ns('awaitNosink') / ns('awaitPlain')),

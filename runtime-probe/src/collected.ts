@@ -16,8 +16,6 @@ import { Op } from './sync.js';
 /** A record's `sentIn` that is never registered: the stand-in a `collected` event carries. */
 export const NEVER_SENT = -2;
 
-const watched = new WeakSet<ResourceRec>();
-
 const registry = new FinalizationRegistry<number>((id) => {
   if (!rt.recording) return;
   const gone: ResourceRec = {
@@ -35,7 +33,7 @@ const registry = new FinalizationRegistry<number>((id) => {
 
 /** Watches `res` for collection, once. */
 export function watchResource(res: ResourceRec): void {
-  if (res.kind.startsWith('shared-') || watched.has(res)) return;
-  watched.add(res);
+  if (res.watched || res.kind.startsWith('shared-')) return;
+  res.watched = true;
   registry.register(res, res.id);
 }

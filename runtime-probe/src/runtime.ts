@@ -71,6 +71,8 @@ export interface ResourceRec {
   capacity: number | undefined;
   policy: string | undefined;
   sentIn: number;
+  /** Set once its collection is watched for (collected.ts). */
+  watched?: boolean;
 }
 
 export type StackMode = 'off' | 'blocking' | 'all';
