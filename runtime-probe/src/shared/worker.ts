@@ -2,7 +2,12 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
-import { closeWorkerLedger, openWorkerLedger, whenDelivered } from '../transports/delivery.js';
+import {
+  closeWorkerLedger,
+  openWorkerLedger,
+  whenDelivered,
+  whenWritten,
+} from '../transports/delivery.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
@@ -75,12 +80,16 @@ export class Worker extends NodeWorker {
       this.once('error', () => sync(Op.error, task, undefined));
       this.once('exit', (code: number) => {
         // The worker's last batches may still be on their way; the ones that never come are
-        // counted by the process's ledger at exit.
-        void whenDelivered(ledger).then(() => {
-          sync(Op.threadExit, task, undefined, 0, code);
-          releaseAbandonedBy(thread);
-          resolve(code);
-        });
+        // counted by the process's ledger at exit. Under a collector the I/O thread writes them
+        // on its own, so it must have written them too: the analysis takes the thread's exit as
+        // the end of its holds and waits, which needs its last events first.
+        void whenDelivered(ledger)
+          .then(() => whenWritten())
+          .then(() => {
+            sync(Op.threadExit, task, undefined, 0, code);
+            releaseAbandonedBy(thread);
+            resolve(code);
+          });
       });
     });
   }
