@@ -6,7 +6,14 @@
 import type { SiteMessage } from '../protocol.js';
 import { LogHistogram } from './histogram.js';
 import { SmallMap } from './small-map.js';
-import type { ContentionStats, ResourceRef, TaskRef, TimelineLane } from './types.js';
+import type {
+  ContentionStats,
+  ResourceRef,
+  SiteAct,
+  SiteRef,
+  TaskRef,
+  TimelineLane,
+} from './types.js';
 
 /** How a kind of resource takes part in the wait-for graph. */
 export const Role = {
@@ -42,6 +49,8 @@ export function roleOf(kind: string): Role {
 export const WAIT_SEND = 2;
 /** At most this many signallers are remembered per resource, as likely wakers. */
 export const MAX_SIGNALLERS = 64;
+/** At most this many ended threads are remembered per process (see `ProcessModel.ended`). */
+export const MAX_ENDED_THREADS = 4096;
 
 export interface Hold {
   count: number;
@@ -147,6 +156,19 @@ export class ProcessModel {
   readonly siteStats = new Map<number, Stats>();
   readonly threads = new Set<number>();
   /**
+   * The tasks of each thread (by the thread folded into their ids), so that a thread's end
+   * reaches them without a scan of all tasks.
+   */
+  readonly #byThread = new Map<number, Set<TaskState>>();
+  /**
+   * Threads known to have ended, the most recent last. Under a collector a thread's last events
+   * may arrive after its end is known (they travel on another connection): they happened before
+   * the end, so they start no hold and no wait. Only the most recent MAX_ENDED_THREADS are kept,
+   * so that a program that starts threads without end keeps bounded memory; such late events
+   * come soon after the end.
+   */
+  readonly ended = new Set<number>();
+  /**
    * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
    * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
    * hot path never deletes from a Set (see SmallMap for why that matters).
@@ -196,11 +218,42 @@ export class ProcessModel {
   task(id: number): TaskState {
     let t = this.tasks.get(id);
     if (!t) {
-      const thread = Math.floor(id / 2 ** 32);
+      const thread = threadOf(id);
       t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
+      // A task first seen after its thread ended has ended too.
+      if (this.ended.size > 0 && this.ended.has(thread)) t.ended = true;
       this.tasks.set(id, t);
+      let same = this.#byThread.get(thread);
+      if (!same) this.#byThread.set(thread, (same = new Set()));
+      same.add(t);
     }
     return t;
+  }
+
+  /** Forgets a task that has ended and holds nothing. */
+  forget(t: TaskState): void {
+    this.tasks.delete(t.id);
+    const thread = threadOf(t.id);
+    const same = this.#byThread.get(thread);
+    if (same?.delete(t) && same.size === 0) this.#byThread.delete(thread);
+  }
+
+  /** The tasks of a thread, as a list (the caller may forget them as it goes). */
+  tasksOf(thread: number): TaskState[] {
+    return [...(this.#byThread.get(thread) ?? [])];
+  }
+
+  /** Remembers that a thread has ended (see `ended`). */
+  endThread(thread: number): void {
+    this.ended.delete(thread);
+    this.ended.add(thread);
+    if (this.ended.size > MAX_ENDED_THREADS) {
+      this.ended.delete(this.ended.values().next().value!);
+    }
+  }
+
+  hasEnded(thread: number): boolean {
+    return this.ended.size > 0 && this.ended.has(thread);
   }
 
   resource(id: number): ResourceState {
@@ -211,6 +264,11 @@ export class ProcessModel {
     }
     return r;
   }
+}
+
+/** The thread a task id names: ids fold the thread into their high bits. */
+export function threadOf(id: number): number {
+  return Math.floor(id / 2 ** 32);
 }
 
 /**
@@ -267,4 +325,32 @@ export function statsOf(key: string, name: string, kind: string, s: Stats): Cont
     wait: s.wait.summary(),
     hold: s.hold.summary(),
   };
+}
+
+/** A site of the process as the report shows it (unknown sites have line 0). */
+export function siteRef(proc: ProcessModel, id: number, act: SiteAct, role: string): SiteRef {
+  const s = id ? proc.sites.get(id) : undefined;
+  if (!s) return { file: '', line: 0, column: 0, act, role };
+  const ref: SiteRef = { file: s.file, line: s.line, column: s.column, act, role };
+  if (s.fn) ref.fn = s.fn;
+  if (s.stack?.length) {
+    const stack: NonNullable<SiteRef['stack']> = [];
+    for (const callerId of s.stack) {
+      const c = proc.sites.get(callerId);
+      if (c)
+        stack.push(
+          c.fn
+            ? { file: c.file, line: c.line, column: c.column, fn: c.fn }
+            : { file: c.file, line: c.line, column: c.column },
+        );
+    }
+    ref.stack = stack;
+  }
+  return ref;
+}
+
+/** `file:line:column` of a site, for ids; empty when unknown. */
+export function siteKey(proc: ProcessModel, id: number): string {
+  const s = id ? proc.sites.get(id) : undefined;
+  return s ? `${s.file}:${s.line}:${s.column}` : '';
 }
