@@ -15,7 +15,7 @@ import {
   type ProbeStats,
 } from './recorder.js';
 import { rt, type ProbeConfig } from './runtime.js';
-import { endedThreads } from './shared/registry.js';
+import { lifetimes } from './shared/lifetimes.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
 
 export { Mutex, type MutexGuard } from './primitives/mutex.js';
@@ -63,8 +63,8 @@ applyEnvironment();
 // was seen to start (runs.ts).
 ensureRunTracking();
 // Made before the program can start a worker, so that every thread of the process shares it:
-// how a shared lock held by a thread that ended is taken over (shared/registry.ts).
-endedThreads();
+// how a shared lock held by a thread that ended is taken over (shared/lifetimes.ts).
+lifetimes();
 
 /**
  * Receives every message the probe produces, in process, starting with a `hello`. Delivery is

@@ -20,7 +20,7 @@ export interface SharedReleasable {
  * the previous owner died holding the lock. It is leaner than the async primitives' Guard (one
  * object per acquisition rather than two), because an uncontended shared lock costs only a few
  * tens of nanoseconds; a shared lock is never abandoned by garbage collection, only by its thread
- * ending, and then it is released on the thread's behalf (see registry.ts).
+ * ending, and then it is released on the thread's behalf (see lifetimes.ts).
  */
 export class SharedGuard implements Disposable {
   #mutex: SharedReleasable;

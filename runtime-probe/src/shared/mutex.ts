@@ -21,12 +21,13 @@ import {
   type SharedHandle,
 } from './handle.js';
 import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
-import { hasEnded, LOOK_AGAIN_MS, rememberSharedLock } from './registry.js';
+import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
+import { rememberSharedLock } from './registry.js';
 
 // Layout of the shared state, in 32-bit words.
 // The lock word: the holder's thread tag in the high 30 bits, FREE .. ABANDONED in the low 2. The
 // holder is in the word itself so that whoever finds its thread ended can take the lock over with
-// one compare-and-swap that cannot take it from a later holder (see registry.ts); the tag of each
+// one compare-and-swap that cannot take it from a later holder (see lifetimes.ts); the tag of each
 // thread is computed once, so the fast path stays a single compare-and-swap. What only reports
 // need (task, site, hold count) is on another cache line and written only while recording, so
 // that an unobserved lock moves no extra line between cores when it changes hands.
@@ -217,7 +218,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       const taken = this.#trySlow(flow, site);
       if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
       const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
-      // Bounded, to look again whether the holder's thread has ended (see registry.ts).
+      // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
       Atomics.wait(this.words, STATE, this.#seen, Math.min(left ?? Infinity, LOOK_AGAIN_MS));
     }
   }
@@ -321,7 +322,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
         const taken = this.#trySlow(flow, site);
         if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
         const left = this.timeLeft(flow, site, 'acquire', timeout, deadline);
-        // Bounded, to look again whether the holder's thread has ended (see registry.ts).
+        // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
         const w = Atomics.waitAsync(
           words,
           STATE,

@@ -11,7 +11,8 @@ import {
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
-import { endedThreads, knownLocks, markEnded, releaseAbandonedBy } from './registry.js';
+import { lifetimes, markGone, recordParent } from './lifetimes.js';
+import { knownLocks, releaseAbandonedBy } from './registry.js';
 import { typeScriptWorker } from './typescript-worker.js';
 
 /**
@@ -39,7 +40,7 @@ export class Worker extends NodeWorker {
     }
     const ledger = openWorkerLedger();
     // The table of ended threads must exist before the worker starts, for it to inherit it.
-    endedThreads();
+    lifetimes();
     const ts = typeScriptWorker(filename, options);
     super(ts?.script ?? filename, ts?.options ?? options);
     closeWorkerLedger();
@@ -57,6 +58,7 @@ export class Worker extends NodeWorker {
     this.taskId = task.id;
     // Read now: a worker's threadId reads -1 once it has exited.
     const thread = this.threadId;
+    recordParent(thread, rt.threadId);
     registerFlow(task);
     sync(Op.threadStart, parent, undefined, siteForBlocking(), 0, task.id);
     startHoldWatchdog();
@@ -66,8 +68,9 @@ export class Worker extends NodeWorker {
       this.once('error', () => sync(Op.error, task, undefined));
       this.once('exit', (code: number) => {
         // At once, for the program: from now on any thread takes over the shared locks it held
-        // (also after `terminate()`, where the thread ran no exit listener of its own).
-        markEnded(thread);
+        // (also after `terminate()`, where the thread ran no exit listener of its own), or that
+        // any worker it started held (Node has ended them with it).
+        markGone(thread);
         // The worker's last batches may still be on their way; the ones that never come are
         // counted by the process's ledger at exit. Under a collector the I/O thread writes them
         // on its own, so it must have written them too: the analysis takes the thread's exit as
