@@ -92,6 +92,9 @@ export const OPS = [
   // Like `acquired`, but by a non-blocking attempt (tryAcquire): it could not have waited, so
   // the lock-order analysis does not count it as a possible deadlock.
   'try-acquired',
+  // A worker thread was ended from outside (terminated) before it could send its last events:
+  // what it did last may be lost. Comes just before its `thread-exit`; `n` is its exit code.
+  'thread-cut',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

@@ -41,6 +41,7 @@ export const Op = {
   abandoned: 27,
   heldLong: 28,
   tryAcquired: 29,
+  threadCut: 30,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -1,10 +1,10 @@
 /**
  * Robust shared locks, under `lockscope run`: a SharedMutex held by a worker that dies (it
- * throws, calls `process.exit()`, or is terminated) is released for the next acquirer with
- * `ownerDied`, although no thread has a wrapper of it that could be walked at the death (each
- * fixture thread checks that its own was garbage collected), whichever thread made the lock
- * (the main thread, a sibling of the holder, or the holder's parent worker), and the report has
- * one abandoned-lock finding per lock and nothing else.
+ * throws, calls `process.exit()`, is terminated, or ends with the worker that started it) is
+ * released for the next acquirer with `ownerDied`, although no thread has a wrapper of it that
+ * could be walked at the death (each fixture thread checks that its own was garbage collected),
+ * whichever thread made the lock (the main thread, a sibling of the holder, or the holder's
+ * parent worker), and the report has one abandoned-lock finding per lock and nothing else.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,11 +23,25 @@ const HOLD_LINE =
     .findIndex((line) => line.includes('(lock) => void lock.acquireSync()')) + 1;
 
 const LOCKS = [
+  'held by an orphan',
   'made by a parent worker',
   'made by a worker',
   'made by main (error)',
   'made by main (recover)',
 ];
+
+/**
+ * How certain each lock's finding is. A holder ended from outside (terminated, or with its
+ * parent) could not send its last events, so what the analysis saw it hold is uncertain (`gap`),
+ * unless the lock word's own `abandoned` event came first: at once where the next acquirer
+ * takes the lock before the holder's exit is recorded (its parent worker, blocked or not), and
+ * in a race for the sibling that waits while the holder's exit is recorded.
+ */
+function certainty(death: string, lock: string): string[] {
+  if (lock === 'held by an orphan') return ['gap'];
+  if (death !== 'terminate' || lock === 'made by a parent worker') return ['exact'];
+  return lock === 'made by a worker' ? ['exact', 'gap'] : ['gap'];
+}
 
 describe('a shared lock whose holder thread dies', () => {
   for (const death of ['throw', 'exit', 'terminate']) {
@@ -41,7 +55,7 @@ describe('a shared lock whose holder thread dies', () => {
       // Under --json, the program's own output goes to stderr.
       assert.deepEqual(
         lastJson(r.stderr),
-        { recover: true, error: 'AbandonedLockError', sibling: true, nested: true },
+        { recover: true, error: 'AbandonedLockError', sibling: true, nested: true, orphan: true },
         r.stderr,
       );
       const report = JSON.parse(r.stdout) as Report;
@@ -52,14 +66,16 @@ describe('a shared lock whose holder thread dies', () => {
       );
       assert.deepEqual(report.findings.map((f) => f.resources[0]?.name).sort(), LOCKS);
       for (const f of report.findings) {
-        assert.equal(f.certainty, 'exact', f.title);
-        assert.equal(f.severity, 'error', f.title);
+        const expected = certainty(death, f.resources[0]!.name);
+        const got = f.certainty === 'exact' ? 'exact' : (f.uncertainty ?? []).join();
+        assert.ok(expected.includes(got), `${f.title}: ${got}, expected ${expected.join(' or ')}`);
+        assert.equal(f.severity, got === 'exact' ? 'error' : 'warning', f.title);
         const [held] = f.sites;
         assert.match(held?.file ?? '', /test[/\\]fixtures[/\\]robust-lock-worker\.ts$/, f.title);
         assert.equal(held?.line, HOLD_LINE, `${f.title}: the holder's acquisition`);
         assert.match(f.tasks[0]?.name ?? '', /holder/, `${f.title}: names the holder`);
       }
-      assert.equal(r.code, 1, 'the abandoned locks fail the run');
+      assert.equal(r.code, 1, 'the exact abandoned locks fail the run');
     });
   }
 });

@@ -329,6 +329,42 @@ describe('abandoned locks, self-deadlock and misuse', () => {
     assert.equal(findings(wordFirst)[1]!.tasks[0]?.name, 'alice');
   });
 
+  test('a thread ended from outside leaves uncertain findings, and ends the threads it started', () => {
+    const C = 2 * 2 ** 32 + 1;
+    const b = threadOne()
+      .task(C, 'child', 'main', 2)
+      .ev(0, 'thread-start', W, undefined, 20, 0, C)
+      .ev(1, 'acquired', W, 11, 10)
+      .ev(2, 'acquired', C, 12, 12)
+      .ev(3, 'request', C, 11, 13)
+      .ev(4, 'thread-cut', W, undefined, undefined, 1)
+      .ev(5, 'thread-exit', W, undefined, undefined, 1);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.tasks[0]?.name, f.certainty, f.uncertainty]),
+      [
+        ['abandoned-lock', 'worker', 'uncertain', ['gap']],
+        ['abandoned-lock', 'child', 'uncertain', ['gap']],
+      ],
+      'the child thread ended with its parent; releases either sent last may be lost',
+    );
+    assert.equal(all[0]!.severity, 'warning');
+    b.heartbeat(5_000_000).idle(6_000_000);
+    assert.equal(findings(b).length, 2, 'nothing else: the child no longer waits nor holds');
+  });
+
+  test("the lock word's holder is the hold the model knows, when it names a provisional flow", () => {
+    // A flow whose identity its thread decided after it took the lock: the word has the
+    // provisional id, which no registration names.
+    const b = threadOne()
+      .ev(0, 'acquired', W2, 11, 10)
+      .ev(1, 'abandoned', 1, 11, 10, 1, 2 ** 32 + 7);
+    const [f] = findings(b);
+    assert.equal(f?.tasks[0]?.name, 'worker job');
+    b.heartbeat(5_000_000);
+    assert.deepEqual(kinds(b), ['abandoned-lock'], 'and that hold is over');
+  });
+
   test('a wait of a thread that ended is over: no deadlock nor blocked-forever from it', () => {
     const b = threadOne()
       .ev(0, 'acquired', 1, 11, 10)

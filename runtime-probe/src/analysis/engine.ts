@@ -231,7 +231,7 @@ export class Analyzer {
     const t = proc.task(e.task);
     // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
     // happened before, and whatever it started is over. Releases and the rest still apply.
-    if (proc.hasEnded(t.thread) && STARTS.has(e.op)) return;
+    if (proc.lifetimes.hasEnded(t.thread) && STARTS.has(e.op)) return;
     const r = e.res !== undefined ? proc.resource(e.res) : undefined;
     const site = e.site ?? 0;
     // A resource the stream never registered takes the part its operations show.
@@ -304,13 +304,16 @@ export class Analyzer {
         this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0 ? 'threw' : 'returned');
         return;
       case 'thread-start':
+        if (e.peer !== undefined) proc.lifetimes.started(threadOf(e.peer), t.thread);
+        return;
+      case 'thread-cut':
+        proc.lifetimes.cut(threadOf(e.task));
         return;
       case 'thread-exit':
         // The end of every task of the thread. The probe records it once the thread's own events
         // have been delivered (and, under a collector, written by the I/O thread), so they come
         // before it; one that still comes after it starts nothing (see STARTS).
-        proc.endThread(threadOf(e.task));
-        for (const task of proc.tasksOf(threadOf(e.task))) this.#tx.threadEnded(task, at);
+        this.#tx.threadExited(proc, threadOf(e.task), at);
         return;
       case 'guard-collected':
         if (r) {
@@ -321,7 +324,7 @@ export class Analyzer {
         // Released from the lock word on behalf of thread `n`, which has ended. Its other holds
         // wait for its thread-exit: this event may come from another thread, ahead of the ended
         // thread's last events (a release among them).
-        if (e.n !== undefined && e.n > 0) proc.endThread(e.n);
+        if (e.n !== undefined && e.n > 0) proc.lifetimes.ended(e.n);
         if (!r) return;
         // The lock word names the holder as it was when it took the lock, which may be the
         // provisional id of a flow its thread decided later (identity.ts): a hold of that
@@ -340,7 +343,7 @@ export class Analyzer {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
         // The watchdog saw the lock word after the holder's thread ended: that hold ended with it.
-        if (proc.hasEnded(holder.thread)) return;
+        if (proc.lifetimes.hasEnded(holder.thread)) return;
         reportLongHold(this.#ctx, r, holder, site, (e.n ?? 0) * 1000, at);
         return;
       }

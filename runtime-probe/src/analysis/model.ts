@@ -6,6 +6,7 @@
 import type { SiteMessage } from '../protocol.js';
 import { LogHistogram } from './histogram.js';
 import { SmallMap } from './small-map.js';
+import { Lifetimes } from './threads.js';
 import type {
   ContentionStats,
   ResourceRef,
@@ -49,8 +50,6 @@ export function roleOf(kind: string): Role {
 export const WAIT_SEND = 2;
 /** At most this many signallers are remembered per resource, as likely wakers. */
 export const MAX_SIGNALLERS = 64;
-/** At most this many ended threads are remembered per process (see `ProcessModel.ended`). */
-export const MAX_ENDED_THREADS = 4096;
 
 export interface Hold {
   count: number;
@@ -160,14 +159,8 @@ export class ProcessModel {
    * reaches them without a scan of all tasks.
    */
   readonly #byThread = new Map<number, Set<TaskState>>();
-  /**
-   * Threads known to have ended, the most recent last. Under a collector a thread's last events
-   * may arrive after its end is known (they travel on another connection): they happened before
-   * the end, so they start no hold and no wait. Only the most recent MAX_ENDED_THREADS are kept,
-   * so that a program that starts threads without end keeps bounded memory; such late events
-   * come soon after the end.
-   */
-  readonly ended = new Set<number>();
+  /** Which threads have ended, how, and which started which (threads.ts). */
+  readonly lifetimes = new Lifetimes();
   /**
    * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
    * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
@@ -221,7 +214,7 @@ export class ProcessModel {
       const thread = threadOf(id);
       t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
       // A task first seen after its thread ended has ended too.
-      if (this.ended.size > 0 && this.ended.has(thread)) t.ended = true;
+      if (this.lifetimes.hasEnded(thread)) t.ended = true;
       this.tasks.set(id, t);
       let same = this.#byThread.get(thread);
       if (!same) this.#byThread.set(thread, (same = new Set()));
@@ -241,19 +234,6 @@ export class ProcessModel {
   /** The tasks of a thread, as a list (the caller may forget them as it goes). */
   tasksOf(thread: number): TaskState[] {
     return [...(this.#byThread.get(thread) ?? [])];
-  }
-
-  /** Remembers that a thread has ended (see `ended`). */
-  endThread(thread: number): void {
-    this.ended.delete(thread);
-    this.ended.add(thread);
-    if (this.ended.size > MAX_ENDED_THREADS) {
-      this.ended.delete(this.ended.values().next().value!);
-    }
-  }
-
-  hasEnded(thread: number): boolean {
-    return this.ended.size > 0 && this.ended.has(thread);
   }
 
   resource(id: number): ResourceState {

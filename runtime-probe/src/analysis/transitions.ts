@@ -215,17 +215,29 @@ export class Transitions {
   }
 
   /**
+   * A thread has exited, and with it every thread it started that still ran (Node ends a
+   * worker's workers with it): their tasks have ended. Those ended from outside may not have
+   * sent their last events, so what they seem to have left is uncertain.
+   */
+  threadExited(proc: ProcessModel, thread: number, at: number): void {
+    for (const [th, lost] of proc.lifetimes.exited(thread)) {
+      for (const t of proc.tasksOf(th)) this.#threadEnded(t, at, lost);
+    }
+  }
+
+  /**
    * The thread of `t` has ended: so has `t`. Its wait is over, and what it held it holds no
    * more: a lock was abandoned (released on its behalf, for a shared lock, or out of every other
    * thread's reach, for one of the thread's own), and a permit is gone with it. Nothing of the
    * task is left to take part in a later finding.
    */
-  threadEnded(t: TaskState, at: number): void {
+  #threadEnded(t: TaskState, at: number, lost: boolean): void {
     t.ended = true;
     if (t.waitRes) this.endWait(t, at, undefined);
     for (const [r, hold] of [...t.holds]) {
-      if (r.role === Role.Lock)
-        reportAbandoned(this.#deps.ctx, r, t, hold.site, at, 'thread-ended');
+      if (r.role === Role.Lock) {
+        reportAbandoned(this.#deps.ctx, r, t, hold.site, at, 'thread-ended', lost);
+      }
       this.dropHold(t, r, at);
     }
     t.proc.forget(t);

@@ -3,6 +3,7 @@ import { currentFlow } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
 import {
+  closed,
   closeWorkerLedger,
   openWorkerLedger,
   whenDelivered,
@@ -78,6 +79,7 @@ export class Worker extends NodeWorker {
         void whenDelivered(ledger)
           .then(() => whenWritten())
           .then(() => {
+            if (!closed(ledger)) sync(Op.threadCut, task, undefined, 0, code);
             sync(Op.threadExit, task, undefined, 0, code);
             releaseAbandonedBy(thread);
             resolve(code);

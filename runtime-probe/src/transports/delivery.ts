@@ -33,7 +33,9 @@ export const IO_HANDLED = 6;
 export const IO_WRITTEN_EVENTS = 7;
 /** Batches workers posted while the I/O thread listened: the ones it will handle. */
 const IO_POSTED = 8;
-const LEDGER_LENGTH = 9;
+/** In a worker's own ledger: 1 once it has sent its last batch, as it exits by itself. */
+const CLOSED = 9;
+const LEDGER_LENGTH = 10;
 
 /** How long a worker waits for the I/O thread to listen before it posts anyway. */
 const IO_START_MS = 5000;
@@ -130,6 +132,19 @@ export function countDelivered(refs: Partial<LedgerRefs>, events: number): void 
     Atomics.add(ledger, DELIVERED_EVENTS, events);
     Atomics.add(ledger, DELIVERED, 1);
   }
+}
+
+/**
+ * In a worker, as it exits by itself (its `exit` listeners run): it has sent its last batch. A
+ * worker ended from outside (terminated) never says so, and what it had not sent is lost.
+ */
+export function closeLedger(refs: LedgerRefs): void {
+  if (refs.own) Atomics.store(refs.own, CLOSED, 1);
+}
+
+/** Whether the worker of this ledger sent its last batch before it ended (see closeLedger). */
+export function closed(ledger: Ledger): boolean {
+  return Atomics.load(ledger, CLOSED) === 1;
 }
 
 /** Events posted and not (yet) delivered. */

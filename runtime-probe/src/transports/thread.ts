@@ -16,6 +16,7 @@ import type { Message } from '../protocol.js';
 import { rt, shared, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import {
   awaitIoThread,
+  closeLedger,
   countDelivered,
   countPosted,
   expectIoThread,
@@ -83,8 +84,10 @@ export class ThreadForwardSink implements Sink {
   // Heartbeats, idle and end are the process's, which the main thread reports.
   control(): void {}
 
+  // Called at the thread's exit, after its last batch.
   close(): void {
     this.#channel.close();
+    closeLedger(this.#ledgers);
   }
 
   stats(): SinkStats {

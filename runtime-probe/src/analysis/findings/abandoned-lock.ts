@@ -13,6 +13,8 @@ export function reportAbandoned(
   site: number,
   at: number,
   cause: AbandonCause,
+  /** The holder's thread was ended from outside: its release may be among its lost events. */
+  lost = false,
 ): void {
   if (r.abandoned) return;
   r.abandoned = true;
@@ -38,5 +40,6 @@ export function reportAbandoned(
     ],
     fix: abandonedWords.fix(cause),
     at,
+    ...(lost ? { lost } : {}),
   });
 }
