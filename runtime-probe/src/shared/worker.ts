@@ -3,8 +3,8 @@ import { currentFlow } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
 import {
-  closed,
   closeWorkerLedger,
+  cutShort,
   openWorkerLedger,
   whenDelivered,
   whenWritten,
@@ -79,7 +79,7 @@ export class Worker extends NodeWorker {
         void whenDelivered(ledger)
           .then(() => whenWritten())
           .then(() => {
-            if (!closed(ledger)) sync(Op.threadCut, task, undefined, 0, code);
+            if (cutShort(ledger)) sync(Op.threadCut, task, undefined, 0, code);
             sync(Op.threadExit, task, undefined, 0, code);
             releaseAbandonedBy(thread);
             resolve(code);

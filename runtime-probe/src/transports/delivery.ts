@@ -33,8 +33,11 @@ export const IO_HANDLED = 6;
 export const IO_WRITTEN_EVENTS = 7;
 /** Batches workers posted while the I/O thread listened: the ones it will handle. */
 const IO_POSTED = 8;
-/** In a worker's own ledger: 1 once it has sent its last batch, as it exits by itself. */
-const CLOSED = 9;
+/**
+ * In a worker's own ledger: 1 while its probe forwards batches, 2 once it has sent its last
+ * one, as it exits by itself (0: its probe never forwarded anything).
+ */
+const FORWARDING = 9;
 const LEDGER_LENGTH = 10;
 
 /** How long a worker waits for the I/O thread to listen before it posts anyway. */
@@ -134,17 +137,25 @@ export function countDelivered(refs: Partial<LedgerRefs>, events: number): void 
   }
 }
 
+/** In a worker, when its probe starts to forward batches. */
+export function openLedger(refs: LedgerRefs): void {
+  if (refs.own) Atomics.store(refs.own, FORWARDING, 1);
+}
+
 /**
  * In a worker, as it exits by itself (its `exit` listeners run): it has sent its last batch. A
  * worker ended from outside (terminated) never says so, and what it had not sent is lost.
  */
 export function closeLedger(refs: LedgerRefs): void {
-  if (refs.own) Atomics.store(refs.own, CLOSED, 1);
+  if (refs.own) Atomics.store(refs.own, FORWARDING, 2);
 }
 
-/** Whether the worker of this ledger sent its last batch before it ended (see closeLedger). */
-export function closed(ledger: Ledger): boolean {
-  return Atomics.load(ledger, CLOSED) === 1;
+/**
+ * Whether the worker of this ledger ended with events it had not sent: its probe forwarded
+ * batches, and it ended before it could send its last one (see closeLedger).
+ */
+export function cutShort(ledger: Ledger): boolean {
+  return Atomics.load(ledger, FORWARDING) === 1;
 }
 
 /** Events posted and not (yet) delivered. */

@@ -21,6 +21,7 @@ import {
   countPosted,
   expectIoThread,
   ioThreadGone,
+  openLedger,
   IO_LISTENING,
   IO_HANDLED,
   IO_WRITTEN_EVENTS,
@@ -57,6 +58,7 @@ export class ThreadForwardSink implements Sink {
   constructor() {
     // A worker must not be kept alive by its probe.
     this.#channel.unref();
+    openLedger(this.#ledgers);
   }
 
   write(batch: Batch): void {
