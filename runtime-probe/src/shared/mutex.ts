@@ -78,6 +78,10 @@ export interface SharedMutexOptions extends ResourceOptions {
  * a handle so that the event loop stays alive), which is what the main thread should use. It is
  * not FIFO: whichever waiter the operating system wakes first takes it.
  *
+ * It is robust: when its holder's thread ends, the next acquirer takes it with `ownerDied` set
+ * (see `onOwnerDead`), whichever thread made it and whether or not a wrapper of it is still
+ * alive anywhere (lifetimes.ts).
+ *
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
  */
