@@ -56,6 +56,8 @@ export class EventFormatter {
         return e.peer !== undefined ? `held by ${this.#task(e.peer)} for ${e.n ?? 0} ms` : '';
       case 'thread-exit':
         return `exit code ${e.n ?? 0}`;
+      case 'thread-cut':
+        return 'ended from outside: its last events may be lost';
       default:
         return '';
     }

@@ -15,6 +15,7 @@ import {
   type ProbeStats,
 } from './recorder.js';
 import { rt, type ProbeConfig } from './runtime.js';
+import { lifetimes } from './shared/lifetimes.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
 
 export { Mutex, type MutexGuard } from './primitives/mutex.js';
@@ -34,7 +35,8 @@ export {
 } from './primitives/select.js';
 export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/task.js';
 export { Guard } from './primitives/guard.js';
-export { SharedMutex, SharedGuard, type SharedMutexOptions } from './shared/mutex.js';
+export { SharedMutex, type SharedMutexOptions } from './shared/mutex.js';
+export { SharedGuard } from './shared/guard.js';
 export { Worker } from './shared/worker.js';
 export { SharedCondition } from './shared/condition.js';
 export { SharedSemaphore, type SharedSemaphoreOptions } from './shared/semaphore.js';
@@ -60,6 +62,9 @@ applyEnvironment();
 // Identity is tracked from the moment the probe is loaded, so that every flow that later uses it
 // was seen to start (runs.ts).
 ensureRunTracking();
+// Made before the program can start a worker, so that every thread of the process shares it:
+// how a shared lock held by a thread that ended is taken over (shared/lifetimes.ts).
+lifetimes();
 
 /**
  * Receives every message the probe produces, in process, starting with a `hello`. Delivery is

@@ -96,6 +96,9 @@ export const OPS = [
   // again, so the analysis may fold it into its class's statistics and forget it. Recorded by the
   // thread's main task.
   'collected',
+  // A worker thread was ended from outside (terminated) before it could send its last events:
+  // what it did last may be lost. Comes just before its `thread-exit`; `n` is its exit code.
+  'thread-cut',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

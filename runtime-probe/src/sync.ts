@@ -42,6 +42,7 @@ export const Op = {
   heldLong: 28,
   tryAcquired: 29,
   collected: 30,
+  threadCut: 31,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

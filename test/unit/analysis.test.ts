@@ -14,6 +14,15 @@ function kinds(b: TraceBuilder, options = {}): string[] {
   return findings(b, options).map((f) => f.kind);
 }
 
+/** The main flow of worker thread 1, and another of its flows (ids fold in the thread). */
+const W = 2 ** 32 + 1;
+const W2 = 2 ** 32 + 2;
+
+/** twoLocks, and thread 1 with its main flow `worker` and another flow `worker job`. */
+function threadOne(): TraceBuilder {
+  return twoLocks().task(W, 'worker', 'main', 1).task(W2, 'worker job', 'spawn', 1);
+}
+
 describe('deadlock', () => {
   test('a cycle of two mutexes is reported when the second wait closes it', () => {
     const b = twoLocks()
@@ -268,6 +277,116 @@ describe('abandoned locks, self-deadlock and misuse', () => {
     const [f] = findings(b);
     assert.equal(f?.kind, 'abandoned-lock');
     assert.equal(f.tasks[0]?.name, 'alice');
+  });
+
+  test("a thread's exit abandons what its tasks hold, once, and leaves no long hold", () => {
+    const b = threadOne()
+      .ev(0, 'acquired', W, 11, 10)
+      .ev(1, 'acquired', W2, 12, 12)
+      .ev(2, 'request', 1, 11, 11)
+      .ev(3, 'thread-exit', W, undefined, undefined, 1);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.resources[0]?.name]),
+      [
+        ['abandoned-lock', 'a'],
+        ['abandoned-lock', 'b'],
+      ],
+      'one finding per lock the thread held, from whichever of its tasks',
+    );
+    assert.equal(all[0]!.tasks[0]?.name, 'worker');
+    assert.deepEqual(
+      all[0]!.tasks.map((t) => t.name),
+      ['worker', 'alice'],
+      'with the task that waited for it',
+    );
+    assert.equal(all[0]!.sites[0]?.line, 10, 'at the acquisition of the hold');
+    assert.equal(all[0]!.certainty, 'exact');
+    assert.match(all[0]!.message, /its thread ended while holding it/);
+    b.heartbeat(5_000_000).idle(6_000_000);
+    assert.deepEqual(
+      kinds(b),
+      ['abandoned-lock', 'abandoned-lock'],
+      'no long hold, and the waiter is not blocked forever: the holds ended with the thread',
+    );
+  });
+
+  test("a thread's exit and the lock word's `abandoned` event make one finding, in either order", () => {
+    const exitFirst = threadOne()
+      .ev(0, 'acquired', W, 11, 10)
+      .ev(1, 'thread-exit', W, undefined, undefined, 1)
+      .ev(2, 'abandoned', 1, 11, 10, 1, W)
+      .ev(3, 'acquired', 1, 11, 11, 1);
+    assert.deepEqual(kinds(exitFirst), ['abandoned-lock']);
+    const wordFirst = threadOne()
+      .ev(0, 'acquired', W, 11, 10)
+      .ev(1, 'abandoned', 1, 11, 10, 1, W)
+      .ev(2, 'acquired', 1, 11, 11, 1)
+      .ev(3, 'thread-exit', W, undefined, undefined, 1);
+    assert.deepEqual(kinds(wordFirst), ['abandoned-lock']);
+    wordFirst.heartbeat(5_000_000);
+    assert.deepEqual(kinds(wordFirst), ['abandoned-lock', 'long-hold'], "only alice's own hold");
+    assert.equal(findings(wordFirst)[1]!.tasks[0]?.name, 'alice');
+  });
+
+  test('a thread ended from outside leaves uncertain findings, and ends the threads it started', () => {
+    const C = 2 * 2 ** 32 + 1;
+    const b = threadOne()
+      .task(C, 'child', 'main', 2)
+      .ev(0, 'thread-start', W, undefined, 20, 0, C)
+      .ev(1, 'acquired', W, 11, 10)
+      .ev(2, 'acquired', C, 12, 12)
+      .ev(3, 'request', C, 11, 13)
+      .ev(4, 'thread-cut', W, undefined, undefined, 1)
+      .ev(5, 'thread-exit', W, undefined, undefined, 1);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.tasks[0]?.name, f.certainty, f.uncertainty]),
+      [
+        ['abandoned-lock', 'worker', 'uncertain', ['gap']],
+        ['abandoned-lock', 'child', 'uncertain', ['gap']],
+      ],
+      'the child thread ended with its parent; releases either sent last may be lost',
+    );
+    assert.equal(all[0]!.severity, 'warning');
+    b.heartbeat(5_000_000).idle(6_000_000);
+    assert.equal(findings(b).length, 2, 'nothing else: the child no longer waits nor holds');
+  });
+
+  test("the lock word's holder is the hold the model knows, when it names a provisional flow", () => {
+    // A flow whose identity its thread decided after it took the lock: the word has the
+    // provisional id, which no registration names.
+    const b = threadOne()
+      .ev(0, 'acquired', W2, 11, 10)
+      .ev(1, 'abandoned', 1, 11, 10, 1, 2 ** 32 + 7);
+    const [f] = findings(b);
+    assert.equal(f?.tasks[0]?.name, 'worker job');
+    b.heartbeat(5_000_000);
+    assert.deepEqual(kinds(b), ['abandoned-lock'], 'and that hold is over');
+  });
+
+  test('a wait of a thread that ended is over: no deadlock nor blocked-forever from it', () => {
+    const b = threadOne()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'request', W, 11, 13)
+      .ev(2, 'thread-exit', W, undefined, undefined, 1)
+      .ev(3, 'acquired', 1, 12, 12)
+      .ev(4, 'released', 1, 12)
+      .idle(10);
+    assert.deepEqual(kinds(b), [], 'alice holds a with nobody left waiting for it');
+  });
+
+  test("an ended thread's events that arrive after its end start nothing", () => {
+    // Under a collector, a thread's last batch may come after its end is known.
+    const b = threadOne()
+      .ev(0, 'abandoned', 1, 11, 10, 1, W)
+      .ev(1, 'acquired', 1, 11, 11, 1)
+      .ev(2, 'released', 1, 11)
+      .ev(3, 'acquired', W2, 12, 12)
+      .ev(4, 'request', W2, 11, 13)
+      .heartbeat(5_000_000)
+      .idle(6_000_000);
+    assert.deepEqual(kinds(b), ['abandoned-lock'], 'no hold of b, no wait for a');
   });
 
   test('re-acquiring a held mutex is a self-deadlock; a re-entrant mutex is fine', () => {

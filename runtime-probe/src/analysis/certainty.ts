@@ -15,7 +15,8 @@ export function uncertaintyOf(f: FindingDraft): UncertaintyReason[] {
   if (f.tasks.some((t) => t.uncertain)) reasons.push('identity');
   const procs = new Set([...f.tasks.map((t) => t.proc), ...f.resources.map((r) => r.proc)]);
   // A stream that lost events, or that registered one resource as two kinds (which only a
-  // broken or hostile producer does), cannot be trusted whole.
-  if ([...procs].some((p) => p.dropped > 0 || p.conflicts > 0)) reasons.push('gap');
+  // broken or hostile producer does), cannot be trusted whole; nor can what a thread ended from
+  // outside seems to have left, since it could not send its last events.
+  if (f.lost || [...procs].some((p) => p.dropped > 0 || p.conflicts > 0)) reasons.push('gap');
   return reasons;
 }

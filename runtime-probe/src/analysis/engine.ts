@@ -18,11 +18,13 @@ import {
   TaskState,
   taskRef,
   resourceRef,
+  siteKey,
+  siteRef,
+  threadOf,
   unique,
 } from './model.js';
 import { Spans } from './timeline.js';
 import { Transitions } from './transitions.js';
-import { abandonedWords } from './wording.js';
 import { UNCERTAIN_MARK, uncertaintyOf } from './certainty.js';
 import { judgeIdle } from './idle.js';
 import {
@@ -41,7 +43,7 @@ import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportMisuse } from './findings/misuse.js';
 import { isWaiting, successors } from './waitfor.js';
-import type { LiveState, ContentionStats, Finding, Report, SiteAct, SiteRef } from './types.js';
+import type { LiveState, ContentionStats, Finding, Report, SiteRef } from './types.js';
 
 export interface AnalysisOptions {
   /** A hold longer than this many milliseconds is a `long-hold` finding. */
@@ -58,6 +60,12 @@ export interface AnalysisOptions {
    */
   maxEndedProcesses: number;
 }
+
+/**
+ * What an event of a thread that has ended may not do when it arrives after the end: start a
+ * hold or a wait, or start a task again.
+ */
+const STARTS = new Set(['request', 'acquired', 'try-acquired', 'wait', 'join', 'task-start']);
 
 export const DEFAULT_OPTIONS: AnalysisOptions = {
   longHoldMs: 1000,
@@ -110,8 +118,8 @@ export class Analyzer {
     this.#spans = new Spans(Math.max(0, this.options.maxIntervals));
     this.#ctx = {
       options: this.options,
-      site: (proc, id, act, role) => this.#site(proc, id, act, role),
-      siteKey: (proc, id) => this.#siteKey(proc, id),
+      site: (proc, id, act, role) => siteRef(proc, id, act, role),
+      siteKey: (proc, id) => siteKey(proc, id),
       reported: (id) => this.#reported.has(id),
       emit: (draft) => this.#emit(draft),
       cycleEdges: this.#cycleEdges,
@@ -134,7 +142,7 @@ export class Analyzer {
       inversionEdges: this.#inversionEdges,
       cycleEdges: this.#cycleEdges,
       siteStats: this.#siteStats,
-      site: (proc, id, act, role) => this.#site(proc, id, act, role),
+      site: (proc, id, act, role) => siteRef(proc, id, act, role),
     };
   }
 
@@ -244,6 +252,9 @@ export class Analyzer {
       return;
     }
     const t = proc.task(e.task);
+    // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
+    // happened before, and whatever it started is over. Releases and the rest still apply.
+    if (proc.lifetimes.hasEnded(t.thread) && STARTS.has(e.op)) return;
     const r = e.res !== undefined ? proc.resource(e.res) : undefined;
     const site = e.site ?? 0;
     // A resource the stream never registered takes the part its operations show.
@@ -313,41 +324,49 @@ export class Analyzer {
         t.ended = false;
         return;
       case 'task-end':
-        this.#tx.taskEnded(
-          t,
-          at,
-          (e.n ?? 0) !== 0 ? abandonedWords.threw : abandonedWords.returned,
-        );
+        this.#tx.taskEnded(t, at, (e.n ?? 0) !== 0 ? 'threw' : 'returned');
         return;
       case 'thread-start':
+        if (e.peer !== undefined) proc.lifetimes.started(threadOf(e.peer), t.thread);
+        return;
+      case 'thread-cut':
+        proc.lifetimes.cut(threadOf(e.task));
         return;
       case 'thread-exit':
-        // Not the end of the thread's flows for the analysis: under a collector, a worker's last
-        // events travel on the I/O thread's own connection and may arrive after this. A lock the
-        // dead thread still held comes as an `abandoned` event, from the lock word itself.
+        // The end of every task of the thread. The probe records it once the thread's own events
+        // have been delivered (and, under a collector, written by the I/O thread), so they come
+        // before it; one that still comes after it starts nothing (see STARTS).
+        this.#tx.threadExited(proc, threadOf(e.task), at);
         return;
       case 'guard-collected':
         if (r) {
-          reportAbandoned(
-            this.#ctx,
-            r,
-            t,
-            r.holders.get(t)?.site ?? site,
-            at,
-            abandonedWords.guardCollected,
-          );
+          reportAbandoned(this.#ctx, r, t, r.holders.get(t)?.site ?? site, at, 'guard-collected');
         }
         return;
       case 'abandoned': {
+        // Released from the lock word on behalf of thread `n`, which has ended. Its other holds
+        // wait for its thread-exit: this event may come from another thread, ahead of the ended
+        // thread's last events (a release among them).
+        if (e.n !== undefined && e.n > 0) proc.lifetimes.ended(e.n);
         if (!r) return;
-        const holder = e.peer !== undefined ? proc.task(e.peer) : t;
-        reportAbandoned(this.#ctx, r, holder, site, at, abandonedWords.threadEnded);
+        // The lock word names the holder as it was when it took the lock, which may be the
+        // provisional id of a flow its thread decided later (identity.ts): a hold of that
+        // thread's that the model knows is the same hold.
+        const named = e.peer !== undefined ? proc.tasks.get(e.peer) : t;
+        const holder =
+          (named && r.holders.has(named) ? named : undefined) ??
+          [...r.holders.keys()].find((h) => h.thread === e.n) ??
+          named ??
+          proc.task(e.peer!);
+        reportAbandoned(this.#ctx, r, holder, site, at, 'thread-ended');
         this.#tx.dropHold(holder, r, at);
         return;
       }
       case 'held-long': {
         if (!r) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
+        // The watchdog saw the lock word after the holder's thread ended: that hold ended with it.
+        if (proc.lifetimes.hasEnded(holder.thread)) return;
         reportLongHold(this.#ctx, r, holder, site, (e.n ?? 0) * 1000, at);
         return;
       }
@@ -360,7 +379,8 @@ export class Analyzer {
   /** Moves time forward without an event: checks holds against the long-hold limit. */
   /** Forgets a resource the program no longer reaches (see ProcessModel.forget). */
   #forget(r: ResourceState): void {
-    if (r.proc.forget(r)) this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
+    if (r.proc.forgetResource(r))
+      this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
   }
 
   #advance(proc: ProcessModel, at: number): void {
@@ -429,32 +449,6 @@ export class Analyzer {
     };
     this.findings.push(finding);
     this.onFinding?.(finding);
-  }
-
-  #site(proc: ProcessModel, id: number, act: SiteAct, role: string): SiteRef {
-    const s = id ? proc.sites.get(id) : undefined;
-    if (!s) return { file: '', line: 0, column: 0, act, role };
-    const ref: SiteRef = { file: s.file, line: s.line, column: s.column, act, role };
-    if (s.fn) ref.fn = s.fn;
-    if (s.stack?.length) {
-      const stack: NonNullable<SiteRef['stack']> = [];
-      for (const callerId of s.stack) {
-        const c = proc.sites.get(callerId);
-        if (c)
-          stack.push(
-            c.fn
-              ? { file: c.file, line: c.line, column: c.column, fn: c.fn }
-              : { file: c.file, line: c.line, column: c.column },
-          );
-      }
-      ref.stack = stack;
-    }
-    return ref;
-  }
-
-  #siteKey(proc: ProcessModel, id: number): string {
-    const s = id ? proc.sites.get(id) : undefined;
-    return s ? `${s.file}:${s.line}:${s.column}` : '';
   }
 
   /**

@@ -4,7 +4,6 @@
  * are abandoned, and the tasks at the end of each chain of waits are blocked forever.
  */
 import { Role, type ProcessModel, type ResourceState, type TaskState } from './model.js';
-import { abandonedWords } from './wording.js';
 import { stronglyConnected } from './graph.js';
 import { isWaiting, successors } from './waitfor.js';
 import type { FindingContext } from './findings/context.js';
@@ -33,7 +32,7 @@ export function judgeIdle(
     if (r.role !== Role.Lock || r.waiters.size === 0 || r.abandoned) continue;
     for (const [holder, hold] of r.holders) {
       if (holder.blocked) continue;
-      reportAbandoned(ctx, r, holder, hold.site, at, abandonedWords.nothingToRun);
+      reportAbandoned(ctx, r, holder, hold.site, at, 'nothing-to-run');
       break;
     }
   }

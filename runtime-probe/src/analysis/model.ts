@@ -4,9 +4,19 @@
  * wait-for semantics are in waitfor.ts, the findings in the Analyzer.
  */
 import type { SiteMessage } from '../protocol.js';
-import { LogHistogram } from './histogram.js';
+import { Stats } from './stats.js';
 import { SmallMap } from './small-map.js';
-import type { ContentionStats, Percentiles, ResourceRef, TaskRef, TimelineLane } from './types.js';
+import { Lifetimes } from './threads.js';
+import type {
+  ContentionStats,
+  ResourceRef,
+  SiteAct,
+  SiteRef,
+  TaskRef,
+  TimelineLane,
+} from './types.js';
+
+export { Stats };
 
 /** How a kind of resource takes part in the wait-for graph. */
 export const Role = {
@@ -58,48 +68,6 @@ export interface Hold {
 /** The two kinds of span on the time line. */
 export const HOLD = 0;
 export const WAIT = 1;
-
-/**
- * Contention statistics of a resource or a site. The wait histogram holds only the waits that
- * happened; the uncontended acquisitions count as waits of zero. Histograms are made on first
- * use, so a resource acquired once and dropped keeps one histogram, not two.
- */
-export class Stats {
-  acquisitions = 0;
-  contended = 0;
-  #wait: LogHistogram | undefined = undefined;
-  #hold: LogHistogram | undefined = undefined;
-
-  /** One acquisition, after a wait of `waited` microseconds, or none (negative). */
-  acquired(waited: number): void {
-    this.acquisitions++;
-    if (waited < 0) return;
-    this.contended++;
-    (this.#wait ??= new LogHistogram()).add(waited);
-  }
-
-  held(us: number): void {
-    (this.#hold ??= new LogHistogram()).add(us);
-  }
-
-  merge(other: Stats): void {
-    this.acquisitions += other.acquisitions;
-    this.contended += other.contended;
-    if (other.#wait) (this.#wait ??= new LogHistogram()).merge(other.#wait);
-    if (other.#hold) (this.#hold ??= new LogHistogram()).merge(other.#hold);
-  }
-
-  waitSummary(): Percentiles {
-    const zeros = this.acquisitions - (this.#wait?.count ?? 0);
-    return (this.#wait ?? NO_SAMPLES).summary(zeros);
-  }
-
-  holdSummary(): Percentiles {
-    return (this.#hold ?? NO_SAMPLES).summary();
-  }
-}
-
-const NO_SAMPLES = new LogHistogram();
 
 export class TaskState {
   readonly holds = new SmallMap<ResourceState, Hold>();
@@ -274,6 +242,13 @@ export class ProcessModel {
   readonly siteStats = new Map<number, Stats>();
   readonly threads = new Set<number>();
   /**
+   * The tasks of each thread (by the thread folded into their ids), so that a thread's end
+   * reaches them without a scan of all tasks.
+   */
+  readonly #byThread = new Map<number, Set<TaskState>>();
+  /** Which threads have ended, how, and which started which (threads.ts). */
+  readonly lifetimes = new Lifetimes();
+  /**
    * Resources held now, for the long-hold scan on heartbeats, and some that were: a resource is
    * added when first held and removed only by a scan that finds it free (`heldNow`), so that the
    * hot path never deletes from a Set (see SmallMap for why that matters).
@@ -328,13 +303,14 @@ export class ProcessModel {
     this.held.clear();
     this.siteStats.clear();
     this.forgotten.clear();
+    this.#byThread.clear();
   }
 
   /**
    * Forgets a resource the program can no longer reach, keeping its statistics in its class's
    * aggregate. One still held or waited for is kept: its state explains a finding.
    */
-  forget(r: ResourceState): boolean {
+  forgetResource(r: ResourceState): boolean {
     if (r.holders.size > 0 || r.waiters.size > 0 || this.resources.get(r.id) !== r) return false;
     this.resources.delete(r.id);
     if (r.listed) this.held.delete(r);
@@ -349,6 +325,7 @@ export class ProcessModel {
     }
     return true;
   }
+
   /** What each stream of the process says it dropped; `dropped` is the largest total. */
   readonly #droppedBy = new Map<object, number>();
 
@@ -374,11 +351,29 @@ export class ProcessModel {
   task(id: number): TaskState {
     let t = this.tasks.get(id);
     if (!t) {
-      const thread = Math.floor(id / 2 ** 32);
+      const thread = threadOf(id);
       t = new TaskState(this, id, `${this.prefix}:${id}`, `task ${id}`, 'unknown', thread);
+      // A task first seen after its thread ended has ended too.
+      if (this.lifetimes.hasEnded(thread)) t.ended = true;
       this.tasks.set(id, t);
+      let same = this.#byThread.get(thread);
+      if (!same) this.#byThread.set(thread, (same = new Set()));
+      same.add(t);
     }
     return t;
+  }
+
+  /** Forgets a task that has ended and holds nothing. */
+  forget(t: TaskState): void {
+    this.tasks.delete(t.id);
+    const thread = threadOf(t.id);
+    const same = this.#byThread.get(thread);
+    if (same?.delete(t) && same.size === 0) this.#byThread.delete(thread);
+  }
+
+  /** The tasks of a thread, as a list (the caller may forget them as it goes). */
+  tasksOf(thread: number): TaskState[] {
+    return [...(this.#byThread.get(thread) ?? [])];
   }
 
   resource(id: number): ResourceState {
@@ -389,6 +384,11 @@ export class ProcessModel {
     }
     return r;
   }
+}
+
+/** The thread a task id names: ids fold the thread into their high bits. */
+export function threadOf(id: number): number {
+  return Math.floor(id / 2 ** 32);
 }
 
 /**
@@ -450,4 +450,32 @@ export function statsOf(key: string, name: string, kind: string, s: Stats): Cont
     wait: s.waitSummary(),
     hold: s.holdSummary(),
   };
+}
+
+/** A site of the process as the report shows it (unknown sites have line 0). */
+export function siteRef(proc: ProcessModel, id: number, act: SiteAct, role: string): SiteRef {
+  const s = id ? proc.sites.get(id) : undefined;
+  if (!s) return { file: '', line: 0, column: 0, act, role };
+  const ref: SiteRef = { file: s.file, line: s.line, column: s.column, act, role };
+  if (s.fn) ref.fn = s.fn;
+  if (s.stack?.length) {
+    const stack: NonNullable<SiteRef['stack']> = [];
+    for (const callerId of s.stack) {
+      const c = proc.sites.get(callerId);
+      if (c)
+        stack.push(
+          c.fn
+            ? { file: c.file, line: c.line, column: c.column, fn: c.fn }
+            : { file: c.file, line: c.line, column: c.column },
+        );
+    }
+    ref.stack = stack;
+  }
+  return ref;
+}
+
+/** `file:line:column` of a site, for ids; empty when unknown. */
+export function siteKey(proc: ProcessModel, id: number): string {
+  const s = id ? proc.sites.get(id) : undefined;
+  return s ? `${s.file}:${s.line}:${s.column}` : '';
 }

@@ -20,7 +20,7 @@ import { reportLongHold } from './findings/long-hold.js';
 import { reportSelfDeadlock } from './findings/self-deadlock.js';
 import { checkStarvation } from './findings/starvation.js';
 import type { Spans } from './timeline.js';
-import { siteWords } from './wording.js';
+import { siteWords, type AbandonCause } from './wording.js';
 import type { SiteRef } from './types.js';
 
 export interface TransitionDeps {
@@ -195,17 +195,46 @@ export class Transitions {
     checkLivelock(this.#deps.ctx, t, r, at);
   }
 
-  /** `why` says how a lock still held was left: the task returned, threw, or its thread exited. */
-  taskEnded(t: TaskState, at: number, why: string): void {
+  /** `cause` says how a lock still held was left: the task returned or threw. */
+  taskEnded(t: TaskState, at: number, cause: AbandonCause): void {
     t.ended = true;
     if (t.waitRes) this.endWait(t, at, undefined);
     for (const [r, hold] of [...t.holds]) {
       if (r.role !== Role.Lock) continue;
-      reportAbandoned(this.#deps.ctx, r, t, hold.site, at, why);
+      reportAbandoned(this.#deps.ctx, r, t, hold.site, at, cause);
     }
     // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
     // bounded; the time line keeps its name on its lane.
-    if (t.holds.size === 0) t.proc.tasks.delete(t.id);
+    if (t.holds.size === 0) t.proc.forget(t);
+  }
+
+  /**
+   * A thread has exited, and with it every thread it started that still ran (Node ends a
+   * worker's workers with it): their tasks have ended. Those ended from outside may not have
+   * sent their last events, so what they seem to have left is uncertain.
+   */
+  threadExited(proc: ProcessModel, thread: number, at: number): void {
+    for (const [th, lost] of proc.lifetimes.exited(thread)) {
+      for (const t of proc.tasksOf(th)) this.#threadEnded(t, at, lost);
+    }
+  }
+
+  /**
+   * The thread of `t` has ended: so has `t`. Its wait is over, and what it held it holds no
+   * more: a lock was abandoned (released on its behalf, for a shared lock, or out of every other
+   * thread's reach, for one of the thread's own), and a permit is gone with it. Nothing of the
+   * task is left to take part in a later finding.
+   */
+  #threadEnded(t: TaskState, at: number, lost: boolean): void {
+    t.ended = true;
+    if (t.waitRes) this.endWait(t, at, undefined);
+    for (const [r, hold] of [...t.holds]) {
+      if (r.role === Role.Lock) {
+        reportAbandoned(this.#deps.ctx, r, t, hold.site, at, 'thread-ended', lost);
+      }
+      this.dropHold(t, r, at);
+    }
+    t.proc.forget(t);
   }
 
   siteStatsFor(proc: ProcessModel, site: number, r: ResourceState): Stats | undefined {

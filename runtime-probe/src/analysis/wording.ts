@@ -96,22 +96,33 @@ export const certaintyWords = {
   },
 };
 
+/** How a lock came to be abandoned (findings/abandoned-lock.ts decides it; here are its words). */
+export type AbandonCause =
+  'returned' | 'threw' | 'thread-ended' | 'guard-collected' | 'nothing-to-run';
+
 export const abandonedWords = {
-  title: (res: string, holder: string): string =>
-    `Abandoned lock: ${res} is still held by ${holder}, which ended`,
-  message: (holder: string, res: string, why: string, waiters: readonly string[]): string =>
-    `Abandoned lock: ${holder} ended without releasing ${res} (${why})` +
+  title: (res: string, holder: string, cause: AbandonCause): string =>
+    cause === 'thread-ended'
+      ? `Abandoned lock: ${holder} held ${res} when its thread ended`
+      : `Abandoned lock: ${res} is still held by ${holder}, which ended`,
+  message: (holder: string, res: string, cause: AbandonCause, waiters: readonly string[]): string =>
+    `Abandoned lock: ${holder} ended without releasing ${res} (${abandonedWords.why[cause]})` +
     (waiters.length
       ? `; ${list(waiters)} ${plural(waiters.length, 'waits', 'wait')} for it.`
       : '.'),
-  fix:
-    'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
-    'is released however the block ends.',
-  returned: 'it returned',
-  threw: 'it threw while holding it',
-  threadEnded: 'its thread ended while holding it',
-  guardCollected: 'its guard was garbage collected',
-  nothingToRun: 'it has nothing left to run',
+  fix: (cause: AbandonCause): string =>
+    cause === 'thread-ended'
+      ? 'Release the lock before the thread can end (a `using` declaration, or `finally`), and ' +
+        'where the lock is taken next, check `guard.ownerDied` and repair the state it protects.'
+      : 'Hold the guard in a `using` declaration (or release it in `finally`), so that the lock ' +
+        'is released however the block ends.',
+  why: {
+    returned: 'it returned',
+    threw: 'it threw while holding it',
+    'thread-ended': 'its thread ended while holding it',
+    'guard-collected': 'its guard was garbage collected',
+    'nothing-to-run': 'it has nothing left to run',
+  } satisfies Record<AbandonCause, string>,
 };
 
 export const selfDeadlockWords = {

@@ -1,10 +1,9 @@
-import { AbandonedLockError, LockMisuseError, TimeoutError } from '../errors.js';
+import { AbandonedLockError, TimeoutError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
 import {
-  Misuse,
   Op,
   siteForBlocking,
   siteForOther,
@@ -21,28 +20,42 @@ import {
   sharedResource,
   type SharedHandle,
 } from './handle.js';
-import { rememberSharedLock } from './worker.js';
+import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
+import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
+import { rememberSharedLock } from './registry.js';
 
 // Layout of the shared state, in 32-bit words.
-const STATE = 0; // see FREE .. ABANDONED
-// The holder's thread sits beside the lock word: the compare-and-swap that took the lock has just
-// brought that cache line to this core, so writing it costs nothing more. What only reports need
-// (task, site, hold count) is on another line and written only while recording, so that an
-// unobserved lock moves no extra line between cores when it changes hands.
-const OWNER_THREAD = 1; // thread id + 1 of the holder, 0 when free
+// The lock word: the holder's thread tag in the high 30 bits, FREE .. ABANDONED in the low 2. The
+// holder is in the word itself so that whoever finds its thread ended can take the lock over with
+// one compare-and-swap that cannot take it from a later holder (see lifetimes.ts); the tag of each
+// thread is computed once, so the fast path stays a single compare-and-swap. What only reports
+// need (task, site, hold count) is on another cache line and written only while recording, so
+// that an unobserved lock moves no extra line between cores when it changes hands.
+const STATE = 0;
 const OWNER_TASK = 16; // the holder's task id, low 32 bits (the high bits are the thread)
 const OWNER_SITE = 17; // the holder's acquisition site, low 32 bits
 const HOLDS = 18; // how many times it has been taken while recording: a watchdog that sees the
 // same count twice T apart knows the current hold has lasted at least T, without a clock read.
 const WORDS = 32;
 
-// Values of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one for a lock
-// whose holder's thread ended while holding it. Keeping that in the lock word leaves the fast
-// path a single compare-and-swap, as in the minimal mutex.
+// States in the low bits of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one
+// for a lock whose holder's thread ended while holding it. FREE and ABANDONED carry no tag.
 const FREE = 0;
 const LOCKED = 1;
 const CONTENDED = 2; // locked, and perhaps with waiters
 const ABANDONED = 3; // free, but the last holder died holding it
+const BITS = 3;
+/** The tag of thread id `t` is t + 1; a thread whose tag would not fit gets this one, never judged ended. */
+const NO_TAG = 2 ** 30 - 1;
+
+function tagOf(threadId: number): number {
+  return Math.min(threadId + 1, NO_TAG);
+}
+
+/** The state word of a lock held by the thread tagged `tag` (an int32, negative for large tags). */
+function heldBy(tag: number, bits: typeof LOCKED | typeof CONTENDED): number {
+  return (tag << 2) | bits | 0;
+}
 
 // Outcomes of one step of the slow path.
 const NOT_TAKEN = 0;
@@ -59,62 +72,15 @@ export interface SharedMutexOptions extends ResourceOptions {
   onOwnerDead?: 'recover' | 'error';
 }
 
-export const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
-
-/** What a SharedGuard releases: a shared mutex or a permit of a shared semaphore. */
-export interface SharedReleasable {
-  readonly resource: ResourceRec;
-  [RELEASE_SHARED](flow: Flow): void;
-}
-
-/**
- * A guard of a shared lock, used like any guard (`release()`, `using`), which also says whether
- * the previous owner died holding the lock. It is leaner than the async primitives' Guard (one
- * object per acquisition rather than two), because an uncontended shared lock costs only a few
- * tens of nanoseconds; a shared lock is never abandoned by garbage collection but by its thread
- * ending, which the thread's exit reports.
- */
-export class SharedGuard implements Disposable {
-  #mutex: SharedReleasable;
-  #flow: Flow;
-  #released = false;
-
-  constructor(
-    mutex: SharedReleasable,
-    flow: Flow,
-    /** True when the previous holder ended while holding: the protected state may be inconsistent. */
-    readonly ownerDied: boolean,
-  ) {
-    this.#mutex = mutex;
-    this.#flow = flow;
-  }
-
-  /** True until this guard has been released. */
-  get held(): boolean {
-    return !this.#released;
-  }
-
-  release(): void {
-    if (this.#released) {
-      sync(Op.misuse, currentFlow(), this.#mutex.resource, 0, Misuse.releaseNotHeld);
-      throw new LockMisuseError(
-        `${this.#mutex.resource.name} was released twice through the same guard`,
-      );
-    }
-    this.#released = true;
-    this.#mutex[RELEASE_SHARED](this.#flow);
-  }
-
-  [Symbol.dispose](): void {
-    if (!this.#released) this.release();
-  }
-}
-
 /**
  * A mutex in shared memory, usable from every thread that has its handle. Workers may block
  * (`acquireSync`, with Atomics.wait); `acquire` waits asynchronously (Atomics.waitAsync, holding
  * a handle so that the event loop stays alive), which is what the main thread should use. It is
  * not FIFO: whichever waiter the operating system wakes first takes it.
+ *
+ * It is robust: when its holder's thread ends, the next acquirer takes it with `ownerDied` set
+ * (see `onOwnerDead`), whichever thread made it and whether or not a wrapper of it is still
+ * alive anywhere (lifetimes.ts).
  *
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
@@ -122,9 +88,14 @@ export class SharedGuard implements Disposable {
 export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   readonly resource: ResourceRec;
   readonly onOwnerDead: 'recover' | 'error';
-  /** This thread's tag in OWNER_THREAD; instances are per thread (see `from`). */
-  readonly #thread = rt.threadId + 1;
+  // Instances are per thread (see `from`): this thread's tag, and the lock word it writes when
+  // it takes the lock, computed once.
+  readonly #tag = tagOf(rt.threadId);
+  readonly #locked = heldBy(this.#tag, LOCKED);
+  readonly #contended = heldBy(this.#tag, CONTENDED);
   readonly #mainTask = rt.mainFlow.id >>> 0;
+  /** The lock word a waiter waits on, left by the last NOT_TAKEN of `#trySlow`. */
+  #seen = 0;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     super('shared-mutex', WORDS, handle);
@@ -150,14 +121,13 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   }
 
   get isLocked(): boolean {
-    const c = Atomics.load(this.words, STATE);
-    return c === LOCKED || c === CONTENDED;
+    const bits = Atomics.load(this.words, STATE) & BITS;
+    return bits === LOCKED || bits === CONTENDED;
   }
 
   /** The thread id of the holder, or undefined when free. */
   get ownerThread(): number | undefined {
-    const t = Atomics.load(this.words, OWNER_THREAD);
-    return t === 0 ? undefined : t - 1;
+    return holderThread(Atomics.load(this.words, STATE));
   }
 
   /** How many times the lock has been taken (wrapping at 2^32). */
@@ -168,9 +138,8 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   /** The current holder, as the shared state records it, or undefined when free. */
   holder(): { thread: number; task: number; site: number; holds: number } | undefined {
     const words = this.words;
-    const tag = Atomics.load(words, OWNER_THREAD);
-    if (tag === 0 || !this.isLocked) return undefined;
-    const thread = tag - 1;
+    const thread = holderThread(Atomics.load(words, STATE));
+    if (thread === undefined) return undefined;
     return {
       thread,
       task: thread * 2 ** 32 + (words[OWNER_TASK]! >>> 0),
@@ -181,19 +150,29 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   /**
    * Releases the lock on behalf of a thread that ended while holding it, as the kernel does for a
-   * POSIX robust mutex: the lock is marked owner-dead and one waiter is woken. Returns false if
-   * that thread does not hold it. The Worker wrapper calls this when a worker exits.
+   * POSIX robust mutex: the lock is marked owner-dead and its waiters are woken. Returns false if
+   * that thread does not hold it. A thread that ends, and the Worker that started it, call this
+   * for the locks they know of; any other acquirer takes such a lock over by itself (`#trySlow`).
    */
   releaseAbandoned(deadThreadId: number): boolean {
     const words = this.words;
-    const held = this.holder();
-    if (!held || held.thread !== deadThreadId) return false;
-    sync(Op.abandoned, currentFlow(), this.resource, held.site, deadThreadId, held.task);
-    words[OWNER_THREAD] = 0;
-    Atomics.store(words, STATE, ABANDONED);
+    for (;;) {
+      const c = Atomics.load(words, STATE);
+      if (holderThread(c) !== deadThreadId) return false;
+      const held = this.holder();
+      // The compare-and-swap fails only if a waiter marked the lock contended meanwhile, or if
+      // someone else released it first: look again.
+      if (Atomics.compareExchange(words, STATE, c, ABANDONED) !== c) continue;
+      this.#abandoned(currentFlow(), deadThreadId, held);
+      return true;
+    }
+  }
+
+  /** Records that the lock was left by an ended thread, and wakes every waiter. */
+  #abandoned(flow: Flow, deadThreadId: number, held: ReturnType<SharedMutex['holder']>): void {
+    sync(Op.abandoned, flow, this.resource, held?.site ?? 0, deadThreadId, held?.task);
     // Every waiter: with `recover` one of them takes it; with `error` all of them must fail.
-    Atomics.notify(words, STATE);
-    return true;
+    Atomics.notify(this.words, STATE);
   }
 
   /**
@@ -210,8 +189,15 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   tryAcquire(): SharedGuard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
-    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
       return this.#granted(flow, site, false, Op.tryAcquired);
+    }
+    // A lock its holder can no longer release is taken as a blocking acquisition would take it
+    // (or refused with AbandonedLockError), as pthread_mutex_trylock returns EOWNERDEAD.
+    const c = Atomics.load(this.words, STATE);
+    if (c === ABANDONED || this.#endedHolder(c) !== undefined) {
+      const taken = this.#trySlow(flow, site);
+      if (taken) return this.#granted(flow, site, taken === TAKEN_DIED, Op.tryAcquired);
     }
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
@@ -224,7 +210,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     // main flow: skip the identity work on the path workers take most.
     const flow = currentFlow();
     const site = siteForBlocking();
-    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
       return this.#granted(flow, site, false);
     }
     const timeout = options?.timeout;
@@ -236,13 +222,15 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       const taken = this.#trySlow(flow, site);
       if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
       const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
-      Atomics.wait(this.words, STATE, CONTENDED, left);
+      // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
+      Atomics.wait(this.words, STATE, this.#seen, Math.min(left ?? Infinity, LOOK_AGAIN_MS));
     }
   }
 
   /**
-   * One step of the slow path: takes the lock if it is free or abandoned, otherwise marks it
-   * contended so that its holder will wake a waiter, and returns NOT_TAKEN.
+   * One step of the slow path: takes the lock if it is free or abandoned, or takes it over if its
+   * holder's thread has ended; otherwise marks it contended so that its holder will wake a
+   * waiter, leaves the word to wait on in `#seen`, and returns NOT_TAKEN.
    */
   #trySlow(flow: Flow, site: number): typeof NOT_TAKEN | typeof TAKEN | typeof TAKEN_DIED {
     const words = this.words;
@@ -250,7 +238,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       const c = Atomics.load(words, STATE);
       if (c === FREE) {
         // Taken as contended: other waiters may be asleep, and this holder must wake one.
-        if (Atomics.compareExchange(words, STATE, FREE, CONTENDED) === FREE) return TAKEN;
+        if (Atomics.compareExchange(words, STATE, FREE, this.#contended) === FREE) return TAKEN;
       } else if (c === ABANDONED) {
         if (this.onOwnerDead === 'error') {
           sync(Op.error, flow, this.resource, site);
@@ -259,15 +247,37 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
               `(call clearAbandoned() once the protected state is repaired)`,
           );
         }
-        if (Atomics.compareExchange(words, STATE, ABANDONED, CONTENDED) === ABANDONED) {
+        if (Atomics.compareExchange(words, STATE, ABANDONED, this.#contended) === ABANDONED) {
           return TAKEN_DIED;
         }
-      } else if (c === CONTENDED) {
-        return NOT_TAKEN;
-      } else if (Atomics.compareExchange(words, STATE, LOCKED, CONTENDED) === LOCKED) {
-        return NOT_TAKEN;
+      } else {
+        const dead = this.#endedHolder(c);
+        if (dead !== undefined) {
+          // The holder will never release it. The word names the holder, so this cannot take
+          // the lock from a later one. With `error` it becomes abandoned (the next round throws).
+          const held = this.holder();
+          const next = this.onOwnerDead === 'error' ? ABANDONED : this.#contended;
+          if (Atomics.compareExchange(words, STATE, c, next) === c) {
+            this.#abandoned(flow, dead, held);
+            if (next !== ABANDONED) return TAKEN_DIED;
+          }
+        } else if ((c & BITS) === CONTENDED) {
+          this.#seen = c;
+          return NOT_TAKEN;
+        } else if (Atomics.compareExchange(words, STATE, c, c + 1) === c) {
+          // LOCKED + 1 is CONTENDED, under the same tag.
+          this.#seen = c + 1;
+          return NOT_TAKEN;
+        }
       }
     }
+  }
+
+  /** The thread of the holder named by the lock word `c`, if that thread has ended. */
+  #endedHolder(c: number): number | undefined {
+    const tag = c >>> 2;
+    if (tag === 0 || tag === NO_TAG || tag === this.#tag || !hasEnded(tag - 1)) return undefined;
+    return tag - 1;
   }
 
   /** Waits asynchronously until the lock is taken (Atomics.waitAsync); usable on every thread. */
@@ -281,7 +291,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       sync(Op.cancel, flow, this.resource, site);
       return Promise.reject(alreadyAborted(signal, what));
     }
-    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) === FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
       return Promise.resolve(this.#granted(flow, site, false));
     }
     const timeout = options?.timeout;
@@ -316,7 +326,13 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
         const taken = this.#trySlow(flow, site);
         if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
         const left = this.timeLeft(flow, site, 'acquire', timeout, deadline);
-        const w = Atomics.waitAsync(words, STATE, CONTENDED, left);
+        // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
+        const w = Atomics.waitAsync(
+          words,
+          STATE,
+          this.#seen,
+          Math.min(left ?? Infinity, LOOK_AGAIN_MS),
+        );
         if (w.async) {
           const outcome = aborted ? await Promise.race([w.value, aborted]) : await w.value;
           if (outcome === 'aborted') {
@@ -340,10 +356,10 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   #own(flow: Flow, site: number, ownerDied: boolean, op: OpCode = Op.acquired): void {
     const words = this.words;
-    // Plain writes: the lock word's atomic operations order them for the next holder, and
-    // observers (the watchdog, a dead thread's clean-up) only need a recent value.
-    words[OWNER_THREAD] = this.#thread;
     if (rt.recording) {
+      // Plain writes: the lock word's atomic operations order them for the next holder, and
+      // observers (the watchdog, whoever releases the lock for an ended thread) only need a
+      // recent value.
       // Ids of worker threads exceed 2^32, and cutting one costs more than the rest of this
       // method; the thread's main flow, the usual holder in a worker, has its cut precomputed.
       words[OWNER_TASK] = flow === rt.mainFlow ? this.#mainTask : flow.id >>> 0;
@@ -356,7 +372,8 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   /** True when this thread holds the lock. */
   get heldHere(): boolean {
-    return this.isLocked && Atomics.load(this.words, OWNER_THREAD) === this.#thread;
+    const c = Atomics.load(this.words, STATE);
+    return c === this.#locked || c === this.#contended;
   }
 
   /** For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid. */
@@ -367,21 +384,21 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   /** For SharedCondition: takes the lock back after a wait, blocking the thread. */
   relockSync(flow: Flow, site: number): void {
-    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) !== FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
-      while (!this.#trySlow(flow, site)) Atomics.wait(this.words, STATE, CONTENDED);
+      while (!this.#trySlow(flow, site)) Atomics.wait(this.words, STATE, this.#seen, LOOK_AGAIN_MS);
     }
     this.#own(flow, site, false);
   }
 
   /** For SharedCondition: takes the lock back after a wait, asynchronously. */
   async relock(flow: Flow, site: number): Promise<void> {
-    if (Atomics.compareExchange(this.words, STATE, FREE, LOCKED) !== FREE) {
+    if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
       const release = keepAlive();
       try {
         while (!this.#trySlow(flow, site)) {
-          const w = Atomics.waitAsync(this.words, STATE, CONTENDED);
+          const w = Atomics.waitAsync(this.words, STATE, this.#seen, LOOK_AGAIN_MS);
           if (w.async) await w.value;
         }
       } finally {
@@ -399,12 +416,20 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   #unlock(): void {
     const words = this.words;
-    words[OWNER_THREAD] = 0;
-    if (Atomics.sub(words, STATE, 1) !== LOCKED) {
-      Atomics.store(words, STATE, FREE);
+    if (Atomics.compareExchange(words, STATE, this.#locked, FREE) === this.#locked) return;
+    if (Atomics.compareExchange(words, STATE, this.#contended, FREE) === this.#contended) {
       Atomics.notify(words, STATE, 1);
     }
+    // Otherwise the lock is no longer this thread's: it was released on its behalf once the
+    // thread was marked ended (an `exit` listener that runs after that one releases late), and
+    // it must not be taken from whoever holds it now.
   }
+}
+
+/** The thread id of the holder named by the lock word `c`, or undefined when it is free. */
+function holderThread(c: number): number | undefined {
+  const bits = c & BITS;
+  return bits === LOCKED || bits === CONTENDED ? (c >>> 2) - 1 : undefined;
 }
 
 function readPolicy(handle: SharedHandle): 'recover' | 'error' {

@@ -11,7 +11,7 @@ import {
   sharedResource,
   type SharedHandle,
 } from './handle.js';
-import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './mutex.js';
+import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
 
 // Layout, in 32-bit words.
 const PERMITS = 0; // permits available now

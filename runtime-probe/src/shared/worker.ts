@@ -2,29 +2,20 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow } from '../identity.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
-import { closeWorkerLedger, openWorkerLedger, whenDelivered } from '../transports/delivery.js';
+import {
+  closeWorkerLedger,
+  cutShort,
+  openWorkerLedger,
+  whenDelivered,
+  whenWritten,
+} from '../transports/delivery.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
+import { lifetimes, markGone, recordParent } from './lifetimes.js';
+import { knownLocks, releaseAbandonedBy } from './registry.js';
 import { typeScriptWorker } from './typescript-worker.js';
 import { clock } from '../clock.js';
-
-/**
- * The shared locks this thread knows of (made here, or made again here from a handle), weakly
- * held, so that a worker's exit can release the ones it held.
- */
-const known = shared('shared-locks', () => ({
-  locks: new Set<WeakRef<SharedMutex>>(),
-  sweepAt: 1024,
-}));
-
-/** Remembers a shared lock; dead entries are swept as the set doubles, so it stays bounded. */
-export function rememberSharedLock(lock: SharedMutex): void {
-  known.locks.add(new WeakRef(lock));
-  if (known.locks.size < known.sweepAt) return;
-  for (const ref of known.locks) if (!ref.deref()) known.locks.delete(ref);
-  known.sweepAt = Math.max(1024, known.locks.size * 2);
-}
 
 /**
  * A worker thread that Lockscope follows: its start, its exit code and uncaught error are
@@ -50,6 +41,8 @@ export class Worker extends NodeWorker {
       ensureIoThread(endpoint, helloMessage(process.env.LOCKSCOPE_TOKEN ?? ''));
     }
     const ledger = openWorkerLedger();
+    // The table of ended threads must exist before the worker starts, for it to inherit it.
+    lifetimes();
     const ts = typeScriptWorker(filename, options);
     super(ts?.script ?? filename, ts?.options ?? options);
     closeWorkerLedger();
@@ -67,6 +60,7 @@ export class Worker extends NodeWorker {
     this.taskId = task.id;
     // Read now: a worker's threadId reads -1 once it has exited.
     const thread = this.threadId;
+    recordParent(thread, rt.threadId);
     registerFlow(task);
     sync(Op.threadStart, parent, undefined, siteForBlocking(), 0, task.id);
     startHoldWatchdog();
@@ -75,13 +69,22 @@ export class Worker extends NodeWorker {
       // listeners (without one, Node reports it as usual).
       this.once('error', () => sync(Op.error, task, undefined));
       this.once('exit', (code: number) => {
+        // At once, for the program: from now on any thread takes over the shared locks it held
+        // (also after `terminate()`, where the thread ran no exit listener of its own), or that
+        // any worker it started held (Node has ended them with it).
+        markGone(thread);
         // The worker's last batches may still be on their way; the ones that never come are
-        // counted by the process's ledger at exit.
-        void whenDelivered(ledger).then(() => {
-          sync(Op.threadExit, task, undefined, 0, code);
-          releaseAbandonedBy(thread);
-          resolve(code);
-        });
+        // counted by the process's ledger at exit. Under a collector the I/O thread writes them
+        // on its own, so it must have written them too: the analysis takes the thread's exit as
+        // the end of its holds and waits, which needs its last events first.
+        void whenDelivered(ledger)
+          .then(() => whenWritten())
+          .then(() => {
+            if (cutShort(ledger)) sync(Op.threadCut, task, undefined, 0, code);
+            sync(Op.threadExit, task, undefined, 0, code);
+            releaseAbandonedBy(thread);
+            resolve(code);
+          });
       });
     });
   }
@@ -112,10 +115,9 @@ export function startHoldWatchdog(): void {
 
 function lookAtHolds(limit: number): void {
   const now = clock.now();
-  for (const ref of known.locks) {
-    const lock = ref.deref();
-    const held = lock?.holder();
-    if (!lock || !held) continue;
+  for (const lock of knownLocks()) {
+    const held = lock.holder();
+    if (!held) continue;
     const last = watch.seen.get(lock);
     if (!last || last.holds !== held.holds) {
       watch.seen.set(lock, { holds: held.holds, since: now, reported: false });
@@ -127,18 +129,4 @@ function lookAtHolds(limit: number): void {
       sync(Op.heldLong, currentFlow(), lock.resource, held.site, Math.round(ms), held.task);
     }
   }
-}
-
-/** Releases, on behalf of a thread that ended, every known shared lock it still held. */
-export function releaseAbandonedBy(threadId: number): number {
-  let released = 0;
-  for (const ref of known.locks) {
-    const lock = ref.deref();
-    if (!lock) {
-      known.locks.delete(ref);
-      continue;
-    }
-    if (lock.releaseAbandoned(threadId)) released++;
-  }
-  return released;
 }

@@ -11,8 +11,8 @@
  * posted, events delivered (event counts wrap at 2^32; only their difference is used). The
  * process's ledger also follows the I/O thread (transports/thread.ts), which writes the workers'
  * batches to a collector on a connection of its own: whether one is expected, whether it listens
- * yet (-1 once it is gone), the batches it has handled (written, or dropped when the collector
- * falls too far behind) and the events it has written. Ledgers
+ * yet (-1 once it is gone), the batches posted while it listened, the batches it has handled
+ * (written, or dropped when the collector falls too far behind) and the events it has written. Ledgers
  * reach the worker through `worker_threads` environment data, which every new Worker receives a
  * copy of as it is constructed: one ledger for the whole process, set once by the main thread and
  * inherited by every descendant, and one per lockscope Worker, set just around its construction.
@@ -32,7 +32,14 @@ export const IO_EXPECTED = 4;
 export const IO_LISTENING = 5;
 export const IO_HANDLED = 6;
 export const IO_WRITTEN_EVENTS = 7;
-const LEDGER_LENGTH = 8;
+/** Batches workers posted while the I/O thread listened: the ones it will handle. */
+const IO_POSTED = 8;
+/**
+ * In a worker's own ledger: 1 while its probe forwards batches, 2 once it has sent its last
+ * one, as it exits by itself (0: its probe never forwarded anything).
+ */
+const FORWARDING = 9;
+const LEDGER_LENGTH = 10;
 
 /** How long a worker waits for the I/O thread to listen before it posts anyway. */
 const IO_START_MS = 5000;
@@ -117,6 +124,9 @@ export function countPosted(refs: LedgerRefs, events: number, batches: 1 | -1): 
     Atomics.add(ledger, POSTED_EVENTS, events);
     Atomics.add(ledger, POSTED, batches);
   }
+  // The I/O thread subscribes before it says it listens, so it receives every batch posted after.
+  const ledger = refs.process;
+  if (ledger && Atomics.load(ledger, IO_LISTENING) === 1) Atomics.add(ledger, IO_POSTED, batches);
 }
 
 /** On the main thread, after a forwarded batch was handed to the sinks. */
@@ -126,6 +136,27 @@ export function countDelivered(refs: Partial<LedgerRefs>, events: number): void 
     Atomics.add(ledger, DELIVERED_EVENTS, events);
     Atomics.add(ledger, DELIVERED, 1);
   }
+}
+
+/** In a worker, when its probe starts to forward batches. */
+export function openLedger(refs: LedgerRefs): void {
+  if (refs.own) Atomics.store(refs.own, FORWARDING, 1);
+}
+
+/**
+ * In a worker, as it exits by itself (its `exit` listeners run): it has sent its last batch. A
+ * worker ended from outside (terminated) never says so, and what it had not sent is lost.
+ */
+export function closeLedger(refs: LedgerRefs): void {
+  if (refs.own) Atomics.store(refs.own, FORWARDING, 2);
+}
+
+/**
+ * Whether the worker of this ledger ended with events it had not sent: its probe forwarded
+ * batches, and it ended before it could send its last one (see closeLedger).
+ */
+export function cutShort(ledger: Ledger): boolean {
+  return Atomics.load(ledger, FORWARDING) === 1;
 }
 
 /** Events posted and not (yet) delivered. */
@@ -254,6 +285,32 @@ export function awaitIoThread(refs: LedgerRefs, lossless: boolean): void {
     if (left <= 0) return;
     if (Atomics.wait(ledger, IO_HANDLED, handled, left) !== 'timed-out') since = clock.now();
   }
+}
+
+/**
+ * Resolves once the I/O thread has handled every batch that workers had posted to it when this
+ * was called, or after `timeoutMs` (or at once when there is no I/O thread, or it is gone). What
+ * this thread records next then reaches a collector after those batches: on the same connection
+ * in lossless mode, where the I/O thread also writes this thread's batches, and written to the
+ * socket before, on a connection of its own, otherwise.
+ */
+export function whenWritten(timeoutMs = DELIVERY_TIMEOUT_MS): Promise<void> {
+  const ledger = processLedger();
+  if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return Promise.resolve();
+  const posted = Atomics.load(ledger, IO_POSTED);
+  const deadline = performance.now() + timeoutMs;
+  const done = (): boolean =>
+    Atomics.load(ledger, IO_LISTENING) !== 1 ||
+    ((Atomics.load(ledger, IO_HANDLED) - posted) | 0) >= 0 ||
+    performance.now() >= deadline;
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const look = (): void => {
+      if (done()) resolve();
+      else setTimeout(look, POLL_MS);
+    };
+    setTimeout(look, POLL_MS);
+  });
 }
 
 /**

@@ -16,10 +16,12 @@ import type { Message } from '../protocol.js';
 import { rt, shared, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import {
   awaitIoThread,
+  closeLedger,
   countDelivered,
   countPosted,
   expectIoThread,
   ioThreadGone,
+  openLedger,
   IO_LISTENING,
   IO_HANDLED,
   IO_WRITTEN_EVENTS,
@@ -56,6 +58,7 @@ export class ThreadForwardSink implements Sink {
   constructor() {
     // A worker must not be kept alive by its probe.
     this.#channel.unref();
+    openLedger(this.#ledgers);
   }
 
   write(batch: Batch): void {
@@ -83,8 +86,10 @@ export class ThreadForwardSink implements Sink {
   // Heartbeats, idle and end are the process's, which the main thread reports.
   control(): void {}
 
+  // Called at the thread's exit, after its last batch.
   close(): void {
     this.#channel.close();
+    closeLedger(this.#ledgers);
   }
 
   stats(): SinkStats {

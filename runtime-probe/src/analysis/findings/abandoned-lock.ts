@@ -2,7 +2,7 @@
  * Abandoned lock: a lock still held by a task that ended, threw, lost its guard or whose thread
  * died, or that has nothing left to run.
  */
-import { abandonedWords, siteWords } from '../wording.js';
+import { abandonedWords, siteWords, type AbandonCause } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { type ResourceState, type TaskState } from '../model.js';
 
@@ -12,7 +12,9 @@ export function reportAbandoned(
   holder: TaskState,
   site: number,
   at: number,
-  why: string,
+  cause: AbandonCause,
+  /** The holder's thread was ended from outside: its release may be among its lost events. */
+  lost = false,
 ): void {
   if (r.abandoned) return;
   r.abandoned = true;
@@ -21,11 +23,11 @@ export function reportAbandoned(
     kind: 'abandoned-lock',
     severity: 'error',
     id: `abandoned-lock:${r.name}`,
-    title: abandonedWords.title(r.name, holder.name),
+    title: abandonedWords.title(r.name, holder.name, cause),
     message: abandonedWords.message(
       holder.name,
       r.name,
-      why,
+      cause,
       waiters.map((w) => w.name),
     ),
     tasks: [holder, ...waiters],
@@ -36,7 +38,8 @@ export function reportAbandoned(
         ctx.site(w.proc, w.waitSite, 'waits', siteWords.waitsFor(w.name, r.name)),
       ),
     ],
-    fix: abandonedWords.fix,
+    fix: abandonedWords.fix(cause),
     at,
+    ...(lost ? { lost } : {}),
   });
 }

@@ -23,6 +23,8 @@ export interface FindingDraft {
   /** Microseconds since the origin. */
   at: number;
   cycle?: CycleEdge[];
+  /** Set when events the finding depends on may have been lost (a thread ended from outside). */
+  lost?: boolean;
 }
 
 export interface FindingContext {
