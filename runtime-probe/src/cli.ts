@@ -206,6 +206,14 @@ function finish(
     }
     return sources.get(path);
   };
+  // The JSON writes its own report, with its intervals and the resources they name, as it is
+  // made: written before the other report is made, so that the two are never held at once.
+  if (common.json) {
+    const out = new LineWriter(writeStdout);
+    writeJson(analyzer.streamedReport(), (piece) => out.text(piece), { indent: 2 });
+    out.line('');
+    out.flush();
+  }
   // The text and SARIF show no time line, the page shows its last PAGE_INTERVALS intervals, and
   // the JSON writes its intervals as they are made: only the Chrome trace holds them all.
   const r = analyzer.report({
@@ -223,12 +231,7 @@ function finish(
     const renderer = loadRenderer();
     writeOutput(common.html, (write) => writeHtml(r, renderer, 'Lockscope report', write));
   }
-  if (common.json) {
-    const out = new LineWriter(writeStdout);
-    writeJson(analyzer.streamedReport(), (piece) => out.text(piece), { indent: 2 });
-    out.line('');
-    out.flush();
-  } else {
+  if (!common.json) {
     writeStdout(formatReport(r, { cwd, readSource, color: common.color }));
     for (const [flag, file] of [
       ['SARIF', common.sarif],
