@@ -158,6 +158,11 @@ describe('reports written in pieces', () => {
       writeJson(report, (p) => (out += p), { indent });
       assert.equal(out, JSON.stringify(report, null, indent));
     }
+    // The streamed report, its long lists made as they are written, is the same JSON.
+    const analyzer = analyzeTrace(shortLived().text());
+    let streamed = '';
+    writeJson(analyzer.streamedReport(), (p) => (streamed += p), { indent: 2 });
+    assert.equal(streamed, JSON.stringify(analyzer.report(), null, 2));
     let escaped = '';
     writeJson({ name: '</script>' }, (p) => (escaped += p), { escapeLt: true });
     assert.equal(escaped, '{"name":"\\u003c/script>"}');

@@ -88,28 +88,41 @@ export function liveState(models: readonly ProcessModel[], limit: number): LiveS
   };
 }
 
-/** A report whose time line's intervals are made one at a time, as they are written. */
-export type StreamedReport = Omit<Report, 'timeline'> & {
+/**
+ * A report whose long lists (the time line's intervals, the resources, their statistics) are made
+ * one at a time, as they are written.
+ */
+export type StreamedReport = Omit<Report, 'timeline' | 'resources' | 'stats'> & {
   timeline: Omit<Report['timeline'], 'intervals'> & { intervals: Iterable<TimelineInterval> };
+  stats: { resources: Iterable<ContentionStats>; sites: ContentionStats[] };
+  resources: Iterable<ResourceRef>;
 };
+
+/** A list made when it is gone through, as often as it is. */
+function lazy<T>(make: () => Iterable<T>): Iterable<T> {
+  return { [Symbol.iterator]: () => make()[Symbol.iterator]() };
+}
 
 /** The state of the analysis as plain data: findings, statistics, graph and time line. */
 export function buildReport(v: EngineView, options: { maxIntervals?: number }): Report {
   const r = streamReport(v, options);
-  return { ...r, timeline: { ...r.timeline, intervals: [...r.timeline.intervals] } };
+  return {
+    ...r,
+    stats: { resources: [...r.stats.resources], sites: r.stats.sites },
+    timeline: { ...r.timeline, intervals: [...r.timeline.intervals] },
+    resources: [...r.resources],
+  };
 }
 
 /**
- * The report with its intervals made on demand: a time line of hundreds of thousands of
- * intervals is written without ever being held whole.
+ * The report with its long lists made on demand: hundreds of thousands of intervals and
+ * resources are written without ever being held whole.
  */
 export function streamReport(v: EngineView, options: { maxIntervals?: number }): StreamedReport {
   const spans = v.spans.last(options.maxIntervals ?? Infinity);
   const processes: ProcessSummary[] = [];
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
-  const resources: ResourceRef[] = [];
-  const resourceStats: ContentionStats[] = [];
   for (const proc of v.models) {
     processes.push({
       pid: proc.pid,
@@ -162,26 +175,34 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
         thread: Math.floor(r.id / 2 ** 32),
       });
     }
-    for (const r of proc.resources.values()) {
-      resources.push(resourceRef(r));
-      if (r.acquisitions > 0) resourceStats.push(statsOf(r.key, r.name, r.kind, r));
-    }
-    for (const [cls, agg] of proc.forgotten) {
-      const entry = statsOf(`${proc.prefix}:class:${cls}`, agg.name, agg.kind, agg.stats);
-      entry.resources = agg.resources;
-      resourceStats.push(entry);
-    }
   }
-  // Spans outlive the resources the program dropped: the time line still names them.
-  const named = new Set(resources.map((r) => r.key));
-  for (const seq of spans) {
-    const i = v.spans.index(seq);
-    const key = v.spans.resourceKey(i);
-    if (named.has(key)) continue;
-    named.add(key);
-    const info = v.spans.resInfos[i]!;
-    resources.push({ key, name: info.name, kind: info.kind, class: info.cls });
-  }
+  const resourceStats = lazy(function* () {
+    for (const proc of v.models) {
+      for (const r of proc.resources.values()) {
+        if (r.acquisitions > 0) yield statsOf(r.key, r.name, r.kind, r);
+      }
+      for (const [cls, agg] of proc.forgotten) {
+        const entry = statsOf(`${proc.prefix}:class:${cls}`, agg.name, agg.kind, agg.stats);
+        entry.resources = agg.resources;
+        yield entry;
+      }
+    }
+  });
+  const resources = lazy(function* () {
+    for (const proc of v.models) for (const r of proc.resources.values()) yield resourceRef(r);
+    // Spans outlive the resources the program dropped: the time line still names them.
+    const named = new Set<string>();
+    for (const seq of spans) {
+      const i = v.spans.index(seq);
+      const info = v.spans.resInfos[i]!;
+      const id = v.spans.resIds[i]!;
+      if (info.proc.resources.has(id) && v.models.includes(info.proc)) continue;
+      const key = v.spans.resourceKey(i);
+      if (named.has(key)) continue;
+      named.add(key);
+      yield { key, name: info.name, kind: info.kind, class: info.cls };
+    }
+  });
   const order = [...v.order.edges()].map((e) => ({
     from: e.first.from.key,
     to: e.first.to.key,
