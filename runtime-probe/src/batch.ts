@@ -7,7 +7,7 @@ import { rt, type Flow, type ResourceRec } from './runtime.js';
 import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { Op } from './sync.js';
-import { NEVER_SENT, watchResource } from './collected.js';
+import { watchResource } from './collected.js';
 
 export const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -80,7 +80,7 @@ export function registries(buf: Buffer): Message[] {
   for (let i = 0; i < buf.len; i++) {
     addFlow(buf.flows[i]!, num[i * STRIDE + 3]!);
     const res = buf.resources[i];
-    if (res && res.sentIn !== gen && res.sentIn !== NEVER_SENT) {
+    if (res && res.sentIn !== gen) {
       res.sentIn = gen;
       if (res.site) registerSite(res.site, sites);
       out.push(resourceMessage(res));

@@ -138,7 +138,7 @@ function printEvents(file: string): number {
   const out = new LineWriter(writeStdout);
   let read: TraceRead;
   try {
-    read = readTrace(readLines(file, 'trace'), (m) => out.lines(fmt.format(m)));
+    read = readTrace(readLines(file), (m) => out.lines(fmt.format(m)));
   } catch (err) {
     out.flush();
     throw traceRefusal(file, err);
@@ -156,20 +156,20 @@ function printEvents(file: string): number {
 }
 
 /** The lines of a trace file, read in constant memory; a file that cannot be read is refused. */
-function* readLines(file: string, what: string): Generator<TraceLine> {
+function* readLines(file: string): Generator<TraceLine> {
   try {
     yield* traceLines(file);
   } catch (err) {
-    if (err instanceof TraceFileError && err.code !== 'line-too-long') {
-      throw new Refusal(`cannot read the ${what} ${file}: ${err.message}`);
+    if (err instanceof TraceFileError) {
+      throw new Refusal(`cannot read the trace ${file}: ${err.message}`);
     }
     throw err;
   }
 }
 
-/** A refusal for a trace that is not valid (or cannot be read), or the error itself. */
+/** A refusal for a trace that is not valid, or the error itself. */
 function traceRefusal(file: string, err: unknown): unknown {
-  if (err instanceof TraceError || err instanceof TraceFileError) {
+  if (err instanceof TraceError) {
     return new Refusal(`${file} is not a valid Lockscope trace: ${err.message}`);
   }
   return err;
@@ -178,7 +178,7 @@ function traceRefusal(file: string, err: unknown): unknown {
 function report(file: string, common: Common): number {
   let analyzer: Analyzer;
   try {
-    analyzer = analyzeTrace(readLines(file, 'trace'), common.analysis);
+    analyzer = analyzeTrace(readLines(file), common.analysis);
   } catch (err) {
     throw traceRefusal(file, err);
   }

@@ -16,11 +16,8 @@ export interface Clock {
   now: () => number;
   /** The epoch milliseconds of the time origin, as `performance.timeOrigin`. */
   timeOrigin: number;
-  /** Epoch milliseconds, as `Date.now()`. */
-  dateNow: () => number;
   setImmediate: typeof setImmediate;
   setTimeout: typeof setTimeout;
-  clearTimeout: typeof clearTimeout;
   setInterval: typeof setInterval;
   clearInterval: typeof clearInterval;
 }
@@ -30,10 +27,8 @@ export const clock: Clock = shared('clock', () => {
   return {
     now: perf.now.bind(perf),
     timeOrigin: perf.timeOrigin,
-    dateNow: Date.now.bind(Date),
     setImmediate: globalThis.setImmediate,
     setTimeout: globalThis.setTimeout,
-    clearTimeout: globalThis.clearTimeout,
     setInterval: globalThis.setInterval,
     clearInterval: globalThis.clearInterval,
   };

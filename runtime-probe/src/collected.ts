@@ -13,22 +13,8 @@ import { rt, type ResourceRec } from './runtime.js';
 import { recordQuietly } from './recorder.js';
 import { Op } from './sync.js';
 
-/** A record's `sentIn` that is never registered: the stand-in a `collected` event carries. */
-export const NEVER_SENT = -2;
-
 const registry = new FinalizationRegistry<number>((id) => {
-  if (!rt.recording) return;
-  const gone: ResourceRec = {
-    id,
-    kind: '',
-    name: '',
-    cls: '',
-    site: 0,
-    capacity: undefined,
-    policy: undefined,
-    sentIn: NEVER_SENT,
-  };
-  recordQuietly(Op.collected, rt.mainFlow, gone);
+  if (rt.recording) recordQuietly(Op.collected, rt.mainFlow, id);
 });
 
 /** Watches `res` for collection, once. */

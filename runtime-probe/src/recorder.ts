@@ -80,12 +80,40 @@ export function record(
   n: number,
   peer: number,
 ): void {
+  if (append(op, flow, res, site, n, peer) < 0) return;
+  ring.loud = true;
+  if (!ring.flushScheduled) {
+    ring.flushScheduled = true;
+    clock.setImmediate(flush);
+  }
+}
+
+/**
+ * Records an event about resource `resId` that need not be delivered soon (its collection): it
+ * schedules no flush of its own and leaves the heartbeat alone, and goes with the next batch the
+ * program's own operations make, or the exit's. A garbage collection in an idle thread must not
+ * make it post. The record is gone, so the event carries only the id, and registers nothing.
+ */
+export function recordQuietly(op: number, flow: Flow, resId: number): void {
+  const i = append(op, flow, undefined, 0, 0, 0);
+  if (i >= 0) ring.active.num[i * STRIDE + 2] = resId;
+}
+
+/** Writes one event into the active buffer and returns its index there, or -1 if it was lost. */
+function append(
+  op: number,
+  flow: Flow,
+  res: ResourceRec | undefined,
+  site: number,
+  n: number,
+  peer: number,
+): number {
   rt.produced++;
   let buf = ring.active;
   if (buf.len === ring.cap) {
     if (ring.flushing) {
       ring.lost++;
-      return;
+      return -1;
     }
     flush();
     buf = ring.active;
@@ -102,24 +130,7 @@ export function record(
   buf.flows[i] = flow;
   buf.resources[i] = res;
   buf.len = i + 1;
-  ring.loud = true;
-  if (!ring.flushScheduled) {
-    ring.flushScheduled = true;
-    clock.setImmediate(flush);
-  }
-}
-
-/**
- * Records an event that need not be delivered soon (a resource collected): it schedules no flush
- * of its own and leaves the heartbeat alone, and goes with the next batch the program's own
- * operations make, or the exit's. A garbage collection in an idle thread must not make it post.
- */
-export function recordQuietly(op: number, flow: Flow, res: ResourceRec): void {
-  const { flushScheduled, loud } = ring;
-  ring.flushScheduled = true;
-  record(op, flow, res, 0, 0, 0);
-  ring.flushScheduled = flushScheduled;
-  ring.loud = loud;
+  return i;
 }
 
 /** Makes sure `flow` is registered with the next batch, although it may have no event in it. */

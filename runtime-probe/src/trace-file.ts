@@ -4,15 +4,15 @@
  * holding more than one chunk and one line.
  */
 import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
-import { MAX_LINE } from './stream.js';
-import type { TraceLine } from './analysis/trace.js';
+import { StringDecoder } from 'node:string_decoder';
+import { traceLinesOf, type TraceLine } from './analysis/trace.js';
 
 /** Why a trace file could not be read, as a code, with a text for people. */
 export class TraceFileError extends Error {
   override name = 'TraceFileError';
 
   constructor(
-    readonly code: 'missing' | 'folder' | 'not-a-file' | 'line-too-long' | 'io',
+    readonly code: 'missing' | 'folder' | 'not-a-file' | 'io',
     message: string,
   ) {
     super(message);
@@ -20,7 +20,6 @@ export class TraceFileError extends Error {
 }
 
 const CHUNK = 1 << 20;
-const NEWLINE = 0x0a;
 
 /**
  * Opens `file` for reading, refusing what is not a regular file: a FIFO or a device would block
@@ -49,61 +48,29 @@ function openRegular(file: string): number {
   return fd;
 }
 
-/**
- * The lines of `file`, split at newline bytes (which never occur inside a UTF-8 sequence), without
- * the empty line after a final newline. A line longer than the protocol's longest is refused
- * before it is held whole.
- */
+/** The text of `file`, in chunks decoded as UTF-8 (a character cut by a chunk waits for the next). */
+function* chunksOf(fd: number, chunkBytes: number): Generator<string> {
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  const utf8 = new StringDecoder('utf8');
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (err) {
+      throw new TraceFileError('io', (err as Error).message);
+    }
+    if (n === 0) break;
+    yield utf8.write(chunk.subarray(0, n));
+  }
+  yield utf8.end();
+}
+
+/** The lines of `file`, read in chunks: one chunk and one line held at a time. */
 export function* traceLines(file: string, chunkBytes = CHUNK): Generator<TraceLine> {
   const fd = openRegular(file);
   try {
-    const chunk = Buffer.allocUnsafe(chunkBytes);
-    // The start of a line that a chunk boundary cut, and the line held back until the next one
-    // shows whether it is the last.
-    let carry: Buffer[] = [];
-    let carried = 0;
-    let held: string | undefined;
-    let line = 0;
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, chunk, 0, chunk.length, null);
-      } catch (err) {
-        throw new TraceFileError('io', (err as Error).message);
-      }
-      if (n === 0) break;
-      let start = 0;
-      for (;;) {
-        const end = chunk.indexOf(NEWLINE, start);
-        if (end < 0 || end >= n) break;
-        if (carried + (end - start) > MAX_LINE) tooLong(line + 1);
-        const text = carried
-          ? Buffer.concat([...carry, chunk.subarray(start, end)]).toString('utf8')
-          : chunk.toString('utf8', start, end);
-        carry = [];
-        carried = 0;
-        if (held !== undefined) yield { text: held, line, last: false };
-        held = text;
-        line++;
-        start = end + 1;
-      }
-      if (start < n) {
-        carried += n - start;
-        if (carried > MAX_LINE) tooLong(line + 1);
-        carry.push(Buffer.from(chunk.subarray(start, n)));
-      }
-    }
-    if (carried) {
-      if (held !== undefined) yield { text: held, line, last: false };
-      held = Buffer.concat(carry).toString('utf8');
-      line++;
-    }
-    if (held !== undefined) yield { text: held, line, last: true };
+    yield* traceLinesOf(chunksOf(fd, chunkBytes));
   } finally {
     closeSync(fd);
   }
-}
-
-function tooLong(line: number): never {
-  throw new TraceFileError('line-too-long', `line ${line} is longer than ${MAX_LINE} bytes`);
 }

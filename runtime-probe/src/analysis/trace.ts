@@ -5,7 +5,7 @@
  * Lines come one at a time (trace-file.ts reads them from a file in constant memory).
  */
 import type { Message } from '../protocol.js';
-import { ProtocolError, StreamSession } from '../stream.js';
+import { LineDecoder, MAX_LINE, ProtocolError, StreamSession } from '../stream.js';
 import { Analyzer, type AnalysisOptions } from './engine.js';
 
 export class TraceError extends Error {
@@ -19,16 +19,38 @@ export interface TraceLine {
   last: boolean;
 }
 
-/** The lines of a trace held as one string, without the empty line after a final newline. */
-export function* linesOf(text: string): Generator<TraceLine> {
-  let start = 0;
+/**
+ * Numbers the lines of a trace that arrives in pieces of text (a file read in chunks, or the whole
+ * text at once), holding one back to say which is the last, without the empty line after a final
+ * newline. The protocol's line decoder splits them, so a line longer than a stream may carry is
+ * refused before it is held whole.
+ */
+export function* traceLinesOf(pieces: Iterable<string>): Generator<TraceLine> {
+  const decoder = new LineDecoder(MAX_LINE);
+  let held: string | undefined;
   let line = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    yield { text: text.slice(start, end), line: ++line, last: end >= text.length - 1 };
-    start = end + 1;
+  const take = function* (lines: string[]): Generator<TraceLine> {
+    for (const text of lines) {
+      if (held !== undefined) yield { text: held, line, last: false };
+      held = text;
+      line++;
+    }
+  };
+  try {
+    for (const piece of pieces) yield* take(decoder.push(piece));
+  } catch (err) {
+    if (err instanceof ProtocolError && err.code === 'line-too-long') {
+      throw new TraceError(`line ${line + 1}: ${err.message}`);
+    }
+    throw err;
   }
+  if (decoder.pending !== '') yield* take([decoder.pending]);
+  if (held !== undefined) yield { text: held, line, last: true };
+}
+
+/** The lines of a trace held as one string. */
+export function linesOf(text: string): Generator<TraceLine> {
+  return traceLinesOf([text]);
 }
 
 /**

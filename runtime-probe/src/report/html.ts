@@ -101,15 +101,6 @@ export function renderHtml(report: Report, renderer: Renderer, title = 'Lockscop
   return pieces.join('');
 }
 
-/**
- * JSON that can sit inside a `<script>` element. Every `<` becomes `\u003c`, which JSON.parse reads
- * back as `<`, so no name in the report (`</script>`, `<!--`) can end the element or change how the
- * HTML parser reads it.
- */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
-}
-
 function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
