@@ -251,10 +251,11 @@ export class Analyzer {
       if (r) this.#forget(r);
       return;
     }
-    const t = proc.task(e.task);
     // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
     // happened before, and whatever it started is over. Releases and the rest still apply.
-    if (proc.lifetimes.hasEnded(t.thread) && STARTS.has(e.op)) return;
+    // Checked before the task is looked up, which would make a state for a task already gone.
+    if (STARTS.has(e.op) && proc.lifetimes.hasEnded(threadOf(e.task))) return;
+    const t = proc.task(e.task);
     const r = e.res !== undefined ? proc.resource(e.res) : undefined;
     const site = e.site ?? 0;
     // A resource the stream never registered takes the part its operations show.
@@ -330,13 +331,13 @@ export class Analyzer {
         if (e.peer !== undefined) proc.lifetimes.started(threadOf(e.peer), t.thread);
         return;
       case 'thread-cut':
-        proc.lifetimes.cut(threadOf(e.task));
+        proc.lifetimes.cut(t.thread);
         return;
       case 'thread-exit':
         // The end of every task of the thread. The probe records it once the thread's own events
         // have been delivered (and, under a collector, written by the I/O thread), so they come
         // before it; one that still comes after it starts nothing (see STARTS).
-        this.#tx.threadExited(proc, threadOf(e.task), at);
+        this.#tx.threadExited(proc, t.thread, at);
         return;
       case 'guard-collected':
         if (r) {
@@ -363,10 +364,10 @@ export class Analyzer {
         return;
       }
       case 'held-long': {
-        if (!r) return;
+        // A hold of a thread that has ended ended with it (a probe's watchdog skips those; a
+        // trace of an older one may not).
+        if (!r || (e.peer !== undefined && proc.lifetimes.hasEnded(threadOf(e.peer)))) return;
         const holder = e.peer !== undefined ? proc.task(e.peer) : t;
-        // The watchdog saw the lock word after the holder's thread ended: that hold ended with it.
-        if (proc.lifetimes.hasEnded(holder.thread)) return;
         reportLongHold(this.#ctx, r, holder, site, (e.n ?? 0) * 1000, at);
         return;
       }
@@ -377,7 +378,7 @@ export class Analyzer {
   }
 
   /** Moves time forward without an event: checks holds against the long-hold limit. */
-  /** Forgets a resource the program no longer reaches (see ProcessModel.forget). */
+  /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
     if (r.proc.forgetResource(r))
       this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));

@@ -12,7 +12,7 @@ import {
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
-import { lifetimes, markGone, recordParent } from './lifetimes.js';
+import { hasEnded, lifetimes, markGone, recordParent } from './lifetimes.js';
 import { knownLocks, releaseAbandonedBy } from './registry.js';
 import { typeScriptWorker } from './typescript-worker.js';
 import { clock } from '../clock.js';
@@ -73,6 +73,10 @@ export class Worker extends NodeWorker {
         // (also after `terminate()`, where the thread ran no exit listener of its own), or that
         // any worker it started held (Node has ended them with it).
         markGone(thread);
+        // And the locks this thread still has wrappers of are released now, so that their
+        // waiters wake without looking again. Before the thread's last events arrive, which the
+        // analysis allows for: the lock word, not the events, says who held a lock at the end.
+        releaseAbandonedBy(thread);
         // The worker's last batches may still be on their way; the ones that never come are
         // counted by the process's ledger at exit. Under a collector the I/O thread writes them
         // on its own, so it must have written them too: the analysis takes the thread's exit as
@@ -82,7 +86,6 @@ export class Worker extends NodeWorker {
           .then(() => {
             if (cutShort(ledger)) sync(Op.threadCut, task, undefined, 0, code);
             sync(Op.threadExit, task, undefined, 0, code);
-            releaseAbandonedBy(thread);
             resolve(code);
           });
       });
@@ -117,7 +120,8 @@ function lookAtHolds(limit: number): void {
   const now = clock.now();
   for (const lock of knownLocks()) {
     const held = lock.holder();
-    if (!held) continue;
+    // A hold of a thread that has ended is not long: it is abandoned, and reported as that.
+    if (!held || hasEnded(held.thread)) continue;
     const last = watch.seen.get(lock);
     if (!last || last.holds !== held.holds) {
       watch.seen.set(lock, { holds: held.holds, since: now, reported: false });
