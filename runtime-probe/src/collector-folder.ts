@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidNamespace, procStat, processRunning } from './processes.js';
+import { pidNamespace, pidNow, procStat } from './processes.js';
 
 export const FOLDER_PREFIX = 'lockscope-';
 /** The file in the folder that names its owner. */
@@ -177,7 +177,8 @@ export function sweepStaleFolders(base: string = tmpdir()): string[] {
       if (!stat.isDirectory() || stat.uid !== uid) continue;
       const owner = readOwner(dir);
       if (!owner || open.has(dir)) continue;
-      const now: PidNow = { exists: processRunning(owner.pid), start: procStat(owner.pid)?.start };
+      const { running, start } = pidNow(owner.pid);
+      const now: PidNow = { exists: running, start };
       if (!ownerGone(owner, self, now)) continue;
       rmSync(dir, { recursive: true, force: true });
       removed.push(dir);

@@ -48,7 +48,7 @@ export function procStat(pid: number): ProcStat | undefined {
 }
 
 /** True unless the system says there is no such process (EPERM means another user's process). */
-export function processExists(pid: number): boolean {
+function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -57,11 +57,13 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** True while the process runs: it exists and, where the system tells, is not a zombie. */
-export function processRunning(pid: number): boolean {
-  if (!processExists(pid)) return false;
+/**
+ * What the system says of a pid now, from one reading of its stat: whether it runs (it exists
+ * and, where the system tells, is not a zombie) and when it started.
+ */
+export function pidNow(pid: number): { running: boolean; start: string | undefined } {
   const stat = procStat(pid);
-  return !stat || !ENDED.has(stat.state);
+  return { running: processExists(pid) && !(stat && ENDED.has(stat.state)), start: stat?.start };
 }
 
 /**

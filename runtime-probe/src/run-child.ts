@@ -93,9 +93,7 @@ export class ProgramRun {
   #done = false;
   #killTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly options: { timeoutSeconds?: number | undefined; graceMs?: number } = {},
-  ) {
+  constructor(private readonly options: { timeoutSeconds?: number | undefined } = {}) {
     for (const signal of STOP_SIGNALS) process.on(signal, this.#onSignal);
     process.on('exit', this.#onExit);
   }
@@ -187,7 +185,7 @@ export class ProgramRun {
   #terminate(signal: NodeJS.Signals): void {
     this.#send(signal);
     // A thread stuck in Atomics.wait still exits on SIGTERM: SIGKILL is for what catches it.
-    this.#killTimer ??= setTimeout(() => this.#send('SIGKILL'), this.options.graceMs ?? GRACE_MS);
+    this.#killTimer ??= setTimeout(() => this.#send('SIGKILL'), GRACE_MS);
   }
 
   #send(signal: NodeJS.Signals): void {
@@ -216,9 +214,8 @@ export class ProgramRun {
     // A member runs, so the number still names this group: it is not handed out again before
     // the last member has ended.
     if (!this.#killTimer) this.#terminate('SIGTERM');
-    while (!this.#killed && groupRunning(pid)) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    do await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    while (!this.#killed && groupRunning(pid));
     return true;
   }
 }

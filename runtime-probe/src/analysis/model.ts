@@ -304,6 +304,7 @@ export class ProcessModel {
     this.siteStats.clear();
     this.forgotten.clear();
     this.#byThread.clear();
+    this.lifetimes.clear();
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   HOLD,
   resourceRef,
   statsOf,
+  threadOf,
   type ProcessModel,
   type ResourceState,
   type Stats,
@@ -172,7 +173,7 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
         label: r.name,
         detail: r.kind,
         pid: proc.pid,
-        thread: Math.floor(r.id / 2 ** 32),
+        thread: threadOf(r.id),
       });
     }
   }

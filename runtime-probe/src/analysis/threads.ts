@@ -23,7 +23,15 @@ export class Lifetimes {
   readonly #children = new Map<number, Set<number>>();
 
   hasEnded(thread: number): boolean {
-    return this.#ended.size > 0 && this.#ended.has(thread);
+    return this.#ended.has(thread);
+  }
+
+  /** Forgets every thread: the process they belong to is forgotten. */
+  clear(): void {
+    this.#ended.clear();
+    this.#cut.clear();
+    this.#parent.clear();
+    this.#children.clear();
   }
 
   /** `thread` ended; `abandoned` events say so before (or without) its `thread-exit`. */

@@ -195,13 +195,17 @@ export class Transitions {
     checkLivelock(this.#deps.ctx, t, r, at);
   }
 
-  /** `cause` says how a lock still held was left: the task returned or threw. */
-  taskEnded(t: TaskState, at: number, cause: AbandonCause): void {
+  /**
+   * The task has ended: its wait is over, and a lock it still holds was abandoned. `cause` says
+   * how (it returned, threw, or its thread ended); `lost`, that the thread was ended from outside
+   * and its last events may be missing, which makes the abandonment uncertain.
+   */
+  taskEnded(t: TaskState, at: number, cause: AbandonCause, lost = false): void {
     t.ended = true;
     if (t.waitRes) this.endWait(t, at, undefined);
     for (const [r, hold] of [...t.holds]) {
       if (r.role !== Role.Lock) continue;
-      reportAbandoned(this.#deps.ctx, r, t, hold.site, at, cause);
+      reportAbandoned(this.#deps.ctx, r, t, hold.site, at, cause, lost);
     }
     // Forget a finished task that holds nothing, so that a long run of short tasks keeps memory
     // bounded; the time line keeps its name on its lane.
@@ -220,20 +224,13 @@ export class Transitions {
   }
 
   /**
-   * The thread of `t` has ended: so has `t`. Its wait is over, and what it held it holds no
-   * more: a lock was abandoned (released on its behalf, for a shared lock, or out of every other
-   * thread's reach, for one of the thread's own), and a permit is gone with it. Nothing of the
-   * task is left to take part in a later finding.
+   * The thread of `t` has ended: so has `t`, and what it held it holds no more (a shared lock was
+   * released on its behalf, a lock of the thread's own is out of every other thread's reach, and
+   * a permit is gone with it). Nothing of the task is left to take part in a later finding.
    */
   #threadEnded(t: TaskState, at: number, lost: boolean): void {
-    t.ended = true;
-    if (t.waitRes) this.endWait(t, at, undefined);
-    for (const [r, hold] of [...t.holds]) {
-      if (r.role === Role.Lock) {
-        reportAbandoned(this.#deps.ctx, r, t, hold.site, at, 'thread-ended', lost);
-      }
-      this.dropHold(t, r, at);
-    }
+    this.taskEnded(t, at, 'thread-ended', lost);
+    for (const r of t.holds.keys()) this.dropHold(t, r, at);
     t.proc.forget(t);
   }
 

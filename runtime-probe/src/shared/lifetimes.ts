@@ -25,6 +25,7 @@
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { rt, shared } from '../runtime.js';
+import { isSharedTable, newSharedTable } from '../shared-table.js';
 
 const KEY = 'lockscope.ended-threads.v1';
 /** In each thread's environment data: its own id, which the workers it starts read as their parent's. */
@@ -49,14 +50,6 @@ export const LOOK_AGAIN_MS = 100;
 
 const state = shared('thread-lifetimes', () => ({ table: undefined as Int32Array | undefined }));
 
-function isTable(value: unknown): value is Int32Array {
-  return (
-    value instanceof Int32Array &&
-    value.buffer instanceof SharedArrayBuffer &&
-    value.length === LENGTH
-  );
-}
-
 /**
  * The process's table: inherited, or made here (on the main thread, before any worker starts; in
  * a worker whose parent had none, for the threads it starts). A worker records its parent, and
@@ -65,10 +58,10 @@ function isTable(value: unknown): value is Int32Array {
 export function lifetimes(): Int32Array {
   if (state.table) return state.table;
   const inherited = getEnvironmentData(KEY);
-  if (isTable(inherited)) {
+  if (isSharedTable(inherited, LENGTH)) {
     state.table = inherited;
   } else {
-    state.table = new Int32Array(new SharedArrayBuffer(LENGTH * Int32Array.BYTES_PER_ELEMENT));
+    state.table = newSharedTable(LENGTH);
     setEnvironmentData(KEY, state.table);
   }
   // A worker started before its parent's probe ran inherits the id of an older ancestor, whose

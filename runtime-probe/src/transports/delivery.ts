@@ -21,6 +21,7 @@
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { rt, shared } from '../runtime.js';
 import { clock } from '../clock.js';
+import { isSharedTable, newSharedTable } from '../shared-table.js';
 
 const PROCESS_KEY = 'lockscope.delivery.process.v1';
 const WORKER_KEY = 'lockscope.delivery.worker.v1';
@@ -28,7 +29,7 @@ const POSTED = 0;
 const DELIVERED = 1;
 const POSTED_EVENTS = 2;
 const DELIVERED_EVENTS = 3;
-export const IO_EXPECTED = 4;
+const IO_EXPECTED = 4;
 export const IO_LISTENING = 5;
 export const IO_HANDLED = 6;
 export const IO_WRITTEN_EVENTS = 7;
@@ -58,15 +59,11 @@ const POLL_MS = 2;
 export type Ledger = Int32Array;
 
 function newLedger(): Ledger {
-  return new Int32Array(new SharedArrayBuffer(LEDGER_LENGTH * Int32Array.BYTES_PER_ELEMENT));
+  return newSharedTable(LEDGER_LENGTH);
 }
 
 function isLedger(value: unknown): value is Ledger {
-  return (
-    value instanceof Int32Array &&
-    value.buffer instanceof SharedArrayBuffer &&
-    value.length === LEDGER_LENGTH
-  );
+  return isSharedTable(value, LEDGER_LENGTH);
 }
 
 const state = shared('delivery', () => ({
@@ -201,21 +198,32 @@ export function closeWorkerLedger(): void {
 }
 
 /**
- * Resolves once every batch counted in the ledger has been delivered, or after `timeoutMs`, with
- * the number of events still undelivered then (0 when all arrived). While it waits, a ref'd
- * timer keeps the process alive, so the batches have an event loop to arrive on.
+ * Resolves once `done()` holds, looking every POLL_MS on the probe's own timers, or after
+ * `timeoutMs`. While it waits, a ref'd timer keeps the process alive, so what it waits for has an
+ * event loop to arrive on.
  */
-export function whenDelivered(ledger: Ledger, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<number> {
-  if (undelivered(ledger) === 0) return Promise.resolve(0);
+function pollUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  if (done()) return Promise.resolve();
   const deadline = clock.now() + timeoutMs;
   return new Promise((resolve) => {
     const look = (): void => {
-      const missing = undelivered(ledger);
-      if (missing === 0 || clock.now() >= deadline) resolve(missing);
+      if (done() || clock.now() >= deadline) resolve();
       else clock.setTimeout(look, POLL_MS);
     };
     clock.setTimeout(look, POLL_MS);
   });
+}
+
+/**
+ * Resolves once every batch counted in the ledger has been delivered, or after `timeoutMs`, with
+ * the number of events still undelivered then (0 when all arrived).
+ */
+export async function whenDelivered(
+  ledger: Ledger,
+  timeoutMs = DELIVERY_TIMEOUT_MS,
+): Promise<number> {
+  await pollUntil(() => undelivered(ledger) === 0, timeoutMs);
+  return undelivered(ledger);
 }
 
 const drain = shared('delivery-drain', () => ({ waiting: false, since: -1 }));
@@ -298,19 +306,12 @@ export function whenWritten(timeoutMs = DELIVERY_TIMEOUT_MS): Promise<void> {
   const ledger = processLedger();
   if (!ledger || Atomics.load(ledger, IO_EXPECTED) !== 1) return Promise.resolve();
   const posted = Atomics.load(ledger, IO_POSTED);
-  const deadline = performance.now() + timeoutMs;
-  const done = (): boolean =>
-    Atomics.load(ledger, IO_LISTENING) !== 1 ||
-    ((Atomics.load(ledger, IO_HANDLED) - posted) | 0) >= 0 ||
-    performance.now() >= deadline;
-  if (done()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const look = (): void => {
-      if (done()) resolve();
-      else setTimeout(look, POLL_MS);
-    };
-    setTimeout(look, POLL_MS);
-  });
+  return pollUntil(
+    () =>
+      Atomics.load(ledger, IO_LISTENING) !== 1 ||
+      ((Atomics.load(ledger, IO_HANDLED) - posted) | 0) >= 0,
+    timeoutMs,
+  );
 }
 
 /**
