@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
 import { toChromeTrace } from './analysis/chrome-trace.js';
 import { toSarif } from './analysis/sarif.js';
-import { formatReport } from './analysis/text.js';
+import { DEFAULT_MAX_SITES, formatReport } from './analysis/text.js';
 import {
   analyzeTrace,
   readTrace,
@@ -58,6 +58,7 @@ Options for run and report:
   --long-hold-ms <n>     a hold longer than this is a long-hold finding (default 1000)
   --starvation <n>       grants to others while one task waits that make starvation (default 50)
   --livelock <n>         failed try-locks in a row that make a livelock (default 10)
+  --max-sites <n>        places shown per finding in the text report (default ${DEFAULT_MAX_SITES})
   --timeout <seconds>    run only: stop the program after this long and report
   --fail-fast            run only: a mutex acquisition that would deadlock rejects at once
                          with a DeadlockError (LOCKSCOPE_FAIL_FAST=1)
@@ -80,6 +81,7 @@ interface Common {
   failOn: ((f: Finding) => boolean) | undefined;
   analysis: Partial<AnalysisOptions>;
   color: boolean;
+  maxSites: number | undefined;
   timeout: number | undefined;
   failFast: boolean;
 }
@@ -95,6 +97,7 @@ const OPTIONS = {
   'long-hold-ms': { type: 'string' },
   starvation: { type: 'string' },
   livelock: { type: 'string' },
+  'max-sites': { type: 'string' },
   timeout: { type: 'string' },
   'fail-fast': { type: 'boolean' },
   'no-color': { type: 'boolean' },
@@ -105,6 +108,14 @@ function positiveNumber(name: string, value: string | undefined): number | undef
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) {
     throw new UsageError(`--${name} must be a positive number, got "${value}"`);
+  }
+  return n;
+}
+
+function wholeNumber(name: string, value: string | undefined): number | undefined {
+  const n = positiveNumber(name, value);
+  if (n !== undefined && !Number.isInteger(n)) {
+    throw new UsageError(`--${name} must be a whole number, got "${value}"`);
   }
   return n;
 }
@@ -232,7 +243,9 @@ function finish(
     writeOutput(common.html, (write) => writeHtml(r, renderer, 'Lockscope report', write));
   }
   if (!common.json) {
-    writeStdout(formatReport(r, { cwd, readSource, color: common.color }));
+    writeStdout(
+      formatReport(r, { cwd, readSource, color: common.color, maxSites: common.maxSites }),
+    );
     for (const [flag, file] of [
       ['SARIF', common.sarif],
       ['Chrome trace', common.trace],
@@ -325,8 +338,10 @@ async function run(program: string, args: string[], common: Common): Promise<num
   const child = new ProgramRun({ timeoutSeconds: common.timeout });
   try {
     analyzer.onFinding = (f) => {
-      // An uncertain finding never stops the program: it may be wrong (see Certainty).
-      if ((f.kind === 'deadlock' || f.kind === 'self-deadlock') && f.certainty === 'exact') {
+      // Only a deadlock that stands stops the program: an uncertain one may be wrong (see
+      // Certainty), and one that fail-fast averted is a warning the program recovers from.
+      const stands = f.severity === 'error' && f.certainty === 'exact';
+      if ((f.kind === 'deadlock' || f.kind === 'self-deadlock') && stands) {
         child.stop({ kind: 'deadlock', finding: f.kind });
       }
     };
@@ -423,6 +438,7 @@ async function main(argv: string[]): Promise<number> {
         : {}),
     },
     color: !values['no-color'] && process.stdout.isTTY && !process.env.NO_COLOR,
+    maxSites: wholeNumber('max-sites', values['max-sites']),
     timeout: timeoutSeconds(values.timeout),
     failFast: values['fail-fast'] ?? false,
   };

@@ -72,8 +72,32 @@ export class LockMisuseError extends LockscopeError {}
  */
 export class AbandonedLockError extends LockscopeError {}
 
-/** An acquisition would close a cycle of waits (fail-fast mode, chosen as the victim). */
-export class DeadlockError extends LockscopeError {}
+/** One wait of a cycle that fail-fast refused to close. */
+export interface DeadlockStep {
+  /** The task that waits (the first step's is the victim). */
+  readonly task: string;
+  /** The lock it waits for. */
+  readonly resource: string;
+  /** The next task of the cycle: it holds the lock, or goes first for it. */
+  readonly blockedBy: string;
+  /** True when `blockedBy` does not hold the lock but waits for it and is served first. */
+  readonly ahead: boolean;
+  /** Where the task asked for the lock, when the probe captured it. */
+  readonly site?: { readonly file: string; readonly line: number; readonly column: number };
+}
+
+/**
+ * An acquisition would close a cycle of waits (fail-fast mode, chosen as the victim). `cycle`
+ * is the cycle as data, from the victim's own wait around back to it.
+ */
+export class DeadlockError extends LockscopeError {
+  readonly cycle: readonly DeadlockStep[];
+
+  constructor(message: string, cycle: readonly DeadlockStep[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.cycle = cycle;
+  }
+}
 
 /** Rejects the error a blocking call raises when its signal aborts. */
 export function abortErrorFor(signal: AbortSignal, what: string): AbortError {

@@ -15,6 +15,8 @@ import {
   type ProbeStats,
 } from './recorder.js';
 import { rt, type ProbeConfig } from './runtime.js';
+import { libraryProblem } from './library.js';
+import { setLibrary } from './sites.js';
 import { lifetimes } from './shared/lifetimes.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
 
@@ -52,6 +54,7 @@ export {
   ChannelClosedError,
   LockMisuseError,
   DeadlockError,
+  type DeadlockStep,
   AbandonedLockError,
 } from './errors.js';
 export type { Message } from './protocol.js';
@@ -117,5 +120,8 @@ export function configure(changes: Partial<ProbeConfig>): void {
       `configure(): failFast must be true or false, got ${String(next.failFast)}`,
     );
   }
-  applyConfig(next);
+  const problem = libraryProblem(next.library, 'configure(): library');
+  if (problem) throw new TypeError(problem);
+  if (next.library !== rt.config.library) setLibrary(next.library, process.cwd());
+  applyConfig({ ...next, library: [...next.library] });
 }

@@ -74,7 +74,7 @@ export const OPS = [
   'close',
   'timeout', // A blocking call gave up after its timeout.
   'cancel', // A blocking call was aborted by its AbortSignal.
-  'error', // A blocking call failed for another reason (barrier broken, channel closed).
+  'error', // A blocking call failed for another reason: `n` is an error code, see ERROR_CODES.
   'misuse', // `n` is a misuse code, see MISUSE_CODES.
   'task-start', // `peer` is the parent task.
   'task-end', // `n` is 0 when the task returned, 1 when it threw.
@@ -99,6 +99,9 @@ export const OPS = [
   // A worker thread was ended from outside (terminated) before it could send its last events:
   // what it did last may be lost. Comes just before its `thread-exit`; `n` is its exit code.
   'thread-cut',
+  // The holder handed the guard of its hold on through a promise (an async function returned
+  // it): the hold is its caller's to release, not left held when the acquiring function returned.
+  'handed-on',
 ] as const;
 export type OpName = (typeof OPS)[number];
 
@@ -113,6 +116,12 @@ export const MISUSE_CODES = [
   'self-deadlock', // A task re-acquired a non-re-entrant lock it already holds.
 ] as const;
 export type MisuseName = (typeof MISUSE_CODES)[number];
+
+/** Meanings of `n` in an `error` event. */
+export const ERROR_CODES = [
+  'failed', // The call failed (barrier broken, channel closed, thread error).
+  'deadlock-victim', // Fail-fast refused a wait that would have closed a cycle of waits.
+] as const;
 
 export interface Hello {
   t: 'hello';
@@ -165,6 +174,11 @@ export interface SiteMessage {
   line: number;
   column: number;
   fn?: string;
+  /**
+   * Where the enclosing function starts (line and column of the script as it ran, not mapped):
+   * tells two frames of one function apart from frames of another, named or not.
+   */
+  fnAt?: [number, number];
   /** Further frames of the stack, callers first to last, as site ids. */
   stack?: number[];
 }
@@ -281,6 +295,7 @@ const SCHEMAS: Record<MessageType, Schema> = {
     line: req('uint'),
     column: req('uint'),
     fn: opt('string'),
+    fnAt: opt('uints'),
     stack: opt('uints'),
   },
   events: { thread: req('uint'), origin: req('epochMs'), events: req('events') },

@@ -98,6 +98,11 @@ export interface ProbeConfig {
    * of waits rejects with a DeadlockError instead of waiting (see primitives/fail-fast.ts).
    */
   failFast: boolean;
+  /**
+   * Globs of library code, whose frames a finding's sites skip (library.ts); relative ones are
+   * relative to the working folder. Added to those of the program's package.json.
+   */
+  library: readonly string[];
 }
 
 /** Statistics of one sink, as `stats()` reports them. */
@@ -185,6 +190,7 @@ export const DEFAULT_CONFIG: ProbeConfig = {
   heartbeatMs: 1000,
   holdWarnMs: 10_000,
   failFast: false,
+  library: [],
 };
 
 function createRuntime(): Runtime {

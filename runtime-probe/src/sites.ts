@@ -14,8 +14,9 @@ import { findSourceMap, SourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rt, newId, shared } from './runtime.js';
+import { rt, newId, shared, warnOnce } from './runtime.js';
 import type { SiteMessage } from './protocol.js';
+import { libraryMatcher, packageLibrary, type LibraryMatch } from './library.js';
 
 interface SiteRec {
   msg: SiteMessage;
@@ -33,6 +34,13 @@ interface SiteState {
   probeFiles: Map<string, boolean>;
   /** Set when a site is first seen; see `takeFreshSites`. */
   fresh: boolean;
+  /** Library code (library.ts): the package.json's globs, configure()'s, and answers per file. */
+  library: {
+    /** False when the package.json marks none; undefined until it has been read. */
+    fromPackage: LibraryMatch | false | undefined;
+    fromConfig: LibraryMatch | undefined;
+    files: Map<string, boolean>;
+  };
 }
 
 const state = shared<SiteState>('sites', () => ({
@@ -43,7 +51,47 @@ const state = shared<SiteState>('sites', () => ({
   stacks: new Map(),
   probeFiles: new Map(),
   fresh: false,
+  library: { fromPackage: undefined, fromConfig: undefined, files: new Map() },
 }));
+
+/** Frames captured beyond the kept depth when library frames may have to be skipped. */
+const LIBRARY_FRAMES = 32;
+
+/** Marks the files `globs` match (relative to `base`) as library code, replacing earlier ones. */
+export function setLibrary(globs: readonly string[], base: string): void {
+  state.library.fromConfig = globs.length > 0 ? libraryMatcher(globs, base) : undefined;
+  state.library.files.clear();
+}
+
+/** Reads the program's package.json once per thread, when the first site is captured. */
+function packageMatch(): LibraryMatch | false {
+  const lib = state.library;
+  if (lib.fromPackage === undefined) {
+    const main = process.argv[1];
+    const found = packageLibrary(main ? dirname(resolvePath(main)) : process.cwd());
+    if (found && 'problem' in found) warnOnce(found.problem, `${found.problem}; it is ignored`);
+    lib.fromPackage = found && 'globs' in found ? libraryMatcher(found.globs, found.base) : false;
+  }
+  return lib.fromPackage;
+}
+
+/** Whether any library code is marked (so that frames are captured deeper, to skip it). */
+function hasLibrary(): boolean {
+  return packageMatch() !== false || state.library.fromConfig !== undefined;
+}
+
+/** Whether a frame's file is library code; cached per file. */
+function isLibraryFrame(file: string): boolean {
+  const lib = state.library;
+  let known = lib.files.get(file);
+  if (known === undefined) {
+    const path = toPath(file);
+    const fromPackage = packageMatch();
+    known = (fromPackage && fromPackage(path)) || (lib.fromConfig?.(path) ?? false);
+    lib.files.set(file, known);
+  }
+  return known;
+}
 
 function toPath(file: string): string {
   return file.startsWith('file://') ? fileURLToPath(file) : file;
@@ -193,6 +241,8 @@ function intern(frame: NodeJS.CallSite): number {
     column: outColumn,
   };
   if (fn) msg.fn = fn;
+  const fnLine = frame.getEnclosingLineNumber();
+  if (fnLine) msg.fnAt = [fnLine, frame.getEnclosingColumnNumber() ?? 0];
   const rec: SiteRec = { msg, sentIn: -1 };
   state.byKey.set(key, rec);
   state.byId.set(msg.id, rec);
@@ -206,14 +256,22 @@ function intern(frame: NodeJS.CallSite): number {
  */
 export function captureSite(): number {
   const depth = rt.config.stackDepth;
-  const frames = callSites(depth + 10, captureSite);
+  const library = hasLibrary();
+  const frames = callSites(depth + 10 + (library ? LIBRARY_FRAMES : 0), captureSite);
   const ids: number[] = [];
+  // When every frame of the program is library code, the innermost one is the best there is.
+  let innermostLibrary: NodeJS.CallSite | undefined;
   for (const frame of frames) {
     const file = frame.getFileName();
     if (!file || isProbeFrame(file)) continue;
+    if (library && isLibraryFrame(file)) {
+      innermostLibrary ??= frame;
+      continue;
+    }
     ids.push(intern(frame));
     if (ids.length >= depth) break;
   }
+  if (ids.length === 0 && innermostLibrary) ids.push(intern(innermostLibrary));
   if (ids.length === 0) return 0;
   if (ids.length === 1) return ids[0]!;
   // A deeper stack gets a site of its own: the top frame's location, with the callers attached.

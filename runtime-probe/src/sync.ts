@@ -43,6 +43,7 @@ export const Op = {
   tryAcquired: 29,
   collected: 30,
   threadCut: 31,
+  handedOn: 32,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -54,6 +55,11 @@ export const Misuse = {
   waitWithoutLock: 4,
   unbalancedRelease: 5,
   selfDeadlock: 6,
+} as const;
+
+/** Error codes, the indices of ERROR_CODES in protocol.ts. */
+export const ErrorCode = {
+  deadlockVictim: 1,
 } as const;
 
 export function sync(

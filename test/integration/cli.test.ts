@@ -200,8 +200,15 @@ describe('lockscope run', () => {
   test('fail-fast: the acquisition that would deadlock rejects instead', async () => {
     const r = await lockscope('run', '--fail-fast', '--json', 'examples/dining-philosophers.ts');
     const report = JSON.parse(r.stdout) as Report;
-    assert.deepEqual(report.findings, [], 'a victim was chosen, so nothing deadlocked');
+    // A victim was chosen, so nothing deadlocked: the report keeps the averted cycle as a warning.
+    assert.deepEqual(
+      report.findings.map((f) => [f.kind, f.pattern, f.severity, f.tasks.length]),
+      [['deadlock', 'averted', 'warning', 5]],
+    );
     assert.match(r.stderr, /DeadlockError: .* cannot wait for fork \d without deadlocking/);
+    // The error's stack starts at the program's own call.
+    const frame = /DeadlockError: .*\n\s+at (.*)/.exec(r.stderr)?.[1];
+    assert.match(frame ?? '', /examples\/dining-philosophers\.ts:34:\d+\)?$/);
   });
 
   test('a missing program: exit status 2; a program that fails to load: 1, with what was seen', async () => {

@@ -18,7 +18,13 @@ const update = process.env.LOCKSCOPE_UPDATE_GOLDEN === '1';
 
 interface Summary {
   exitCode: number;
-  findings: { kind: string; tasks: string[]; resources: string[]; lines: string[] }[];
+  findings: {
+    kind: string;
+    pattern?: string;
+    tasks: string[];
+    resources: string[];
+    lines: string[];
+  }[];
 }
 
 const golden = JSON.parse(readFileSync(goldenFile, 'utf8')) as Record<string, Summary>;
@@ -49,6 +55,7 @@ async function summarise(example: string, extra: string[] = []): Promise<Summary
     exitCode,
     findings: report.findings.map((f) => ({
       kind: f.kind,
+      ...(f.pattern ? { pattern: f.pattern } : {}),
       tasks: f.tasks.map((t) => t.name).sort(),
       resources: f.resources.map((r) => `${r.name} (${r.kind})`).sort(),
       lines: [...new Set(f.sites.map((s) => `${relative(root, s.file)}:${s.line}`))].sort(),

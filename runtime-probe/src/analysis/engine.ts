@@ -288,7 +288,7 @@ export class Analyzer {
       case 'timeout':
       case 'cancel':
       case 'error':
-        if (r && this.#tx.waitsOn(t, r)) this.#tx.endWait(t, at, undefined);
+        if (r) this.#tx.failed(t, r, at, e.n ?? 0);
         return;
       case 'send':
       case 'receive':
@@ -339,30 +339,24 @@ export class Analyzer {
         // before it; one that still comes after it starts nothing (see STARTS).
         this.#tx.threadExited(proc, t.thread, at);
         return;
+      case 'handed-on': {
+        const hold = r?.holders.get(t);
+        if (hold) hold.handedOn = true;
+        return;
+      }
       case 'guard-collected':
         if (r) {
           reportAbandoned(this.#ctx, r, t, r.holders.get(t)?.site ?? site, at, 'guard-collected');
         }
         return;
-      case 'abandoned': {
+      case 'abandoned':
         // Released from the lock word on behalf of thread `n`, which has ended. Its other holds
         // wait for its thread-exit: this event may come from another thread, ahead of the ended
         // thread's last events (a release among them).
         if (e.n !== undefined && e.n > 0) proc.lifetimes.ended(e.n);
-        if (!r) return;
-        // The lock word names the holder as it was when it took the lock, which may be the
-        // provisional id of a flow its thread decided later (identity.ts): a hold of that
-        // thread's that the model knows is the same hold.
-        const named = e.peer !== undefined ? proc.tasks.get(e.peer) : t;
-        const holder =
-          (named && r.holders.has(named) ? named : undefined) ??
-          [...r.holders.keys()].find((h) => h.thread === e.n) ??
-          named ??
-          proc.task(e.peer!);
-        reportAbandoned(this.#ctx, r, holder, site, at, 'thread-ended');
-        this.#tx.dropHold(holder, r, at);
+        if (r)
+          this.#tx.abandoned(r, e.peer !== undefined ? proc.tasks.get(e.peer) : t, e, site, at);
         return;
-      }
       case 'held-long': {
         // A hold of a thread that has ended ended with it (a probe's watchdog skips those; a
         // trace of an older one may not).
@@ -416,7 +410,9 @@ export class Analyzer {
         for (const next of successors(from, true)) if (next === to) return true;
         return false;
       });
-      if (stands) reportDeadlock(this.#ctx, cycle, at);
+      // A cycle whose every wait a finding already explains is that finding's consequence (two
+      // tasks that upgrade the same read lock also wait for each other).
+      if (stands && !cycle.every((t) => t.explained)) reportDeadlock(this.#ctx, cycle, at);
     }
   }
 
@@ -435,6 +431,7 @@ export class Analyzer {
     const finding: Finding = {
       id: f.id,
       kind: f.kind,
+      ...(f.pattern ? { pattern: f.pattern } : {}),
       // A finding the data cannot support definitely is never an error (see Certainty).
       severity: uncertainty.length > 0 && f.severity === 'error' ? 'warning' : f.severity,
       title: f.title,

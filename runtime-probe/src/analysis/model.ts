@@ -63,6 +63,8 @@ export interface Hold {
   since: number;
   /** Its span on the time line (see Spans), or -1. */
   span: number;
+  /** Set when its guard was handed on to a caller (see findings/left-held.ts). */
+  handedOn?: true;
 }
 
 /** The two kinds of span on the time line. */

@@ -16,7 +16,12 @@ export interface TextOptions {
   color: boolean;
   /** How many of the busiest locks to list (0 for none). */
   topLocks?: number;
+  /** How many places of a finding to show with their source lines (DEFAULT_MAX_SITES). */
+  maxSites?: number;
 }
+
+/** Enough for a deadlock of ten tasks with both ends of every edge on a line of its own. */
+export const DEFAULT_MAX_SITES = 20;
 
 const ICON: Record<Finding['severity'], string> = { error: '✖', warning: '⚠', info: 'ℹ' };
 
@@ -41,8 +46,13 @@ export function formatReport(report: Report, options: TextOptions): string {
     if (f.certainty === 'uncertain') {
       out.push(`  ${paint('33', 'uncertain:')} ${certaintyWords.why(f.uncertainty ?? [])}`);
     }
-    for (const site of dedupeSites(f.sites)) {
-      out.push(...formatSite(site, options, paint));
+    const sites = dedupeSites(f.sites);
+    const maxSites = options.maxSites ?? DEFAULT_MAX_SITES;
+    for (const site of sites.slice(0, maxSites)) out.push(...formatSite(site, options, paint));
+    if (sites.length > maxSites) {
+      out.push(
+        `  ${paint('2', `${sites.length - maxSites} more ${plural(sites.length - maxSites, 'site')} not shown (--max-sites ${sites.length} shows them all)`)}`,
+      );
     }
     if (f.fix) out.push(`  ${paint('32', 'fix:')} ${f.fix}`);
     out.push('');
@@ -94,21 +104,19 @@ function formatSite(
   return lines;
 }
 
-/** The same place often plays several roles (everyone waits on one line): show it once. */
+/**
+ * The same place often plays several roles (everyone waits on one line): show it once, with
+ * every role it plays.
+ */
 function dedupeSites(sites: SiteRef[]): SiteRef[] {
-  const byPlace = new Map<string, SiteRef>();
+  const byPlace = new Map<string, { site: SiteRef; roles: string[] }>();
   for (const s of sites) {
     const key = `${s.file}:${s.line}:${s.column}`;
     const seen = byPlace.get(key);
-    if (!seen) byPlace.set(key, { ...s });
-    else if (!seen.role.includes(s.role)) seen.role += `; ${s.role}`;
+    if (!seen) byPlace.set(key, { site: s, roles: [s.role] });
+    else if (!seen.roles.includes(s.role)) seen.roles.push(s.role);
   }
-  return [...byPlace.values()].map((s) => ({ ...s, role: shorten(s.role) }));
-}
-
-function shorten(role: string): string {
-  const parts = role.split('; ');
-  return parts.length > 3 ? `${parts.slice(0, 2).join('; ')}; and ${parts.length - 2} more` : role;
+  return [...byPlace.values()].map(({ site, roles }) => ({ ...site, role: roles.join('; ') }));
 }
 
 export function formatStats(s: ContentionStats): string {

@@ -15,6 +15,8 @@ import {
 } from './model.js';
 import type { FindingContext } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
+import { reportDeadlock } from './findings/deadlock.js';
+import { ERROR_CODES } from '../protocol.js';
 import { checkLivelock } from './findings/livelock.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportSelfDeadlock } from './findings/self-deadlock.js';
@@ -48,7 +50,16 @@ export class Transitions {
       // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
       // own write lock, or a write under one's own read lock, is (the mode held decides).
       if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
-        reportSelfDeadlock(this.#deps.ctx, t, r, own.site, site, at);
+        reportSelfDeadlock(
+          this.#deps.ctx,
+          t,
+          r,
+          own.site,
+          site,
+          at,
+          { held: own.mode, asked: n },
+          own,
+        );
       }
     }
     // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
@@ -57,6 +68,37 @@ export class Transitions {
       const cycle = this.#deps.findCycle(t, true);
       if (cycle) this.#deps.pending.push({ cycle, at });
     }
+  }
+
+  /** A blocking call failed (`code` from ERROR_CODES); a refused fail-fast wait is a finding. */
+  failed(t: TaskState, r: ResourceState, at: number, code: number): void {
+    if (!this.waitsOn(t, r)) return;
+    if (ERROR_CODES[code] === 'deadlock-victim') {
+      const cycle = this.#deps.findCycle(t, true);
+      if (cycle) reportDeadlock(this.#deps.ctx, cycle, at, true);
+    }
+    this.endWait(t, at, undefined);
+  }
+
+  /**
+   * A shared lock was released on behalf of thread `e.n`, which ended holding it; `named` is the
+   * holder the lock word names. That may be the provisional id of a flow its thread decided
+   * later (identity.ts): a hold of that thread's that the model knows is the same hold.
+   */
+  abandoned(
+    r: ResourceState,
+    named: TaskState | undefined,
+    e: { n?: number; peer?: number },
+    site: number,
+    at: number,
+  ): void {
+    const holder =
+      (named && r.holders.has(named) ? named : undefined) ??
+      [...r.holders.keys()].find((h) => h.thread === e.n) ??
+      named ??
+      r.proc.task(e.peer!);
+    reportAbandoned(this.#deps.ctx, r, holder, site, at, 'thread-ended');
+    this.dropHold(holder, r, at);
   }
 
   startWait(t: TaskState, r: ResourceState, site: number, at: number, dir: number): void {

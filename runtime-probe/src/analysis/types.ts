@@ -20,6 +20,29 @@ export type FindingKind = (typeof FINDING_KINDS)[number];
 export type Severity = 'error' | 'warning' | 'info';
 
 /**
+ * A named pattern within a finding kind, as a code (added in report version 1; absent when the
+ * finding fits no named pattern). The wording and the advice follow it.
+ * - `rw-upgrade` (self-deadlock): a task that holds a read lock asks to write it;
+ * - `read-under-write` (self-deadlock): a task that holds a write lock asks to read it;
+ * - `rw-reentry` (deadlock): a second read queued behind a waiting writer, read-write-read;
+ * - `missing-party` (blocked-forever): a barrier waits for a party that will never arrive;
+ * - `no-sender` (blocked-forever): receivers wait on a channel no task will send to or close;
+ * - `left-held` (any lock finding): the holder acquired the lock in a function that has
+ *   returned without releasing it (see `SiteAct` `left-held`);
+ * - `averted` (deadlock): fail-fast refused the wait that would have closed the cycle.
+ */
+export const FINDING_PATTERNS = [
+  'rw-upgrade',
+  'read-under-write',
+  'rw-reentry',
+  'missing-party',
+  'no-sender',
+  'left-held',
+  'averted',
+] as const;
+export type FindingPattern = (typeof FINDING_PATTERNS)[number];
+
+/**
  * Whether the data supports a finding definitely. An uncertain finding is never of error
  * severity, never stops the program, and makes `lockscope run` exit 3 (inconclusive).
  */
@@ -42,10 +65,19 @@ export type UncertaintyReason = (typeof UNCERTAINTY_REASONS)[number];
  * - `tries`: a failed try-lock;
  * - `takes-first`, `takes-then`: the outer and inner acquisitions of a lock-order edge;
  * - `misuse`: the misused call (double release, release by a non-owner, ...);
- * - `acquires`: an acquisition site, in statistics and time lines.
+ * - `acquires`: an acquisition site, in statistics and time lines;
+ * - `left-held`: where a holder acquired a lock in a function that returned without releasing it.
  */
 export type SiteAct =
-  'waits' | 'acquired' | 'holds' | 'tries' | 'takes-first' | 'takes-then' | 'misuse' | 'acquires';
+  | 'waits'
+  | 'acquired'
+  | 'holds'
+  | 'tries'
+  | 'takes-first'
+  | 'takes-then'
+  | 'misuse'
+  | 'acquires'
+  | 'left-held';
 
 export interface SiteRef {
   file: string;
@@ -95,6 +127,8 @@ export interface Finding {
   /** Stable across runs of the same program: the kind and the names involved. */
   id: string;
   kind: FindingKind;
+  /** The named pattern of the kind this finding fits, if any. */
+  pattern?: FindingPattern;
   severity: Severity;
   /** One line: what happened, without the details. */
   title: string;

@@ -4,7 +4,7 @@
  * here; the CLI, the extension and the webview show these words as they come and decide nothing
  * by reading them (they use kinds and site codes).
  */
-import type { UncertaintyReason } from './types.js';
+import type { FindingPattern, UncertaintyReason } from './types.js';
 
 /** Task names in a sentence, comma-separated, in the order the finding gives them. */
 const list = (names: readonly string[]): string => names.join(', ');
@@ -13,6 +13,9 @@ const plural = (n: number, one: string, many: string): string => (n > 1 ? many :
 export const deadlockWords = {
   title: (tasks: number): string => `Deadlock: ${tasks} tasks wait for each other in a cycle`,
   message: (steps: readonly string[]): string => `Deadlock: ${steps.join('; ')}.`,
+  avertedTitle: (victim: string): string =>
+    `Deadlock averted: ${victim}'s wait would have closed a cycle`,
+  averted: (steps: readonly string[]): string => `Deadlock averted: ${steps.join('; ')}.`,
   joins: (from: string, to: string): string => `${from} joins ${to}`,
   queuedBehind: (from: string, res: string, to: string, writes: boolean): string =>
     `${from} waits for ${res} behind ${to}, who waits to ${writes ? 'write' : 'read'} first`,
@@ -21,6 +24,9 @@ export const deadlockWords = {
   signalledBy: (from: string, res: string, to: string): string =>
     `${from} waits on ${res}, which only ${to} would signal`,
   fix: {
+    averted: (victim: string, then: string): string =>
+      `Fail-fast refused ${victim}'s wait with a DeadlockError, which names the cycle in ` +
+      `error.cycle: catch it, release what ${victim} holds and retry. ${then}`,
     rwReentry: (res: string): string =>
       `Do not take ${res} again while holding it: a writer-preferring lock makes a second read ` +
       'wait behind a waiting writer. Take the lock once and pass down what you read (or create ' +
@@ -36,8 +42,13 @@ export const deadlockWords = {
 
 /** Why a task is blocked forever and what to do, by the kind of resource it waits on. */
 export const blockedForeverWords = {
-  title: (tasks: number, res: string): string =>
-    `Blocked forever: ${tasks} ${plural(tasks, 'task waits', 'tasks wait')} on ${res}`,
+  title: (tasks: number, res: string, pattern?: FindingPattern): string =>
+    `Blocked forever: ${tasks} ${plural(tasks, 'task waits', 'tasks wait')} ` +
+    (pattern === 'missing-party'
+      ? `at ${res} for a party that will never arrive`
+      : pattern === 'no-sender'
+        ? `to receive from ${res}, which nothing will feed or close`
+        : `on ${res}`),
   message: (who: readonly string[], why: string): string =>
     `Blocked forever: ${list(who)} ${plural(who.length, 'waits', 'wait')} ${why}. The program ` +
     `went idle with ${plural(who.length, 'it', 'them')} still waiting.`,
@@ -125,19 +136,73 @@ export const abandonedWords = {
   } satisfies Record<AbandonCause, string>,
 };
 
+interface SelfDeadlockWords {
+  title(task: string, res: string): string;
+  message(task: string, res: string): string;
+  fix(res: string): string;
+}
+
+const selfDeadlockLock: SelfDeadlockWords = {
+  title: (task, res) => `Self-deadlock: ${task} waits for ${res}, which it holds`,
+  message: (task, res) => `Self-deadlock: ${task} waits for ${res}, which it already holds.`,
+  fix: () =>
+    'Release the lock before taking it again, or restructure so the inner code receives ' +
+    'the guard; use a ReentrantMutex only if re-entry is really intended.',
+};
+
+/** A lock whose acquiring function returned without releasing it (findings/left-held.ts). */
+export const leftHeldWords = {
+  title: (fn: string, res: string): string =>
+    `Lock left held: ${fn} returned without releasing ${res}`,
+  selfDeadlock: (task: string, res: string, fn: string): string =>
+    `Self-deadlock: ${task} waits for ${res}, which it still holds: it acquired ${res} in ` +
+    `${fn}, and ${fn} returned without releasing it.`,
+  heldBy: (from: string, res: string, to: string, fn: string): string =>
+    `${from} waits for ${res}, held by ${to} (not released when ${fn} returned)`,
+  site: (task: string, res: string, fn: string): string =>
+    `${task} acquired ${res} here and did not release it when ${fn} returned`,
+  fix: (res: string, fn: string): string =>
+    `Release ${res} on every path out of ${fn}, early returns included: hold the guard in a ` +
+    `\`using\` declaration (or release it in \`finally\`). If ${fn} keeps the lock for its ` +
+    'caller on purpose (a lock helper), mark its module as library code (`configure({ library })` ' +
+    'or `"lockscope": { "library": [...] }` in package.json).',
+};
+
 export const selfDeadlockWords = {
-  title: (task: string, res: string): string =>
-    `Self-deadlock: ${task} waits for ${res}, which it holds`,
-  message: (task: string, res: string): string =>
-    `Self-deadlock: ${task} waits for ${res}, which it already holds.`,
-  fix: {
-    rwlock:
+  /** The words for a self-deadlock of this pattern (or none), on a read-write lock or another. */
+  of: (pattern: FindingPattern | undefined, rwlock: boolean): SelfDeadlockWords =>
+    pattern === 'rw-upgrade'
+      ? selfDeadlockWords.upgrade
+      : pattern === 'read-under-write'
+        ? selfDeadlockWords.readUnderWrite
+        : rwlock
+          ? selfDeadlockWords.rwlock
+          : selfDeadlockLock,
+  upgrade: {
+    title: (task, res) => `Upgrade: ${task} asks to write ${res} while it holds it for reading`,
+    message: (task, res) =>
+      `Read-to-write upgrade: ${task} holds ${res} for reading and asks to write it. A write ` +
+      'waits until every read is released, its own included, so it waits forever.',
+    fix: (res) =>
+      `Release the read lock on ${res} before asking to write, then check again under the ` +
+      'write lock (another task may have written in between); or take the write lock from the ' +
+      'start when the read may lead to a write.',
+  } satisfies SelfDeadlockWords,
+  readUnderWrite: {
+    title: (task, res) => `Read under write: ${task} asks to read ${res} while it writes it`,
+    message: (task, res) =>
+      `Read under its own write lock: ${task} holds ${res} for writing and asks to read it. ` +
+      'A read waits until the write is released, even the writer’s own, so it waits forever.',
+    fix: () =>
+      'A read-write lock is not re-entrant in either mode: pass what the inner code reads ' +
+      'down to it, or give it a variant for callers that already hold the lock.',
+  } satisfies SelfDeadlockWords,
+  rwlock: {
+    ...selfDeadlockLock,
+    fix: () =>
       'A read-write lock is not re-entrant in either mode: pass what the inner code needs ' +
       'instead of taking the lock again, or give it a variant for callers that hold the lock.',
-    lock:
-      'Release the lock before taking it again, or restructure so the inner code receives ' +
-      'the guard; use a ReentrantMutex only if re-entry is really intended.',
-  },
+  } satisfies SelfDeadlockWords,
 };
 
 export const misuseWords = {
@@ -229,6 +294,10 @@ export const siteWords = {
   waitsFor: (task: string, res: string): string => `${task} waits for ${res}`,
   waitsOn: (task: string, res: string): string => `${task} waits on ${res}`,
   waitsAgain: (task: string, res: string): string => `${task} waits for ${res} again`,
+  asksTo: (task: string, mode: 'read' | 'write', res: string): string =>
+    `${task} asks to ${mode} ${res}`,
+  acquiredFor: (task: string, res: string, mode: 'reading' | 'writing'): string =>
+    `${task} acquired ${res} for ${mode} here`,
   acquired: (task: string, res: string): string => `${task} acquired ${res}`,
   acquiredHere: (task: string, res: string): string => `${task} acquired ${res} here`,
   neverReleased: (task: string, res: string): string =>

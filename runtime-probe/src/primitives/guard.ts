@@ -60,11 +60,33 @@ onFlush(registerHeldGuards);
 export class Guard implements Disposable {
   #owner: Releasable;
   #hold: Hold;
+  /** Reads of `then` the probe's own promise makes before the caller has the guard. */
+  #ownThenReads: number;
 
-  constructor(owner: Releasable, hold: Hold) {
+  /** `direct` for a guard returned as it is (a try-lock), not through the probe's promise. */
+  constructor(owner: Releasable, hold: Hold, direct = false) {
     this.#owner = owner;
     this.#hold = hold;
+    this.#ownThenReads = direct ? 0 : 1;
     if (rt.recording) fresh.guards.push(this);
+  }
+
+  /**
+   * A promise resolved with a guard reads its `then` (to see whether it is a promise itself):
+   * the probe's own promise does so once, and any later read means that the guard was passed
+   * through another promise, as an async function that returns it does. That hold is then its
+   * caller's to release (findings/left-held.ts). Not a method of the type: it answers undefined.
+   */
+  static {
+    Object.defineProperty(Guard.prototype, 'then', {
+      configurable: true,
+      get(this: Guard): undefined {
+        if (this.#ownThenReads-- === 0 && !this.#hold.released && rt.recording) {
+          sync(Op.handedOn, this.#hold.flow, this.#owner.resource, 0, this.#hold.n);
+        }
+        return undefined;
+      },
+    });
   }
 
   /** Starts watching for this guard being collected while it holds. */

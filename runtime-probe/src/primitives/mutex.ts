@@ -13,7 +13,7 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { judgeWait } from './fail-fast.js';
+import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 import { whenDecided } from '../runs.js';
 
@@ -31,7 +31,7 @@ export type MutexGuard = Guard;
  * records it as a `misuse` event so the analysis can report it. Use ReentrantMutex where
  * re-entry is intended.
  */
-export class Mutex implements Releasable {
+export class Mutex implements Releasable, WaitTarget {
   readonly resource: ResourceRec;
   #holder: Hold | undefined = undefined;
   readonly #waiters = new WaitList<Hold, Hold>();
@@ -76,7 +76,8 @@ export class Mutex implements Releasable {
     const waiter = new Waiter<Hold, Hold>(flow, site, hold);
     const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
     if (rt.config.failFast && !waiter.done) {
-      judgeWait(flow, this, waiter, granted, () => sync(Op.error, flow, this.resource, site));
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
+      judgeWait(flow, this, waiter, granted, { mode: 1, site, call: this.acquire });
     }
     return granted.then((h) => new Guard(this, h));
   }
@@ -106,7 +107,7 @@ export class Mutex implements Releasable {
     const hold: Hold = { flow, site, released: false, n: 1 };
     this.#holder = hold;
     sync(op, flow, this.resource, site);
-    return new Guard(this, hold);
+    return new Guard(this, hold, op === Op.tryAcquired);
   }
 
   [RELEASE](hold: Hold): void {
@@ -162,6 +163,11 @@ export class Mutex implements Releasable {
     // Re-acquisition after a condition wait is not cancellable: the caller must hold the lock
     // again before its wait() settles, whatever happened to the wait.
     return w.start(this.resource, undefined, `${this.resource.name}.acquire()`).then(() => {});
+  }
+
+  /** The flow that must release the mutex first, for fail-fast detection. */
+  *blockersOf(): Iterable<Blocker> {
+    if (this.#holder) yield { flow: this.#holder.flow, ahead: false };
   }
 
   /** The flow holding the mutex, for Condition's checks. */

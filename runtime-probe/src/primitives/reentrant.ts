@@ -11,7 +11,7 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { judgeWait } from './fail-fast.js';
+import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 import { probeMicrotask } from '../runs.js';
 
@@ -20,7 +20,7 @@ import { probeMicrotask } from '../runs.js';
  * released when every guard taken has been released. Ownership follows task identity (see
  * identity.ts): it re-enters only for the flow that holds it.
  */
-export class ReentrantMutex implements Releasable {
+export class ReentrantMutex implements Releasable, WaitTarget {
   readonly resource: ResourceRec;
   #owner: Flow | undefined = undefined;
   #depth = 0;
@@ -71,14 +71,15 @@ export class ReentrantMutex implements Releasable {
     const waiter = new Waiter<Hold, Hold>(flow, site, hold);
     const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
     if (rt.config.failFast && !waiter.done) {
-      judgeWait(flow, this, waiter, granted, () => sync(Op.error, flow, this.resource, site));
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
+      judgeWait(flow, this, waiter, granted, { mode: 1, site, call: this.acquire });
     }
     return granted.then((h) => new Guard(this, h));
   }
 
-  /** The flow that owns the mutex, for fail-fast detection. */
-  holderFlow(): Flow | undefined {
-    return this.#owner;
+  /** The flow that must release the mutex first, for fail-fast detection. */
+  *blockersOf(): Iterable<Blocker> {
+    if (this.#owner) yield { flow: this.#owner, ahead: false };
   }
 
   tryAcquire(): Guard | undefined {
@@ -105,7 +106,7 @@ export class ReentrantMutex implements Releasable {
     this.#depth++;
     const hold: Hold = { flow, site, released: false, n: this.#depth };
     sync(op, flow, this.resource, site, this.#depth);
-    return new Guard(this, hold);
+    return new Guard(this, hold, op === Op.tryAcquired);
   }
 
   [RELEASE](hold: Hold): void {

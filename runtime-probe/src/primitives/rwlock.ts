@@ -1,5 +1,5 @@
 import { currentFlow } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -12,6 +12,7 @@ import {
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
 
 const READ = 1;
 const WRITE = 2;
@@ -26,10 +27,11 @@ export interface RWLockOptions extends ResourceOptions {
 }
 
 /** A reader-writer lock: many readers or one writer. */
-export class RWLock implements Releasable {
+export class RWLock implements Releasable, WaitTarget {
   readonly resource: ResourceRec;
   readonly policy: 'writer-preferring' | 'fair';
-  #readers = 0;
+  /** The read holds (their flows are what fail-fast follows). */
+  readonly #reads = new Set<Hold>();
   #writer: Hold | undefined = undefined;
   #writersWaiting = 0;
   readonly #waiters = new WaitList<Hold, Hold>();
@@ -50,7 +52,7 @@ export class RWLock implements Releasable {
   }
 
   get readers(): number {
-    return this.#readers;
+    return this.#reads.size;
   }
 
   /** Tasks waiting to read or to write. */
@@ -68,7 +70,7 @@ export class RWLock implements Releasable {
   }
 
   #canWrite(): boolean {
-    return this.#writer === undefined && this.#readers === 0 && this.#waiters.size === 0;
+    return this.#writer === undefined && this.#reads.size === 0 && this.#waiters.size === 0;
   }
 
   read(options?: BlockOptions): Promise<Guard> {
@@ -110,8 +112,9 @@ export class RWLock implements Releasable {
     const hold: Hold = { flow, site, released: false, n: mode };
     if (mode === WRITE && options?.timeout !== 0 && !options?.signal?.aborted)
       this.#writersWaiting++;
-    return block(
-      new Waiter<Hold, Hold>(flow, site, hold),
+    const waiter = new Waiter<Hold, Hold>(flow, site, hold);
+    const granted = block(
+      waiter,
       this.#waiters,
       this.resource,
       options,
@@ -122,23 +125,47 @@ export class RWLock implements Releasable {
         if (w.data.n === WRITE) this.#writersWaiting--;
         this.#dispatch();
       },
-    ).then((granted) => new Guard(this, granted));
+    );
+    if (rt.config.failFast && !waiter.done) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
+      const call = mode === READ ? this.read : this.write;
+      judgeWait(flow, this, waiter, granted, { mode, site, call });
+    }
+    return granted.then((h) => new Guard(this, h));
+  }
+
+  /**
+   * The flows that must move before `flow` may take the lock in `mode` (for fail-fast): the
+   * writer, the readers when it asks to write, and the waiting writers the policy serves first
+   * (every one, for a reader of a writer-preferring lock; those ahead of it, otherwise).
+   */
+  *blockersOf(flow: Flow, mode: number): Iterable<Blocker> {
+    if (this.#writer) yield { flow: this.#writer.flow, ahead: false };
+    if (mode === WRITE) for (const h of this.#reads) yield { flow: h.flow, ahead: false };
+    const everyWriter = mode === READ && this.policy === 'writer-preferring';
+    for (let w = this.#waiters.head; w; w = w.next) {
+      if (w.data.flow === flow) {
+        if (!everyWriter) return;
+        continue;
+      }
+      if (w.data.n === WRITE) yield { flow: w.data.flow, ahead: true };
+    }
   }
 
   #grantNow(flow: Flow, site: number, mode: number, op: OpCode = Op.acquired): Guard {
     const hold: Hold = { flow, site, released: false, n: mode };
     this.#take(hold, op);
-    return new Guard(this, hold);
+    return new Guard(this, hold, op === Op.tryAcquired);
   }
 
   #take(hold: Hold, op: OpCode = Op.acquired): void {
-    if (hold.n === READ) this.#readers++;
+    if (hold.n === READ) this.#reads.add(hold);
     else this.#writer = hold;
     sync(op, hold.flow, this.resource, hold.site, hold.n);
   }
 
   [RELEASE](hold: Hold): void {
-    if (hold.n === READ) this.#readers--;
+    if (hold.n === READ) this.#reads.delete(hold);
     else this.#writer = undefined;
     sync(Op.released, hold.flow, this.resource, 0, hold.n);
     this.#dispatch();
@@ -150,7 +177,7 @@ export class RWLock implements Releasable {
       const next = w.next;
       const hold = w.data;
       if (hold.n === WRITE) {
-        if (this.#readers > 0) return;
+        if (this.#reads.size > 0) return;
         this.#waiters.remove(w);
         this.#writersWaiting--;
         this.#take(hold);
@@ -164,7 +191,7 @@ export class RWLock implements Releasable {
       }
       this.#waiters.remove(w);
       this.#take(hold);
-      if (!w.grant(hold)) this.#readers--;
+      if (!w.grant(hold)) this.#reads.delete(hold);
       w = next;
     }
   }

@@ -18,6 +18,9 @@ export function reportAbandoned(
 ): void {
   if (r.abandoned) return;
   r.abandoned = true;
+  // A holder stuck in a wait that a finding explains (a deadlock whose threads the program then
+  // terminated) lost its lock because of that finding: one bug, one finding.
+  if (holder.explained && holder.waitRes) return;
   const waiters = [...r.waiters];
   ctx.emit({
     kind: 'abandoned-lock',

@@ -5,6 +5,7 @@
 import { blockedForeverWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { WAIT_SEND, type ResourceState, type TaskState } from '../model.js';
+import type { FindingPattern } from '../types.js';
 
 export function reportBlockedForever(
   ctx: FindingContext,
@@ -13,6 +14,7 @@ export function reportBlockedForever(
   at: number,
 ): void {
   const [why, fix] = reasonFor(r, tasks[0]!.waitDir);
+  const pattern = patternOf(r, tasks[0]!.waitDir);
   for (const t of tasks) t.explained = true;
   const sites = tasks.map((t) =>
     ctx.site(t.proc, t.waitSite, 'waits', siteWords.waitsOn(t.name, r.name)),
@@ -22,8 +24,9 @@ export function reportBlockedForever(
   }
   ctx.emit({
     kind: 'blocked-forever',
+    ...(pattern ? { pattern } : {}),
     severity: 'error',
-    title: blockedForeverWords.title(tasks.length, r.name),
+    title: blockedForeverWords.title(tasks.length, r.name, pattern),
     id: `blocked-forever:${r.name}:${tasks
       .map((t) => t.name)
       .sort()
@@ -38,6 +41,19 @@ export function reportBlockedForever(
     fix,
     at,
   });
+}
+
+/** The named pattern of waiters on `r` that nothing can wake, if they fit one. */
+function patternOf(r: ResourceState, dir: number): FindingPattern | undefined {
+  switch (r.kind) {
+    case 'channel':
+      return dir === WAIT_SEND ? undefined : 'no-sender';
+    case 'barrier':
+    case 'shared-barrier':
+      return 'missing-party';
+    default:
+      return undefined;
+  }
 }
 
 /** Why the waiters on `r` can never be woken, and what to do, by the kind of resource. */

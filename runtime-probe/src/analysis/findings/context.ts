@@ -7,10 +7,18 @@
 import type { AnalysisOptions } from '../engine.js';
 import type { ProcessModel, ResourceState, TaskState } from '../model.js';
 import type { OrderEdgeState } from '../order.js';
-import type { CycleEdge, FindingKind, Severity, SiteAct, SiteRef } from '../types.js';
+import type {
+  CycleEdge,
+  FindingKind,
+  FindingPattern,
+  Severity,
+  SiteAct,
+  SiteRef,
+} from '../types.js';
 
 export interface FindingDraft {
   kind: FindingKind;
+  pattern?: FindingPattern;
   severity: Severity;
   /** Stable across runs: a finding with an id already reported is not reported again. */
   id: string;

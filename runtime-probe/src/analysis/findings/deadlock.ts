@@ -1,12 +1,23 @@
 /**
  * Deadlock: a cycle of waits, found by the engine in the wait-for graph.
  */
-import { deadlockWords, siteWords } from '../wording.js';
+import { deadlockWords, leftHeldWords, selfDeadlockWords, siteWords } from '../wording.js';
+import { leftHeldBy } from './left-held.js';
 import type { FindingContext } from './context.js';
 import type { SiteRef, CycleEdge } from '../types.js';
 import { Role, lastSite, names, type ResourceState, type TaskState } from '../model.js';
 
-export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: number): void {
+/**
+ * Reports the cycle `found`. An `averted` one is a cycle that fail-fast refused to close (its
+ * first task is the victim): a warning, since the program recovered, and the waits it names
+ * are about to end.
+ */
+export function reportDeadlock(
+  ctx: FindingContext,
+  found: TaskState[],
+  at: number,
+  averted = false,
+): void {
   // Start from the task with the first name, so that every run tells the cycle the same way.
   let first = 0;
   for (let i = 1; i < found.length; i++) if (found[i]!.name < found[first]!.name) first = i;
@@ -15,6 +26,9 @@ export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: numb
   const sites: SiteRef[] = [];
   const resources: ResourceState[] = [];
   const parts: string[] = [];
+  let queuedEdge = false;
+  // A lock its holder's function left held when it returned is the bug the cycle follows from.
+  let leftHeld: { fn: string; res: string } | undefined;
   for (let i = 0; i < cycle.length; i++) {
     const from = cycle[i]!;
     const to = cycle[(i + 1) % cycle.length]!;
@@ -27,14 +41,20 @@ export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: numb
       : r.role === Role.Join
         ? 0
         : (r.holders.get(to)?.site ?? lastSite(r, to));
-    const how =
-      r.role === Role.Join
+    const hold = queued ? undefined : r.holders.get(to);
+    const leftBy =
+      hold && r.role === Role.Lock ? leftHeldBy(to.proc, hold, to.waitSite) : undefined;
+    if (leftBy) leftHeld ??= { fn: leftBy, res: r.name };
+    const how = leftBy
+      ? leftHeldWords.heldBy(from.name, r.name, to.name, leftBy)
+      : r.role === Role.Join
         ? deadlockWords.joins(from.name, to.name)
         : queued
           ? deadlockWords.queuedBehind(from.name, r.name, to.name, to.waitDir === 2)
           : r.role === Role.Lock || r.role === Role.Permits
             ? deadlockWords.heldBy(from.name, r.name, to.name)
             : deadlockWords.signalledBy(from.name, r.name, to.name);
+    queuedEdge ||= queued;
     parts.push(how);
     const waitSite = ctx.site(
       from.proc,
@@ -45,31 +65,50 @@ export function reportDeadlock(ctx: FindingContext, found: TaskState[], at: numb
     const held = ctx.site(
       to.proc,
       holdSite,
-      queued ? 'waits' : 'acquired',
-      queued ? siteWords.waitsFor(to.name, r.name) : siteWords.acquired(to.name, r.name),
+      queued ? 'waits' : leftBy ? 'left-held' : 'acquired',
+      queued
+        ? siteWords.waitsFor(to.name, r.name)
+        : leftBy
+          ? leftHeldWords.site(to.name, r.name, leftBy)
+          : siteWords.acquired(to.name, r.name),
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
     sites.push(waitSite, held);
+    if (averted) continue;
     ctx.cycleEdges.add(`${from.key}>${r.key}`);
     ctx.cycleEdges.add(`${r.key}>${to.key}`);
     from.explained = true;
   }
   const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : 1));
+  // A read queued behind a waiting writer closes the cycle: read-write-read.
+  const rwReentry = queuedEdge && new Set(resources).size === 1;
+  const fix = leftHeld
+    ? leftHeldWords.fix(leftHeld.res, leftHeld.fn)
+    : rwReentry
+      ? deadlockWords.fix.rwReentry(resources[0]!.name)
+      : sorted.length > 1 && new Set(sorted).size === 1
+        ? // Holders of one read-write lock that each ask to write it: upgrades.
+          selfDeadlockWords.upgrade.fix(sorted[0]!.name)
+        : resources.every((r) => r.role === Role.Lock)
+          ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
+          : deadlockWords.fix.signal;
   ctx.emit({
     kind: 'deadlock',
-    severity: 'error',
-    id: `deadlock:${names(resources)}`,
-    title: deadlockWords.title(cycle.length),
-    message: deadlockWords.message(parts),
+    ...(averted
+      ? { pattern: 'averted' as const }
+      : leftHeld
+        ? { pattern: 'left-held' as const }
+        : rwReentry
+          ? { pattern: 'rw-reentry' as const }
+          : {}),
+    severity: averted ? 'warning' : 'error',
+    id: `deadlock:${averted ? 'averted:' : ''}${names(resources)}`,
+    title: averted ? deadlockWords.avertedTitle(found[0]!.name) : deadlockWords.title(cycle.length),
+    message: averted ? deadlockWords.averted(parts) : deadlockWords.message(parts),
     tasks: cycle,
     resources,
     sites,
-    fix:
-      resources.some((r) => r.kind === 'rwlock') && new Set(resources).size === 1
-        ? deadlockWords.fix.rwReentry(resources[0]!.name)
-        : resources.every((r) => r.role === Role.Lock)
-          ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
-          : deadlockWords.fix.signal,
+    fix: averted ? deadlockWords.fix.averted(found[0]!.name, fix) : fix,
     at,
     cycle: edges,
   });

@@ -18,7 +18,8 @@ export function reportMisuse(
 ) {
   const what = MISUSE_CODES[code] ?? `misuse code ${code}`;
   if (what === 'self-deadlock' && r) {
-    reportSelfDeadlock(ctx, t, r, r.holders.get(t)?.site ?? 0, site || t.waitSite, at);
+    const hold = r.holders.get(t);
+    reportSelfDeadlock(ctx, t, r, hold?.site ?? 0, site || t.waitSite, at, undefined, hold);
     return;
   }
   const name = r?.name ?? 'a resource';
