@@ -60,7 +60,7 @@ Options for run and report:
   --livelock <n>         failed try-locks in a row that make a livelock (default 10)
   --max-sites <n>        places shown per finding in the text report (default ${DEFAULT_MAX_SITES})
   --timeout <seconds>    run only: stop the program after this long and report
-  --fail-fast            run only: a mutex acquisition that would deadlock rejects at once
+  --fail-fast            run only: a lock acquisition that would deadlock rejects at once
                          with a DeadlockError (LOCKSCOPE_FAIL_FAST=1)
   --no-color             plain text
 

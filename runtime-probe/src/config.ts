@@ -4,7 +4,7 @@
  * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
  * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
  * - LOCKSCOPE_LOSSLESS=1 (which a collector sets) makes delivery to it lossless (lossless.ts);
- * - LOCKSCOPE_FAIL_FAST=1 makes a mutex acquisition that would deadlock reject at once;
+ * - LOCKSCOPE_FAIL_FAST=1 makes a lock acquisition that would deadlock reject at once;
  * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
  *   (default blocking), LOCKSCOPE_STACK_DEPTH=n how many user frames a site keeps (default 4).
  *

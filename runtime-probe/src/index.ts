@@ -18,6 +18,7 @@ import { rt, type ProbeConfig } from './runtime.js';
 import { libraryProblem } from './library.js';
 import { setLibrary } from './sites.js';
 import { lifetimes } from './shared/lifetimes.js';
+import { failFastTable } from './shared/fail-fast.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
 
 export { Mutex, type MutexGuard } from './primitives/mutex.js';
@@ -68,6 +69,8 @@ ensureRunTracking();
 // Made before the program can start a worker, so that every thread of the process shares it:
 // how a shared lock held by a thread that ended is taken over (shared/lifetimes.ts).
 lifetimes();
+// And the table of blocked threads that fail-fast reads for shared locks (shared/fail-fast.ts).
+failFastTable();
 
 /**
  * Receives every message the probe produces, in process, starting with a `hello`. Delivery is

@@ -2,7 +2,7 @@
  * Library code: files whose frames a finding's sites skip, so that a program that wraps the
  * primitives in a helper module (a Go-style layer, a domain lock manager) sees its findings on
  * its own lines. Marked by `configure({ library: [globs] })` or by a `"lockscope": { "library":
- * [globs] }` field in the program's package.json (read by every thread, so workers follow it).
+ * [globs] }` field in a package.json (each thread reads the nearest one above its own script).
  *
  * A glob is matched against a frame's absolute file path; a relative glob is relative to the
  * folder of the package.json that names it (or, from `configure`, to the working folder).

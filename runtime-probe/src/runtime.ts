@@ -94,8 +94,9 @@ export interface ProbeConfig {
    */
   holdWarnMs: number;
   /**
-   * Fail-fast deadlock detection: a Mutex or ReentrantMutex acquisition that would close a cycle
-   * of waits rejects with a DeadlockError instead of waiting (see primitives/fail-fast.ts).
+   * Fail-fast deadlock detection: an acquisition of a Mutex, ReentrantMutex or RWLock, or a
+   * SharedMutex.acquireSync() without a timeout, that would close a cycle of waits rejects with a
+   * DeadlockError instead of waiting (see primitives/fail-fast.ts and shared/fail-fast.ts).
    */
   failFast: boolean;
   /**

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
 import {
   blockedForeverWords,
+  deadlockWords,
   leftHeldWords,
   selfDeadlockWords,
 } from '../../runtime-probe/src/analysis/wording.js';
@@ -161,6 +162,9 @@ describe('findings that fit', { concurrency: 2 }, () => {
       assert.equal(f.kind, 'deadlock', program);
       assert.equal(f.sites.length, 4, program);
       assert.deepEqual(lines(f), [where], program);
+      // Two locks in opposite orders: the advice is the order, wherever the sites are.
+      assert.equal(f.pattern, undefined, program);
+      assert.match(f.fix, /^Take the locks in one global order/, program);
     }
   });
 
@@ -204,6 +208,67 @@ describe('findings that fit', { concurrency: 2 }, () => {
     assert.equal(f.kind, 'deadlock');
     assert.equal(f.pattern, 'averted');
     assert.equal(f.severity, 'warning');
+    assert.equal(code, 0);
+  });
+});
+
+describe('findings that fit: refusals, timeouts and permits', { concurrency: 2 }, () => {
+  test('a refused upgrade the program recovers from is an averted warning', async () => {
+    const { stderr, report, code } = await lockscope([
+      'run',
+      '--json',
+      'test/fixtures/fail-fast-upgrade.ts',
+    ]);
+    assert.match(stderr, /refused: 1 step\nrecovered/);
+    assert.doesNotMatch(stderr, /stopped the program/);
+    assert.deepEqual(
+      report.findings.map((f) => [f.kind, f.pattern, f.severity]),
+      [['deadlock', 'averted', 'warning']],
+    );
+    assert.equal(code, 0);
+  });
+
+  test('a wait that times out is not taken for a refusal', async () => {
+    const { report } = await lockscope(['run', '--json', 'test/fixtures/timeout-backoff.ts']);
+    assert.ok(report.findings.every((f) => f.pattern !== 'averted'));
+  });
+
+  test('a cycle on one semaphore gets advice about permits', async () => {
+    const { report } = await lockscope(['run', '--json', 'test/fixtures/semaphore-cycle.ts']);
+    assert.equal(report.findings.length, 1);
+    assert.equal(report.findings[0]!.fix, deadlockWords.fix.permits('pool'));
+  });
+});
+
+describe('fail-fast across threads', () => {
+  test('a SharedMutex cycle of blocked workers: one is refused with the cycle as data', async () => {
+    const { stderr, report, code } = await lockscope([
+      'run',
+      '--json',
+      'test/fixtures/fail-fast-shared.ts',
+    ]);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{"cycle"'));
+    assert.equal(lines.length, 1, stderr);
+    const seen = JSON.parse(lines[0]!) as {
+      cycle: { task: string; resource: string; blockedBy: string; site?: { line: number } }[];
+      frame: string;
+    };
+    assert.equal(seen.cycle.length, 2);
+    assert.equal(seen.cycle[0]!.task, seen.cycle[1]!.blockedBy);
+    assert.equal(seen.cycle[1]!.task, seen.cycle[0]!.blockedBy);
+    assert.deepEqual(new Set(seen.cycle.map((s) => s.resource)), new Set(['inventory', 'orders']));
+    assert.equal(seen.cycle[0]!.site?.line, 18);
+    assert.match(seen.frame, /^at .*test\/fixtures\/fail-fast-shared-worker\.mjs:18:\d+\)?$/);
+    assert.match(stderr, /workers ended with exit codes 0, 0/);
+    assert.deepEqual(
+      report.findings.map((f) => [
+        f.kind,
+        f.pattern,
+        f.severity,
+        f.tasks.map((t) => t.name).sort(),
+      ]),
+      [['deadlock', 'averted', 'warning', ['worker 1', 'worker 2']]],
+    );
     assert.equal(code, 0);
   });
 });

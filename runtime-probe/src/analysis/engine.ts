@@ -41,7 +41,6 @@ import { reportAbandoned } from './findings/abandoned-lock.js';
 import { reportDeadlock } from './findings/deadlock.js';
 import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
-import { reportMisuse } from './findings/misuse.js';
 import { isWaiting, successors } from './waitfor.js';
 import type { LiveState, ContentionStats, Finding, Report, SiteRef } from './types.js';
 
@@ -218,7 +217,7 @@ export class Analyzer {
         proc.threads.add(m.thread);
         proc.events += m.events.length;
         for (const e of m.events) this.#event(proc, e, base + e.us);
-        if (this.#pending.length) this.#confirmCycles();
+        this.#confirmCycles();
         return;
       }
       case 'heartbeat':
@@ -288,7 +287,8 @@ export class Analyzer {
       case 'timeout':
       case 'cancel':
       case 'error':
-        if (r) this.#tx.failed(t, r, at, e.n ?? 0);
+        // Only an error's `n` is an error code (a timeout's is its length in milliseconds).
+        if (r) this.#tx.failed(t, r, at, e.op === 'error' ? (e.n ?? 0) : 0);
         return;
       case 'send':
       case 'receive':
@@ -319,7 +319,7 @@ export class Analyzer {
         return;
       }
       case 'misuse':
-        reportMisuse(this.#ctx, t, r, site, e.n ?? 0, at);
+        this.#tx.misuse(t, r, site, e.n ?? 0, at);
         return;
       case 'task-start':
         t.ended = false;
@@ -402,6 +402,8 @@ export class Analyzer {
    * per edge.
    */
   #confirmCycles(): void {
+    // Self-deadlocks first: a cycle their waits explain is theirs (two tasks upgrading a lock).
+    this.#tx.confirmSelfDeadlocks();
     const pending = this.#pending.splice(0);
     for (const { cycle, at } of pending) {
       const stands = cycle.every((from, i) => {

@@ -15,8 +15,9 @@ import {
 } from './model.js';
 import type { FindingContext } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
-import { reportDeadlock } from './findings/deadlock.js';
-import { ERROR_CODES } from '../protocol.js';
+import { AvertedDeadlocks } from './findings/averted.js';
+import { ERROR_CODES, MISUSE_CODES } from '../protocol.js';
+import { reportMisuse } from './findings/misuse.js';
 import { checkLivelock } from './findings/livelock.js';
 import { reportLongHold } from './findings/long-hold.js';
 import { reportSelfDeadlock } from './findings/self-deadlock.js';
@@ -39,9 +40,23 @@ export interface TransitionDeps {
 
 export class Transitions {
   readonly #deps: TransitionDeps;
+  readonly #averted: AvertedDeadlocks;
+  /**
+   * Waits for a lock the task holds, read in this batch: self-deadlocks unless fail-fast refused
+   * them in the same batch (then they are averted), so they are confirmed at the batch's end.
+   */
+  readonly #suspects: {
+    t: TaskState;
+    r: ResourceState;
+    site: number;
+    at: number;
+    modes?: { held: number; asked: number };
+    hold: Hold | undefined;
+  }[] = [];
 
   constructor(deps: TransitionDeps) {
     this.#deps = deps;
+    this.#averted = new AvertedDeadlocks(deps.ctx, (t) => deps.findCycle(t, true));
   }
 
   request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
@@ -50,16 +65,7 @@ export class Transitions {
       // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
       // own write lock, or a write under one's own read lock, is (the mode held decides).
       if (own && !(r.kind === 'rwlock' && n === 1 && own.mode === 1)) {
-        reportSelfDeadlock(
-          this.#deps.ctx,
-          t,
-          r,
-          own.site,
-          site,
-          at,
-          { held: own.mode, asked: n },
-          own,
-        );
+        this.#suspects.push({ t, r, site, at, modes: { held: own.mode, asked: n }, hold: own });
       }
     }
     // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
@@ -67,16 +73,29 @@ export class Transitions {
     if (r.role === Role.Lock) {
       const cycle = this.#deps.findCycle(t, true);
       if (cycle) this.#deps.pending.push({ cycle, at });
+      this.#averted.waited(t, r, at);
+    }
+  }
+
+  /** A misuse (`code` from MISUSE_CODES); re-taking a lock one holds is a self-deadlock to confirm. */
+  misuse(t: TaskState, r: ResourceState | undefined, site: number, code: number, at: number): void {
+    if (r && MISUSE_CODES[code] === 'self-deadlock') {
+      this.#suspects.push({ t, r, site: site || t.waitSite, at, hold: r.holders.get(t) });
+    } else reportMisuse(this.#deps.ctx, t, r, site, code, at);
+  }
+
+  /** Reports the self-deadlocks of this batch whose waits still stand. */
+  confirmSelfDeadlocks(): void {
+    for (const { t, r, site, at, modes, hold } of this.#suspects.splice(0)) {
+      if (t.waitRes !== r || t.ended) continue;
+      reportSelfDeadlock(this.#deps.ctx, t, r, hold?.site ?? 0, site, at, modes, hold);
     }
   }
 
   /** A blocking call failed (`code` from ERROR_CODES); a refused fail-fast wait is a finding. */
   failed(t: TaskState, r: ResourceState, at: number, code: number): void {
     if (!this.waitsOn(t, r)) return;
-    if (ERROR_CODES[code] === 'deadlock-victim') {
-      const cycle = this.#deps.findCycle(t, true);
-      if (cycle) reportDeadlock(this.#deps.ctx, cycle, at, true);
-    }
+    if (ERROR_CODES[code] === 'deadlock-victim') this.#averted.refused(t, r, at);
     this.endWait(t, at, undefined);
   }
 

@@ -34,6 +34,9 @@ export const deadlockWords = {
     lockOrder: (order: readonly string[]): string =>
       `Take the locks in one global order (for example always ${order.join(' before ')}), ` +
       'or acquire with a timeout and back off.',
+    permits: (res: string): string =>
+      `Do not ask ${res} for more permits while holding some: take what a task needs in one ` +
+      'acquisition, or release what it holds before asking again.',
     signal:
       'Make sure the task that would wake the others is not itself waiting for them: ' +
       'release locks before waiting on a channel or condition, or close the channel.',

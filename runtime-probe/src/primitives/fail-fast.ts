@@ -39,6 +39,8 @@ interface Waiting {
   target: WaitTarget;
   mode: number;
   site: number;
+  /** The wait itself: once done (granted, failed, timed out) it waits for nothing. */
+  waiter: { readonly done: boolean };
 }
 
 // Shared by both builds, so that a cycle through locks of the ESM and CJS builds is seen whole.
@@ -66,8 +68,9 @@ export function wouldDeadlock(flow: Flow, request: Waiting): Step[] | undefined 
       if (next.uncertain) continue;
       path.push({ flow: at, wait, next, ahead: b.ahead });
       if (next.id === me.id) return true;
+      // An entry is removed a microtask after its wait ended; until then it is not a wait.
       const further = waiting.get(next);
-      if (!seen.has(next.id) && further) {
+      if (!seen.has(next.id) && further && !further.waiter.done) {
         seen.add(next.id);
         if (search(next, further)) return true;
       }
@@ -121,18 +124,25 @@ function errorFor(cycle: Step[], origin: { stack?: string }): DeadlockError {
 export function judgeWait(
   flow: Flow,
   target: WaitTarget,
-  waiter: { fail(error: unknown): boolean },
+  waiter: { fail(error: unknown): boolean; readonly done: boolean },
   until: Promise<unknown>,
-  request: { mode: number; site: number; call: (...args: never[]) => unknown },
+  request: {
+    mode: number;
+    site: number;
+    call: (...args: never[]) => unknown;
+    /** Undoes what the lock did for the queued request, once it is refused. */
+    refused?: () => void;
+  },
 ): void {
   const origin: { stack?: string } = {};
   Error.captureStackTrace(origin, request.call);
-  const wait: Waiting = { target, mode: request.mode, site: request.site };
+  const wait: Waiting = { target, mode: request.mode, site: request.site, waiter };
   const judge = (): void => {
     const cycle = wouldDeadlock(flow, wait);
     if (cycle) {
       if (waiter.fail(errorFor(cycle, origin))) {
         sync(Op.error, flow, target.resource, request.site, ErrorCode.deadlockVictim);
+        request.refused?.();
       }
       return;
     }

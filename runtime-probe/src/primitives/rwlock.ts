@@ -1,4 +1,4 @@
-import { currentFlow } from '../identity.js';
+import { currentFlow, resolved } from '../identity.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import {
   Op,
@@ -129,7 +129,17 @@ export class RWLock implements Releasable, WaitTarget {
     if (rt.config.failFast && !waiter.done) {
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
       const call = mode === READ ? this.read : this.write;
-      judgeWait(flow, this, waiter, granted, { mode, site, call });
+      judgeWait(flow, this, waiter, granted, {
+        mode,
+        site,
+        call,
+        // A refused writer no longer waits: readers it held back may go.
+        refused: () => {
+          if (mode !== WRITE) return;
+          this.#writersWaiting--;
+          this.#dispatch();
+        },
+      });
     }
     return granted.then((h) => new Guard(this, h));
   }
@@ -144,7 +154,8 @@ export class RWLock implements Releasable, WaitTarget {
     if (mode === WRITE) for (const h of this.#reads) yield { flow: h.flow, ahead: false };
     const everyWriter = mode === READ && this.policy === 'writer-preferring';
     for (let w = this.#waiters.head; w; w = w.next) {
-      if (w.data.flow === flow) {
+      // The request's own entry: its flow may be provisional, so identities are compared.
+      if (resolved(w.data.flow) === resolved(flow)) {
         if (!everyWriter) return;
         continue;
       }

@@ -86,7 +86,7 @@ export class Semaphore implements Releasable {
   tryAcquire(): Guard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
-    if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site);
+    if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site, true);
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
     return undefined;
   }
@@ -110,11 +110,12 @@ export class Semaphore implements Releasable {
     this.#give(currentFlow(), n);
   }
 
-  #grant(flow: Flow, site: number): Guard {
+  /** `direct` for a try-acquisition, whose guard is returned as it is (see Guard). */
+  #grant(flow: Flow, site: number, direct = false): Guard {
     this.#permits--;
     const hold: Hold = { flow, site, released: false, n: 1 };
     sync(Op.acquired, flow, this.resource, site, 1);
-    return new Guard(this, hold);
+    return new Guard(this, hold, direct);
   }
 
   [RELEASE](hold: Hold): void {

@@ -23,6 +23,8 @@ import {
 import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
 import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
 import { rememberSharedLock } from './registry.js';
+import { refuseIfCycle } from './deadlock-error.js';
+import { nameLock, newLockId, publishHolder, publishWait } from './fail-fast.js';
 
 // Layout of the shared state, in 32-bit words.
 // The lock word: the holder's thread tag in the high 30 bits, FREE .. ABANDONED in the low 2. The
@@ -34,6 +36,7 @@ import { rememberSharedLock } from './registry.js';
 const STATE = 0;
 const OWNER_TASK = 16; // the holder's task id, low 32 bits (the high bits are the thread)
 const OWNER_SITE = 17; // the holder's acquisition site, low 32 bits
+const LOCK_ID = 19; // the lock's id in the fail-fast table (shared/fail-fast.ts), 0 until needed
 const HOLDS = 18; // how many times it has been taken while recording: a watchdog that sees the
 // same count twice T apart knows the current hold has lasted at least T, without a clock read.
 const WORDS = 32;
@@ -96,6 +99,8 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   readonly #mainTask = rt.mainFlow.id >>> 0;
   /** The lock word a waiter waits on, left by the last NOT_TAKEN of `#trySlow`. */
   #seen = 0;
+  /** Set while this thread's hold is published in the fail-fast table, to withdraw it. */
+  #published = false;
 
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     super('shared-mutex', WORDS, handle);
@@ -163,6 +168,8 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       // The compare-and-swap fails only if a waiter marked the lock contended meanwhile, or if
       // someone else released it first: look again.
       if (Atomics.compareExchange(words, STATE, c, ABANDONED) !== c) continue;
+      // The dead thread cannot withdraw its hold from the fail-fast table: done for it.
+      publishHolder(Atomics.load(words, LOCK_ID), 0);
       this.#abandoned(currentFlow(), deadThreadId, held);
       return true;
     }
@@ -216,15 +223,34 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(Op.request, flow, this.resource, site);
+    // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
+    // judged before the request is sent, so that a refused one goes out with its refusal.
+    const judged = rt.config.failFast && timeout === undefined ? this.#lockId() : 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
+    if (judged) refuseIfCycle(this.#tag, judged, flow, this.resource, site, this.acquireSync);
     // Whoever watches must see this thread's wait before it blocks.
     if (rt.recording) flush();
-    for (;;) {
-      const taken = this.#trySlow(flow, site);
-      if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
-      const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
-      // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
-      Atomics.wait(this.words, STATE, this.#seen, Math.min(left ?? Infinity, LOOK_AGAIN_MS));
+    try {
+      for (;;) {
+        const taken = this.#trySlow(flow, site);
+        if (taken) return this.#granted(flow, site, taken === TAKEN_DIED);
+        const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
+        // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
+        Atomics.wait(this.words, STATE, this.#seen, Math.min(left ?? Infinity, LOOK_AGAIN_MS));
+      }
+    } finally {
+      if (judged) publishWait(this.#tag, 0);
     }
+  }
+
+  /** This lock's id in the fail-fast table, given on first use; 0 when ids ran out. */
+  #lockId(): number {
+    const known = Atomics.load(this.words, LOCK_ID);
+    if (known) return nameLock(known, this.resource.name);
+    const mine = newLockId();
+    const id = Atomics.compareExchange(this.words, LOCK_ID, 0, mine) || mine;
+    nameLock(id, this.resource.name);
+    return id;
   }
 
   /**
@@ -356,6 +382,13 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   #own(flow: Flow, site: number, ownerDied: boolean, op: OpCode = Op.acquired): void {
     const words = this.words;
+    if (rt.config.failFast) {
+      const id = this.#lockId();
+      if (id) {
+        publishHolder(id, this.#tag);
+        this.#published = true;
+      }
+    }
     if (rt.recording) {
       // Plain writes: the lock word's atomic operations order them for the next holder, and
       // observers (the watchdog, whoever releases the lock for an ended thread) only need a
@@ -416,6 +449,11 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
 
   #unlock(): void {
     const words = this.words;
+    // Withdrawn before the lock is let go, so that the table never names a past holder.
+    if (this.#published) {
+      this.#published = false;
+      publishHolder(Atomics.load(words, LOCK_ID), 0);
+    }
     if (Atomics.compareExchange(words, STATE, this.#locked, FREE) === this.#locked) return;
     if (Atomics.compareExchange(words, STATE, this.#contended, FREE) === this.#contended) {
       Atomics.notify(words, STATE, 1);

@@ -27,6 +27,7 @@ export function reportDeadlock(
   const resources: ResourceState[] = [];
   const parts: string[] = [];
   let queuedEdge = false;
+  const oneLock = new Set(cycle.map((t) => t.waitRes)).size === 1;
   // A lock its holder's function left held when it returned is the bug the cycle follows from.
   let leftHeld: { fn: string; res: string } | undefined;
   for (let i = 0; i < cycle.length; i++) {
@@ -42,8 +43,9 @@ export function reportDeadlock(
         ? 0
         : (r.holders.get(to)?.site ?? lastSite(r, to));
     const hold = queued ? undefined : r.holders.get(to);
+    // Only a cycle on one lock is the leak's own bug; through several locks, the order is.
     const leftBy =
-      hold && r.role === Role.Lock ? leftHeldBy(to.proc, hold, to.waitSite) : undefined;
+      hold && oneLock && r.role === Role.Lock ? leftHeldBy(to.proc, hold, to.waitSite) : undefined;
     if (leftBy) leftHeld ??= { fn: leftBy, res: r.name };
     const how = leftBy
       ? leftHeldWords.heldBy(from.name, r.name, to.name, leftBy)
@@ -86,12 +88,17 @@ export function reportDeadlock(
     ? leftHeldWords.fix(leftHeld.res, leftHeld.fn)
     : rwReentry
       ? deadlockWords.fix.rwReentry(resources[0]!.name)
-      : sorted.length > 1 && new Set(sorted).size === 1
-        ? // Holders of one read-write lock that each ask to write it: upgrades.
-          selfDeadlockWords.upgrade.fix(sorted[0]!.name)
-        : resources.every((r) => r.role === Role.Lock)
-          ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
-          : deadlockWords.fix.signal;
+      : cycle.length === 1
+        ? // A task that waits for itself (a refused re-acquisition).
+          selfDeadlockWords.of(undefined, sorted[0]!.kind === 'rwlock').fix(sorted[0]!.name)
+        : oneLock && sorted[0]!.kind === 'rwlock'
+          ? // Holders of one read-write lock that each ask to write it: upgrades.
+            selfDeadlockWords.upgrade.fix(sorted[0]!.name)
+          : oneLock && sorted[0]!.role === Role.Permits
+            ? deadlockWords.fix.permits(sorted[0]!.name)
+            : resources.every((r) => r.role === Role.Lock)
+              ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
+              : deadlockWords.fix.signal;
   ctx.emit({
     kind: 'deadlock',
     ...(averted

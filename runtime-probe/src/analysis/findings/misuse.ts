@@ -1,11 +1,11 @@
 /**
  * Misuse: a primitive used against its rules (double release, release by a non-owner,
- * over-release, a condition without its lock), from the probe's misuse codes.
+ * over-release, a condition without its lock), from the probe's misuse codes. (Its
+ * `self-deadlock` code is a self-deadlock, confirmed by the transitions.)
  */
 import { misuseWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { MISUSE_CODES } from '../../protocol.js';
-import { reportSelfDeadlock } from './self-deadlock.js';
 import { type ResourceState, type TaskState } from '../model.js';
 
 export function reportMisuse(
@@ -17,11 +17,6 @@ export function reportMisuse(
   at: number,
 ) {
   const what = MISUSE_CODES[code] ?? `misuse code ${code}`;
-  if (what === 'self-deadlock' && r) {
-    const hold = r.holders.get(t);
-    reportSelfDeadlock(ctx, t, r, hold?.site ?? 0, site || t.waitSite, at, undefined, hold);
-    return;
-  }
   const name = r?.name ?? 'a resource';
   const [message, fix] = misuseWords.explain(what, t.name, name);
   ctx.emit({
