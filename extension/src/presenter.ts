@@ -90,7 +90,11 @@ export function diagnosticsFor(findings: readonly Finding[]): Map<string, Diagno
 
 function inlineIcon(f: Finding): string {
   if (f.certainty === 'uncertain') return '?';
-  return f.kind === 'deadlock' ? '⛔' : f.severity === 'error' ? '✖' : '⚠';
+  return f.kind === 'deadlock' && f.severity === 'error'
+    ? '⛔'
+    : f.severity === 'error'
+      ? '✖'
+      : '⚠';
 }
 
 /** The sentence that says why a finding is uncertain, after `sep`; empty for an exact one. */

@@ -102,6 +102,9 @@ export const OPS = [
   // The holder handed the guard of its hold on through a promise (an async function returned
   // it): the hold is its caller's to release, not left held when the acquiring function returned.
   'handed-on',
+  // Like `request`, for a wait that may end without a grant: it has a timeout or an AbortSignal.
+  // A cycle through it may break by itself, so it is not a deadlock for certain.
+  'request-bounded',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

@@ -44,6 +44,7 @@ export const Op = {
   collected: 30,
   threadCut: 31,
   handedOn: 32,
+  requestBounded: 33,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

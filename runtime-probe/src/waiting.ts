@@ -10,6 +10,13 @@ import { Op, sync } from './sync.js';
 /** The longest delay a Node timer supports; a longer timeout is treated as no timeout. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Whether a wait with these options may end without being granted (a timeout, a signal). */
+export function isBounded(options: BlockOptions | undefined): boolean {
+  if (!options) return false;
+  const { timeout, signal } = options;
+  return (timeout !== undefined && timeout <= MAX_TIMER_MS) || signal !== undefined;
+}
+
 /** Options every blocking call takes. */
 export interface BlockOptions {
   /**

@@ -41,7 +41,7 @@ import { reportAbandoned } from './findings/abandoned-lock.js';
 import { reportDeadlock } from './findings/deadlock.js';
 import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
-import { isWaiting, successors } from './waitfor.js';
+import { cycleStands, isWaiting, successors } from './waitfor.js';
 import type { LiveState, ContentionStats, Finding, Report, SiteRef } from './types.js';
 
 export interface AnalysisOptions {
@@ -64,7 +64,8 @@ export interface AnalysisOptions {
  * What an event of a thread that has ended may not do when it arrives after the end: start a
  * hold or a wait, or start a task again.
  */
-const STARTS = new Set(['request', 'acquired', 'try-acquired', 'wait', 'join', 'task-start']);
+const LOCK_OPS = new Set(['request', 'request-bounded', 'acquired', 'try-acquired']);
+const STARTS = new Set([...LOCK_OPS, 'wait', 'join', 'task-start']);
 
 export const DEFAULT_OPTIONS: AnalysisOptions = {
   longHoldMs: 1000,
@@ -258,15 +259,11 @@ export class Analyzer {
     const r = e.res !== undefined ? proc.resource(e.res) : undefined;
     const site = e.site ?? 0;
     // A resource the stream never registered takes the part its operations show.
-    if (
-      r?.kind === 'unknown' &&
-      (e.op === 'request' || e.op === 'acquired' || e.op === 'try-acquired')
-    ) {
-      r.role = Role.Lock;
-    }
+    if (r?.kind === 'unknown' && LOCK_OPS.has(e.op)) r.role = Role.Lock;
     switch (e.op) {
       case 'request':
-        if (r) this.#tx.request(t, r, site, at, e.n ?? 0);
+      case 'request-bounded':
+        if (r) this.#tx.request(t, r, site, at, e.n ?? 0, e.op === 'request-bounded');
         return;
       case 'acquired':
         if (r) this.#tx.acquired(t, r, site, at, e.n ?? 0, false);
@@ -288,7 +285,10 @@ export class Analyzer {
       case 'cancel':
       case 'error':
         // Only an error's `n` is an error code (a timeout's is its length in milliseconds).
-        if (r) this.#tx.failed(t, r, at, e.op === 'error' ? (e.n ?? 0) : 0);
+        if (r) {
+          const code = e.op === 'error' ? (e.n ?? 0) : 0;
+          this.#tx.failed(t, r, at, code, e.op === 'timeout' || e.op === 'cancel');
+        }
         return;
       case 'send':
       case 'receive':
@@ -404,17 +404,13 @@ export class Analyzer {
   #confirmCycles(): void {
     // Self-deadlocks first: a cycle their waits explain is theirs (two tasks upgrading a lock).
     this.#tx.confirmSelfDeadlocks();
-    const pending = this.#pending.splice(0);
-    for (const { cycle, at } of pending) {
-      const stands = cycle.every((from, i) => {
-        const to = cycle[(i + 1) % cycle.length]!;
-        if (!from.blocked || from.ended) return false;
-        for (const next of successors(from, true)) if (next === to) return true;
-        return false;
-      });
+    for (const { cycle, at } of this.#pending.splice(0)) {
       // A cycle whose every wait a finding already explains is that finding's consequence (two
       // tasks that upgrade the same read lock also wait for each other).
-      if (stands && !cycle.every((t) => t.explained)) reportDeadlock(this.#ctx, cycle, at);
+      if (!cycleStands(cycle) || cycle.every((t) => t.explained)) continue;
+      // One that a timeout or an abort may break is judged when it breaks (or at idle).
+      if (cycle.some((t) => t.waitBounded)) this.#tx.broken.kept(cycle, at);
+      else reportDeadlock(this.#ctx, cycle, at);
     }
   }
 

@@ -88,6 +88,8 @@ export class TaskState {
   waitGrants = 0;
   /** For a channel wait, its direction (WAIT_SEND, or 1 to receive); for a read-write lock, the mode. */
   waitDir = 0;
+  /** Set when the wait may end without a grant (a timeout, an AbortSignal): `request-bounded`. */
+  waitBounded = false;
   waitSpan = -1;
   /** The task's lane on the time line, made with its first span. */
   lane: TimelineLane | undefined = undefined;

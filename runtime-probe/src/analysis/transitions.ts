@@ -16,6 +16,7 @@ import {
 import type { FindingContext } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
 import { AvertedDeadlocks } from './findings/averted.js';
+import { BrokenCycles } from './findings/broken.js';
 import { ERROR_CODES, MISUSE_CODES } from '../protocol.js';
 import { reportMisuse } from './findings/misuse.js';
 import { checkLivelock } from './findings/livelock.js';
@@ -41,6 +42,8 @@ export interface TransitionDeps {
 export class Transitions {
   readonly #deps: TransitionDeps;
   readonly #averted: AvertedDeadlocks;
+  /** Cycles through waits that may give up, judged when they break. */
+  readonly broken: BrokenCycles;
   /**
    * Waits for a lock the task holds, read in this batch: self-deadlocks unless fail-fast refused
    * them in the same batch (then they are averted), so they are confirmed at the batch's end.
@@ -57,9 +60,18 @@ export class Transitions {
   constructor(deps: TransitionDeps) {
     this.#deps = deps;
     this.#averted = new AvertedDeadlocks(deps.ctx, (t) => deps.findCycle(t, true));
+    this.broken = new BrokenCycles(deps.ctx);
   }
 
-  request(t: TaskState, r: ResourceState, site: number, at: number, n: number): void {
+  /** `bounded`: the wait may end without a grant (a timeout, an AbortSignal). */
+  request(
+    t: TaskState,
+    r: ResourceState,
+    site: number,
+    at: number,
+    n: number,
+    bounded = false,
+  ): void {
     if (r.role === Role.Lock && r.kind !== 'reentrant-mutex') {
       const own = r.holders.get(t);
       // A second shared hold of a read-write lock is not a deadlock by itself; a read under one's
@@ -70,6 +82,7 @@ export class Transitions {
     }
     // For a read-write lock, `n` is the mode (1 read, 2 write): kept for the starvation advice.
     this.startWait(t, r, site, at, r.kind === 'rwlock' ? n : 0);
+    t.waitBounded = bounded;
     if (r.role === Role.Lock) {
       const cycle = this.#deps.findCycle(t, true);
       if (cycle) this.#deps.pending.push({ cycle, at });
@@ -93,8 +106,9 @@ export class Transitions {
   }
 
   /** A blocking call failed (`code` from ERROR_CODES); a refused fail-fast wait is a finding. */
-  failed(t: TaskState, r: ResourceState, at: number, code: number): void {
+  failed(t: TaskState, r: ResourceState, at: number, code: number, gaveUp = false): void {
     if (!this.waitsOn(t, r)) return;
+    if (gaveUp) this.broken.gaveUp(t, at);
     if (ERROR_CODES[code] === 'deadlock-victim') this.#averted.refused(t, r, at);
     this.endWait(t, at, undefined);
   }
@@ -159,6 +173,7 @@ export class Transitions {
     t.waitSpan = -1;
     t.waitRes = undefined;
     t.joinTarget = undefined;
+    t.waitBounded = false;
     t.starved = undefined;
     // A finding explained that wait; a later one is judged afresh.
     t.explained = false;

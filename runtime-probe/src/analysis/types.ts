@@ -29,7 +29,9 @@ export type Severity = 'error' | 'warning' | 'info';
  * - `no-sender` (blocked-forever): receivers wait on a channel no task will send to or close;
  * - `left-held` (any lock finding): the holder acquired the lock in a function that has
  *   returned without releasing it (see `SiteAct` `left-held`);
- * - `averted` (deadlock): fail-fast refused the wait that would have closed the cycle.
+ * - `averted` (deadlock): fail-fast refused the wait that would have closed the cycle;
+ * - `timed-out` (deadlock): a cycle that lasted until one of its waits gave up (a timeout or an
+ *   AbortSignal): a warning, since it broke by itself.
  */
 export const FINDING_PATTERNS = [
   'rw-upgrade',
@@ -39,6 +41,7 @@ export const FINDING_PATTERNS = [
   'no-sender',
   'left-held',
   'averted',
+  'timed-out',
 ] as const;
 export type FindingPattern = (typeof FINDING_PATTERNS)[number];
 

@@ -70,3 +70,13 @@ function rwWakers(t: TaskState, r: ResourceState): TaskState[] {
   }
   return out;
 }
+
+/** Whether every wait of `cycle` (each task waiting for the next) still stands, definitely. */
+export function cycleStands(cycle: readonly TaskState[]): boolean {
+  return cycle.every((from, i) => {
+    const to = cycle[(i + 1) % cycle.length]!;
+    if (!from.blocked || from.ended) return false;
+    for (const next of successors(from, true)) if (next === to) return true;
+    return false;
+  });
+}

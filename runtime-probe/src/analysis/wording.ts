@@ -16,6 +16,8 @@ export const deadlockWords = {
   avertedTitle: (victim: string): string =>
     `Deadlock averted: ${victim}'s wait would have closed a cycle`,
   averted: (steps: readonly string[]): string => `Deadlock averted: ${steps.join('; ')}.`,
+  timedOutTitle: (task: string): string => `Deadlock broken by a timeout: ${task} gave up waiting`,
+  timedOut: (steps: readonly string[]): string => `Deadlock until a timeout: ${steps.join('; ')}.`,
   joins: (from: string, to: string): string => `${from} joins ${to}`,
   queuedBehind: (from: string, res: string, to: string, writes: boolean): string =>
     `${from} waits for ${res} behind ${to}, who waits to ${writes ? 'write' : 'read'} first`,
@@ -27,6 +29,9 @@ export const deadlockWords = {
     averted: (victim: string, then: string): string =>
       `Fail-fast refused ${victim}'s wait with a DeadlockError, which names the cycle in ` +
       `error.cycle: catch it, release what ${victim} holds and retry. ${then}`,
+    timedOut: (task: string, then: string): string =>
+      `The cycle lasted until ${task}'s wait gave up (its timeout or AbortSignal), and it can ` +
+      `form again. ${then}`,
     rwReentry: (res: string): string =>
       `Do not take ${res} again while holding it: a writer-preferring lock makes a second read ` +
       'wait behind a waiting writer. Take the lock once and pass down what you read (or create ' +

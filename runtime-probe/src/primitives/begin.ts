@@ -7,6 +7,7 @@ import { Op, sync, type OpCode } from '../sync.js';
 import {
   alreadyAborted,
   immediateTimeout,
+  isBounded,
   type BlockOptions,
   type WaitList,
   type Waiter,
@@ -34,7 +35,15 @@ export function block<T, D>(
     return Promise.reject(immediateTimeout(what));
   }
   list?.push(waiter);
-  sync(op, waiter.flow, res, waiter.site, n, peer);
+  // A request that may give up says so: a cycle through it is not a deadlock for certain.
+  sync(
+    op === Op.request && isBounded(options) ? Op.requestBounded : op,
+    waiter.flow,
+    res,
+    waiter.site,
+    n,
+    peer,
+  );
   return waiter.start(res, options, what, giveUp);
 }
 

@@ -6,8 +6,8 @@
  */
 import { TimeoutError } from '../errors.js';
 import type { Flow, ResourceRec } from '../runtime.js';
-import { newResource, Op, sync, type ResourceOptions } from '../sync.js';
-import { MAX_TIMER_MS } from '../waiting.js';
+import { newResource, Op, sync, type OpCode, type ResourceOptions } from '../sync.js';
+import { isBounded, MAX_TIMER_MS, type BlockOptions } from '../waiting.js';
 import { clock } from '../clock.js';
 
 export interface SharedHandle {
@@ -116,4 +116,9 @@ export abstract class SharedPrimitive {
       timeout ?? 0,
     );
   }
+}
+
+/** The op of a shared lock's request: bounded when it may give up (see `isBounded`). */
+export function requestOp(options: BlockOptions | undefined): OpCode {
+  return isBounded(options) ? Op.requestBounded : Op.request;
 }

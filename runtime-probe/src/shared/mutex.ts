@@ -12,6 +12,7 @@ import {
   type ResourceOptions,
 } from '../sync.js';
 import { alreadyAborted, checkOptions, type BlockOptions } from '../waiting.js';
+import { requestOp } from './handle.js';
 import { abortErrorFor } from '../errors.js';
 import {
   isHandle,
@@ -222,7 +223,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     }
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
-    sync(Op.request, flow, this.resource, site);
+    sync(requestOp(options), flow, this.resource, site);
     // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
     // judged before the request is sent, so that a refused one goes out with its refusal.
     const judged = rt.config.failFast && timeout === undefined ? this.#lockId() : 0;
@@ -325,7 +326,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
       sync(Op.timeout, flow, this.resource, site, 0);
       return Promise.reject(new TimeoutError(`${what} could not complete at once (timeout: 0)`, 0));
     }
-    sync(Op.request, flow, this.resource, site);
+    sync(requestOp(options), flow, this.resource, site);
     return this.#waitAsync(flow, site, what, timeout, signal);
   }
 

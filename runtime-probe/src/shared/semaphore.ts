@@ -7,6 +7,7 @@ import { checkOptions } from '../waiting.js';
 import {
   isHandle,
   keepAlive,
+  requestOp,
   SharedPrimitive,
   sharedResource,
   type SharedHandle,
@@ -89,7 +90,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
-    sync(Op.request, flow, this.resource, site, 1);
+    sync(requestOp(options), flow, this.resource, site, 1);
     if (rt.recording) flush();
     while (!this.#take()) {
       const left = this.timeLeft(flow, site, 'acquireSync', timeout, deadline);
@@ -106,7 +107,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     if (this.#take()) return this.#granted(flow, site);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
-    sync(Op.request, flow, this.resource, site, 1);
+    sync(requestOp(options), flow, this.resource, site, 1);
     const release = keepAlive();
     flow.blocked = true;
     try {

@@ -35,7 +35,7 @@ export class AvertedDeadlocks {
     // A task that asked again for a lock it holds waits for itself: a cycle of one.
     const cycle = res.holders.has(victim) ? [victim] : this.findCycle(victim);
     if (cycle) {
-      reportDeadlock(this.ctx, cycle, at, true);
+      reportDeadlock(this.ctx, cycle, at, 'averted');
       return;
     }
     const held = new Set<ResourceState>();
@@ -59,7 +59,7 @@ export class AvertedDeadlocks {
       p.victim.waitSite = p.site;
       p.victim.waitDir = 0;
       try {
-        reportDeadlock(this.ctx, [p.victim, ...path], p.at, true);
+        reportDeadlock(this.ctx, [p.victim, ...path], p.at, 'averted');
       } finally {
         p.victim.waitRes = waitRes;
         p.victim.waitSite = waitSite;

@@ -8,16 +8,21 @@ import type { SiteRef, CycleEdge } from '../types.js';
 import { Role, lastSite, names, type ResourceState, type TaskState } from '../model.js';
 
 /**
- * Reports the cycle `found`. An `averted` one is a cycle that fail-fast refused to close (its
- * first task is the victim): a warning, since the program recovered, and the waits it names
- * are about to end.
+ * How a cycle ended: it `stands` (a deadlock); fail-fast refused the wait that closed it
+ * (`averted`, its first task the victim); or a wait of it gave up (`timed-out`, its first task
+ * the one whose timeout or abort broke it). The last two are warnings: the program went on.
  */
+export type CycleEnd = 'stands' | 'averted' | 'timed-out';
+
+/** Reports the cycle `found`, which ended as `end` says. */
 export function reportDeadlock(
   ctx: FindingContext,
   found: TaskState[],
   at: number,
-  averted = false,
+  end: CycleEnd = 'stands',
 ): void {
+  // A cycle that no longer stands marks nothing as explained, and no edge of the graph.
+  const over = end !== 'stands';
   // Start from the task with the first name, so that every run tells the cycle the same way.
   let first = 0;
   for (let i = 1; i < found.length; i++) if (found[i]!.name < found[first]!.name) first = i;
@@ -76,7 +81,7 @@ export function reportDeadlock(
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
     sites.push(waitSite, held);
-    if (averted) continue;
+    if (over) continue;
     ctx.cycleEdges.add(`${from.key}>${r.key}`);
     ctx.cycleEdges.add(`${r.key}>${to.key}`);
     from.explained = true;
@@ -101,21 +106,36 @@ export function reportDeadlock(
               : deadlockWords.fix.signal;
   ctx.emit({
     kind: 'deadlock',
-    ...(averted
-      ? { pattern: 'averted' as const }
+    ...(end !== 'stands'
+      ? { pattern: end }
       : leftHeld
         ? { pattern: 'left-held' as const }
         : rwReentry
           ? { pattern: 'rw-reentry' as const }
           : {}),
-    severity: averted ? 'warning' : 'error',
-    id: `deadlock:${averted ? 'averted:' : ''}${names(resources)}`,
-    title: averted ? deadlockWords.avertedTitle(found[0]!.name) : deadlockWords.title(cycle.length),
-    message: averted ? deadlockWords.averted(parts) : deadlockWords.message(parts),
+    severity: over ? 'warning' : 'error',
+    id: `deadlock:${over ? `${end}:` : ''}${names(resources)}`,
+    title:
+      end === 'averted'
+        ? deadlockWords.avertedTitle(found[0]!.name)
+        : end === 'timed-out'
+          ? deadlockWords.timedOutTitle(found[0]!.name)
+          : deadlockWords.title(cycle.length),
+    message:
+      end === 'averted'
+        ? deadlockWords.averted(parts)
+        : end === 'timed-out'
+          ? deadlockWords.timedOut(parts)
+          : deadlockWords.message(parts),
     tasks: cycle,
     resources,
     sites,
-    fix: averted ? deadlockWords.fix.averted(found[0]!.name, fix) : fix,
+    fix:
+      end === 'averted'
+        ? deadlockWords.fix.averted(found[0]!.name, fix)
+        : end === 'timed-out'
+          ? deadlockWords.fix.timedOut(found[0]!.name, fix)
+          : fix,
     at,
     cycle: edges,
   });
