@@ -3,7 +3,7 @@
 // sites skip library code; fail-fast refuses a read-write lock cycle with the cycle as data.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -210,6 +210,25 @@ describe('findings that fit', { concurrency: 2 }, () => {
     assert.equal(f.severity, 'warning');
     assert.equal(code, 0);
   });
+});
+
+describe('one bug, one finding, whether or not the program was stopped', { concurrency: 2 }, () => {
+  // `run` stops a deadlocked program; a trace recorded without Lockscope watching goes on to the
+  // program's own end (a timeout that terminates workers, an unsettled await). Both must tell
+  // the same findings.
+  const golden = JSON.parse(
+    readFileSync(resolve(root, 'test/golden/examples.json'), 'utf8'),
+  ) as Record<string, { findings: { kind: string; pattern?: string }[] }>;
+  for (const [example, { findings }] of Object.entries(golden)) {
+    if (findings.length === 0) continue;
+    test(`${example}, recorded and reported`, async () => {
+      const report = await recordAndReport(`examples/${example}`);
+      assert.deepEqual(
+        report.findings.map((f) => [f.kind, f.pattern]),
+        findings.map((f) => [f.kind, f.pattern]),
+      );
+    });
+  }
 });
 
 describe('findings that fit: refusals, timeouts and permits', { concurrency: 2 }, () => {
