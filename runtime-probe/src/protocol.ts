@@ -78,7 +78,7 @@ export const OPS = [
   'misuse', // `n` is a misuse code, see MISUSE_CODES.
   'task-start', // `peer` is the parent task.
   'task-end', // `n` is 0 when the task returned, 1 when it threw.
-  'join', // The task waits for task `peer` to end.
+  'join', // The task waits for task `peer` to end; `n` is 1 when the join may give up (a timeout, a signal).
   'guard-collected', // A guard was garbage collected while it still held the resource.
   'thread-start', // A worker thread started; `peer` is its main task.
   'thread-exit', // A worker thread exited; `n` is its exit code.

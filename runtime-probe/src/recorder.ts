@@ -99,6 +99,15 @@ export function recordQuietly(op: number, flow: Flow, resId: number): void {
   if (i >= 0) ring.active.num[i * STRIDE + 2] = resId;
 }
 
+/**
+ * Makes room for the next `events` events in one batch: flushes first if they would not fit. A
+ * fail-fast request and its refusal go together, so that the analysis, which confirms a wait at
+ * the end of its batch, never sees the request without the refusal that ended it.
+ */
+export function keepTogether(events: number): void {
+  if (rt.recording && ring.active.len + events > ring.cap && !ring.flushing) flush();
+}
+
 /** Writes one event into the active buffer and returns its index there, or -1 if it was lost. */
 function append(
   op: number,

@@ -35,13 +35,11 @@ import {
   type EngineView,
   type StreamedReport,
 } from './projections.js';
-import { findCycle } from './graph.js';
+import { Cycles } from './cycles.js';
 import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
-import { reportDeadlock } from './findings/deadlock.js';
 import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
-import { cycleStands, isWaiting, successors } from './waitfor.js';
 import type { LiveState, ContentionStats, Finding, Report, SiteRef } from './types.js';
 
 export interface AnalysisOptions {
@@ -100,9 +98,6 @@ export class Analyzer {
   readonly #siteStats = new Map<string, { stats: Stats; site: SiteRef }>();
   readonly #spans: Spans;
   #origin: number | undefined = undefined;
-  #stamp = 0;
-  /** Cycles found in the current batch, confirmed at its end. */
-  readonly #pending: { cycle: TaskState[]; at: number }[] = [];
   /** The time of the latest event or heartbeat, in microseconds since the origin. */
   #now = 0;
 
@@ -112,6 +107,8 @@ export class Analyzer {
   readonly #view: EngineView;
   /** The lock and wait transitions (transitions.ts). */
   readonly #tx: Transitions;
+  /** The cycles of the wait-for graph (cycles.ts). */
+  readonly #cycles: Cycles;
 
   constructor(options: Partial<AnalysisOptions> = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
@@ -125,12 +122,13 @@ export class Analyzer {
       cycleEdges: this.#cycleEdges,
       inversionEdges: this.#inversionEdges,
     };
+    this.#cycles = new Cycles(this.#ctx);
     this.#tx = new Transitions({
       ctx: this.#ctx,
       spans: this.#spans,
       siteStats: this.#siteStats,
-      pending: this.#pending,
-      findCycle: (start, definite) => this.#findCycle(start, definite),
+      pending: this.#cycles.pending,
+      findCycle: (start, definite) => this.#cycles.find(start, definite),
       observeOrder: (t, r, site, at) => observeOrder(this.#ctx, this.#order, t, r, site, at),
     });
     this.#view = {
@@ -236,6 +234,8 @@ export class Analyzer {
         proc.produced = m.produced;
         proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        // Its waits end with it: a cycle that a wait might still have broken never was.
+        this.#tx.broken.overdue(this.#now, 0, proc);
         return;
     }
   }
@@ -314,8 +314,9 @@ export class Analyzer {
         if (!r || !target) return;
         this.#tx.startWait(t, r, site, at, 0);
         t.joinTarget = target;
-        const cycle = this.#findCycle(t, true);
-        if (cycle) this.#pending.push({ cycle, at });
+        t.waitBounded = e.n === 1;
+        const cycle = this.#cycles.find(t, true);
+        if (cycle) this.#cycles.pending.push({ cycle, at });
         return;
       }
       case 'misuse':
@@ -381,6 +382,7 @@ export class Analyzer {
   #advance(proc: ProcessModel, at: number): void {
     if (at > this.#now) this.#now = at;
     const limit = this.options.longHoldMs * 1000;
+    this.#tx.broken.overdue(at, limit);
     for (const r of proc.heldNow()) {
       for (const [t, h] of r.holders) {
         if (at - h.since >= limit) reportLongHold(this.#ctx, r, t, h.site, at - h.since, at);
@@ -388,35 +390,15 @@ export class Analyzer {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // The wait-for graph (semantics in waitfor.ts, algorithms in graph.ts)
-
-  /** A cycle of waits through `start`, as the list of tasks from `start`, or undefined. */
-  #findCycle(start: TaskState, definite: boolean): TaskState[] | undefined {
-    return findCycle(start, (t) => successors(t, definite), isWaiting, ++this.#stamp);
-  }
-
-  /**
-   * Reports the cycles found in a batch that still stand at its end. A wait the batch itself
-   * ended (a fail-fast victim's error, a timeout) was no deadlock; checking again costs one step
-   * per edge.
-   */
+  /** Confirms what the batch found: self-deadlocks first, whose waits explain their cycles. */
   #confirmCycles(): void {
-    // Self-deadlocks first: a cycle their waits explain is theirs (two tasks upgrading a lock).
     this.#tx.confirmSelfDeadlocks();
-    for (const { cycle, at } of this.#pending.splice(0)) {
-      // A cycle whose every wait a finding already explains is that finding's consequence (two
-      // tasks that upgrade the same read lock also wait for each other).
-      if (!cycleStands(cycle) || cycle.every((t) => t.explained)) continue;
-      // One that a timeout or an abort may break is judged when it breaks (or at idle).
-      if (cycle.some((t) => t.waitBounded)) this.#tx.broken.kept(cycle, at);
-      else reportDeadlock(this.#ctx, cycle, at);
-    }
+    this.#cycles.confirm(this.#tx.broken);
   }
 
   /** The program has nothing left to run: whatever still waits, waits forever. */
   #idle(proc: ProcessModel): void {
-    judgeIdle(this.#ctx, proc, this.#now, (t) => this.#findCycle(t, false));
+    judgeIdle(this.#ctx, proc, this.#now, (t) => this.#cycles.find(t, false));
   }
 
   // ---------------------------------------------------------------------------------------------

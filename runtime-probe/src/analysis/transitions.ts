@@ -101,7 +101,8 @@ export class Transitions {
   confirmSelfDeadlocks(): void {
     for (const { t, r, site, at, modes, hold } of this.#suspects.splice(0)) {
       if (t.waitRes !== r || t.ended) continue;
-      reportSelfDeadlock(this.#deps.ctx, t, r, hold?.site ?? 0, site, at, modes, hold);
+      const { waitBounded } = t;
+      reportSelfDeadlock(this.#deps.ctx, t, r, hold?.site ?? 0, site, at, modes, hold, waitBounded);
     }
   }
 

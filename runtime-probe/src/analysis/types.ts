@@ -31,7 +31,9 @@ export type Severity = 'error' | 'warning' | 'info';
  *   returned without releasing it (see `SiteAct` `left-held`);
  * - `averted` (deadlock): fail-fast refused the wait that would have closed the cycle;
  * - `timed-out` (deadlock): a cycle that lasted until one of its waits gave up (a timeout or an
- *   AbortSignal): a warning, since it broke by itself.
+ *   AbortSignal): a warning, since it broke by itself;
+ * - `bounded` (deadlock): a cycle that has stood past the long-hold limit (or to its process's
+ *   end) through a wait that may still give up: a warning.
  */
 export const FINDING_PATTERNS = [
   'rw-upgrade',
@@ -42,6 +44,7 @@ export const FINDING_PATTERNS = [
   'left-held',
   'averted',
   'timed-out',
+  'bounded',
 ] as const;
 export type FindingPattern = (typeof FINDING_PATTERNS)[number];
 

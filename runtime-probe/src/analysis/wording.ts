@@ -16,7 +16,11 @@ export const deadlockWords = {
   avertedTitle: (victim: string): string =>
     `Deadlock averted: ${victim}'s wait would have closed a cycle`,
   averted: (steps: readonly string[]): string => `Deadlock averted: ${steps.join('; ')}.`,
-  timedOutTitle: (task: string): string => `Deadlock broken by a timeout: ${task} gave up waiting`,
+  timedOutTitle: (task: string): string => `Deadlock broken: ${task} gave up waiting`,
+  boundedTitle: (tasks: number): string =>
+    `Deadlock unless a wait gives up: ${tasks} tasks wait for each other`,
+  bounded: (steps: readonly string[]): string =>
+    `Deadlock unless a wait with a timeout or an AbortSignal gives up: ${steps.join('; ')}.`,
   timedOut: (steps: readonly string[]): string => `Deadlock until a timeout: ${steps.join('; ')}.`,
   joins: (from: string, to: string): string => `${from} joins ${to}`,
   queuedBehind: (from: string, res: string, to: string, writes: boolean): string =>
@@ -29,6 +33,9 @@ export const deadlockWords = {
     averted: (victim: string, then: string): string =>
       `Fail-fast refused ${victim}'s wait with a DeadlockError, which names the cycle in ` +
       `error.cycle: catch it, release what ${victim} holds and retry. ${then}`,
+    bounded: (then: string): string =>
+      'These tasks stay stuck until one of the waits gives up, if it ever does (a timeout, or ' +
+      `an AbortSignal that something aborts). ${then}`,
     timedOut: (task: string, then: string): string =>
       `The cycle lasted until ${task}'s wait gave up (its timeout or AbortSignal), and it can ` +
       `form again. ${then}`,
@@ -177,6 +184,10 @@ export const leftHeldWords = {
 };
 
 export const selfDeadlockWords = {
+  /** Said after the message when the wait has a timeout or an AbortSignal. */
+  givesUp:
+    'Its wait has a timeout or an AbortSignal, so it fails when that fires instead of ' +
+    'hanging; it can never succeed.',
   /** The words for a self-deadlock of this pattern (or none), on a read-write lock or another. */
   of: (pattern: FindingPattern | undefined, rwlock: boolean): SelfDeadlockWords =>
     pattern === 'rw-upgrade'

@@ -2,7 +2,8 @@
  * The shared first steps of every blocking call that cannot complete at once: an already aborted
  * signal rejects, `timeout: 0` rejects, anything else queues the waiter and returns its promise.
  */
-import type { Flow, ResourceRec } from '../runtime.js';
+import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { keepTogether } from '../recorder.js';
 import { Op, sync, type OpCode } from '../sync.js';
 import {
   alreadyAborted,
@@ -35,6 +36,7 @@ export function block<T, D>(
     return Promise.reject(immediateTimeout(what));
   }
   list?.push(waiter);
+  if (rt.config.failFast) keepTogether(2);
   // A request that may give up says so: a cycle through it is not a deadlock for certain.
   sync(
     op === Op.request && isBounded(options) ? Op.requestBounded : op,

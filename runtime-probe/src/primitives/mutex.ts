@@ -11,7 +11,7 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
@@ -75,7 +75,8 @@ export class Mutex implements Releasable, WaitTarget {
     const hold: Hold = { flow, site, released: false, n: 1 };
     const waiter = new Waiter<Hold, Hold>(flow, site, hold);
     const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
-    if (rt.config.failFast && !waiter.done) {
+    // A wait that may give up (a timeout, a signal) is not judged, nor followed by others.
+    if (rt.config.failFast && !waiter.done && !isBounded(options)) {
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
       judgeWait(flow, this, waiter, granted, { mode: 1, site, call: this.acquire });
     }

@@ -9,7 +9,7 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
 import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
@@ -126,7 +126,8 @@ export class RWLock implements Releasable, WaitTarget {
         this.#dispatch();
       },
     );
-    if (rt.config.failFast && !waiter.done) {
+    // A wait that may give up (a timeout, a signal) is not judged, nor followed by others.
+    if (rt.config.failFast && !waiter.done && !isBounded(options)) {
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
       const call = mode === READ ? this.read : this.write;
       judgeWait(flow, this, waiter, granted, {

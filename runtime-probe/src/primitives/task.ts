@@ -10,6 +10,7 @@ import {
   WaitList,
   Waiter,
   type BlockOptions,
+  isBounded,
 } from '../waiting.js';
 import { block } from './begin.js';
 
@@ -104,7 +105,8 @@ export class Task<T> {
         options,
         'join',
         Op.join,
-        0,
+        // 1: the join may give up (a timeout, a signal), so a cycle through it is not certain.
+        isBounded(options) ? 1 : 0,
         undefined,
         this.id,
       );

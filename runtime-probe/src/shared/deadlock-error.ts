@@ -22,7 +22,7 @@ export function refuseIfCycle(
   site: number,
   call: (...args: never[]) => unknown,
 ): void {
-  publishWait(tag, id);
+  if (!publishWait(tag, id)) return;
   const cycle = sharedCycle(tag, id);
   if (!cycle) return;
   publishWait(tag, 0);

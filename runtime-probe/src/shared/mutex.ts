@@ -1,6 +1,6 @@
 import { AbandonedLockError, TimeoutError } from '../errors.js';
 import { currentFlow } from '../identity.js';
-import { flush } from '../recorder.js';
+import { flush, keepTogether } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
 import {
@@ -25,7 +25,7 @@ import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
 import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
 import { rememberSharedLock } from './registry.js';
 import { refuseIfCycle } from './deadlock-error.js';
-import { nameLock, newLockId, publishHolder, publishWait } from './fail-fast.js';
+import { lockIdOf, publishHolder, publishWait } from './fail-fast.js';
 
 // Layout of the shared state, in 32-bit words.
 // The lock word: the holder's thread tag in the high 30 bits, FREE .. ABANDONED in the low 2. The
@@ -38,6 +38,7 @@ const STATE = 0;
 const OWNER_TASK = 16; // the holder's task id, low 32 bits (the high bits are the thread)
 const OWNER_SITE = 17; // the holder's acquisition site, low 32 bits
 const LOCK_ID = 19; // the lock's id in the fail-fast table (shared/fail-fast.ts), 0 until needed
+const LOCK_TABLE = 20; // the nonce of the fail-fast table that gave that id
 const HOLDS = 18; // how many times it has been taken while recording: a watchdog that sees the
 // same count twice T apart knows the current hold has lasted at least T, without a clock read.
 const WORDS = 32;
@@ -223,10 +224,11 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     }
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
-    sync(requestOp(options), flow, this.resource, site);
     // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
     // judged before the request is sent, so that a refused one goes out with its refusal.
     const judged = rt.config.failFast && timeout === undefined ? this.#lockId() : 0;
+    if (judged) keepTogether(2);
+    sync(requestOp(options), flow, this.resource, site);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
     if (judged) refuseIfCycle(this.#tag, judged, flow, this.resource, site, this.acquireSync);
     // Whoever watches must see this thread's wait before it blocks.
@@ -244,14 +246,9 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     }
   }
 
-  /** This lock's id in the fail-fast table, given on first use; 0 when ids ran out. */
+  /** This lock's id in the fail-fast table (shared/fail-fast.ts); 0 when it takes no part. */
   #lockId(): number {
-    const known = Atomics.load(this.words, LOCK_ID);
-    if (known) return nameLock(known, this.resource.name);
-    const mine = newLockId();
-    const id = Atomics.compareExchange(this.words, LOCK_ID, 0, mine) || mine;
-    nameLock(id, this.resource.name);
-    return id;
+    return lockIdOf(this.words, LOCK_ID, LOCK_TABLE, this.resource.name);
   }
 
   /**

@@ -12,6 +12,7 @@ import {
 import { rt, shared, type Flow } from '../runtime.js';
 import { Op, siteForBlocking, sync } from '../sync.js';
 import type { SharedMutex } from './mutex.js';
+import { markTerminating } from './fail-fast.js';
 import { hasEnded, lifetimes, markGone, recordParent } from './lifetimes.js';
 import { knownLocks, releaseAbandonedBy } from './registry.js';
 import { typeScriptWorker } from './typescript-worker.js';
@@ -90,6 +91,15 @@ export class Worker extends NodeWorker {
           });
       });
     });
+  }
+
+  /**
+   * Stops the worker. It runs no more code from here on, so fail-fast no longer counts it as
+   * blocked (shared/fail-fast.ts), even before its exit is known.
+   */
+  override terminate(): Promise<number> {
+    if (this.threadId > 0) markTerminating(this.threadId);
+    return super.terminate();
   }
 
   /** Resolves to the worker's exit code once it has ended. */

@@ -32,8 +32,9 @@ export class AvertedDeadlocks {
 
   /** `victim`'s wait on `res` (at `site`) was refused; called while the model still has it. */
   refused(victim: TaskState, res: ResourceState, at: number): void {
-    // A task that asked again for a lock it holds waits for itself: a cycle of one.
-    const cycle = res.holders.has(victim) ? [victim] : this.findCycle(victim);
+    // A task that asked again for a lock it holds, and was queued behind no one, waits for
+    // itself: a cycle of one.
+    const cycle = this.findCycle(victim) ?? (res.holders.has(victim) ? [victim] : undefined);
     if (cycle) {
       reportDeadlock(this.ctx, cycle, at, 'averted');
       return;

@@ -1,13 +1,14 @@
 /**
- * Cycles that a timeout or an abort may break: one of their waits was a `request-bounded`, so
- * the cycle is no deadlock for certain when it forms. It is kept until it breaks: when a wait of
- * it gives up while the rest still stands, it was a deadlock for as long as that wait lasted,
- * reported as a warning (`timed-out`). One still standing when the program goes idle is judged
- * there, as every other wait is.
+ * Cycles that a timeout or an abort may break: one of their waits may give up, so the cycle is
+ * no deadlock for certain when it forms. It is kept until it breaks: when a wait of it gives up
+ * while the rest still stands, it was a deadlock for as long as that wait lasted (`timed-out`).
+ * One that still stands after the long-hold limit, or when its process ends, is reported as
+ * `bounded`: stuck unless a wait gives up. Both are warnings: the program may go on. One still
+ * standing when the program goes idle is a deadlock, judged there as every other wait is.
  */
 import type { FindingContext } from './context.js';
 import { reportDeadlock } from './deadlock.js';
-import type { TaskState } from '../model.js';
+import type { ProcessModel, TaskState } from '../model.js';
 import { cycleStands } from '../waitfor.js';
 
 /** Cycles kept at most, oldest dropped first. */
@@ -40,6 +41,21 @@ export class BrokenCycles {
       if (!cycleStands(cycle)) continue;
       // Told from the task that gave up.
       reportDeadlock(this.ctx, [...cycle.slice(from), ...cycle.slice(0, from)], at, 'timed-out');
+    }
+  }
+
+  /** Reports the kept cycles (of `proc`, if given) that still stand after `limit` µs. */
+  overdue(at: number, limit: number, proc?: ProcessModel): void {
+    for (let i = this.#kept.length - 1; i >= 0; i--) {
+      const { cycle, at: since } = this.#kept[i]!;
+      if (proc && cycle[0]!.proc !== proc) continue;
+      if (!cycleStands(cycle)) {
+        this.#kept.splice(i, 1);
+        continue;
+      }
+      if (at - since < limit) continue;
+      this.#kept.splice(i, 1);
+      reportDeadlock(this.ctx, cycle, since, 'bounded');
     }
   }
 }

@@ -10,9 +10,10 @@ import { Role, lastSite, names, type ResourceState, type TaskState } from '../mo
 /**
  * How a cycle ended: it `stands` (a deadlock); fail-fast refused the wait that closed it
  * (`averted`, its first task the victim); or a wait of it gave up (`timed-out`, its first task
- * the one whose timeout or abort broke it). The last two are warnings: the program went on.
+ * the one whose timeout or abort broke it); or it stands, through a wait that may still give
+ * up (`bounded`). The last three are warnings: the program went on, or may.
  */
-export type CycleEnd = 'stands' | 'averted' | 'timed-out';
+export type CycleEnd = 'stands' | 'averted' | 'timed-out' | 'bounded';
 
 /** Reports the cycle `found`, which ended as `end` says. */
 export function reportDeadlock(
@@ -120,13 +121,17 @@ export function reportDeadlock(
         ? deadlockWords.avertedTitle(found[0]!.name)
         : end === 'timed-out'
           ? deadlockWords.timedOutTitle(found[0]!.name)
-          : deadlockWords.title(cycle.length),
+          : end === 'bounded'
+            ? deadlockWords.boundedTitle(cycle.length)
+            : deadlockWords.title(cycle.length),
     message:
       end === 'averted'
         ? deadlockWords.averted(parts)
         : end === 'timed-out'
           ? deadlockWords.timedOut(parts)
-          : deadlockWords.message(parts),
+          : end === 'bounded'
+            ? deadlockWords.bounded(parts)
+            : deadlockWords.message(parts),
     tasks: cycle,
     resources,
     sites,
@@ -135,7 +140,9 @@ export function reportDeadlock(
         ? deadlockWords.fix.averted(found[0]!.name, fix)
         : end === 'timed-out'
           ? deadlockWords.fix.timedOut(found[0]!.name, fix)
-          : fix,
+          : end === 'bounded'
+            ? deadlockWords.fix.bounded(fix)
+            : fix,
     at,
     cycle: edges,
   });

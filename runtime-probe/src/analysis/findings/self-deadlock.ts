@@ -24,10 +24,14 @@ export function reportSelfDeadlock(
   modes: { held: number; asked: number } = { held: 0, asked: 0 },
   /** The hold, when known: whether its acquiring function has returned is told from it. */
   hold?: Hold,
+  /** The wait may give up (a timeout, an AbortSignal): the program goes on, so a warning. */
+  bounded = false,
 ) {
+  const severity = bounded ? 'warning' : 'error';
+  const also = bounded ? ` ${selfDeadlockWords.givesUp}` : '';
   const fn = hold ? leftHeldBy(t.proc, hold, site) : undefined;
   if (fn) {
-    reportLeftHeld(ctx, t, r, holdSite, site, at, fn);
+    reportLeftHeld(ctx, t, r, holdSite, site, at, fn, severity, also);
     return;
   }
   const pattern: FindingPattern | undefined =
@@ -54,10 +58,10 @@ export function reportSelfDeadlock(
   ctx.emit({
     kind: 'self-deadlock',
     ...(pattern ? { pattern } : {}),
-    severity: 'error',
+    severity,
     id,
     title: words.title(t.name, r.name),
-    message: words.message(t.name, r.name),
+    message: words.message(t.name, r.name) + also,
     tasks: [t],
     resources: [r],
     sites: [ctx.site(t.proc, site, 'waits', modeWords[0]), own],
@@ -77,14 +81,16 @@ function reportLeftHeld(
   site: number,
   at: number,
   fn: string,
+  severity: 'error' | 'warning',
+  also: string,
 ): void {
   ctx.emit({
     kind: 'self-deadlock',
     pattern: 'left-held',
-    severity: 'error',
+    severity,
     id: `self-deadlock:left-held:${r.name}:${ctx.siteKey(t.proc, holdSite)}`,
     title: leftHeldWords.title(fn, r.name),
-    message: leftHeldWords.selfDeadlock(t.name, r.name, fn),
+    message: leftHeldWords.selfDeadlock(t.name, r.name, fn) + also,
     tasks: [t],
     resources: [r],
     sites: [
