@@ -153,7 +153,7 @@ describe('findings that fit', { concurrency: 2 }, () => {
   test('a helper module marked as library code puts every site on the caller’s lines', async () => {
     for (const [program, where] of [
       ['examples/go-style-deadlock.ts', 'examples/go-style-deadlock.ts'],
-      ['test/fixtures/go-configured.ts', 'test/fixtures/go-configured.ts'],
+      ['test/fixtures/go-configured.ts', 'test/fixtures/go-deadlock.ts'],
       ['test/fixtures/go-unmarked.ts', 'examples/lib/go.ts'],
     ] as const) {
       const { report } = await lockscope(['run', '--json', program]);

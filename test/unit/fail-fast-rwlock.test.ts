@@ -3,17 +3,8 @@
 // taken for a cycle.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { configure, DeadlockError, RWLock, sleep, spawn } from '../../runtime-probe/src/index.js';
-
-/** Runs `fn` with fail-fast detection on, and turns it off again however `fn` ends. */
-async function withFailFast(fn: () => Promise<void>): Promise<void> {
-  configure({ failFast: true });
-  try {
-    await fn();
-  } finally {
-    configure({ failFast: false });
-  }
-}
+import { DeadlockError, RWLock, sleep, spawn } from '../../runtime-probe/src/index.js';
+import { withFailFast } from './helpers.js';
 
 describe('fail-fast on a read-write lock', () => {
   test('a refused upgrade names itself, starts at the caller, and leaves reads open', () =>

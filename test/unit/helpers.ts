@@ -1,6 +1,11 @@
 // Helpers shared by the primitives unit tests (test/unit/primitives-*.test.ts).
 import assert from 'node:assert/strict';
-import { AbortError, LockscopeError, TimeoutError } from '../../runtime-probe/src/index.js';
+import {
+  AbortError,
+  configure,
+  LockscopeError,
+  TimeoutError,
+} from '../../runtime-probe/src/index.js';
 
 /** Lets every pending promise continuation run (setImmediate runs after the microtask queue). */
 export function flush(): Promise<void> {
@@ -43,4 +48,14 @@ export async function rejectsAbort(p: Promise<unknown>, reason: unknown): Promis
     assert.equal(err.cause, reason);
     return true;
   });
+}
+
+/** Runs `fn` with fail-fast detection on, and turns it off again however `fn` ends. */
+export async function withFailFast(fn: () => Promise<void>): Promise<void> {
+  configure({ failFast: true });
+  try {
+    await fn();
+  } finally {
+    configure({ failFast: false });
+  }
 }

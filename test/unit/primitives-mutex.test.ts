@@ -14,7 +14,7 @@ import {
   spawn,
   type Guard,
 } from '../../runtime-probe/src/index.js';
-import { flush, rejectsAbort, rejectsTimeout, watch } from './helpers.js';
+import { flush, rejectsAbort, rejectsTimeout, watch, withFailFast } from './helpers.js';
 
 describe('Mutex', () => {
   test('acquire locks a free mutex and release unlocks it', async () => {
@@ -435,16 +435,6 @@ describe('ReentrantMutex', () => {
     assert.equal(rm.depth, 0);
   });
 });
-
-/** Runs `fn` with fail-fast detection on, and turns it off again however `fn` ends. */
-async function withFailFast(fn: () => Promise<void>): Promise<void> {
-  configure({ failFast: true });
-  try {
-    await fn();
-  } finally {
-    configure({ failFast: false });
-  }
-}
 
 interface Lockable {
   acquire(): Promise<Disposable>;
