@@ -75,6 +75,7 @@ function result(f: Finding, options: SarifOptions): Json {
     message: { text: f.fix ? `${f.message} Fix: ${f.fix}` : f.message },
     partialFingerprints: { 'lockscopeFinding/v1': f.id },
     properties: {
+      ...(f.pattern ? { pattern: f.pattern } : {}),
       tasks: f.tasks.map((t) => t.name),
       resources: f.resources.map((x) => `${x.name} (${x.kind})`),
     },
