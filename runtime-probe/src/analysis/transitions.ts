@@ -60,7 +60,7 @@ export class Transitions {
   constructor(deps: TransitionDeps) {
     this.#deps = deps;
     this.#averted = new AvertedDeadlocks(deps.ctx, (t) => deps.findCycle(t, true));
-    this.broken = new BrokenCycles(deps.ctx);
+    this.broken = new BrokenCycles(deps.ctx, deps.pending);
   }
 
   /** `bounded`: the wait may end without a grant (a timeout, an AbortSignal). */

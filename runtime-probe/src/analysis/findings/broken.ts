@@ -17,7 +17,11 @@ const MAX_KEPT = 64;
 export class BrokenCycles {
   readonly #kept: { cycle: TaskState[]; at: number }[] = [];
 
-  constructor(private readonly ctx: FindingContext) {}
+  constructor(
+    private readonly ctx: FindingContext,
+    /** Cycles found in the current batch, not yet confirmed (cycles.ts). */
+    private readonly pending: { cycle: TaskState[]; at: number }[],
+  ) {}
 
   /** A cycle that stands now, through a wait that may give up. */
   kept(cycle: TaskState[], at: number): void {
@@ -31,16 +35,22 @@ export class BrokenCycles {
     if (this.#kept.length > MAX_KEPT) this.#kept.shift();
   }
 
-  /** `t`'s wait is about to end without a grant (a timeout or an abort). */
+  /**
+   * `t`'s wait is about to end without a grant (a timeout or an abort): a cycle through it that
+   * still stands broke now, whether it was kept or found in this same batch.
+   */
   gaveUp(t: TaskState, at: number): void {
-    for (let i = this.#kept.length - 1; i >= 0; i--) {
-      const { cycle } = this.#kept[i]!;
-      const from = cycle.indexOf(t);
-      if (from < 0) continue;
-      this.#kept.splice(i, 1);
-      if (!cycleStands(cycle)) continue;
-      // Told from the task that gave up.
-      reportDeadlock(this.ctx, [...cycle.slice(from), ...cycle.slice(0, from)], at, 'timed-out');
+    for (const list of [this.#kept, this.pending]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const { cycle } = list[i]!;
+        const from = cycle.indexOf(t);
+        if (from < 0) continue;
+        list.splice(i, 1);
+        if (!cycleStands(cycle)) continue;
+        // Told from the task that gave up.
+        const told = [...cycle.slice(from), ...cycle.slice(0, from)];
+        reportDeadlock(this.ctx, told, at, 'timed-out');
+      }
     }
   }
 

@@ -1,0 +1,98 @@
+// Cycles through waits that may give up (request-bounded, a join with n 1), judged on traces:
+// never an error while a wait of them can still end by itself, and never lost.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { analyzeTrace } from '../../runtime-probe/src/analysis/trace.js';
+import { TraceBuilder, twoLocks } from '../trace-builder.js';
+
+/** `kind/pattern/severity` of each finding. */
+function judged(b: TraceBuilder): string[] {
+  return analyzeTrace(b.text()).findings.map((f) => `${f.kind}/${f.pattern ?? ''}/${f.severity}`);
+}
+
+/** alice holds a, bob holds b; alice asks for b with a timeout, bob asks for a without. */
+function boundedCycle(): TraceBuilder {
+  return twoLocks()
+    .ev(0, 'acquired', 1, 11, 10)
+    .ev(1, 'acquired', 2, 12, 12)
+    .ev(2, 'request-bounded', 1, 12, 11)
+    .ev(3, 'request', 2, 11, 13);
+}
+
+describe('cycles through waits that may give up', () => {
+  test('a timeout in the batch that closed the cycle: a timed-out warning', () => {
+    assert.deepEqual(judged(boundedCycle().ev(4, 'timeout', 1, 12, 11, 1)), [
+      'deadlock/timed-out/warning',
+    ]);
+  });
+
+  test('a timeout in a later batch: the same warning', () => {
+    const b = boundedCycle().heartbeat(5).ev(1_000, 'timeout', 1, 12, 11, 1);
+    assert.deepEqual(judged(b), ['deadlock/timed-out/warning']);
+  });
+
+  test('one that never gives up: a bounded warning past the long-hold limit', () => {
+    assert.deepEqual(judged(boundedCycle().heartbeat(10)), [], 'not yet');
+    const late = judged(boundedCycle().heartbeat(2_000_000)).filter(
+      (f) => !f.startsWith('long-hold'),
+    );
+    assert.deepEqual(late, ['deadlock/bounded/warning']);
+  });
+
+  test('one still standing when its process ends: a bounded warning', () => {
+    assert.deepEqual(judged(boundedCycle().end(20)), ['deadlock/bounded/warning']);
+  });
+
+  test('one still standing when the program goes idle: a deadlock', () => {
+    assert.deepEqual(judged(boundedCycle().idle(20)), ['deadlock//error']);
+  });
+
+  test('without a bounded wait, the cycle is a deadlock at once', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11)
+      .ev(3, 'request', 2, 11, 13);
+    assert.deepEqual(judged(b), ['deadlock//error']);
+  });
+
+  test('a join that may give up makes the cycle through it bounded', () => {
+    const b = new TraceBuilder()
+      .task(1, 'main')
+      .task(2, 'child')
+      .resource(11, 'mutex', 'm')
+      .resource(20, 'task', 'child')
+      .site(10)
+      .site(11)
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'request', 2, 11, 11)
+      .ev(2, 'join', 1, 20, 10, 1, 2);
+    assert.deepEqual(judged(b.heartbeat(5)), []);
+    const certain = new TraceBuilder()
+      .task(1, 'main')
+      .task(2, 'child')
+      .resource(11, 'mutex', 'm')
+      .resource(20, 'task', 'child')
+      .site(10)
+      .site(11)
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'request', 2, 11, 11)
+      .ev(2, 'join', 1, 20, 10, 0, 2);
+    assert.deepEqual(judged(certain), ['deadlock//error']);
+  });
+
+  test('a timeout of 1 ms is no fail-fast refusal', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 2, 11, 13)
+      .ev(3, 'request-bounded', 1, 12, 11)
+      .ev(4, 'timeout', 1, 12, 11, 1);
+    assert.ok(judged(b).every((f) => !f.includes('averted')));
+  });
+
+  test('asking again with a timeout for a lock one holds: a self-deadlock warning', () => {
+    const b = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1, 'request-bounded', 1, 11, 11);
+    assert.deepEqual(judged(b), ['self-deadlock//warning']);
+  });
+});
