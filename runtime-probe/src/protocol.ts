@@ -105,6 +105,10 @@ export const OPS = [
   // Like `request`, for a wait that may end without a grant: it has a timeout or an AbortSignal.
   // A cycle through it may break by itself, so it is not a deadlock for certain.
   'request-bounded',
+  // Fail-fast will judge this wait of the task later, once its identity is decided (`n` 1), or
+  // has judged it and let it wait (`n` 0); a refusal is an `error` with `deadlock-victim`. A
+  // batch may end in between: no cycle through the wait is confirmed until it is judged.
+  'judging',
 ] as const;
 export type OpName = (typeof OPS)[number];
 

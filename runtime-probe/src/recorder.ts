@@ -101,8 +101,9 @@ export function recordQuietly(op: number, flow: Flow, resId: number): void {
 
 /**
  * Makes room for the next `events` events in one batch: flushes first if they would not fit. A
- * fail-fast request and its refusal go together, so that the analysis, which confirms a wait at
- * the end of its batch, never sees the request without the refusal that ended it.
+ * fail-fast request goes with its refusal, or with the `judging` event that says its judgement
+ * comes later, so that the analysis, which confirms a wait at the end of its batch, never takes a
+ * refused wait for a deadlock.
  */
 export function keepTogether(events: number): void {
   if (rt.recording && ring.active.len + events > ring.cap && !ring.flushing) flush();

@@ -45,6 +45,7 @@ export const Op = {
   threadCut: 31,
   handedOn: 32,
   requestBounded: 33,
+  judging: 34,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

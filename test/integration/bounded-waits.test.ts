@@ -94,6 +94,14 @@ describe('fail-fast refusals', { concurrency: 2 }, () => {
     assert.deepEqual(report.findings[0]!.tasks.map((t) => t.name).sort(), ['r', 'w']);
   });
 
+  test('a refusal judged after a flush is still averted', async () => {
+    // The judgement of b's wait waits for b's identity to be decided, and a flush comes first.
+    const { code, stderr, report } = await run('ff-deferred.ts');
+    assert.match(stderr, /b refused[\s\S]*done/);
+    assert.deepEqual(counts(report), { 'deadlock/averted/warning': 1 });
+    assert.equal(code, 0);
+  });
+
   test('refusals split from their requests by full batches are still averted', async () => {
     for (const [fixture, n] of [
       ['selfdl-batch.ts', 20],

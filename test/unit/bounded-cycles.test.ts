@@ -95,4 +95,76 @@ describe('cycles through waits that may give up', () => {
     const b = twoLocks().ev(0, 'acquired', 1, 11, 10).ev(1, 'request-bounded', 1, 11, 11);
     assert.deepEqual(judged(b), ['self-deadlock//warning']);
   });
+
+  test('a certain cycle beside one that times out in the same batch is a deadlock', () => {
+    // x and a read r; b holds m and n and asks to write r. x asks for n with a timeout, a for m
+    // without: a and b deadlock for certain, whatever x's timeout does.
+    const b = new TraceBuilder()
+      .task(1, 'x')
+      .task(2, 'a')
+      .task(3, 'b')
+      .resource(11, 'rwlock', 'r')
+      .resource(12, 'mutex', 'm')
+      .resource(13, 'mutex', 'n')
+      .site(10)
+      .ev(0, 'acquired', 1, 11, 10, 1)
+      .ev(1, 'acquired', 2, 11, 10, 1)
+      .ev(2, 'acquired', 3, 12, 10)
+      .ev(3, 'acquired', 3, 13, 10)
+      .ev(4, 'request-bounded', 1, 13, 10)
+      .ev(5, 'request', 2, 12, 10)
+      .ev(6, 'request', 3, 11, 10, 2)
+      .ev(7, 'timeout', 1, 13, 10, 1);
+    const found = analyzeTrace(b.text()).findings;
+    const certain = found.filter((f) => f.severity === 'error');
+    assert.deepEqual(
+      certain.map((f) => [f.kind, f.tasks.map((t) => t.name).sort()]),
+      [['deadlock', ['a', 'b']]],
+    );
+  });
+
+  test('a cycle reported at idle is not reported again when its process ends', () => {
+    assert.deepEqual(judged(boundedCycle().idle(20).end(30)), ['deadlock//error']);
+  });
+
+  test('timed out once and standing too long later: one finding for one cycle', () => {
+    const twice = boundedCycle()
+      .ev(4, 'timeout', 1, 12, 11, 1)
+      .ev(5, 'request-bounded', 1, 12, 11)
+      .heartbeat(3_000_000);
+    assert.deepEqual(
+      judged(twice).filter((f) => !f.startsWith('long-hold')),
+      ['deadlock/timed-out/warning'],
+    );
+  });
+
+  test('a self-deadlock that gives up in the batch it began: a warning', () => {
+    const b = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'request-bounded', 1, 11, 11)
+      .ev(2, 'timeout', 1, 11, 11, 1);
+    assert.deepEqual(judged(b), ['self-deadlock//warning']);
+  });
+
+  test('a wait fail-fast judges later is no deadlock before its judgement', () => {
+    // The request and the judgement fall in two batches (a heartbeat between them).
+    const refused = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11)
+      .ev(3, 'request', 2, 11, 13)
+      .ev(4, 'judging', 2, 11, 13, 1)
+      .heartbeat(5)
+      .ev(6, 'error', 2, 11, 13, 1);
+    assert.deepEqual(judged(refused), ['deadlock/averted/warning']);
+    const letWait = twoLocks()
+      .ev(0, 'acquired', 1, 11, 10)
+      .ev(1, 'acquired', 2, 12, 12)
+      .ev(2, 'request', 1, 12, 11)
+      .ev(3, 'request', 2, 11, 13)
+      .ev(4, 'judging', 2, 11, 13, 1)
+      .heartbeat(5)
+      .ev(6, 'judging', 2, 11, 13, 0);
+    assert.deepEqual(judged(letWait), ['deadlock//error']);
+  });
 });

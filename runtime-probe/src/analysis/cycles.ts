@@ -1,9 +1,11 @@
 /**
  * The cycles of the wait-for graph as the engine meets them: searched when a definite wait
  * begins, and confirmed at the end of the batch that found them, when a wait the batch itself
- * ended (a fail-fast victim's refusal, a timeout) is no longer part of one. A cycle through a
- * wait that may give up (a timeout, an abort signal) is no deadlock for certain: it is kept
- * until it breaks (findings/broken.ts), unless a certain cycle also goes through its tasks.
+ * ended (a fail-fast victim's refusal, a grant) is no longer part of one. A cycle through a wait
+ * that fail-fast has yet to judge is carried to a later batch, where its judgement is. A cycle
+ * through a wait that may give up (a timeout, an abort signal) is no deadlock for certain: it is
+ * kept (findings/broken.ts) unless a certain cycle goes through its tasks, which is searched for
+ * whether that wait still stands or gave up in this batch.
  */
 import type { FindingContext } from './findings/context.js';
 import { reportDeadlock } from './findings/deadlock.js';
@@ -12,10 +14,17 @@ import { findCycle } from './graph.js';
 import type { TaskState } from './model.js';
 import { cycleStands, isWaiting, successors } from './waitfor.js';
 
+/** A cycle found in the current batch; `broke` once a wait of it gave up in the batch. */
+export interface PendingCycle {
+  cycle: TaskState[];
+  at: number;
+  broke?: boolean;
+}
+
 export class Cycles {
   #stamp = 0;
-  /** Cycles found in the current batch, confirmed at its end. */
-  readonly pending: { cycle: TaskState[]; at: number }[] = [];
+  /** Cycles found in the current batch (or carried to it), confirmed at its end. */
+  readonly pending: PendingCycle[] = [];
 
   constructor(private readonly ctx: FindingContext) {}
 
@@ -31,19 +40,28 @@ export class Cycles {
     return findCycle(start, (t) => successors(t, true), certain, ++this.#stamp);
   }
 
-  /** Reports the cycles of this batch that still stand; costs one step per edge. */
+  /** Reports the cycles of this batch that are deadlocks, and keeps those that may break. */
   confirm(broken: BrokenCycles): void {
-    for (const { cycle, at } of this.pending.splice(0)) {
+    const carried: PendingCycle[] = [];
+    for (const entry of this.pending.splice(0)) {
+      const { cycle, at } = entry;
+      const stands = cycleStands(cycle);
+      if (stands && cycle.some((t) => t.judging)) {
+        carried.push(entry);
+        continue;
+      }
       // A cycle whose every wait a finding already explains is that finding's consequence (two
       // tasks that upgrade the same read lock also wait for each other).
-      if (!cycleStands(cycle) || cycle.every((t) => t.explained)) continue;
-      if (!cycle.some((t) => t.waitBounded)) {
-        reportDeadlock(this.ctx, cycle, at);
+      const explained = (c: TaskState[]): boolean => c.every((t) => t.explained);
+      const mayBreak = entry.broke === true || cycle.some((t) => t.waitBounded);
+      if (!mayBreak) {
+        if (stands && !explained(cycle)) reportDeadlock(this.ctx, cycle, at);
         continue;
       }
       const certain = cycle.map((t) => this.#findCertain(t)).find((c) => c !== undefined);
-      if (certain) reportDeadlock(this.ctx, certain, at);
-      else broken.kept(cycle, at);
+      if (certain && !explained(certain)) reportDeadlock(this.ctx, certain, at);
+      else if (stands && !entry.broke && !explained(cycle)) broken.kept(cycle, at);
     }
+    this.pending.push(...carried);
   }
 }

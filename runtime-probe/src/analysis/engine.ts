@@ -234,7 +234,8 @@ export class Analyzer {
         proc.produced = m.produced;
         proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
-        // Its waits end with it: a cycle that a wait might still have broken never was.
+        // Its waits end with it: a cycle that a wait might still have broken is reported as it
+        // stood (bounded).
         this.#tx.broken.overdue(this.#now, 0, proc);
         return;
     }
@@ -340,6 +341,9 @@ export class Analyzer {
         // before it; one that still comes after it starts nothing (see STARTS).
         this.#tx.threadExited(proc, t.thread, at);
         return;
+      case 'judging':
+        if (r && this.#tx.waitsOn(t, r)) t.judging = e.n === 1;
+        return;
       case 'handed-on': {
         const hold = r?.holders.get(t);
         if (hold) hold.handedOn = true;
@@ -372,13 +376,16 @@ export class Analyzer {
     }
   }
 
-  /** Moves time forward without an event: checks holds against the long-hold limit. */
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
     if (r.proc.forgetResource(r))
       this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
   }
 
+  /**
+   * Moves time forward without an event: checks holds against the long-hold limit, and kept
+   * cycles against it too.
+   */
   #advance(proc: ProcessModel, at: number): void {
     if (at > this.#now) this.#now = at;
     const limit = this.options.longHoldMs * 1000;

@@ -90,6 +90,8 @@ export class TaskState {
   waitDir = 0;
   /** Set when the wait may end without a grant (a timeout, an AbortSignal): `request-bounded`. */
   waitBounded = false;
+  /** Set while fail-fast has yet to judge the wait (`judging`): no cycle through it is sure. */
+  judging = false;
   waitSpan = -1;
   /** The task's lane on the time line, made with its first span. */
   lane: TimelineLane | undefined = undefined;

@@ -17,6 +17,7 @@ import type { FindingContext } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
 import { AvertedDeadlocks } from './findings/averted.js';
 import { BrokenCycles } from './findings/broken.js';
+import type { PendingCycle } from './cycles.js';
 import { ERROR_CODES, MISUSE_CODES } from '../protocol.js';
 import { reportMisuse } from './findings/misuse.js';
 import { checkLivelock } from './findings/livelock.js';
@@ -33,29 +34,32 @@ export interface TransitionDeps {
   /** Contention per acquisition place (`file:line:column`), across threads and processes. */
   readonly siteStats: Map<string, { stats: Stats; site: SiteRef }>;
   /** Cycles found while a batch is read, confirmed at its end. */
-  readonly pending: { cycle: TaskState[]; at: number }[];
+  readonly pending: PendingCycle[];
   findCycle(start: TaskState, definite: boolean): TaskState[] | undefined;
   /** A lock taken while holding others: an edge of the lock-order graph. */
   observeOrder(t: TaskState, r: ResourceState, site: number, at: number): void;
 }
 
+/** A wait for a lock the task holds, to be confirmed a self-deadlock. */
+interface Suspect {
+  t: TaskState;
+  r: ResourceState;
+  site: number;
+  at: number;
+  modes?: { held: number; asked: number };
+  hold: Hold | undefined;
+}
+
 export class Transitions {
   readonly #deps: TransitionDeps;
   readonly #averted: AvertedDeadlocks;
-  /** Cycles through waits that may give up, judged when they break. */
+  /** Cycles through waits that may give up, judged when they break or stand too long. */
   readonly broken: BrokenCycles;
   /**
    * Waits for a lock the task holds, read in this batch: self-deadlocks unless fail-fast refused
    * them in the same batch (then they are averted), so they are confirmed at the batch's end.
    */
-  readonly #suspects: {
-    t: TaskState;
-    r: ResourceState;
-    site: number;
-    at: number;
-    modes?: { held: number; asked: number };
-    hold: Hold | undefined;
-  }[] = [];
+  readonly #suspects: Suspect[] = [];
 
   constructor(deps: TransitionDeps) {
     this.#deps = deps;
@@ -97,10 +101,18 @@ export class Transitions {
     } else reportMisuse(this.#deps.ctx, t, r, site, code, at);
   }
 
-  /** Reports the self-deadlocks of this batch whose waits still stand. */
+  /**
+   * Reports the self-deadlocks of this batch whose waits still stand; one that fail-fast has yet
+   * to judge waits for the judgement, in a later batch.
+   */
   confirmSelfDeadlocks(): void {
-    for (const { t, r, site, at, modes, hold } of this.#suspects.splice(0)) {
+    for (const suspect of this.#suspects.splice(0)) {
+      const { t, r, site, at, modes, hold } = suspect;
       if (t.waitRes !== r || t.ended) continue;
+      if (t.judging) {
+        this.#suspects.push(suspect);
+        continue;
+      }
       const { waitBounded } = t;
       reportSelfDeadlock(this.#deps.ctx, t, r, hold?.site ?? 0, site, at, modes, hold, waitBounded);
     }
@@ -109,7 +121,15 @@ export class Transitions {
   /** A blocking call failed (`code` from ERROR_CODES); a refused fail-fast wait is a finding. */
   failed(t: TaskState, r: ResourceState, at: number, code: number, gaveUp = false): void {
     if (!this.waitsOn(t, r)) return;
-    if (gaveUp) this.broken.gaveUp(t, at);
+    if (gaveUp) {
+      this.broken.gaveUp(t, at);
+      // A self-deadlock of this batch that gave up: it stood until now (a warning, bounded).
+      for (let i = this.#suspects.length - 1; i >= 0; i--) {
+        if (this.#suspects[i]!.t !== t || t.waitRes !== this.#suspects[i]!.r) continue;
+        const [{ site, at: since, modes, hold }] = this.#suspects.splice(i, 1) as [Suspect];
+        reportSelfDeadlock(this.#deps.ctx, t, r, hold?.site ?? 0, site, since, modes, hold, true);
+      }
+    }
     if (ERROR_CODES[code] === 'deadlock-victim') this.#averted.refused(t, r, at);
     this.endWait(t, at, undefined);
   }
@@ -175,6 +195,7 @@ export class Transitions {
     t.waitRes = undefined;
     t.joinTarget = undefined;
     t.waitBounded = false;
+    t.judging = false;
     t.starved = undefined;
     // A finding explained that wait; a later one is judged afresh.
     t.explained = false;

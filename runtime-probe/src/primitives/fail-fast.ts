@@ -137,15 +137,21 @@ export function judgeWait(
   const origin: { stack?: string } = {};
   Error.captureStackTrace(origin, request.call);
   const wait: Waiting = { target, mode: request.mode, site: request.site, waiter };
+  // Judged later when the flow is provisional: the analysis is told, so that it confirms no
+  // cycle through this wait before the judgement, which may come in another batch.
+  const later = flow.alias !== undefined;
+  if (later) sync(Op.judging, flow, target.resource, request.site, 1);
   const judge = (): void => {
     const cycle = wouldDeadlock(flow, wait);
     if (cycle) {
       if (waiter.fail(errorFor(cycle, origin))) {
         sync(Op.error, flow, target.resource, request.site, ErrorCode.deadlockVictim);
         request.refused?.();
+        return;
       }
-      return;
     }
+    if (later) sync(Op.judging, flow, target.resource, request.site, 0);
+    if (cycle) return;
     const me = resolved(flow);
     waiting.set(me, wait);
     const done = (): void => {

@@ -11,7 +11,8 @@
  * One table in shared memory for the whole process (inherited by every worker through
  * environment data, as the table of thread lifetimes is): each thread publishes the lock it is
  * blocked on, and each holder the locks it holds, each slot under a sequence lock (odd while it
- * changes) with one writer. A holder publishes a hold after taking the lock and withdraws it
+ * changes). A thread slot has one writer; a lock slot has its holder, and whoever releases the
+ * lock for a holder whose thread ended, which can only withdraw a hold (a miss, never a cycle). A holder publishes a hold after taking the lock and withdraws it
  * before releasing, so a slot that names a thread is never more than it holds. The acquirer
  * follows holder, wait, holder, ... from the lock it asks for; if that comes back to itself, it
  * reads every slot's sequence again, and only if none changed (the values all held at one
@@ -120,11 +121,16 @@ export function publishWait(tag: number, id: number): boolean {
   const table = failFastTable();
   const at = threadSlot(tag);
   const owner = Atomics.load(table, at);
-  if (owner !== tag) {
-    if (id === 0 || (owner !== 0 && !hasEnded(owner - 1))) return false;
-    if (Atomics.compareExchange(table, at, owner, tag) !== owner) return false;
+  if (owner === tag) {
+    write(table, at + 1, at + 2, id);
+    return true;
   }
+  if (id === 0 || (owner > 0 && !hasEnded(owner - 1))) return false;
+  // Claimed under a mark (-tag) that names nobody, so that no reader takes the previous owner's
+  // last wait for this thread's before this thread has written its own.
+  if (Atomics.compareExchange(table, at, owner, -tag) !== owner) return false;
   write(table, at + 1, at + 2, id);
+  Atomics.store(table, at, tag);
   return true;
 }
 

@@ -11,7 +11,7 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { alreadyAborted, checkOptions, type BlockOptions } from '../waiting.js';
+import { alreadyAborted, checkOptions, isBounded, type BlockOptions } from '../waiting.js';
 import { requestOp } from './handle.js';
 import { abortErrorFor } from '../errors.js';
 import {
@@ -225,8 +225,9 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
-    // judged before the request is sent, so that a refused one goes out with its refusal.
-    const judged = rt.config.failFast && timeout === undefined ? this.#lockId() : 0;
+    // judged right after its request is recorded, and before anything is sent, so that a
+    // refused one goes out in one batch with its refusal.
+    const judged = rt.config.failFast && !isBounded(options) ? this.#lockId() : 0;
     if (judged) keepTogether(2);
     sync(requestOp(options), flow, this.resource, site);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.

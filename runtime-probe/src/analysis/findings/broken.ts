@@ -9,6 +9,7 @@
 import type { FindingContext } from './context.js';
 import { reportDeadlock } from './deadlock.js';
 import type { ProcessModel, TaskState } from '../model.js';
+import type { PendingCycle } from '../cycles.js';
 import { cycleStands } from '../waitfor.js';
 
 /** Cycles kept at most, oldest dropped first. */
@@ -20,11 +21,12 @@ export class BrokenCycles {
   constructor(
     private readonly ctx: FindingContext,
     /** Cycles found in the current batch, not yet confirmed (cycles.ts). */
-    private readonly pending: { cycle: TaskState[]; at: number }[],
+    private readonly pending: PendingCycle[],
   ) {}
 
   /** A cycle that stands now, through a wait that may give up. */
   kept(cycle: TaskState[], at: number): void {
+    // The same tasks in the same cycle, found again by a later wait of theirs.
     if (
       this.#kept.some(
         (k) => k.cycle.length === cycle.length && k.cycle.every((t) => cycle.includes(t)),
@@ -37,21 +39,28 @@ export class BrokenCycles {
 
   /**
    * `t`'s wait is about to end without a grant (a timeout or an abort): a cycle through it that
-   * still stands broke now, whether it was kept or found in this same batch.
+   * still stands broke now, whether it was kept or found in this same batch (which then still
+   * looks for a certain cycle among its tasks, cycles.ts).
    */
   gaveUp(t: TaskState, at: number): void {
-    for (const list of [this.#kept, this.pending]) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const { cycle } = list[i]!;
-        const from = cycle.indexOf(t);
-        if (from < 0) continue;
-        list.splice(i, 1);
-        if (!cycleStands(cycle)) continue;
-        // Told from the task that gave up.
-        const told = [...cycle.slice(from), ...cycle.slice(0, from)];
-        reportDeadlock(this.ctx, told, at, 'timed-out');
-      }
+    for (let i = this.#kept.length - 1; i >= 0; i--) {
+      const { cycle } = this.#kept[i]!;
+      if (!cycle.includes(t)) continue;
+      this.#kept.splice(i, 1);
+      this.#broke(cycle, t, at);
     }
+    for (const entry of this.pending) {
+      if (entry.broke || !entry.cycle.includes(t)) continue;
+      entry.broke = true;
+      this.#broke(entry.cycle, t, at);
+    }
+  }
+
+  #broke(cycle: TaskState[], t: TaskState, at: number): void {
+    if (!cycleStands(cycle) || cycle.every((x) => x.explained)) return;
+    // Told from the task that gave up.
+    const from = cycle.indexOf(t);
+    reportDeadlock(this.ctx, [...cycle.slice(from), ...cycle.slice(0, from)], at, 'timed-out');
   }
 
   /** Reports the kept cycles (of `proc`, if given) that still stand after `limit` µs. */
@@ -65,6 +74,7 @@ export class BrokenCycles {
       }
       if (at - since < limit) continue;
       this.#kept.splice(i, 1);
+      if (cycle.every((t) => t.explained)) continue;
       reportDeadlock(this.ctx, cycle, since, 'bounded');
     }
   }

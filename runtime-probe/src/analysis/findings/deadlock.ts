@@ -22,7 +22,7 @@ export function reportDeadlock(
   at: number,
   end: CycleEnd = 'stands',
 ): void {
-  // A cycle that no longer stands marks nothing as explained, and no edge of the graph.
+  // Anything but a standing deadlock is a warning: the program went on, or may.
   const over = end !== 'stands';
   // Start from the task with the first name, so that every run tells the cycle the same way.
   let first = 0;
@@ -82,7 +82,9 @@ export function reportDeadlock(
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
     sites.push(waitSite, held);
-    if (over) continue;
+    // A cycle that no longer stands (averted, timed out) explains nothing, and is no edge of
+    // the graph; a bounded one still stands.
+    if (end === 'averted' || end === 'timed-out') continue;
     ctx.cycleEdges.add(`${from.key}>${r.key}`);
     ctx.cycleEdges.add(`${r.key}>${to.key}`);
     from.explained = true;
@@ -115,7 +117,8 @@ export function reportDeadlock(
           ? { pattern: 'rw-reentry' as const }
           : {}),
     severity: over ? 'warning' : 'error',
-    id: `deadlock:${over ? `${end}:` : ''}${names(resources)}`,
+    // Timed out or bounded, the same cycle is one finding, whichever way it was seen first.
+    id: `deadlock:${end === 'stands' ? '' : end === 'averted' ? 'averted:' : 'may-give-up:'}${names(resources)}`,
     title:
       end === 'averted'
         ? deadlockWords.avertedTitle(found[0]!.name)
