@@ -57,28 +57,20 @@ describe('cycles through waits that may give up', () => {
   });
 
   test('a join that may give up makes the cycle through it bounded', () => {
-    const b = new TraceBuilder()
-      .task(1, 'main')
-      .task(2, 'child')
-      .resource(11, 'mutex', 'm')
-      .resource(20, 'task', 'child')
-      .site(10)
-      .site(11)
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'request', 2, 11, 11)
-      .ev(2, 'join', 1, 20, 10, 1, 2);
-    assert.deepEqual(judged(b.heartbeat(5)), []);
-    const certain = new TraceBuilder()
-      .task(1, 'main')
-      .task(2, 'child')
-      .resource(11, 'mutex', 'm')
-      .resource(20, 'task', 'child')
-      .site(10)
-      .site(11)
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'request', 2, 11, 11)
-      .ev(2, 'join', 1, 20, 10, 0, 2);
-    assert.deepEqual(judged(certain), ['deadlock//error']);
+    /** main holds m and joins child (n: 1 if the join may give up); child asks for m. */
+    const joinCycle = (n: number): TraceBuilder =>
+      new TraceBuilder()
+        .task(1, 'main')
+        .task(2, 'child')
+        .resource(11, 'mutex', 'm')
+        .resource(20, 'task', 'child')
+        .site(10)
+        .site(11)
+        .ev(0, 'acquired', 1, 11, 10)
+        .ev(1, 'request', 2, 11, 11)
+        .ev(2, 'join', 1, 20, 10, n, 2);
+    assert.deepEqual(judged(joinCycle(1).heartbeat(5)), []);
+    assert.deepEqual(judged(joinCycle(0)), ['deadlock//error']);
   });
 
   test('a timeout of 1 ms is no fail-fast refusal', () => {
@@ -148,23 +140,17 @@ describe('cycles through waits that may give up', () => {
 
   test('a wait fail-fast judges later is no deadlock before its judgement', () => {
     // The request and the judgement fall in two batches (a heartbeat between them).
-    const refused = twoLocks()
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 2, 12, 12)
-      .ev(2, 'request', 1, 12, 11)
-      .ev(3, 'request', 2, 11, 13)
-      .ev(4, 'judging', 2, 11, 13, 1)
-      .heartbeat(5)
-      .ev(6, 'error', 2, 11, 13, 1);
+    const judgedLater = (): TraceBuilder =>
+      twoLocks()
+        .ev(0, 'acquired', 1, 11, 10)
+        .ev(1, 'acquired', 2, 12, 12)
+        .ev(2, 'request', 1, 12, 11)
+        .ev(3, 'request', 2, 11, 13)
+        .ev(4, 'judging', 2, 11, 13, 1)
+        .heartbeat(5);
+    const refused = judgedLater().ev(6, 'error', 2, 11, 13, 1);
     assert.deepEqual(judged(refused), ['deadlock/averted/warning']);
-    const letWait = twoLocks()
-      .ev(0, 'acquired', 1, 11, 10)
-      .ev(1, 'acquired', 2, 12, 12)
-      .ev(2, 'request', 1, 12, 11)
-      .ev(3, 'request', 2, 11, 13)
-      .ev(4, 'judging', 2, 11, 13, 1)
-      .heartbeat(5)
-      .ev(6, 'judging', 2, 11, 13, 0);
+    const letWait = judgedLater().ev(6, 'judging', 2, 11, 13, 0);
     assert.deepEqual(judged(letWait), ['deadlock//error']);
   });
 });
