@@ -205,14 +205,28 @@ if (ledger && Atomics.load(ledger, ${IO_LISTENING}) === 0) {
   Atomics.store(ledger, ${IO_LISTENING}, 1);
   Atomics.notify(ledger, ${IO_LISTENING});
 }
+// The main thread's batches are written one at a time, each once the one before it was handed
+// to the system: a batch counts as written by its own write, and a connection reset in the
+// middle of a later one cannot take back what was already written (writes queued together
+// would share one outcome).
+const posted = [];
+let writing = false;
+function writeNext() {
+  const next = posted.shift();
+  writing = next !== undefined;
+  if (!writing) return;
+  socket.write(next.text, (err) => {
+    if (err) return dead();
+    Atomics.sub(counters, ${Q_PENDING}, next.text.length);
+    Atomics.add(counters, ${Q_WRITTEN_EVENTS}, next.events);
+    Atomics.notify(counters, ${Q_PENDING});
+    writeNext();
+  });
+}
 if (port) {
   port.on('message', ({ text, events }) => {
-    socket.write(text, (err) => {
-      if (err) return dead();
-      Atomics.sub(counters, ${Q_PENDING}, text.length);
-      Atomics.add(counters, ${Q_WRITTEN_EVENTS}, events);
-      Atomics.notify(counters, ${Q_PENDING});
-    });
+    posted.push({ text, events });
+    if (!writing) writeNext();
   });
 }
 `;
