@@ -2,7 +2,7 @@
  * The recorder's batch buffer and its encoding: the registry messages a batch needs, and its
  * events as objects or as one JSON line. Pure functions of the buffer, run only at flush time.
  */
-import { OPS, type Message, type SiteMessage, type WireEvent } from './protocol.js';
+import { OPS, threadOfId, type Message, type SiteMessage, type WireEvent } from './protocol.js';
 import { rt, type Flow, type ResourceRec } from './runtime.js';
 import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
@@ -37,7 +37,9 @@ function taskMessage(flow: Flow): Message {
     id: flow.id,
     name: flow.name,
     kind: flow.kind,
-    thread: rt.threadId,
+    // The flow's own thread, which is not the sender's for a worker's main flow that its parent
+    // registers.
+    thread: threadOfId(flow.id),
   };
   if (flow.parent) {
     flow.parentId = resolved(flow.parent).id;

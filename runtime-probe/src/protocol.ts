@@ -28,6 +28,23 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Ids of tasks, resources and sites are unique in a process: each thread numbers its own and
+ * folds its thread id into the high bits, `thread * 2 ** 32 + local`. So an id says which thread
+ * it belongs to, whichever thread sent it (a parent registers its worker's main flow too).
+ */
+const THREAD_STRIDE = 2 ** 32;
+
+/** The id of a thread's `local`-th task, resource or site. */
+export function idOf(thread: number, local: number): number {
+  return thread * THREAD_STRIDE + local;
+}
+
+/** The thread an id belongs to. */
+export function threadOfId(id: number): number {
+  return Math.floor(id / THREAD_STRIDE);
+}
+
 /** Capabilities a probe may announce in its `hello`; receivers must ignore unknown ones. */
 export const CAPABILITIES = ['events', 'sites', 'stacks', 'heartbeat', 'idle'] as const;
 
@@ -155,6 +172,7 @@ export interface TaskMessage {
    */
   kind: string;
   parent?: number;
+  /** The task's thread, as its id says: receivers go by the id (see `threadOfId`). */
   thread: number;
   /** Set when the probe could not decide this flow's operations exactly (identity uncertain). */
   uncertain?: boolean;

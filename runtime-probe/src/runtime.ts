@@ -7,7 +7,7 @@
  * registered symbol; whichever build loads first creates it, the other adopts it.
  */
 import { threadId } from 'node:worker_threads';
-import type { Message } from './protocol.js';
+import { idOf, type Message } from './protocol.js';
 
 export const PROBE_VERSION = '0.1.0';
 
@@ -180,7 +180,7 @@ const KEY = Symbol.for('lockscope.runtime.v1');
 
 /** Ids are unique in the process: the thread id is folded into the high bits. */
 export function newId(rt: Runtime): number {
-  return rt.threadId * 2 ** 32 + rt.nextLocalId++;
+  return idOf(rt.threadId, rt.nextLocalId++);
 }
 
 export const DEFAULT_CONFIG: ProbeConfig = {

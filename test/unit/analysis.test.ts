@@ -389,6 +389,22 @@ describe('abandoned locks, self-deadlock and misuse', () => {
     assert.deepEqual(kinds(b), ['abandoned-lock'], 'no hold of b, no wait for a');
   });
 
+  test("a worker's exit ends its thread, whichever thread registered its main flow last", () => {
+    // The parent registers the worker's main flow too; an older probe sent its own thread (0)
+    // with it, and it can arrive after the worker's own registration.
+    const b = threadOne()
+      .task(W, 'worker', 'main', 0)
+      .ev(0, 'acquired', W, 11, 10)
+      .ev(1, 'thread-exit', W, undefined, undefined, 1)
+      .ev(2, 'acquired', 1, 12, 12)
+      .ev(3, 'request', 1, 12, 13);
+    assert.deepEqual(
+      kinds(b),
+      ['abandoned-lock', 'self-deadlock'],
+      'the main thread goes on: its own events after the exit still count',
+    );
+  });
+
   test('re-acquiring a held mutex is a self-deadlock; a re-entrant mutex is fine', () => {
     const b = twoLocks()
       .resource(13, 'reentrant-mutex', 'r')

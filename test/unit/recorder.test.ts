@@ -16,6 +16,7 @@ import {
   spawn,
   stats,
   subscribe,
+  Worker,
 } from '../../runtime-probe/src/index.js';
 import { validateMessage, type Message } from '../../runtime-probe/src/protocol.js';
 
@@ -103,6 +104,22 @@ describe('registry messages', () => {
       .find((e) => e.op === 'task-start');
     assert.ok(start?.peer !== undefined && tasks.has(start.peer), 'the parent is registered');
     for (const task of tasks.values()) assert.ok(task.name.length < 40, task.name);
+  });
+});
+
+describe('registries', () => {
+  it("registers a worker's main flow, from its parent, under the worker's thread", async () => {
+    const seen: Message[] = [];
+    const off = subscribe((m) => seen.push(m));
+    const w = new Worker('void 0', { eval: true });
+    const thread = w.threadId;
+    await w.join();
+    flushEvents();
+    off();
+    const task = seen.find((x) => x.t === 'task' && x.id === w.taskId);
+    assert.ok(task?.t === 'task', 'the parent registers it');
+    assert.ok(thread > 0);
+    assert.equal(task.thread, thread);
   });
 });
 

@@ -191,8 +191,11 @@ export class Analyzer {
         if (m.uncertain) t.uncertain = true;
         if (t.uncertain && !t.name.endsWith(UNCERTAIN_MARK)) t.name += UNCERTAIN_MARK;
         t.kind = m.kind;
-        t.thread = m.thread;
-        proc.threads.add(m.thread);
+        // The thread is the id's (set with the task), not the message's: a parent registers its
+        // worker's main flow too, and an older probe sent its own thread for it. Taken from the
+        // message, whichever registration came last would decide, and a worker's exit would
+        // end its parent's thread.
+        proc.threads.add(t.thread);
         return;
       }
       case 'resource': {

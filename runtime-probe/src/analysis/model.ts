@@ -3,7 +3,7 @@
  * signallers, as the events left them. Plain data with small helpers and no decisions: the
  * wait-for semantics are in waitfor.ts, the findings in the Analyzer.
  */
-import type { SiteMessage } from '../protocol.js';
+import { threadOfId, type SiteMessage } from '../protocol.js';
 import { Stats } from './stats.js';
 import { SmallMap } from './small-map.js';
 import { Lifetimes } from './threads.js';
@@ -114,7 +114,7 @@ export class TaskState {
     readonly key: string,
     public name: string,
     public kind: string,
-    public thread: number,
+    readonly thread: number,
   ) {}
 
   get blocked(): boolean {
@@ -394,9 +394,7 @@ export class ProcessModel {
 }
 
 /** The thread a task id names: ids fold the thread into their high bits. */
-export function threadOf(id: number): number {
-  return Math.floor(id / 2 ** 32);
-}
+export const threadOf = threadOfId;
 
 /**
  * Remembers a signaller, most recent last. When the map is full, a task that has ended makes

@@ -1,4 +1,5 @@
 import { AbandonedLockError, TimeoutError } from '../errors.js';
+import { idOf } from '../protocol.js';
 import { currentFlow } from '../identity.js';
 import { flush, keepTogether } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
@@ -149,8 +150,8 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     if (thread === undefined) return undefined;
     return {
       thread,
-      task: thread * 2 ** 32 + (words[OWNER_TASK]! >>> 0),
-      site: words[OWNER_SITE] ? thread * 2 ** 32 + (words[OWNER_SITE] >>> 0) : 0,
+      task: idOf(thread, words[OWNER_TASK]! >>> 0),
+      site: words[OWNER_SITE] ? idOf(thread, words[OWNER_SITE] >>> 0) : 0,
       holds: words[HOLDS]! >>> 0,
     };
   }

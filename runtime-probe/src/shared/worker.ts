@@ -1,5 +1,6 @@
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { currentFlow } from '../identity.js';
+import { idOf } from '../protocol.js';
 import { helloMessage, registerFlow } from '../recorder.js';
 import { ensureIoThread } from '../transports/thread.js';
 import {
@@ -50,7 +51,7 @@ export class Worker extends NodeWorker {
     const parent = currentFlow();
     const task: Flow = {
       // The worker's probe numbers its main flow first, so its id is known without asking.
-      id: this.threadId * 2 ** 32 + 1,
+      id: idOf(this.threadId, 1),
       name: options?.name ?? `thread ${this.threadId}`,
       kind: 'main',
       parent,
