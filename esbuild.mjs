@@ -8,7 +8,8 @@
 //              minified), inlined by `lockscope` into its standalone HTML reports
 // `node esbuild.mjs --watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 const watch = process.argv.includes('--watch');
@@ -20,6 +21,7 @@ const probeEntries = ['index', 'protocol', 'collector'].map((n) => `runtime-prob
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
   ...['esm', 'cjs'].map((format) => ({
+    // No source maps: the package does not ship the sources they would point at.
     entryPoints: probeEntries,
     outdir: probeDist,
     outExtension: { '.js': format === 'esm' ? '.mjs' : '.cjs' },
@@ -29,7 +31,6 @@ const targets = [
     format,
     // module-dir.ts reads `__dirname` in the CommonJS build and `import.meta.url` in the ESM one.
     logOverride: { 'empty-import-meta': 'silent' },
-    sourcemap: 'linked',
     logLevel: 'warning',
   })),
   {
@@ -53,7 +54,6 @@ const targets = [
     platform: 'node',
     target: probeTarget,
     format: 'cjs',
-    sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },
     // report/html.ts finds the HTML renderer by `__dirname` in this bundle and by `import.meta.url`
     // when run from source; the branch that reads `import.meta` never runs here.
@@ -135,6 +135,11 @@ function writeRegisterShims() {
   copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);
 }
 
+/**
+ * Declarations for both module formats: `.d.ts` for `import`, and a `.d.cts` twin of each for
+ * `require`, whose relative imports name the `.cjs` files (TypeScript reads a `.d.ts` in this
+ * `type: module` package as an ES module, which a CommonJS consumer may not require).
+ */
 function emitTypes() {
   execFileSync(
     process.execPath,
@@ -143,6 +148,13 @@ function emitTypes() {
       stdio: 'inherit',
     },
   );
+  const root = `${probeDist}/types`;
+  for (const file of readdirSync(root, { recursive: true })) {
+    if (!String(file).endsWith('.d.ts')) continue;
+    const text = readFileSync(join(root, file), 'utf8');
+    const cjs = text.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*?)\.js\2/g, '$1$2$3.cjs$2');
+    writeFileSync(join(root, String(file).replace(/\.d\.ts$/, '.d.cts')), cjs);
+  }
 }
 
 if (watch) {
@@ -150,7 +162,12 @@ if (watch) {
   for (const options of targets) await (await esbuild.context(options)).watch();
   console.log('esbuild: watching');
 } else {
+  // A full build starts from nothing: the package is packed from this folder, and a file an older
+  // build left there (a source map, an entry since removed) would be published with it. A quick
+  // build (--no-types, which tests run while others read the folder) only writes over it.
+  const full = !process.argv.includes('--no-types');
+  if (full) rmSync(probeDist, { recursive: true, force: true });
   await Promise.all(targets.map((options) => esbuild.build(options)));
   writeRegisterShims();
-  if (!process.argv.includes('--no-types')) emitTypes();
+  if (full) emitTypes();
 }

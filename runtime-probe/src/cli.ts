@@ -11,7 +11,6 @@ import {
   readFileSync,
   statSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +35,7 @@ import { loadRenderer, PAGE_INTERVALS, writeHtml } from './report/html.js';
 import { writeJson } from './report/json-writer.js';
 import { describeExit, EXIT, EXIT_TABLE, verdict } from './exit-status.js';
 import { moduleDir } from './module-dir.js';
+import { TYPESCRIPT_FILE, typeScriptLoader } from './typescript-runner.js';
 import { PROBE_VERSION } from './runtime.js';
 import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
 
@@ -309,26 +309,16 @@ function writeOutput(file: string, produce: (write: (piece: string) => void) => 
   }
 }
 
-const TS = /\.(ts|mts|cts|tsx)$/;
-
 async function run(program: string, args: string[], common: Common): Promise<number> {
   const file = resolve(program);
   if (!existsSync(file)) throw new Refusal(`cannot run ${program}: no such file`);
   if (statSync(file).isDirectory()) throw new Refusal(`cannot run ${program}: it is a folder`);
   const here = moduleDir();
-  const require = createRequire(join(here, 'cli.cjs'));
   const execArgv: string[] = [];
-  if (TS.test(file)) {
-    let tsx: string;
-    try {
-      tsx = require.resolve('tsx');
-    } catch {
-      throw new Refusal('cannot run TypeScript: the tsx package is missing (npm install tsx)');
-    }
-    execArgv.push('--import', pathToFileURL(tsx).href);
-    // After tsx: an entry with top-level await in a CommonJS package runs as an ES module.
-    const esmEntry = join(here, 'esm-entry.mjs');
-    if (existsSync(esmEntry)) execArgv.push('--import', pathToFileURL(esmEntry).href);
+  if (TYPESCRIPT_FILE.test(file)) {
+    const loader = typeScriptLoader(file, here);
+    if (!loader.ok) throw new Refusal(loader.reason);
+    execArgv.push(...loader.execArgv);
   }
   const register = join(here, 'register.mjs');
   if (existsSync(register)) execArgv.push('--import', pathToFileURL(register).href);

@@ -1,9 +1,10 @@
 /**
  * Errors a user can catch by class.
  *
- * The ESM and CJS builds of the probe each define these classes, and a process may load both. So
- * that `err instanceof TimeoutError` holds whichever build threw it, each class carries a brand
- * (a registered symbol, the same in every build) and answers `instanceof` by that brand.
+ * A process may hold several copies of these classes (two installed versions of the package, or
+ * a bundler's copy beside the package's own). So that `err instanceof TimeoutError` holds
+ * whichever copy threw it, each class carries a brand (a registered symbol, the same in every
+ * copy) and answers `instanceof` by that brand.
  */
 
 const BRAND = Symbol.for('lockscope.error.brand');
@@ -18,10 +19,12 @@ function brandedInstanceOf(name: string, value: unknown): boolean {
 
 /** The base class of every error the probe throws. */
 export class LockscopeError extends Error {
+  /** Recognises errors of every copy of the package loaded in the process. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstanceOf(this.name, value);
   }
 
+  /** An error of the class it is made with; `name` is that class's name. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -39,6 +42,7 @@ export class LockscopeError extends Error {
 
 /** A blocking call did not complete within its `timeout`. */
 export class TimeoutError extends LockscopeError {
+  /** `timeoutMs` is the timeout the call was given. */
   constructor(
     message: string,
     readonly timeoutMs: number,
@@ -52,6 +56,7 @@ export class TimeoutError extends LockscopeError {
  * "AbortError" and `cause` is the signal's reason.
  */
 export class AbortError extends LockscopeError {
+  /** Pass the signal's reason as `options.cause`. */
   constructor(message = 'The operation was aborted', options?: ErrorOptions) {
     super(message, options);
   }
@@ -91,8 +96,10 @@ export interface DeadlockStep {
  * is the cycle as data, from the victim's own wait around back to it.
  */
 export class DeadlockError extends LockscopeError {
+  /** The cycle, from the refused wait around back to it. */
   readonly cycle: readonly DeadlockStep[];
 
+  /** Made by the probe when it refuses an acquisition. */
   constructor(message: string, cycle: readonly DeadlockStep[] = [], options?: ErrorOptions) {
     super(message, options);
     this.cycle = cycle;

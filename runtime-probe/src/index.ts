@@ -20,6 +20,7 @@ import { setLibrary } from './sites.js';
 import { lifetimes } from './shared/lifetimes.js';
 import { failFastTable } from './shared/fail-fast.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
+import { sharePublicClassIdentities } from './public-classes.js';
 
 export { Mutex, type MutexGuard } from './primitives/mutex.js';
 export { ReentrantMutex } from './primitives/reentrant.js';
@@ -63,6 +64,8 @@ export { PROTOCOL_VERSION } from './protocol.js';
 export type { ProbeStats, Listener, ProbeConfig };
 
 applyEnvironment();
+// Every public class answers `instanceof` for instances of the other build too.
+sharePublicClassIdentities();
 // Identity is tracked from the moment the probe is loaded, so that every flow that later uses it
 // was seen to start (runs.ts).
 ensureRunTracking();

@@ -48,7 +48,10 @@ export function threadOfId(id: number): number {
 /** Capabilities a probe may announce in its `hello`; receivers must ignore unknown ones. */
 export const CAPABILITIES = ['events', 'sites', 'stacks', 'heartbeat', 'idle'] as const;
 
-/** Kinds of resource the probe reports. Open: receivers keep unknown kinds as they are. */
+/**
+ * Kinds of resource the probe reports. Open: a receiver keeps a kind it does not know as it is
+ * (a newer probe's), so a registration's `kind` is a ResourceKind or any other string.
+ */
 export const RESOURCE_KINDS = [
   'mutex',
   'reentrant-mutex',
@@ -60,8 +63,19 @@ export const RESOURCE_KINDS = [
   'waitgroup',
   'channel',
   'task',
+  // In shared memory, for worker threads (shared/).
+  'shared-mutex',
+  'shared-semaphore',
+  'shared-condition',
+  'shared-barrier',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+/** A registration's kind: one this version knows, or another (from a newer probe). */
+export type AnyResourceKind = ResourceKind | (string & {});
+
+/** `n` of a channel `wait` (and `try-failed`) event: which way the task is blocked. */
+export const WAIT_RECV = 1;
+export const WAIT_SEND = 2;
 
 /**
  * Operation names. The array index is the compact code the recorder stores on the hot path; the
@@ -76,7 +90,7 @@ export const OPS = [
   'released',
   'try-failed', // A non-blocking attempt failed.
   // Waiting on something that is not an acquisition (condition, event, barrier, wait group,
-  // channel, join).
+  // channel, join). On a channel, `n` is WAIT_RECV or WAIT_SEND: which way the task waits.
   'wait',
   'wake',
   'notify', // Condition: `n` waiters were woken.
@@ -87,7 +101,7 @@ export const OPS = [
   'broken', // Barrier broken.
   'add', // Wait group: counter changed by `n`.
   'send',
-  'receive',
+  'receive', // `n` is -1 when the channel was closed and drained: nothing was received.
   'close',
   'timeout', // A blocking call gave up after its timeout.
   'cancel', // A blocking call was aborted by its AbortSignal.
@@ -181,7 +195,7 @@ export interface TaskMessage {
 export interface ResourceMessage {
   t: 'resource';
   id: number;
-  kind: string;
+  kind: AnyResourceKind;
   name: string;
   /** Lock class: the construction site, or the `class` option. */
   class: string;
@@ -247,6 +261,7 @@ export interface EndMessage {
   dropped: number;
 }
 
+/** Any message of the wire protocol. */
 export type Message =
   | Hello
   | TaskMessage

@@ -399,6 +399,7 @@ export function detachSink(sink: Sink): void {
   }
 }
 
+/** What the probe has recorded and delivered, from `stats()`. */
 export interface ProbeStats {
   /** Events recorded since the process started. */
   produced: number;
@@ -411,8 +412,11 @@ export interface ProbeStats {
   lost: number;
   /** Of the transport set up from the environment (socket, else file), or the first sink. */
   sent: number;
+  /** Events that sink dropped (a collector too far behind, or gone). */
   dropped: number;
+  /** Events that sink has taken and not yet written. */
   inFlight: number;
+  /** Each sink's own counts. */
   sinks: SinkStats[];
 }
 

@@ -77,6 +77,7 @@ export interface ResourceRec {
 
 export type StackMode = 'off' | 'blocking' | 'all';
 
+/** The probe's settings: the environment's, then `configure()`'s. */
 export interface ProbeConfig {
   /** Which operations capture a call stack for their source site. */
   stacks: StackMode;

@@ -89,6 +89,7 @@ export function siteForOther(): number {
   return rt.recording && rt.config.stacks === 'all' ? captureSite() : 0;
 }
 
+/** Options every primitive takes. */
 export interface ResourceOptions {
   /** A name shown in reports; defaults to the kind and a number. */
   name?: string;

@@ -413,7 +413,7 @@ describe('socket collector', () => {
 });
 
 describe('both builds in one process', () => {
-  it('share one runtime: one task identity, one recorder, errors recognised across builds', async () => {
+  it('share one runtime: one task identity, one recorder, classes recognised across builds', async () => {
     const trace = join(dir, 'dual.jsonl');
     const r = await runProgram(['test/fixtures/dual-build.mts'], { LOCKSCOPE_TRACE: trace });
     assert.equal(r.code, 0, r.stderr);
@@ -421,6 +421,9 @@ describe('both builds in one process', () => {
     assert.equal(out.distinctModules, true, 'the two builds really are different modules');
     assert.equal(out.sameTask, true);
     assert.equal(out.crossInstanceOf, true);
+    assert.equal(out.classesAcross, true, 'instanceof holds across the builds, both ways');
+    assert.equal(out.mixups, 0, 'and only for the same class');
+    assert.equal(out.subclass, true, "a user's subclass keeps the ordinary instanceof");
     assert.equal(out.produced, out.producedSeenByCjs);
     const messages = readTrace(trace);
     assert.equal(messages.filter((m) => m.t === 'hello').length, 1, 'one stream, one hello');

@@ -48,8 +48,6 @@ export function roleOf(kind: string): Role {
   }
 }
 
-/** A channel wait's `n`: 1 to receive, 2 to send (primitives/channel.ts). */
-export const WAIT_SEND = 2;
 /** Distinct registrations a process model keeps one ResourceInfo for. */
 const MAX_INFOS = 4096;
 /** At most this many signallers are remembered per resource, as likely wakers. */
@@ -86,7 +84,7 @@ export class TaskState {
   waitSince = 0;
   /** The resource's grant count when the wait began, for starvation. */
   waitGrants = 0;
-  /** For a channel wait, its direction (WAIT_SEND, or 1 to receive); for a read-write lock, the mode. */
+  /** For a channel wait, its direction (protocol's WAIT_RECV, WAIT_SEND); for an RWLock, the mode. */
   waitDir = 0;
   /** Set when the wait may end without a grant (a timeout, an AbortSignal): `request-bounded`. */
   waitBounded = false;

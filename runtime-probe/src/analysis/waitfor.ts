@@ -2,7 +2,8 @@
  * The wait-for semantics: for a task that waits, which tasks could end its wait now ("who can
  * wake me"), per kind of resource. Pure functions of the state model.
  */
-import { Role, WAIT_SEND, type ResourceState, type TaskState } from './model.js';
+import { WAIT_SEND } from '../protocol.js';
+import { Role, type ResourceState, type TaskState } from './model.js';
 
 /** A task that takes part in the wait-for graph: it waits, and has not ended. */
 export function isWaiting(t: TaskState): boolean {

@@ -5,6 +5,7 @@ import { Op, newResource, siteForBlocking, sync, type ResourceOptions } from '..
 import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block } from './begin.js';
 
+/** Options of a Barrier. */
 export interface BarrierOptions extends ResourceOptions {
   /** Runs once per generation, when the last party arrives and before any is released. */
   action?: () => void;
@@ -17,13 +18,16 @@ export interface BarrierOptions extends ResourceOptions {
  * BrokenBarrierError, and so does every later `wait()` until `reset()`.
  */
 export class Barrier {
+  /** @internal */
   readonly resource: ResourceRec;
+  /** How many tasks each round waits for. */
   readonly parties: number;
   readonly #action: (() => void) | undefined;
   #generation = 0;
   #broken = false;
   readonly #waiters = new WaitList<number, number>();
 
+  /** A barrier for `parties` tasks. */
   constructor(parties: number, options?: BarrierOptions) {
     if (!Number.isSafeInteger(parties) || parties < 1) {
       throw new TypeError(`Barrier: parties must be an integer >= 1, got ${String(parties)}`);
@@ -33,14 +37,17 @@ export class Barrier {
     this.resource = newResource('barrier', options, parties);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** True after `abort()` or a waiter timed out or was aborted, until `reset()`. */
   get broken(): boolean {
     return this.#broken;
   }
 
+  /** How many rounds have completed. */
   get generation(): number {
     return this.#generation;
   }
@@ -50,6 +57,10 @@ export class Barrier {
     return this.#waiters.size;
   }
 
+  /**
+   * Waits until `parties` tasks wait, and returns this task's arrival index (0 to parties - 1).
+   * Rejects with a BrokenBarrierError when the barrier is broken.
+   */
   wait(options?: BlockOptions): Promise<number> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);

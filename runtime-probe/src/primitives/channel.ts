@@ -9,6 +9,7 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
+import { WAIT_RECV, WAIT_SEND } from '../protocol.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 
@@ -38,10 +39,6 @@ interface SendData<T> {
   sel: SelectCaseRef | undefined;
 }
 
-/** `n` of a channel `wait` event: which way the task is blocked. */
-export const WAIT_RECV = 1;
-export const WAIT_SEND = 2;
-
 /**
  * A channel between tasks, with Go's semantics:
  * - `capacity` 0 is a rendezvous: `send` resolves only when a receiver has taken the value
@@ -53,7 +50,9 @@ export const WAIT_SEND = 2;
  * - `for await (const v of channel)` receives until the channel is closed and drained.
  */
 export class Channel<T> implements AsyncIterable<T> {
+  /** @internal */
   readonly resource: ResourceRec;
+  /** How many values it buffers (0: every send waits for a receiver). */
   readonly capacity: number;
   #buf: T[] = [];
   #head = 0;
@@ -61,6 +60,7 @@ export class Channel<T> implements AsyncIterable<T> {
   readonly #recvq = new WaitList<RecvResult<T>, RecvData>();
   readonly #sendq = new WaitList<void, SendData<T>>();
 
+  /** A channel that buffers `capacity` values. */
   constructor(capacity = 0, options?: ResourceOptions) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 0) && capacity !== Infinity) {
       throw new TypeError(
@@ -76,10 +76,12 @@ export class Channel<T> implements AsyncIterable<T> {
     );
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -94,6 +96,7 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.#sendq.size;
   }
 
+  /** Receivers waiting for a value. */
   get blockedReceivers(): number {
     return this.#recvq.size;
   }
@@ -101,11 +104,13 @@ export class Channel<T> implements AsyncIterable<T> {
   // Readiness and the non-blocking halves are shared by send/recv, try*, and select().
 
   /** @internal True when a send could complete at once (or fail at once, if closed). */
+  /** @internal */
   canSend(): boolean {
     return this.#closed || this.#peekReceiver() || this.length < this.capacity;
   }
 
   /** @internal True when a receive could complete at once. */
+  /** @internal */
   canRecv(): boolean {
     return this.length > 0 || this.#peekSender() || this.#closed;
   }
@@ -122,6 +127,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * @internal Completes a send that canSend() said was ready; returns the error to raise if the
    * channel is closed.
    */
+  /** @internal */
   sendNow(flow: Flow, site: number, value: T): ChannelClosedError | undefined {
     if (this.#closed) {
       sync(Op.error, flow, this.resource, site);
@@ -136,6 +142,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** @internal Completes a receive that canRecv() said was ready. */
+  /** @internal */
   recvNow(flow: Flow, site: number): RecvResult<T> {
     if (this.length > 0) {
       const value = this.#buf[this.#head]!;
@@ -198,6 +205,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** @internal Registers a select case as a blocked receiver. */
+  /** @internal */
   parkReceiver(flow: Flow, site: number, sel: SelectCaseRef): Waiter<RecvResult<T>, RecvData> {
     const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel });
     this.#recvq.push(w);
@@ -206,6 +214,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** @internal Registers a select case as a blocked sender. */
+  /** @internal */
   parkSender(flow: Flow, site: number, value: T, sel: SelectCaseRef): Waiter<void, SendData<T>> {
     const w = new Waiter<void, SendData<T>>(flow, site, { value, sel });
     this.#sendq.push(w);
@@ -213,6 +222,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return w;
   }
 
+  /**
+   * Sends `value`, waiting while the buffer is full (or, unbuffered, for a receiver). Rejects with
+   * a ChannelClosedError once it is closed.
+   */
   send(value: T, options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
     const flow = currentFlow();
@@ -227,6 +240,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return block(w, this.#sendq, this.resource, options, 'send', Op.wait, WAIT_SEND);
   }
 
+  /**
+   * Receives the next value, waiting for one; after `close()` and the buffer drained, resolves to
+   * `{ ok: false }`.
+   */
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
     const flow = currentFlow();
@@ -262,6 +279,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.recvNow(flow, site);
   }
 
+  /**
+   * Closes it: waiting and later receivers get `{ ok: false }` once the buffer is drained, and
+   * senders a ChannelClosedError.
+   */
   close(): void {
     const flow = currentFlow();
     if (this.#closed) {
@@ -280,6 +301,7 @@ export class Channel<T> implements AsyncIterable<T> {
     }
   }
 
+  /** Receives values until the channel is closed and drained (`for await`). */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       const r = await this.recv();

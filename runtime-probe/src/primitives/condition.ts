@@ -22,19 +22,24 @@ import type { Mutex } from './mutex.js';
  * probe records a `misuse` event and carries on rather than throwing into a correct program.
  */
 export class Condition {
+  /** @internal */
   readonly resource: ResourceRec;
+  /** The mutex a waiter must hold, which `wait()` releases while it waits. */
   readonly mutex: Mutex;
   readonly #waiters = new WaitList<void, undefined>();
 
+  /** A condition variable tied to `mutex`. */
   constructor(mutex: Mutex, options?: ResourceOptions) {
     this.mutex = mutex;
     this.resource = newResource('condition', options);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** Tasks waiting to be notified. */
   get waiting(): number {
     return this.#waiters.size;
   }
@@ -60,6 +65,11 @@ export class Condition {
     }
   }
 
+  /**
+   * Releases the mutex, which the calling task must hold, waits for a notify, and takes the mutex
+   * back before it returns (also when it rejects with a TimeoutError or AbortError). Another task
+   * may change the state before this one runs again: wait in a loop on it, or use `waitFor()`.
+   */
   async wait(options?: BlockOptions): Promise<void> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);
@@ -119,6 +129,7 @@ export class Condition {
     sync(Op.notify, flow, this.resource, 0, woken);
   }
 
+  /** Wakes every waiting task. */
   notifyAll(): void {
     this.notify(Number.POSITIVE_INFINITY);
   }

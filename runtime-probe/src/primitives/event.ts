@@ -13,14 +13,17 @@ import { block, rejectIfAborted } from './begin.js';
 
 /** A flag tasks can wait for (Python's threading.Event). */
 export class Event {
+  /** @internal */
   readonly resource: ResourceRec;
   #set = false;
   readonly #waiters = new WaitList<void, undefined>();
 
+  /** An event, not set. */
   constructor(options?: ResourceOptions) {
     this.resource = newResource('event', options);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
@@ -30,6 +33,7 @@ export class Event {
     return this.#waiters.size;
   }
 
+  /** True once `set()` was called, until `clear()`. */
   get isSet(): boolean {
     return this.#set;
   }
@@ -44,6 +48,7 @@ export class Event {
     }
   }
 
+  /** Unsets it: later `wait()` calls wait again. */
   clear(): void {
     this.#set = false;
     sync(Op.clear, currentFlow(), this.resource, siteForOther());

@@ -57,6 +57,10 @@ function registerHeldGuards(): void {
 
 onFlush(registerHeldGuards);
 
+/**
+ * A hold on a lock or a permit, from `acquire()` and its kind: `release()` ends it, as does the end
+ * of a `using` block. Releasing twice is a misuse, reported and otherwise ignored.
+ */
 export class Guard implements Disposable {
   #owner: Releasable;
   #hold: Hold;
@@ -64,6 +68,7 @@ export class Guard implements Disposable {
   #ownThenReads: number;
 
   /** `direct` for a guard returned as it is (a try-lock), not through the probe's promise. */
+  /** Made by the primitive that grants the hold. */
   constructor(owner: Releasable, hold: Hold, direct = false) {
     this.#owner = owner;
     this.#hold = hold;
@@ -102,6 +107,7 @@ export class Guard implements Disposable {
     return !this.#hold.released;
   }
 
+  /** Ends the hold, and wakes the next waiter. */
   release(): void {
     const hold = this.#hold;
     if (hold.released) {
@@ -118,6 +124,7 @@ export class Guard implements Disposable {
     if (hold.watched) registry.unregister(hold);
   }
 
+  /** Ends the hold at the end of a `using` block (a hold already released is left alone). */
   [Symbol.dispose](): void {
     if (!this.#hold.released) this.release();
   }

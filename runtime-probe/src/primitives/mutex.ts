@@ -13,10 +13,11 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
-import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { judgeWait, type Blocker } from './fail-fast.js';
+import { Guard, RELEASE, type Hold } from './guard.js';
 import { whenDecided } from '../runs.js';
 
+/** The guard a Mutex grants: `release()` it, or let `using` release it. */
 export type MutexGuard = Guard;
 
 /**
@@ -31,19 +32,23 @@ export type MutexGuard = Guard;
  * records it as a `misuse` event so the analysis can report it. Use ReentrantMutex where
  * re-entry is intended.
  */
-export class Mutex implements Releasable, WaitTarget {
+export class Mutex {
+  /** @internal */
   readonly resource: ResourceRec;
   #holder: Hold | undefined = undefined;
   readonly #waiters = new WaitList<Hold, Hold>();
 
+  /** A mutex, free. `options.name` names it in findings. */
   constructor(options?: ResourceOptions) {
     this.resource = newResource('mutex', options);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** True while a task holds it. */
   get isLocked(): boolean {
     return this.#holder !== undefined;
   }
@@ -53,6 +58,11 @@ export class Mutex implements Releasable, WaitTarget {
     return this.#waiters.size;
   }
 
+  /**
+   * Waits for the mutex, in FIFO order, and returns the guard that releases it. Rejects with a
+   * TimeoutError or AbortError per `options`, and under fail-fast with a DeadlockError when the
+   * wait would close a cycle.
+   */
   acquire(options?: BlockOptions): Promise<MutexGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
@@ -111,6 +121,7 @@ export class Mutex implements Releasable, WaitTarget {
     return new Guard(this, hold, op === Op.tryAcquired);
   }
 
+  /** @internal */
   [RELEASE](hold: Hold): void {
     if (this.#holder !== hold) {
       throw new LockMisuseError(
@@ -138,6 +149,7 @@ export class Mutex implements Releasable, WaitTarget {
    * For Condition: releases the mutex held by `flow` without invalidating its guard, and returns
    * the hold so that the same guard stays valid after `reacquire`.
    */
+  /** @internal */
   releaseForWait(flow: Flow): Hold {
     const hold = this.#holder;
     if (!hold) throw new LockMisuseError(`${this.resource.name} is not held`);
@@ -151,6 +163,7 @@ export class Mutex implements Releasable, WaitTarget {
   }
 
   /** For Condition: takes the mutex back for `hold`, queueing behind other waiters if needed. */
+  /** @internal */
   reacquire(hold: Hold, flow: Flow): Promise<void> {
     hold.flow = flow;
     if (this.#holder === undefined && this.#waiters.size === 0) {
@@ -167,11 +180,13 @@ export class Mutex implements Releasable, WaitTarget {
   }
 
   /** The flow that must release the mutex first, for fail-fast detection. */
+  /** @internal */
   *blockersOf(): Iterable<Blocker> {
     if (this.#holder) yield { flow: this.#holder.flow, ahead: false };
   }
 
   /** The flow holding the mutex, for Condition's checks. */
+  /** @internal */
   holderFlow(): Flow | undefined {
     return this.#holder?.flow;
   }

@@ -11,8 +11,8 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
-import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { judgeWait, type Blocker } from './fail-fast.js';
+import { Guard, RELEASE, type Hold } from './guard.js';
 import { probeMicrotask } from '../runs.js';
 
 /**
@@ -20,25 +20,33 @@ import { probeMicrotask } from '../runs.js';
  * released when every guard taken has been released. Ownership follows task identity (see
  * identity.ts): it re-enters only for the flow that holds it.
  */
-export class ReentrantMutex implements Releasable, WaitTarget {
+export class ReentrantMutex {
+  /** @internal */
   readonly resource: ResourceRec;
   #owner: Flow | undefined = undefined;
   #depth = 0;
   readonly #waiters = new WaitList<Hold, Hold>();
 
+  /**
+   * A re-entrant mutex, free: the task that holds it may acquire it again, and must release it as
+   * many times.
+   */
   constructor(options?: ResourceOptions) {
     this.resource = newResource('reentrant-mutex', options);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** True while a task holds it. */
   get isLocked(): boolean {
     return this.#owner !== undefined;
   }
 
   /** How many guards the owner holds. */
+  /** How many times its holder has acquired it (0 when free). */
   get depth(): number {
     return this.#depth;
   }
@@ -47,6 +55,11 @@ export class ReentrantMutex implements Releasable, WaitTarget {
     return this.#owner !== undefined && resolved(this.#owner).id === resolved(flow).id;
   }
 
+  /**
+   * Acquires it (at once if the calling task already holds it) and returns a guard for this
+   * acquisition. Rejects with a TimeoutError or AbortError per `options`, and under fail-fast with
+   * a DeadlockError.
+   */
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
@@ -79,10 +92,15 @@ export class ReentrantMutex implements Releasable, WaitTarget {
   }
 
   /** The flow that must release the mutex first, for fail-fast detection. */
+  /** @internal */
   *blockersOf(): Iterable<Blocker> {
     if (this.#owner) yield { flow: this.#owner, ahead: false };
   }
 
+  /**
+   * Acquires at once if it is free or already held by the calling task; otherwise returns
+   * undefined.
+   */
   tryAcquire(): Guard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
@@ -93,6 +111,7 @@ export class ReentrantMutex implements Releasable, WaitTarget {
     return undefined;
   }
 
+  /** Runs `fn` while holding it, and releases it however `fn` ends. */
   async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
     const guard = await this.acquire(options);
     try {
@@ -110,6 +129,7 @@ export class ReentrantMutex implements Releasable, WaitTarget {
     return new Guard(this, hold, op === Op.tryAcquired);
   }
 
+  /** @internal */
   [RELEASE](hold: Hold): void {
     this.#depth--;
     sync(Op.released, hold.flow, this.resource, 0, this.#depth);

@@ -11,12 +11,13 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
-import { judgeWait, type Blocker, type WaitTarget } from './fail-fast.js';
+import { Guard, RELEASE, type Hold } from './guard.js';
+import { judgeWait, type Blocker } from './fail-fast.js';
 
 const READ = 1;
 const WRITE = 2;
 
+/** Options of an RWLock. */
 export interface RWLockOptions extends ResourceOptions {
   /**
    * `writer-preferring` (the default): once a writer waits, new readers wait behind it, so writers
@@ -27,8 +28,13 @@ export interface RWLockOptions extends ResourceOptions {
 }
 
 /** A reader-writer lock: many readers or one writer. */
-export class RWLock implements Releasable, WaitTarget {
+export class RWLock {
+  /** @internal */
   readonly resource: ResourceRec;
+  /**
+   * Who goes first when readers and writers wait: `writer-preferring` (default) queues new readers
+   * behind a waiting writer; `fair` grants in arrival order.
+   */
   readonly policy: 'writer-preferring' | 'fair';
   /** The read holds (their flows are what fail-fast follows). */
   readonly #reads = new Set<Hold>();
@@ -36,6 +42,7 @@ export class RWLock implements Releasable, WaitTarget {
   #writersWaiting = 0;
   readonly #waiters = new WaitList<Hold, Hold>();
 
+  /** A read-write lock, free. */
   constructor(options?: RWLockOptions) {
     const policy = options?.policy ?? 'writer-preferring';
     if (policy !== 'writer-preferring' && policy !== 'fair') {
@@ -47,10 +54,12 @@ export class RWLock implements Releasable, WaitTarget {
     this.resource = newResource('rwlock', options, undefined, policy);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
 
+  /** How many read holds it has now. */
   get readers(): number {
     return this.#reads.size;
   }
@@ -60,6 +69,7 @@ export class RWLock implements Releasable, WaitTarget {
     return this.#waiters.size;
   }
 
+  /** True while a task holds it for writing. */
   get isWriteLocked(): boolean {
     return this.#writer !== undefined;
   }
@@ -73,18 +83,28 @@ export class RWLock implements Releasable, WaitTarget {
     return this.#writer === undefined && this.#reads.size === 0 && this.#waiters.size === 0;
   }
 
+  /**
+   * Waits for a read hold, shared with other readers, and returns its guard. Rejects with a
+   * TimeoutError or AbortError per `options`, and under fail-fast with a DeadlockError.
+   */
   read(options?: BlockOptions): Promise<Guard> {
     return this.#acquire(READ, options);
   }
 
+  /**
+   * Waits for the write hold, which excludes every other hold, and returns its guard. Upgrading a
+   * read hold this way waits forever: release the read hold first.
+   */
   write(options?: BlockOptions): Promise<Guard> {
     return this.#acquire(WRITE, options);
   }
 
+  /** Takes a read hold at once if it can be granted now; otherwise returns undefined. */
   tryRead(): Guard | undefined {
     return this.#try(READ);
   }
 
+  /** Takes the write hold at once if it is free and nobody waits; otherwise returns undefined. */
   tryWrite(): Guard | undefined {
     return this.#try(WRITE);
   }
@@ -150,6 +170,7 @@ export class RWLock implements Releasable, WaitTarget {
    * writer, the readers when it asks to write, and the waiting writers the policy serves first
    * (every one, for a reader of a writer-preferring lock; those ahead of it, otherwise).
    */
+  /** @internal */
   *blockersOf(flow: Flow, mode: number): Iterable<Blocker> {
     if (this.#writer) yield { flow: this.#writer.flow, ahead: false };
     if (mode === WRITE) for (const h of this.#reads) yield { flow: h.flow, ahead: false };
@@ -176,6 +197,7 @@ export class RWLock implements Releasable, WaitTarget {
     sync(op, hold.flow, this.resource, hold.site, hold.n);
   }
 
+  /** @internal */
   [RELEASE](hold: Hold): void {
     if (hold.n === READ) this.#reads.delete(hold);
     else this.#writer = undefined;

@@ -22,6 +22,7 @@ type AnyChannel = Channel<any>;
 /** A receive case: `{ recv: channel }`; a send case: `{ send: channel, value }`. */
 export type SelectCase = { recv: AnyChannel } | { send: AnyChannel; value: unknown };
 
+/** Options of select(). */
 export interface SelectOptions extends BlockOptions {
   /** Go's `default:` case: when no case is ready, resolve at once with index -1. */
   default?: boolean;
@@ -32,8 +33,11 @@ export interface SelectOptions extends BlockOptions {
  * case. For a receive case, `ok` and `value` are as in recv(); for a send case `ok` is true.
  */
 export interface SelectResult {
+  /** The position of the case that fired, or -1 for the default case. */
   index: number;
+  /** For a receive, false when the channel was closed and drained; true for a send. */
   ok: boolean;
+  /** The value received (undefined for a send, or a closed channel). */
   value: unknown;
 }
 

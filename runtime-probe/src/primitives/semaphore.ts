@@ -12,8 +12,9 @@ import {
 } from '../sync.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
-import { Guard, RELEASE, type Hold, type Releasable } from './guard.js';
+import { Guard, RELEASE, type Hold } from './guard.js';
 
+/** Options of a Semaphore. */
 export interface SemaphoreOptions extends ResourceOptions {
   /**
    * A bounded semaphore (Python's BoundedSemaphore) throws LockMisuseError when released beyond
@@ -27,13 +28,17 @@ export interface SemaphoreOptions extends ResourceOptions {
  * `release()` adds a permit without a guard, for semaphores used as signals between tasks.
  * `new Semaphore(1)` is a binary semaphore.
  */
-export class Semaphore implements Releasable {
+export class Semaphore {
+  /** @internal */
   readonly resource: ResourceRec;
+  /** Whether releasing more permits than it started with is a misuse (a bounded semaphore). */
   readonly bounded: boolean;
+  /** The permits it started with. */
   readonly initial: number;
   #permits: number;
   readonly #waiters = new WaitList<Hold, Hold>();
 
+  /** A semaphore with `permits` permits. */
   constructor(permits: number, options?: SemaphoreOptions) {
     if (!Number.isSafeInteger(permits) || permits < 0) {
       throw new TypeError(`Semaphore: permits must be an integer >= 0, got ${String(permits)}`);
@@ -49,6 +54,7 @@ export class Semaphore implements Releasable {
     );
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
@@ -63,6 +69,10 @@ export class Semaphore implements Releasable {
     return this.#permits;
   }
 
+  /**
+   * Waits for a permit, in FIFO order, and returns the guard that gives it back. Rejects with a
+   * TimeoutError or AbortError per `options`.
+   */
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
@@ -83,6 +93,7 @@ export class Semaphore implements Releasable {
     ).then((granted) => new Guard(this, granted));
   }
 
+  /** Takes a permit at once if one is free and nobody waits; otherwise returns undefined. */
   tryAcquire(): Guard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
@@ -91,6 +102,7 @@ export class Semaphore implements Releasable {
     return undefined;
   }
 
+  /** Runs `fn` while holding a permit, and gives it back however `fn` ends. */
   async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
     const guard = await this.acquire(options);
     try {
@@ -118,6 +130,7 @@ export class Semaphore implements Releasable {
     return new Guard(this, hold, direct);
   }
 
+  /** @internal */
   [RELEASE](hold: Hold): void {
     this.#give(hold.flow, 1);
   }

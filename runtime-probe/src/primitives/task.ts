@@ -14,6 +14,7 @@ import {
 } from '../waiting.js';
 import { block } from './begin.js';
 
+/** Whether a task still runs, or how it ended. */
 export type TaskState = 'running' | 'returned' | 'threw';
 
 /**
@@ -23,7 +24,9 @@ export type TaskState = 'running' | 'returned' | 'threw';
  * rather than failing silently or crashing the process.
  */
 export class Task<T> {
+  /** The task's id, unique in the process (as findings and traces name it). */
   readonly id: number;
+  /** The name findings give it. */
   readonly name: string;
   #state: TaskState = 'running';
   #value: T | undefined;
@@ -32,8 +35,10 @@ export class Task<T> {
   readonly #joiners = new WaitList<void, undefined>();
   readonly #flow: Flow;
   /** The task seen as a resource, so that a join is a wait with a holder (the task itself). */
+  /** @internal */
   readonly resource: ResourceRec;
 
+  /** Starts `fn` as a task named `name`; `spawn()` does the same. */
   constructor(name: string, fn: () => T | Promise<T>) {
     const parent = currentFlow();
     this.#flow = makeFlow(name, 'spawn', parent);
@@ -62,6 +67,7 @@ export class Task<T> {
     }).catch(() => {});
   }
 
+  /** Whether it still runs, or how it ended. */
   get state(): TaskState {
     return this.#state;
   }

@@ -15,14 +15,17 @@ import { block, rejectIfAborted } from './begin.js';
 
 /** Go's sync.WaitGroup: wait until a counter of outstanding work returns to zero. */
 export class WaitGroup {
+  /** @internal */
   readonly resource: ResourceRec;
   #count = 0;
   readonly #waiters = new WaitList<void, undefined>();
 
+  /** A wait group at count 0. */
   constructor(options?: ResourceOptions) {
     this.resource = newResource('waitgroup', options);
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }
@@ -32,10 +35,12 @@ export class WaitGroup {
     return this.#waiters.size;
   }
 
+  /** Work not yet done: the sum of `add()`s minus the `done()`s. */
   get count(): number {
     return this.#count;
   }
 
+  /** Adds `n` to the count. */
   add(n = 1): void {
     if (!Number.isSafeInteger(n)) {
       throw new TypeError(`${this.resource.name}.add(): n must be an integer, got ${String(n)}`);
@@ -54,10 +59,12 @@ export class WaitGroup {
     }
   }
 
+  /** Takes 1 from the count; at 0 the waiters wake. */
   done(): void {
     this.add(-1);
   }
 
+  /** Waits until the count is 0. Rejects with a TimeoutError or AbortError per `options`. */
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
     const flow = currentFlow();

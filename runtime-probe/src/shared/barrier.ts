@@ -24,6 +24,7 @@ const COUNT_MASK = (1 << COUNT_BITS) - 1;
 /** How long a waiter sleeps at most before it looks whether the barrier broke. */
 const BREAK_POLL_MS = 50;
 
+/** Options of a SharedBarrier. */
 export interface SharedBarrierOptions extends ResourceOptions {
   /** Runs in the thread of the last party to arrive, before the others are released. */
   action?: () => void;
@@ -36,9 +37,14 @@ export interface SharedBarrierOptions extends ResourceOptions {
  * barrier for every thread: waiters and later callers get BrokenBarrierError until `reset()`.
  */
 export class SharedBarrier extends SharedPrimitive {
+  /** @internal */
   readonly resource: ResourceRec;
   readonly #action: (() => void) | undefined;
 
+  /**
+   * A barrier in shared memory for `parties` threads or tasks; open it elsewhere with
+   * `SharedBarrier.from(handle)`.
+   */
   constructor(parties: number, options?: SharedBarrierOptions, handle?: SharedHandle) {
     if (!handle && !(Number.isInteger(parties) && parties >= 1 && parties <= COUNT_MASK)) {
       throw new TypeError(`SharedBarrier: parties must be an integer from 1 to ${COUNT_MASK}`);
@@ -57,6 +63,7 @@ export class SharedBarrier extends SharedPrimitive {
     return new SharedBarrier(0, options, handle);
   }
 
+  /** How many parties each round waits for. */
   get parties(): number {
     return Atomics.load(this.words, PARTIES);
   }
@@ -66,6 +73,7 @@ export class SharedBarrier extends SharedPrimitive {
     return Atomics.load(this.words, STATE) >>> COUNT_BITS;
   }
 
+  /** True after `abort()` or a timed-out waiter, until `reset()`. */
   get broken(): boolean {
     return Atomics.load(this.words, BROKEN) !== 0;
   }

@@ -26,9 +26,15 @@ const SEQ = 0;
  * `waitForSync`/`waitFor` with a predicate.
  */
 export class SharedCondition extends SharedPrimitive {
+  /** @internal */
   readonly resource: ResourceRec;
+  /** The shared mutex a waiter must hold, which a wait releases while it waits. */
   readonly mutex: SharedMutex;
 
+  /**
+   * A condition variable in shared memory tied to `mutex`; open it elsewhere with
+   * `SharedCondition.from(handle, mutex)`.
+   */
   constructor(mutex: SharedMutex, options?: ResourceOptions, handle?: SharedHandle) {
     super('shared-condition', 1, handle);
     this.mutex = mutex;
@@ -134,6 +140,7 @@ export class SharedCondition extends SharedPrimitive {
     sync(Op.notify, flow, this.resource, 0, woken);
   }
 
+  /** Wakes every waiter, in every thread. */
   notifyAll(): void {
     this.notify(Number.POSITIVE_INFINITY);
   }

@@ -27,6 +27,7 @@ export class SharedGuard implements Disposable {
   #flow: Flow;
   #released = false;
 
+  /** Made by the shared lock that grants the hold. */
   constructor(
     mutex: SharedReleasable,
     flow: Flow,
@@ -42,6 +43,7 @@ export class SharedGuard implements Disposable {
     return !this.#released;
   }
 
+  /** Ends the hold, and wakes the next waiter in any thread. */
   release(): void {
     if (this.#released) {
       sync(Op.misuse, currentFlow(), this.#mutex.resource, 0, Misuse.releaseNotHeld);
@@ -53,6 +55,7 @@ export class SharedGuard implements Disposable {
     this.#mutex[RELEASE_SHARED](this.#flow);
   }
 
+  /** Ends the hold at the end of a `using` block (a hold already released is left alone). */
   [Symbol.dispose](): void {
     if (!this.#released) this.release();
   }

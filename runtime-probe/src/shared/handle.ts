@@ -61,11 +61,12 @@ export function keepAlive(): () => void {
  * resource record, a handle for other threads, and the arithmetic of timeouts.
  */
 export abstract class SharedPrimitive {
+  /** @internal */
   abstract readonly resource: ResourceRec;
   protected readonly buffer: SharedArrayBuffer;
   protected readonly words: Int32Array;
 
-  constructor(
+  protected constructor(
     private readonly kind: string,
     words: number,
     handle: SharedHandle | undefined,
@@ -85,6 +86,7 @@ export abstract class SharedPrimitive {
     };
   }
 
+  /** The name findings give it. */
   get name(): string {
     return this.resource.name;
   }

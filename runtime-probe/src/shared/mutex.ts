@@ -22,7 +22,7 @@ import {
   sharedResource,
   type SharedHandle,
 } from './handle.js';
-import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
+import { RELEASE_SHARED, SharedGuard } from './guard.js';
 import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
 import { rememberSharedLock } from './registry.js';
 import { refuseIfCycle } from './deadlock-error.js';
@@ -68,6 +68,7 @@ const NOT_TAKEN = 0;
 const TAKEN = 1;
 const TAKEN_DIED = 2;
 
+/** Options of a SharedMutex. */
 export interface SharedMutexOptions extends ResourceOptions {
   /**
    * What an acquirer gets when the previous holder's thread ended while holding the lock:
@@ -91,8 +92,14 @@ export interface SharedMutexOptions extends ResourceOptions {
  * Pass `mutex.handle` through `workerData` or `postMessage`, and make it a mutex again on the
  * other side with `SharedMutex.from(handle)`.
  */
-export class SharedMutex extends SharedPrimitive implements SharedReleasable {
+export class SharedMutex extends SharedPrimitive {
+  /** @internal */
   readonly resource: ResourceRec;
+  /**
+   * What happens when its holder's thread ended while holding it: `recover` (default) hands it on
+   * with `ownerDied` set on the next guard; `error` rejects acquisitions with an AbandonedLockError
+   * until `clearAbandoned()`.
+   */
   readonly onOwnerDead: 'recover' | 'error';
   // Instances are per thread (see `from`): this thread's tag, and the lock word it writes when
   // it takes the lock, computed once.
@@ -105,6 +112,10 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   /** Set while this thread's hold is published in the fail-fast table, to withdraw it. */
   #published = false;
 
+  /**
+   * A mutex in shared memory, free; pass `handle` to another thread and open it there with
+   * `SharedMutex.from()`.
+   */
   constructor(options?: SharedMutexOptions, handle?: SharedHandle) {
     super('shared-mutex', WORDS, handle);
     this.resource = sharedResource('shared-mutex', options, handle);
@@ -128,6 +139,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
     return { ...super.handle, onOwnerDead: this.onOwnerDead };
   }
 
+  /** True while some thread holds it. */
   get isLocked(): boolean {
     const bits = Atomics.load(this.words, STATE) & BITS;
     return bits === LOCKED || bits === CONTENDED;
@@ -404,18 +416,21 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   }
 
   /** True when this thread holds the lock. */
+  /** @internal */
   get heldHere(): boolean {
     const c = Atomics.load(this.words, STATE);
     return c === this.#locked || c === this.#contended;
   }
 
   /** For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid. */
+  /** @internal */
   unlockForWait(flow: Flow): void {
     sync(Op.released, flow, this.resource);
     this.#unlock();
   }
 
   /** For SharedCondition: takes the lock back after a wait, blocking the thread. */
+  /** @internal */
   relockSync(flow: Flow, site: number): void {
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
@@ -425,6 +440,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   }
 
   /** For SharedCondition: takes the lock back after a wait, asynchronously. */
+  /** @internal */
   async relock(flow: Flow, site: number): Promise<void> {
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
@@ -442,6 +458,7 @@ export class SharedMutex extends SharedPrimitive implements SharedReleasable {
   }
 
   /** For SharedGuard: the guard has already refused a second release. */
+  /** @internal */
   [RELEASE_SHARED](flow: Flow): void {
     if (rt.recording) sync(Op.released, flow, this.resource);
     this.#unlock();

@@ -29,6 +29,7 @@ export class Future<T> {
   readonly #promise: Promise<T>;
   #settled = false;
 
+  /** Made by `WorkerPool.submit()`. */
   constructor(promise: Promise<T>) {
     this.#promise = promise.finally(() => {
       this.#settled = true;
@@ -65,6 +66,7 @@ interface Pending {
  * worker that dies fails its running job and is replaced.
  */
 export class WorkerPool {
+  /** How many worker threads it runs. */
   readonly size: number;
   readonly #filename: string | URL;
   readonly #options: WorkerOptions | undefined;
@@ -79,6 +81,10 @@ export class WorkerPool {
   /** Why the pool stopped starting workers, once it has. */
   #broken: string | undefined;
 
+  /**
+   * Starts `options.size` workers (default: the available parallelism) running `filename`, a script
+   * that calls `serve()`.
+   */
   constructor(filename: string | URL, options?: WorkerOptions & { size?: number }) {
     const size = options?.size ?? availableParallelism();
     if (!(Number.isInteger(size) && size >= 1)) {

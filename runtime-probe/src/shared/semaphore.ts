@@ -12,7 +12,7 @@ import {
   sharedResource,
   type SharedHandle,
 } from './handle.js';
-import { RELEASE_SHARED, SharedGuard, type SharedReleasable } from './guard.js';
+import { RELEASE_SHARED, SharedGuard } from './guard.js';
 
 // Layout, in 32-bit words.
 const PERMITS = 0; // permits available now
@@ -20,6 +20,7 @@ const INITIAL = 1; // the initial permits, for the bounded check
 const BOUNDED = 2; // 1 when releasing beyond INITIAL is an error
 const WORDS = 4;
 
+/** Options of a SharedSemaphore. */
 export interface SharedSemaphoreOptions extends ResourceOptions {
   /** Releasing beyond the initial permits throws LockMisuseError. */
   bounded?: boolean;
@@ -30,9 +31,14 @@ export interface SharedSemaphoreOptions extends ResourceOptions {
  * `acquire()` waits asynchronously. Both return a guard that gives the permit back; `release()`
  * adds permits without one. Not FIFO.
  */
-export class SharedSemaphore extends SharedPrimitive implements SharedReleasable {
+export class SharedSemaphore extends SharedPrimitive {
+  /** @internal */
   readonly resource: ResourceRec;
 
+  /**
+   * A semaphore in shared memory with `permits` permits; open it in another thread with
+   * `SharedSemaphore.from(handle)`.
+   */
   constructor(permits: number, options?: SharedSemaphoreOptions, handle?: SharedHandle) {
     if (!handle && !(Number.isInteger(permits) && permits >= 0 && permits < 2 ** 31)) {
       throw new TypeError(
@@ -48,6 +54,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     this.resource = sharedResource('shared-semaphore', options, handle, this.words[INITIAL]);
   }
 
+  /** Opens, in this thread, the semaphore another thread made, from its `handle`. */
   static from(handle: unknown): SharedSemaphore {
     if (!isHandle(handle, 'shared-semaphore')) {
       throw new TypeError('SharedSemaphore.from(): expected the handle of a SharedSemaphore');
@@ -74,6 +81,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     return new SharedGuard(this, flow, false);
   }
 
+  /** Takes a permit at once if one is free; otherwise returns undefined. */
   tryAcquire(): SharedGuard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
@@ -131,6 +139,7 @@ export class SharedSemaphore extends SharedPrimitive implements SharedReleasable
     this.#give(currentFlow(), n);
   }
 
+  /** @internal */
   [RELEASE_SHARED](flow: Flow): void {
     this.#give(flow, 1);
   }

@@ -35,6 +35,10 @@ export class Worker extends NodeWorker {
   readonly taskId: number;
   readonly #exited: Promise<number>;
 
+  /**
+   * Starts a worker thread, as node:worker_threads' Worker does; `options.name` names its main flow
+   * in findings.
+   */
   constructor(filename: string | URL, options?: WorkerOptions & { name?: string }) {
     // The I/O thread, which writes workers' batches to a collector, must be expected before the
     // worker can post its first one (delivery.ts).

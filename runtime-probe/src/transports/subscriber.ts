@@ -2,6 +2,7 @@ import type { Message } from '../protocol.js';
 import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { helloMessage } from '../recorder.js';
 
+/** Receives every protocol message the probe delivers, after the fact (from its flush). */
 export type Listener = (message: Message) => void;
 
 /**

@@ -4,7 +4,8 @@
  */
 import { blockedForeverWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
-import { WAIT_SEND, type ResourceState, type TaskState } from '../model.js';
+import { WAIT_SEND } from '../../protocol.js';
+import { type ResourceState, type TaskState } from '../model.js';
 import type { FindingPattern } from '../types.js';
 
 export function reportBlockedForever(
