@@ -16,7 +16,19 @@ const watch = process.argv.includes('--watch');
 const probeTarget = 'node20';
 const probeDist = 'runtime-probe/dist';
 
-const probeEntries = ['index', 'protocol', 'collector'].map((n) => `runtime-probe/src/${n}.ts`);
+const probeEntries = {
+  index: 'runtime-probe/src/index.ts',
+  protocol: 'runtime-probe/src/protocol.ts',
+  collector: 'runtime-probe/src/collector.ts',
+  analysis: 'runtime-probe/src/analysis/index.ts',
+  report: 'runtime-probe/src/analysis/report.ts',
+};
+/**
+ * The extension and the webview import the probe by package name (`lockscope/analysis`); this
+ * condition resolves those imports to the sources, which they are built from, rather than to
+ * dist/, which the same build writes.
+ */
+const fromSources = ['lockscope-source'];
 
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
@@ -64,6 +76,7 @@ const targets = [
     entryPoints: ['extension/src/extension.ts'],
     outfile: 'dist/extension/extension.js',
     bundle: true,
+    conditions: fromSources,
     // The code actions carry the TypeScript compiler (10 MB as written): minified, the
     // extension host parses a third of that when the window starts.
     minify: true,
@@ -103,6 +116,7 @@ const targets = [
     entryPoints: ['webview/src/main.ts'],
     outfile: 'dist/webview/main.js',
     bundle: true,
+    conditions: fromSources,
     platform: 'browser',
     target: 'chrome120',
     format: 'iife',
@@ -117,6 +131,7 @@ const targets = [
     entryPoints: ['webview/src/report.ts'],
     outfile: `${probeDist}/report-renderer.js`,
     bundle: true,
+    conditions: fromSources,
     minify: true,
     platform: 'browser',
     target: ['chrome111', 'firefox113', 'safari16.2'],

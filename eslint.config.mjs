@@ -3,6 +3,36 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const PROBE_SOURCES = {
+  group: ['**/runtime-probe/**'],
+  message: "Import the probe by package name ('lockscope/analysis', 'lockscope/report').",
+};
+const EXTENSION_SOURCES = {
+  group: ['**/extension/src/**'],
+  message: "Only the extension's own code imports its sources.",
+};
+const WEBVIEW_SOURCES = {
+  group: ['**/webview/src/**'],
+  message: "Only the webview's own code and its tests import its sources.",
+};
+
+/** The extension's files that may import `vscode`. */
+const VSCODE_GLUE = [
+  'extension/src/extension.ts',
+  'extension/src/graph-panel.ts',
+  'extension/src/settings.ts',
+  'extension/src/tree.ts',
+  'extension/src/codeactions/provider.ts',
+];
+
+/** The imports that `files` may not make: other packages' sources and, unless allowed, vscode. */
+function boundary(files, patterns, noVscode = false) {
+  const paths = noVscode
+    ? [{ name: 'vscode', message: 'Only the extension uses the vscode API.' }]
+    : [];
+  return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -55,6 +85,17 @@ export default tseslint.config(
       ],
     },
   },
+  // Package boundaries: the extension and the webview use the probe through its package name
+  // (`lockscope/analysis`, `lockscope/report`, ...), never by reaching into its sources; only the
+  // extension's code talks to the `vscode` API, and the probe depends on neither.
+  boundary(['extension/**/*.ts'], [PROBE_SOURCES]),
+  // Within the extension, only the glue talks to VS Code; the rest is pure and tested on Node.
+  {
+    ...boundary(['extension/**/*.ts'], [PROBE_SOURCES], true),
+    ignores: VSCODE_GLUE,
+  },
+  boundary(['webview/**/*.ts'], [PROBE_SOURCES, EXTENSION_SOURCES], true),
+  boundary(['runtime-probe/**/*.ts'], [EXTENSION_SOURCES, WEBVIEW_SOURCES], true),
   {
     files: ['**/*.mjs', '**/*.cjs'],
     languageOptions: {

@@ -54,7 +54,9 @@ function testFiles() {
 /** node --test with a spec reporter for people and a TAP copy in a file for the counts. */
 function nodeTest(title, exe, files, env = {}) {
   const tap = join(reports, `${title.replace(/\W+/g, '-')}.tap`);
-  const args = ['--import', 'tsx', '--expose-gc', '--test'];
+  // The extension's and the webview's imports of `lockscope/analysis` and the like resolve to the
+  // probe's sources, as in their builds, not to a dist/ that may be older (see esbuild.mjs).
+  const args = ['--conditions=lockscope-source', '--import', 'tsx', '--expose-gc', '--test'];
   args.push('--test-reporter', 'spec', '--test-reporter-destination', 'stdout');
   args.push('--test-reporter', 'tap', '--test-reporter-destination', tap);
   step(title, exe, [...args, ...files], env);
@@ -75,6 +77,12 @@ const node24 = tools.node;
 step('build', node, ['esbuild.mjs']);
 step('type check', node, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 step('type check (webview)', node, ['node_modules/typescript/bin/tsc', '-p', 'webview']);
+// The probe on its own, with Node's types only: the compiler holds it free of vscode and the DOM.
+step('type check (runtime-probe)', node, [
+  'node_modules/typescript/bin/tsc',
+  '-p',
+  'runtime-probe',
+]);
 step('lint', bin('eslint'), ['--max-warnings', '0', '.']);
 step('format', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 

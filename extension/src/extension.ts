@@ -4,20 +4,21 @@
  * editor (diagnostics, decorations, hovers, CodeLens, a tree view, the status bar, the graph
  * panel). The logic lives in pure modules (session, presenter, launch); this file is the glue.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
-import type { RejectCode } from '../../runtime-probe/src/collector.js';
-import { PROTOCOL_VERSION } from '../../runtime-probe/src/protocol.js';
+import type { Finding, Report } from 'lockscope/report';
+import type { RejectCode } from 'lockscope/collector';
+import { PROTOCOL_VERSION } from 'lockscope/protocol';
 import {
   registerCodeActions,
   registerUnreleasedLockDiagnostics,
   type FindingHint,
 } from './codeactions/provider.js';
 import { isSuppressed } from './codeactions/suppress.js';
+import { COMMANDS, type CommandName } from './contributions.js';
 import { GraphPanel } from './graph-panel.js';
 import { JS_FILE, planRun, TS_FILE, withLockscope } from './launch.js';
 import {
@@ -29,6 +30,7 @@ import {
   type DiagnosticSpec,
 } from './presenter.js';
 import { Session } from './session.js';
+import { settings } from './settings.js';
 import { SessionTree } from './tree.js';
 
 const SEVERITY: Record<Finding['severity'], vscode.DiagnosticSeverity> = {
@@ -50,9 +52,13 @@ export async function deactivate(): Promise<void> {
 }
 
 class Controller {
-  readonly #output = vscode.window.createOutputChannel('Lockscope');
+  readonly #output = vscode.window.createOutputChannel('Lockscope', { log: true });
   readonly #diagnostics = vscode.languages.createDiagnosticCollection('lockscope');
-  readonly #status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  readonly #status = vscode.window.createStatusBarItem(
+    'lockscope.status',
+    vscode.StatusBarAlignment.Left,
+    50,
+  );
   readonly #decoration = vscode.window.createTextEditorDecorationType({
     after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorError.foreground') },
     isWholeLine: true,
@@ -74,16 +80,20 @@ class Controller {
   }
 
   #log = (line: string): void => {
-    this.#output.appendLine(`[${new Date().toISOString()}] ${line}`);
+    this.#output.info(line);
   };
 
   async start(): Promise<void> {
     const { subscriptions } = this.context;
-    this.#session = await Session.start({
-      onChange: () => this.#refresh(),
-      log: this.#log,
-      onRefused: (reason, code) => this.#refused(reason, code),
-    });
+    // The session keeps as many intervals as the panel plays back (the setting at start).
+    this.#session = await Session.start(
+      {
+        onChange: () => this.#refresh(),
+        log: this.#log,
+        onRefused: (reason, code) => this.#refused(reason, code),
+      },
+      { analysis: { maxIntervals: settings(this.#log).playbackIntervals } },
+    );
     this.#log(`session listening at ${this.#session.endpoint} (protocol ${PROTOCOL_VERSION})`);
     this.#tree = new SessionTree(() => this.#session!.analyzer.state());
     subscriptions.push(
@@ -93,18 +103,10 @@ class Controller {
       this.#decoration,
       this.#lensesChanged,
       vscode.window.registerTreeDataProvider('lockscope.session', this.#tree),
-      vscode.commands.registerCommand('lockscope.runFile', (uri?: vscode.Uri) =>
-        this.#runFile(uri),
-      ),
-      vscode.commands.registerCommand('lockscope.openExample', () => this.#openExample()),
-      vscode.commands.registerCommand('lockscope.showGraph', () => this.#showGraph()),
-      vscode.commands.registerCommand('lockscope.stop', () => this.#stop()),
-      vscode.commands.registerCommand('lockscope.showOutput', () => this.#output.show()),
-      vscode.commands.registerCommand('lockscope.showProbeInfo', () => {
-        void vscode.window.showInformationMessage(
-          `Lockscope speaks probe protocol ${PROTOCOL_VERSION}; the session listens at ` +
-            `${this.#session?.endpoint ?? '(not started)'}.`,
-        );
+      ...this.#commands(),
+      vscode.tasks.registerTaskProvider('lockscope', {
+        provideTasks: () => [],
+        resolveTask: (task) => this.#resolveTask(task),
       }),
       vscode.tasks.onDidEndTask((e) => this.#executions.delete(e.execution)),
       vscode.window.onDidChangeVisibleTextEditors(() => this.#decorate()),
@@ -117,7 +119,7 @@ class Controller {
       }),
       vscode.debug.registerDebugConfigurationProvider('node', this.#debugProvider()),
       vscode.debug.registerDebugConfigurationProvider('pwa-node', this.#debugProvider()),
-      registerCodeActions(this.context, {
+      registerCodeActions({
         findingAt: (uri, range) => this.#findingsAt(uri, range),
       }),
       // A new or removed `lockscope-ignore` comment shows at once; other documents (the output
@@ -130,7 +132,8 @@ class Controller {
       }),
     );
     registerUnreleasedLockDiagnostics(this.context);
-    this.#status.command = 'lockscope.showGraph';
+    this.#status.name = 'Lockscope';
+    this.#status.command = COMMANDS.showGraph;
     this.#status.tooltip = 'Lockscope: show the wait-for graph';
     this.#terminalEnv();
     this.#refresh();
@@ -139,6 +142,25 @@ class Controller {
 
   async dispose(): Promise<void> {
     await this.#session?.close();
+  }
+
+  /** A handler for every command package.json declares (the Record makes the compiler check). */
+  #commands(): vscode.Disposable[] {
+    const handlers: Record<CommandName, (...args: never[]) => unknown> = {
+      runFile: (uri?: vscode.Uri) => this.#runFile(uri),
+      openExample: () => this.#openExample(),
+      showGraph: () => this.#showGraph(),
+      stop: () => this.#stop(),
+      showOutput: () => this.#output.show(),
+      showProbeInfo: () =>
+        void vscode.window.showInformationMessage(
+          `Lockscope speaks probe protocol ${PROTOCOL_VERSION}; the session listens at ` +
+            `${this.#session?.endpoint ?? '(not started)'}.`,
+        ),
+    };
+    return Object.entries(handlers).map(([name, handler]) =>
+      vscode.commands.registerCommand(COMMANDS[name as CommandName], handler),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -199,9 +221,7 @@ class Controller {
 
   #currentReport(): Report {
     // The panel keeps only the most recent intervals for playback; building more is waste.
-    const intervals = vscode.workspace
-      .getConfiguration('lockscope')
-      .get<number>('playbackIntervals', 20_000);
+    const intervals = settings(this.#log).playbackIntervals;
     return (this.#report ??= this.#session!.analyzer.report({ maxIntervals: intervals }));
   }
 
@@ -294,28 +314,48 @@ class Controller {
       return;
     }
     if (document.isDirty) await document.save();
+    const task = this.#taskFor(file, vscode.workspace.getWorkspaceFolder(document.uri));
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
+    this.#executions.add(await vscode.tasks.executeTask(task));
+  }
+
+  /**
+   * A `lockscope` task of tasks.json (`{ "type": "lockscope", "file": "src/app.ts" }`): the same
+   * run as Run File, its file relative to the task's folder.
+   */
+  #resolveTask(task: vscode.Task): vscode.Task | undefined {
+    const file: unknown = (task.definition as { file?: unknown }).file;
+    if (typeof file !== 'string' || file === '') return undefined;
+    const folder = typeof task.scope === 'object' ? task.scope : undefined;
+    const path = isAbsolute(file) || !folder ? file : join(folder.uri.fsPath, file);
+    return this.#taskFor(path, folder, task.definition);
+  }
+
+  /** The task that runs `file` into the session, as a new run. */
+  #taskFor(
+    file: string,
+    folder: vscode.WorkspaceFolder | undefined,
+    definition: vscode.TaskDefinition = { type: 'lockscope', file },
+  ): vscode.Task {
     // A new run starts a new picture, unless another program is still reporting.
     if (this.#session!.reset()) this.#log('session reset for a new run');
-    const folder = vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath;
     const plan = planRun({
       file,
-      cwd: folder ?? dirname(file),
-      nodePath: vscode.workspace.getConfiguration('lockscope').get<string>('nodePath') || 'node',
+      cwd: folder?.uri.fsPath ?? dirname(file),
+      nodePath: settings(this.#log).nodePath || 'node',
       sessionEnv: this.#session!.env(),
       tsx: findInProject(dirname(file), 'tsx'),
       esmEntry: findInProject(dirname(file), 'lockscope/esm-entry'),
       tsLoader: this.#loader,
     });
     this.#log(`running ${plan.command} ${plan.args.join(' ')}`);
-    const task = new vscode.Task(
-      { type: 'lockscope', file },
-      vscode.workspace.getWorkspaceFolder(document.uri) ?? vscode.TaskScope.Workspace,
+    return new vscode.Task(
+      definition,
+      folder ?? vscode.TaskScope.Workspace,
       `Run ${basename(file)}`,
       'lockscope',
       new vscode.ProcessExecution(plan.command, plan.args, { env: plan.env, cwd: plan.cwd }),
     );
-    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
-    this.#executions.add(await vscode.tasks.executeTask(task));
   }
 
   #stop(): void {
@@ -328,29 +368,31 @@ class Controller {
   }
 
   async #openExample(): Promise<void> {
+    // Asynchronous file work throughout: the extension host runs every extension's code.
     const source = join(this.context.extensionPath, 'examples');
-    const files = existsSync(source)
-      ? readdirSync(source)
-          .filter((f) => f.endsWith('.ts'))
-          .sort()
-      : [];
+    const files = (await readdir(source).catch(() => [] as string[]))
+      .filter((f) => f.endsWith('.ts'))
+      .sort();
     if (files.length === 0) {
       void vscode.window.showErrorMessage('Lockscope: this installation has no examples.');
       return;
     }
-    const picked = await vscode.window.showQuickPick(
-      files.map((f) => ({ label: f, detail: summary(join(source, f)) })),
-      { placeHolder: 'Open a Lockscope example', matchOnDetail: true },
+    const items = await Promise.all(
+      files.map(async (f) => ({ label: f, detail: await summary(join(source, f)) })),
     );
+    const picked = await vscode.window.showQuickPick(items, {
+      placeHolder: 'Open a Lockscope example',
+      matchOnDetail: true,
+    });
     if (!picked) return;
     // A folder of its own, with the probe beside it, so the example runs as it is.
-    const folder = mkdtempSync(join(tmpdir(), 'lockscope-examples-'));
-    cpSync(source, folder, { recursive: true });
+    const folder = await mkdtemp(join(tmpdir(), 'lockscope-examples-'));
+    await cp(source, folder, { recursive: true });
     const probe = join(this.context.extensionPath, 'runtime-probe');
     const target = join(folder, 'node_modules', 'lockscope');
-    mkdirSync(target, { recursive: true });
-    cpSync(join(probe, 'package.json'), join(target, 'package.json'));
-    cpSync(join(probe, 'dist'), join(target, 'dist'), { recursive: true });
+    await mkdir(target, { recursive: true });
+    await cp(join(probe, 'package.json'), join(target, 'package.json'));
+    await cp(join(probe, 'dist'), join(target, 'dist'), { recursive: true });
     const document = await vscode.workspace.openTextDocument(join(folder, picked.label));
     await vscode.window.showTextDocument(document);
     this.#log(`opened example ${picked.label} in ${folder}`);
@@ -380,8 +422,7 @@ class Controller {
   #terminalEnv(): void {
     const collection = this.context.environmentVariableCollection;
     collection.clear();
-    const on = vscode.workspace.getConfiguration('lockscope').get<boolean>('terminalEnvironment');
-    if (!on || !this.#session) return;
+    if (!settings(this.#log).terminalEnvironment || !this.#session) return;
     for (const [k, v] of Object.entries(this.#session.env())) collection.replace(k, v);
     collection.description = 'Lockscope: programs that use lockscope report to this window';
   }
@@ -419,8 +460,8 @@ function findInProject(from: string, specifier: string): string | undefined {
 }
 
 /** The first sentence of an example's header comment. */
-function summary(file: string): string {
-  const text = readFileSync(file, 'utf8');
+async function summary(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8');
   const m = /\/\*\*\s*\n\s*\*\s*(.+)/.exec(text);
   return m?.[1]?.trim() ?? '';
 }

@@ -9,29 +9,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import type { Report } from 'lockscope/report';
 import { parseToHost, reportMessage } from '../../webview/src/protocol.js';
 import { reportFiles } from './report-files.js';
+import { settings } from './settings.js';
 import { webviewHtml } from './webview-html.js';
 
 /** The shortest time between two reports posted to the webview. */
 export const REPORT_INTERVAL_MS = 200;
-/**
- * The most recent intervals of the time line sent with each report by default: the window the
- * webview can play back. Packed, 20,000 intervals post and index in a few milliseconds.
- */
-export const LIVE_INTERVALS = 20_000;
-
-/**
- * The playback window: `lockscope.playbackIntervals` when it is a sensible number, else
- * LIVE_INTERVALS. The Analyzer keeps at most 200,000 intervals, so more cannot be sent.
- */
-function retainedIntervals(): number {
-  const n = vscode.workspace.getConfiguration('lockscope').get<unknown>('playbackIntervals');
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1000 && n <= 200_000
-    ? n
-    : LIVE_INTERVALS;
-}
 
 export class GraphPanel {
   static current: GraphPanel | undefined;
@@ -107,7 +92,7 @@ export class GraphPanel {
     this.#sent = latest;
     this.#lastPost = Date.now();
     void this.#panel.webview.postMessage(
-      reportMessage(latest.report, latest.live, retainedIntervals()),
+      reportMessage(latest.report, latest.live, settings(() => {}).playbackIntervals),
     );
   }
 

@@ -4,8 +4,8 @@
  * and CodeLens text from the contention statistics. Pure, so it is tested on plain Node; the
  * extension turns these into VS Code objects.
  */
-import type { ContentionStats, Finding, SiteRef } from '../../runtime-probe/src/analysis/types.js';
-import { certaintyWords } from '../../runtime-probe/src/analysis/wording.js';
+import type { ContentionStats, Finding, SiteRef } from 'lockscope/report';
+import { certaintyWords } from 'lockscope/report';
 
 export interface Place {
   file: string;

@@ -3,7 +3,7 @@
  * from outside, and opening any path it names (a UNC path on Windows is a network lookup) would
  * let a compromised page reach beyond the report. Pure, tested on plain Node.
  */
-import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import type { Report } from 'lockscope/report';
 
 /** Every `file` of every site in `report` (findings, their stacks, the time line, statistics). */
 export function reportFiles(report: Report): Set<string> {

@@ -4,13 +4,8 @@
  * Knows nothing of VS Code, so it is tested on plain Node; the extension subscribes to its
  * changes, which are coalesced so that a fast event stream costs the UI a few updates a second.
  */
-import { Analyzer, type AnalysisOptions } from '../../runtime-probe/src/analysis/engine.js';
-import type { Finding } from '../../runtime-probe/src/analysis/types.js';
-import {
-  startCollector,
-  type Collector,
-  type RejectCode,
-} from '../../runtime-probe/src/collector.js';
+import { Analyzer, type AnalysisOptions, type Finding } from 'lockscope/analysis';
+import { startCollector, type Collector, type RejectCode } from 'lockscope/collector';
 
 export interface SessionHandlers {
   /** Something changed: coalesced, at most one call per `updateMs`. */

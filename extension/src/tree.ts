@@ -4,7 +4,7 @@
  * bounded live state on every (coalesced) change.
  */
 import * as vscode from 'vscode';
-import type { LiveProcess, LiveState } from '../../runtime-probe/src/analysis/types.js';
+import type { LiveProcess, LiveState } from 'lockscope/report';
 
 type Node =
   | { kind: 'process'; process: LiveProcess }

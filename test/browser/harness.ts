@@ -9,6 +9,7 @@
  * tests fail, saying how to install it: a browser test that passes without a browser proves
  * nothing.
  */
+import { SETTINGS } from '../../extension/src/contributions.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -27,8 +28,8 @@ export const ARTIFACTS = join(ROOT, 'test/artifacts/browser');
 const DIST = join(ROOT, 'dist/webview');
 const ORIGIN = 'https://webview.test';
 
-/** The intervals the host sends with each report (extension/src/graph-panel.ts). */
-export const LIVE_INTERVALS = 20_000;
+/** The intervals the host sends with each report by default (`lockscope.playbackIntervals`). */
+export const LIVE_INTERVALS = SETTINGS.playbackIntervals.default;
 
 export const INSTALL_CHROMIUM = 'apt-get install -y chromium';
 

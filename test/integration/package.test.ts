@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -111,6 +111,22 @@ describe('the lockscope package, installed from its tarball', () => {
       files.filter((f) => f.endsWith('.map') || f.startsWith('src/')),
       [],
       'no source maps, whose sources are not shipped',
+    );
+    // Every file the exports name is in it, but for the repository's own source condition.
+    const manifest = JSON.parse(readFileSync(join(root, 'runtime-probe/package.json'), 'utf8')) as {
+      exports: unknown;
+    };
+    const targets = (node: unknown): string[] =>
+      typeof node === 'string'
+        ? [node.replace(/^\.\//, '')]
+        : Object.entries(node as Record<string, unknown>).flatMap(([condition, next]) =>
+            condition === 'lockscope-source' ? [] : targets(next),
+          );
+    const named = targets(manifest.exports);
+    assert.ok(named.includes('dist/types/analysis/index.d.cts'));
+    assert.deepEqual(
+      named.filter((f) => !files.includes(f)),
+      [],
     );
   });
 

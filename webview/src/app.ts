@@ -12,7 +12,7 @@
  * The VS Code webview (main.ts) and the standalone HTML report (report.ts) both build this; the
  * host differs only in how a site is opened and where the state is kept.
  */
-import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import type { Report } from 'lockscope/report';
 import type { DebugSnapshot, LockscopeDebug } from './debug.js';
 import { Model } from './model/model.js';
 import { pictureAt, type Picture } from './model/picture.js';

@@ -7,7 +7,7 @@
  *
  * This module is pure (no DOM, no `vscode`), so the host, the webview and the tests share it.
  */
-import type { Report, SiteRef, TimelineInterval } from '../../runtime-probe/src/analysis/types.js';
+import type { Report, SiteRef, TimelineInterval } from 'lockscope/report';
 
 /** Commands from the webview to the host. */
 export type ToHost =

@@ -5,7 +5,7 @@
  * finished report.
  */
 import './report.css';
-import type { Report } from '../../runtime-probe/src/analysis/types.js';
+import type { Report } from 'lockscope/report';
 import type { LockscopeDebug } from './debug.js';
 import { parseToWebview } from './protocol.js';
 import { renderReport } from './render/report-view.js';

@@ -44,17 +44,12 @@ export interface CodeActionOptions {
 }
 
 /** Registers the Lockscope code actions for TypeScript and JavaScript documents. */
-export function registerCodeActions(
-  context: vscode.ExtensionContext,
-  options: CodeActionOptions = {},
-): vscode.Disposable {
-  const registration = vscode.languages.registerCodeActionsProvider(
+export function registerCodeActions(options: CodeActionOptions = {}): vscode.Disposable {
+  return vscode.languages.registerCodeActionsProvider(
     LOCKSCOPE_LANGUAGES,
     new LockscopeCodeActions(options),
     { providedCodeActionKinds: LockscopeCodeActions.kinds },
   );
-  context.subscriptions.push(registration);
-  return registration;
 }
 
 class LockscopeCodeActions implements vscode.CodeActionProvider {

@@ -16,18 +16,19 @@ import {
 import type { OrderEdgeState, OrderGraph } from './order.js';
 import type { Spans } from './timeline.js';
 import { siteWords } from './wording.js';
-import type {
-  ContentionStats,
-  Finding,
-  GraphEdge,
-  GraphNode,
-  LiveState,
-  ProcessSummary,
-  Report,
-  ResourceRef,
-  SiteAct,
-  SiteRef,
-  TimelineInterval,
+import {
+  REPORT_VERSION,
+  type ContentionStats,
+  type Finding,
+  type GraphEdge,
+  type GraphNode,
+  type LiveState,
+  type ProcessSummary,
+  type Report,
+  type ResourceRef,
+  type SiteAct,
+  type SiteRef,
+  type TimelineInterval,
 } from './types.js';
 
 /** What the projections read of the engine. */
@@ -213,7 +214,7 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
     statsOf(key, site.fn ? `${site.fn} (${key})` : key, 'site', stats),
   );
   return {
-    version: 1,
+    version: REPORT_VERSION,
     origin: v.origin() ?? 0,
     findings: v.findings.slice(),
     processes,

@@ -2,7 +2,15 @@
  * The analysis engine's output: findings, contention statistics and a picture of the wait-for
  * graph and of the timeline. These are plain JSON-able data, shared by the CLI's reports (text,
  * `--json`, SARIF, Chrome trace, HTML), the extension and the webview.
+ *
+ * This is a contract, like the wire protocol: a Report carries `version` (REPORT_VERSION), and
+ * within a version changes are additive only (new optional fields, new codes in the open
+ * enums), so a consumer ignores what it does not know. A change that removes or redefines a
+ * field is a new version.
  */
+
+/** The version of the Report contract this analysis writes. */
+export const REPORT_VERSION = 1;
 
 export const FINDING_KINDS = [
   'deadlock',
@@ -241,7 +249,7 @@ export interface TimelineInterval {
 }
 
 export interface Report {
-  version: 1;
+  version: typeof REPORT_VERSION;
   /** Epoch milliseconds of the start of the time line. */
   origin: number;
   findings: Finding[];

@@ -14,7 +14,7 @@
  *
  * Pure: no DOM, so it is tested on plain Node.
  */
-import type { Finding, Report, SiteRef } from '../../../runtime-probe/src/analysis/types.js';
+import type { Finding, Report, SiteRef } from 'lockscope/report';
 import { packTimeline, type PackedTimeline } from '../protocol.js';
 
 /** How many distinct resource colours the stylesheet defines (`--ls-c0` ... `--ls-c7`). */

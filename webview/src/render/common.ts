@@ -3,7 +3,7 @@
  * builders. Text only ever goes in through `textContent`, so names from the program can never
  * become markup.
  */
-import type { SiteRef } from '../../../runtime-probe/src/analysis/types.js';
+import type { SiteRef } from 'lockscope/report';
 
 /** A palette index as a CSS colour (for HTML and SVG; canvases use the theme's values). */
 export function colourVar(index: number): string {

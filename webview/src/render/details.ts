@@ -4,8 +4,8 @@
  * its site and the whole stack; a finding shows its story, its sites and the fix. With nothing
  * selected it lists the findings. Every site is a link that asks the host to open the source.
  */
-import type { Finding } from '../../../runtime-probe/src/analysis/types.js';
-import { certaintyWords } from '../../../runtime-probe/src/analysis/wording.js';
+import type { Finding } from 'lockscope/report';
+import { certaintyWords } from 'lockscope/report';
 import type { Model, Site } from '../model/model.js';
 import type { Picture } from '../model/picture.js';
 import type { Selected } from '../protocol.js';

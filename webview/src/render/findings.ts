@@ -4,7 +4,7 @@
  * `textContent`, so names from the program can never become markup.
  */
 import { select } from 'd3';
-import type { Finding, Report } from '../../../runtime-probe/src/analysis/types.js';
+import type { Finding, Report } from 'lockscope/report';
 import { siteText } from './common.js';
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;

@@ -4,7 +4,7 @@
  * The standalone HTML report (`report.ts`) draws this.
  */
 import { select, type Selection } from 'd3';
-import type { Report } from '../../../runtime-probe/src/analysis/types.js';
+import type { Report } from 'lockscope/report';
 import { App } from '../app.js';
 import { formatDuration } from './common.js';
 import { renderFindings } from './findings.js';

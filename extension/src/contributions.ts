@@ -1,0 +1,76 @@
+/**
+ * What the extension contributes to VS Code, as data: the command ids and the settings with their
+ * types and bounds. `package.json` declares the same (a unit test holds the two together), the
+ * glue registers a handler for every command (a `Record` over the ids, so the compiler holds that
+ * too), and every setting is read through `readSettings`, which applies the declared bounds. No
+ * `vscode` import: tested on plain Node.
+ */
+
+export const COMMANDS = {
+  runFile: 'lockscope.runFile',
+  openExample: 'lockscope.openExample',
+  showGraph: 'lockscope.showGraph',
+  stop: 'lockscope.stop',
+  showOutput: 'lockscope.showOutput',
+  showProbeInfo: 'lockscope.showProbeInfo',
+} as const;
+export type CommandName = keyof typeof COMMANDS;
+
+/** The section every setting is under (`lockscope.nodePath`, ...). */
+export const SETTINGS_SECTION = 'lockscope';
+
+/** Each setting's type, default and, for a number, its bounds, as package.json declares them. */
+export const SETTINGS = {
+  nodePath: { type: 'string', default: '' },
+  terminalEnvironment: { type: 'boolean', default: false },
+  // The Analyzer's time line keeps at most 200,000 intervals; the panel plays back this many of
+  // the most recent, and the session keeps as many.
+  playbackIntervals: { type: 'integer', default: 20_000, minimum: 1_000, maximum: 200_000 },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export interface Settings {
+  nodePath: string;
+  terminalEnvironment: boolean;
+  playbackIntervals: number;
+}
+
+/**
+ * Reads every setting through `get` (VS Code's configuration, or a test's map): a value of the
+ * wrong type or out of bounds is replaced by the default, and said in `problems`.
+ */
+export function readSettings(get: (name: SettingName) => unknown): {
+  settings: Settings;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const value = <N extends SettingName>(name: N, ok: (v: unknown) => boolean): unknown => {
+    const v = get(name);
+    if (v === undefined || ok(v)) return v ?? SETTINGS[name].default;
+    problems.push(
+      `${SETTINGS_SECTION}.${name}: ${JSON.stringify(v)} is not ${expected(name)}; ` +
+        `using ${JSON.stringify(SETTINGS[name].default)}`,
+    );
+    return SETTINGS[name].default;
+  };
+  const bounds = SETTINGS.playbackIntervals;
+  const settings: Settings = {
+    nodePath: value('nodePath', (v) => typeof v === 'string') as string,
+    terminalEnvironment: value('terminalEnvironment', (v) => typeof v === 'boolean') as boolean,
+    playbackIntervals: value(
+      'playbackIntervals',
+      (v) =>
+        typeof v === 'number' && Number.isInteger(v) && v >= bounds.minimum && v <= bounds.maximum,
+    ) as number,
+  };
+  return { settings, problems };
+}
+
+function expected(name: SettingName): string {
+  const s: { type: string; minimum?: number; maximum?: number } = SETTINGS[name];
+  if (s.minimum !== undefined && s.maximum !== undefined) {
+    return `an ${s.type} from ${s.minimum} to ${s.maximum}`;
+  }
+  return `a ${s.type}`;
+}
