@@ -117,6 +117,15 @@ export interface SinkStats {
   error: string | undefined;
 }
 
+/** The stats of a sink that hands on everything it takes at once: nothing dropped or pending. */
+export function handedOnStats(
+  sink: { kind: string; target: string },
+  sent: number,
+  error?: string,
+): SinkStats {
+  return { kind: sink.kind, target: sink.target, sent, dropped: 0, inFlight: 0, error };
+}
+
 /**
  * A destination for recorded messages. Sinks never throw into the program and never block it for
  * long; what they cannot deliver they count as dropped.

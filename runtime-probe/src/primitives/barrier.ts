@@ -1,9 +1,9 @@
 import { BrokenBarrierError } from '../errors.js';
 import { currentFlow } from '../identity.js';
-import type { ResourceRec } from '../runtime.js';
 import { Op, newResource, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
-import { alreadyAborted, checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { alreadyAborted, checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block } from './begin.js';
+import { Queued } from './base.js';
 
 /** Options of a Barrier. */
 export interface BarrierOptions extends ResourceOptions {
@@ -17,29 +17,21 @@ export interface BarrierOptions extends ResourceOptions {
  * aborted, or the action throws, the barrier breaks: every waiter rejects with
  * BrokenBarrierError, and so does every later `wait()` until `reset()`.
  */
-export class Barrier {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Barrier extends Queued<number, number> {
   /** How many tasks each round waits for. */
   readonly parties: number;
   readonly #action: (() => void) | undefined;
   #generation = 0;
   #broken = false;
-  readonly #waiters = new WaitList<number, number>();
 
   /** A barrier for `parties` tasks. */
   constructor(parties: number, options?: BarrierOptions) {
     if (!Number.isSafeInteger(parties) || parties < 1) {
       throw new TypeError(`Barrier: parties must be an integer >= 1, got ${String(parties)}`);
     }
+    super(newResource('barrier', options, parties));
     this.parties = parties;
     this.#action = options?.action;
-    this.resource = newResource('barrier', options, parties);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
   }
 
   /** True after `abort()` or a waiter timed out or was aborted, until `reset()`. */
@@ -50,11 +42,6 @@ export class Barrier {
   /** How many rounds have completed. */
   get generation(): number {
     return this.#generation;
-  }
-
-  /** Parties waiting in the current generation. */
-  get waiting(): number {
-    return this.#waiters.size;
   }
 
   /**
@@ -74,7 +61,7 @@ export class Barrier {
       this.#break(flow);
       return Promise.reject(alreadyAborted(options.signal, what));
     }
-    const index = this.#waiters.size;
+    const index = this.waiters.size;
     sync(Op.arrive, flow, this.resource, site, index);
     if (index + 1 === this.parties) {
       try {
@@ -87,7 +74,7 @@ export class Barrier {
       }
       sync(Op.pass, flow, this.resource, site, this.#generation);
       this.#generation++;
-      for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
         if (w.grant(w.data)) sync(Op.wake, w.flow, this.resource, w.site);
       }
       return Promise.resolve(index);
@@ -97,7 +84,7 @@ export class Barrier {
     }
     return block(
       new Waiter<number, number>(flow, site, index),
-      this.#waiters,
+      this.waiters,
       this.resource,
       options,
       what,
@@ -125,7 +112,7 @@ export class Barrier {
       this.#broken = true;
       sync(Op.broken, flow, this.resource, 0, this.#generation);
     }
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+    for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
       if (w.fail(new BrokenBarrierError(`${this.resource.name} was broken while waiting`))) {
         sync(Op.error, w.flow, this.resource, w.site);
       }

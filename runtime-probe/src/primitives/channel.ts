@@ -1,6 +1,6 @@
 import { ChannelClosedError } from '../errors.js';
 import { currentFlow } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import type { Flow } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -12,6 +12,7 @@ import {
 import { WAIT_RECV, WAIT_SEND } from '../protocol.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
+import { Primitive } from './base.js';
 
 /**
  * What a receive gives: Go's comma-ok. `ok` is false only when the channel is closed and drained
@@ -49,9 +50,7 @@ interface SendData<T> {
  * - closing twice throws ChannelClosedError;
  * - `for await (const v of channel)` receives until the channel is closed and drained.
  */
-export class Channel<T> implements AsyncIterable<T> {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Channel<T> extends Primitive implements AsyncIterable<T> {
   /** How many values it buffers (0: every send waits for a receiver). */
   readonly capacity: number;
   #buf: T[] = [];
@@ -67,18 +66,10 @@ export class Channel<T> implements AsyncIterable<T> {
         `Channel: capacity must be an integer >= 0 or Infinity, got ${String(capacity)}`,
       );
     }
-    this.capacity = capacity;
-    this.resource = newResource(
-      'channel',
-      options,
-      capacity,
-      capacity === Infinity ? 'unbounded' : undefined,
+    super(
+      newResource('channel', options, capacity, capacity === Infinity ? 'unbounded' : undefined),
     );
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
+    this.capacity = capacity;
   }
 
   /** True once `close()` was called. */
@@ -103,14 +94,18 @@ export class Channel<T> implements AsyncIterable<T> {
 
   // Readiness and the non-blocking halves are shared by send/recv, try*, and select().
 
-  /** @internal True when a send could complete at once (or fail at once, if closed). */
-  /** @internal */
+  /**
+   * @internal True when a send could complete at once (or fail at once, if closed).
+   * @internal
+   */
   canSend(): boolean {
     return this.#closed || this.#peekReceiver() || this.length < this.capacity;
   }
 
-  /** @internal True when a receive could complete at once. */
-  /** @internal */
+  /**
+   * @internal True when a receive could complete at once.
+   * @internal
+   */
   canRecv(): boolean {
     return this.length > 0 || this.#peekSender() || this.#closed;
   }
@@ -126,8 +121,8 @@ export class Channel<T> implements AsyncIterable<T> {
   /**
    * @internal Completes a send that canSend() said was ready; returns the error to raise if the
    * channel is closed.
+   * @internal
    */
-  /** @internal */
   sendNow(flow: Flow, site: number, value: T): ChannelClosedError | undefined {
     if (this.#closed) {
       sync(Op.error, flow, this.resource, site);
@@ -141,8 +136,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return undefined;
   }
 
-  /** @internal Completes a receive that canRecv() said was ready. */
-  /** @internal */
+  /**
+   * @internal Completes a receive that canRecv() said was ready.
+   * @internal
+   */
   recvNow(flow: Flow, site: number): RecvResult<T> {
     if (this.length > 0) {
       const value = this.#buf[this.#head]!;
@@ -204,8 +201,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return w.data.value;
   }
 
-  /** @internal Registers a select case as a blocked receiver. */
-  /** @internal */
+  /**
+   * @internal Registers a select case as a blocked receiver.
+   * @internal
+   */
   parkReceiver(flow: Flow, site: number, sel: SelectCaseRef): Waiter<RecvResult<T>, RecvData> {
     const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel });
     this.#recvq.push(w);
@@ -213,8 +212,10 @@ export class Channel<T> implements AsyncIterable<T> {
     return w;
   }
 
-  /** @internal Registers a select case as a blocked sender. */
-  /** @internal */
+  /**
+   * @internal Registers a select case as a blocked sender.
+   * @internal
+   */
   parkSender(flow: Flow, site: number, value: T, sel: SelectCaseRef): Waiter<void, SendData<T>> {
     const w = new Waiter<void, SendData<T>>(flow, site, { value, sel });
     this.#sendq.push(w);

@@ -1,16 +1,16 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow, resolved } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import type { Flow } from '../runtime.js';
 import { Misuse, Op, newResource, siteForBlocking, sync, type ResourceOptions } from '../sync.js';
 import {
   alreadyAborted,
   checkOptions,
   immediateTimeout,
-  WaitList,
   Waiter,
   type BlockOptions,
 } from '../waiting.js';
 import type { Mutex } from './mutex.js';
+import { Queued } from './base.js';
 
 /**
  * A condition variable bound to a Mutex (a monitor). `wait()` releases the mutex, waits for a
@@ -21,27 +21,14 @@ import type { Mutex } from './mutex.js';
  * task identity; where the holder's or the caller's identity is uncertain (see identity.ts), the
  * probe records a `misuse` event and carries on rather than throwing into a correct program.
  */
-export class Condition {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Condition extends Queued<void, undefined> {
   /** The mutex a waiter must hold, which `wait()` releases while it waits. */
   readonly mutex: Mutex;
-  readonly #waiters = new WaitList<void, undefined>();
 
   /** A condition variable tied to `mutex`. */
   constructor(mutex: Mutex, options?: ResourceOptions) {
+    super(newResource('condition', options));
     this.mutex = mutex;
-    this.resource = newResource('condition', options);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
-  }
-
-  /** Tasks waiting to be notified. */
-  get waiting(): number {
-    return this.#waiters.size;
   }
 
   #checkHeld(flow: Flow, what: string): void {
@@ -87,7 +74,7 @@ export class Condition {
       sync(Op.timeout, flow, this.resource, site);
       failure = immediateTimeout(what);
     } else {
-      this.#waiters.push(w);
+      this.waiters.push(w);
       sync(Op.wait, flow, this.resource, site);
       try {
         // notify() records the wake when it grants: the wait ends then, not when this resumes.
@@ -119,7 +106,7 @@ export class Condition {
     this.#checkHeld(flow, `${this.resource.name}.notify()`);
     let woken = 0;
     while (woken < n) {
-      const w = this.#waiters.shift();
+      const w = this.waiters.shift();
       if (!w) break;
       if (w.grant(undefined)) {
         woken++;

@@ -1,5 +1,4 @@
 import { currentFlow } from '../identity.js';
-import type { ResourceRec } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -8,29 +7,17 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
+import { Queued } from './base.js';
 
 /** A flag tasks can wait for (Python's threading.Event). */
-export class Event {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Event extends Queued<void, undefined> {
   #set = false;
-  readonly #waiters = new WaitList<void, undefined>();
 
   /** An event, not set. */
   constructor(options?: ResourceOptions) {
-    this.resource = newResource('event', options);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
-  }
-
-  /** Tasks waiting for the event to be set. */
-  get waiting(): number {
-    return this.#waiters.size;
+    super(newResource('event', options));
   }
 
   /** True once `set()` was called, until `clear()`. */
@@ -42,8 +29,8 @@ export class Event {
   set(): void {
     const flow = currentFlow();
     this.#set = true;
-    sync(Op.set, flow, this.resource, siteForOther(), this.#waiters.size);
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+    sync(Op.set, flow, this.resource, siteForOther(), this.waiters.size);
+    for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
       if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
     }
   }
@@ -64,7 +51,7 @@ export class Event {
     if (this.#set) return Promise.resolve();
     return block(
       new Waiter<void, undefined>(flow, site, undefined),
-      this.#waiters,
+      this.waiters,
       this.resource,
       options,
       'wait',

@@ -1,6 +1,6 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow, resolved } from '../identity.js';
-import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { type Flow } from '../runtime.js';
 import {
   Misuse,
   Op,
@@ -11,11 +11,12 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
-import { block, rejectIfAborted } from './begin.js';
-import { judgeWait, type Blocker } from './fail-fast.js';
+import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
+import { rejectIfAborted } from './begin.js';
+import { type Blocker } from './fail-fast.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { whenDecided } from '../runs.js';
+import { ExclusiveLock } from './base.js';
 
 /** The guard a Mutex grants: `release()` it, or let `using` release it. */
 export type MutexGuard = Guard;
@@ -32,30 +33,17 @@ export type MutexGuard = Guard;
  * records it as a `misuse` event so the analysis can report it. Use ReentrantMutex where
  * re-entry is intended.
  */
-export class Mutex {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Mutex extends ExclusiveLock {
   #holder: Hold | undefined = undefined;
-  readonly #waiters = new WaitList<Hold, Hold>();
 
   /** A mutex, free. `options.name` names it in findings. */
   constructor(options?: ResourceOptions) {
-    this.resource = newResource('mutex', options);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
+    super(newResource('mutex', options));
   }
 
   /** True while a task holds it. */
   get isLocked(): boolean {
     return this.#holder !== undefined;
-  }
-
-  /** Tasks waiting to acquire. */
-  get waiting(): number {
-    return this.#waiters.size;
   }
 
   /**
@@ -69,7 +57,7 @@ export class Mutex {
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
-    if (this.#holder === undefined && this.#waiters.size === 0) {
+    if (this.#holder === undefined && this.waiters.size === 0) {
       return Promise.resolve(this.#grant(flow, site));
     }
     const holder = this.#holder;
@@ -82,36 +70,18 @@ export class Mutex {
       };
       whenDecided(flow, check);
     }
-    const hold: Hold = { flow, site, released: false, n: 1 };
-    const waiter = new Waiter<Hold, Hold>(flow, site, hold);
-    const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
-    // A wait that may give up (a timeout, a signal) is not judged, nor followed by others.
-    if (rt.config.failFast && !waiter.done && !isBounded(options)) {
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
-      judgeWait(flow, this, waiter, granted, { mode: 1, site, call: this.acquire });
-    }
-    return granted.then((h) => new Guard(this, h));
+    return this.queue(flow, site, options);
   }
 
   /** Acquires at once if the mutex is free and nobody waits; otherwise returns undefined. */
   tryAcquire(): MutexGuard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
-    if (this.#holder === undefined && this.#waiters.size === 0) {
+    if (this.#holder === undefined && this.waiters.size === 0) {
       return this.#grant(flow, site, Op.tryAcquired);
     }
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
-  }
-
-  /** Runs `fn` while holding the mutex, and releases it however `fn` ends. */
-  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
-    const guard = await this.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      guard.release();
-    }
   }
 
   #grant(flow: Flow, site: number, op: OpCode = Op.acquired): Guard {
@@ -135,7 +105,7 @@ export class Mutex {
 
   #handOff(): void {
     for (;;) {
-      const w = this.#waiters.shift();
+      const w = this.waiters.shift();
       if (!w) return;
       const hold = w.data;
       this.#holder = hold;
@@ -148,8 +118,8 @@ export class Mutex {
   /**
    * For Condition: releases the mutex held by `flow` without invalidating its guard, and returns
    * the hold so that the same guard stays valid after `reacquire`.
+   * @internal
    */
-  /** @internal */
   releaseForWait(flow: Flow): Hold {
     const hold = this.#holder;
     if (!hold) throw new LockMisuseError(`${this.resource.name} is not held`);
@@ -162,31 +132,37 @@ export class Mutex {
     return hold;
   }
 
-  /** For Condition: takes the mutex back for `hold`, queueing behind other waiters if needed. */
-  /** @internal */
+  /**
+   * For Condition: takes the mutex back for `hold`, queueing behind other waiters if needed.
+   * @internal
+   */
   reacquire(hold: Hold, flow: Flow): Promise<void> {
     hold.flow = flow;
-    if (this.#holder === undefined && this.#waiters.size === 0) {
+    if (this.#holder === undefined && this.waiters.size === 0) {
       this.#holder = hold;
       sync(Op.acquired, flow, this.resource, hold.site);
       return Promise.resolve();
     }
     const w = new Waiter<Hold, Hold>(flow, hold.site, hold);
-    this.#waiters.push(w);
+    this.waiters.push(w);
     sync(Op.request, flow, this.resource, hold.site);
     // Re-acquisition after a condition wait is not cancellable: the caller must hold the lock
     // again before its wait() settles, whatever happened to the wait.
     return w.start(this.resource, undefined, `${this.resource.name}.acquire()`).then(() => {});
   }
 
-  /** The flow that must release the mutex first, for fail-fast detection. */
-  /** @internal */
+  /**
+   * The flow that must release the mutex first, for fail-fast detection.
+   * @internal
+   */
   *blockersOf(): Iterable<Blocker> {
     if (this.#holder) yield { flow: this.#holder.flow, ahead: false };
   }
 
-  /** The flow holding the mutex, for Condition's checks. */
-  /** @internal */
+  /**
+   * The flow holding the mutex, for Condition's checks.
+   * @internal
+   */
   holderFlow(): Flow | undefined {
     return this.#holder?.flow;
   }

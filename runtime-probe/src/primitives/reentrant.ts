@@ -1,5 +1,5 @@
 import { currentFlow, resolved } from '../identity.js';
-import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { type Flow } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -9,35 +9,28 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
-import { block, rejectIfAborted } from './begin.js';
-import { judgeWait, type Blocker } from './fail-fast.js';
+import { checkOptions, type BlockOptions } from '../waiting.js';
+import { rejectIfAborted } from './begin.js';
+import { type Blocker } from './fail-fast.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { probeMicrotask } from '../runs.js';
+import { ExclusiveLock } from './base.js';
 
 /**
  * A re-entrant mutex (Python's RLock): the task that holds it may acquire it again, and it is
  * released when every guard taken has been released. Ownership follows task identity (see
  * identity.ts): it re-enters only for the flow that holds it.
  */
-export class ReentrantMutex {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class ReentrantMutex extends ExclusiveLock {
   #owner: Flow | undefined = undefined;
   #depth = 0;
-  readonly #waiters = new WaitList<Hold, Hold>();
 
   /**
    * A re-entrant mutex, free: the task that holds it may acquire it again, and must release it as
    * many times.
    */
   constructor(options?: ResourceOptions) {
-    this.resource = newResource('reentrant-mutex', options);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
+    super(newResource('reentrant-mutex', options));
   }
 
   /** True while a task holds it. */
@@ -45,7 +38,6 @@ export class ReentrantMutex {
     return this.#owner !== undefined;
   }
 
-  /** How many guards the owner holds. */
   /** How many times its holder has acquired it (0 when free). */
   get depth(): number {
     return this.#depth;
@@ -77,22 +69,16 @@ export class ReentrantMutex {
   }
 
   #decide(flow: Flow, site: number, options: BlockOptions | undefined): Promise<Guard> {
-    if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
+    if (this.#owner === undefined ? this.waiters.size === 0 : this.#isOwner(flow)) {
       return Promise.resolve(this.#grant(flow, site));
     }
-    const hold: Hold = { flow, site, released: false, n: 1 };
-    const waiter = new Waiter<Hold, Hold>(flow, site, hold);
-    const granted = block(waiter, this.#waiters, this.resource, options, 'acquire', Op.request);
-    // A wait that may give up (a timeout, a signal) is not judged, nor followed by others.
-    if (rt.config.failFast && !waiter.done && !isBounded(options)) {
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- a mark in the stack, not called.
-      judgeWait(flow, this, waiter, granted, { mode: 1, site, call: this.acquire });
-    }
-    return granted.then((h) => new Guard(this, h));
+    return this.queue(flow, site, options);
   }
 
-  /** The flow that must release the mutex first, for fail-fast detection. */
-  /** @internal */
+  /**
+   * The flow that must release the mutex first, for fail-fast detection.
+   * @internal
+   */
   *blockersOf(): Iterable<Blocker> {
     if (this.#owner) yield { flow: this.#owner, ahead: false };
   }
@@ -104,21 +90,11 @@ export class ReentrantMutex {
   tryAcquire(): Guard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
-    if (this.#owner === undefined ? this.#waiters.size === 0 : this.#isOwner(flow)) {
+    if (this.#owner === undefined ? this.waiters.size === 0 : this.#isOwner(flow)) {
       return this.#grant(flow, site, Op.tryAcquired);
     }
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking());
     return undefined;
-  }
-
-  /** Runs `fn` while holding it, and releases it however `fn` ends. */
-  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
-    const guard = await this.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      guard.release();
-    }
   }
 
   #grant(flow: Flow, site: number, op: OpCode = Op.acquired): Guard {
@@ -136,7 +112,7 @@ export class ReentrantMutex {
     if (this.#depth > 0) return;
     this.#owner = undefined;
     for (;;) {
-      const w = this.#waiters.shift();
+      const w = this.waiters.shift();
       if (!w) return;
       const next = w.data;
       this.#owner = next.flow;

@@ -1,5 +1,5 @@
 import { currentFlow, resolved } from '../identity.js';
-import { rt, type Flow, type ResourceRec } from '../runtime.js';
+import { rt, type Flow } from '../runtime.js';
 import {
   Op,
   newResource,
@@ -9,10 +9,11 @@ import {
   type OpCode,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions, isBounded } from '../waiting.js';
+import { checkOptions, Waiter, type BlockOptions, isBounded } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { judgeWait, type Blocker } from './fail-fast.js';
+import { Queued } from './base.js';
 
 const READ = 1;
 const WRITE = 2;
@@ -28,9 +29,7 @@ export interface RWLockOptions extends ResourceOptions {
 }
 
 /** A reader-writer lock: many readers or one writer. */
-export class RWLock {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class RWLock extends Queued<Hold, Hold> {
   /**
    * Who goes first when readers and writers wait: `writer-preferring` (default) queues new readers
    * behind a waiting writer; `fair` grants in arrival order.
@@ -40,7 +39,6 @@ export class RWLock {
   readonly #reads = new Set<Hold>();
   #writer: Hold | undefined = undefined;
   #writersWaiting = 0;
-  readonly #waiters = new WaitList<Hold, Hold>();
 
   /** A read-write lock, free. */
   constructor(options?: RWLockOptions) {
@@ -50,23 +48,13 @@ export class RWLock {
         `RWLock: policy must be "writer-preferring" or "fair", got ${String(policy)}`,
       );
     }
+    super(newResource('rwlock', options, undefined, policy));
     this.policy = policy;
-    this.resource = newResource('rwlock', options, undefined, policy);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
   }
 
   /** How many read holds it has now. */
   get readers(): number {
     return this.#reads.size;
-  }
-
-  /** Tasks waiting to read or to write. */
-  get waiting(): number {
-    return this.#waiters.size;
   }
 
   /** True while a task holds it for writing. */
@@ -76,11 +64,11 @@ export class RWLock {
 
   #canRead(): boolean {
     if (this.#writer) return false;
-    return this.policy === 'fair' ? this.#waiters.size === 0 : this.#writersWaiting === 0;
+    return this.policy === 'fair' ? this.waiters.size === 0 : this.#writersWaiting === 0;
   }
 
   #canWrite(): boolean {
-    return this.#writer === undefined && this.#reads.size === 0 && this.#waiters.size === 0;
+    return this.#writer === undefined && this.#reads.size === 0 && this.waiters.size === 0;
   }
 
   /**
@@ -135,7 +123,7 @@ export class RWLock {
     const waiter = new Waiter<Hold, Hold>(flow, site, hold);
     const granted = block(
       waiter,
-      this.#waiters,
+      this.waiters,
       this.resource,
       options,
       method,
@@ -169,13 +157,13 @@ export class RWLock {
    * The flows that must move before `flow` may take the lock in `mode` (for fail-fast): the
    * writer, the readers when it asks to write, and the waiting writers the policy serves first
    * (every one, for a reader of a writer-preferring lock; those ahead of it, otherwise).
+   * @internal
    */
-  /** @internal */
   *blockersOf(flow: Flow, mode: number): Iterable<Blocker> {
     if (this.#writer) yield { flow: this.#writer.flow, ahead: false };
     if (mode === WRITE) for (const h of this.#reads) yield { flow: h.flow, ahead: false };
     const everyWriter = mode === READ && this.policy === 'writer-preferring';
-    for (let w = this.#waiters.head; w; w = w.next) {
+    for (let w = this.waiters.head; w; w = w.next) {
       // The request's own entry: its flow may be provisional, so identities are compared.
       if (resolved(w.data.flow) === resolved(flow)) {
         if (!everyWriter) return;
@@ -207,12 +195,12 @@ export class RWLock {
 
   /** Grants what the policy allows to the waiters, in order. */
   #dispatch(): void {
-    for (let w = this.#waiters.head; w && !this.#writer;) {
+    for (let w = this.waiters.head; w && !this.#writer;) {
       const next = w.next;
       const hold = w.data;
       if (hold.n === WRITE) {
         if (this.#reads.size > 0) return;
-        this.#waiters.remove(w);
+        this.waiters.remove(w);
         this.#writersWaiting--;
         this.#take(hold);
         if (!w.grant(hold)) this.#writer = undefined;
@@ -223,7 +211,7 @@ export class RWLock {
         w = next;
         continue;
       }
-      this.#waiters.remove(w);
+      this.waiters.remove(w);
       this.#take(hold);
       if (!w.grant(hold)) this.#reads.delete(hold);
       w = next;

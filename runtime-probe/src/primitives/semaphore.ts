@@ -1,6 +1,6 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
-import type { Flow, ResourceRec } from '../runtime.js';
+import type { Flow } from '../runtime.js';
 import {
   Misuse,
   Op,
@@ -10,9 +10,10 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
+import { Holdable } from './base.js';
 
 /** Options of a Semaphore. */
 export interface SemaphoreOptions extends ResourceOptions {
@@ -28,40 +29,23 @@ export interface SemaphoreOptions extends ResourceOptions {
  * `release()` adds a permit without a guard, for semaphores used as signals between tasks.
  * `new Semaphore(1)` is a binary semaphore.
  */
-export class Semaphore {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class Semaphore extends Holdable<Hold, Hold> {
   /** Whether releasing more permits than it started with is a misuse (a bounded semaphore). */
   readonly bounded: boolean;
   /** The permits it started with. */
   readonly initial: number;
   #permits: number;
-  readonly #waiters = new WaitList<Hold, Hold>();
 
   /** A semaphore with `permits` permits. */
   constructor(permits: number, options?: SemaphoreOptions) {
     if (!Number.isSafeInteger(permits) || permits < 0) {
       throw new TypeError(`Semaphore: permits must be an integer >= 0, got ${String(permits)}`);
     }
+    const bounded = options?.bounded ?? false;
+    super(newResource('semaphore', options, permits, bounded ? 'bounded' : undefined));
     this.initial = permits;
     this.#permits = permits;
-    this.bounded = options?.bounded ?? false;
-    this.resource = newResource(
-      'semaphore',
-      options,
-      permits,
-      this.bounded ? 'bounded' : undefined,
-    );
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
-  }
-
-  /** Tasks waiting for a permit. */
-  get waiting(): number {
-    return this.#waiters.size;
+    this.bounded = bounded;
   }
 
   /** Permits available now. */
@@ -79,12 +63,12 @@ export class Semaphore {
     const site = siteForBlocking();
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
-    if (this.#permits > 0 && this.#waiters.size === 0)
+    if (this.#permits > 0 && this.waiters.size === 0)
       return Promise.resolve(this.#grant(flow, site));
     const hold: Hold = { flow, site, released: false, n: 1 };
     return block(
       new Waiter<Hold, Hold>(flow, site, hold),
-      this.#waiters,
+      this.waiters,
       this.resource,
       options,
       'acquire',
@@ -97,19 +81,9 @@ export class Semaphore {
   tryAcquire(): Guard | undefined {
     const flow = currentFlow();
     const site = siteForOther();
-    if (this.#permits > 0 && this.#waiters.size === 0) return this.#grant(flow, site, true);
+    if (this.#permits > 0 && this.waiters.size === 0) return this.#grant(flow, site, true);
     sync(Op.tryFailed, flow, this.resource, site || siteForBlocking(), 1);
     return undefined;
-  }
-
-  /** Runs `fn` while holding a permit, and gives it back however `fn` ends. */
-  async runExclusive<T>(fn: () => T | Promise<T>, options?: BlockOptions): Promise<T> {
-    const guard = await this.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      guard.release();
-    }
   }
 
   /** Adds `n` permits without a guard (signalling use). */
@@ -145,7 +119,7 @@ export class Semaphore {
     this.#permits += n;
     sync(Op.released, flow, this.resource, 0, n);
     while (this.#permits > 0) {
-      const w = this.#waiters.shift();
+      const w = this.waiters.shift();
       if (!w) return;
       this.#permits--;
       sync(Op.acquired, w.data.flow, this.resource, w.data.site, 1);

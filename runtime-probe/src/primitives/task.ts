@@ -34,8 +34,10 @@ export class Task<T> {
   #joined = false;
   readonly #joiners = new WaitList<void, undefined>();
   readonly #flow: Flow;
-  /** The task seen as a resource, so that a join is a wait with a holder (the task itself). */
-  /** @internal */
+  /**
+   * The task seen as a resource, so that a join is a wait with a holder (the task itself).
+   * @internal
+   */
   readonly resource: ResourceRec;
 
   /** Starts `fn` as a task named `name`; `spawn()` does the same. */

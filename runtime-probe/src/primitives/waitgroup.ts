@@ -1,6 +1,5 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
-import type { ResourceRec } from '../runtime.js';
 import {
   Misuse,
   Op,
@@ -10,29 +9,17 @@ import {
   sync,
   type ResourceOptions,
 } from '../sync.js';
-import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
+import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
+import { Queued } from './base.js';
 
 /** Go's sync.WaitGroup: wait until a counter of outstanding work returns to zero. */
-export class WaitGroup {
-  /** @internal */
-  readonly resource: ResourceRec;
+export class WaitGroup extends Queued<void, undefined> {
   #count = 0;
-  readonly #waiters = new WaitList<void, undefined>();
 
   /** A wait group at count 0. */
   constructor(options?: ResourceOptions) {
-    this.resource = newResource('waitgroup', options);
-  }
-
-  /** The name findings give it. */
-  get name(): string {
-    return this.resource.name;
-  }
-
-  /** Tasks waiting for the count to reach zero. */
-  get waiting(): number {
-    return this.#waiters.size;
+    super(newResource('waitgroup', options));
   }
 
   /** Work not yet done: the sum of `add()`s minus the `done()`s. */
@@ -53,7 +40,7 @@ export class WaitGroup {
     this.#count += n;
     sync(Op.add, flow, this.resource, siteForOther(), n);
     if (this.#count === 0) {
-      for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
         if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
       }
     }
@@ -74,7 +61,7 @@ export class WaitGroup {
     if (this.#count === 0) return Promise.resolve();
     return block(
       new Waiter<void, undefined>(flow, site, undefined),
-      this.#waiters,
+      this.waiters,
       this.resource,
       options,
       'wait',

@@ -163,9 +163,12 @@ export class SharedBarrier extends SharedPrimitive {
     return v;
   }
 
-  /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
-  waitSync(options?: { timeout?: number }): number {
-    if (options !== undefined) checkOptions(options, `${this.resource.name}.waitSync()`);
+  /**
+   * A wait's first steps: arrive and, unless this party was the last, record the wait. Returns
+   * the arrival index when the barrier passed at once.
+   */
+  #begin(what: string, options: { timeout?: number } | undefined) {
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.${what}()`);
     const flow = currentFlow();
     const site = siteForBlocking();
     const { index, gen, last } = this.#arrive(flow, site);
@@ -173,6 +176,14 @@ export class SharedBarrier extends SharedPrimitive {
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(Op.wait, flow, this.resource, site, index);
+    return { flow, site, index, gen, timeout, deadline };
+  }
+
+  /** Blocks the thread until every party has arrived (Atomics.wait). Meant for workers. */
+  waitSync(options?: { timeout?: number }): number {
+    const begun = this.#begin('waitSync', options);
+    if (typeof begun === 'number') return begun;
+    const { flow, site, index, gen, timeout, deadline } = begun;
     if (rt.recording) flush();
     for (
       let v = this.#pending(flow, site, gen);
@@ -190,14 +201,9 @@ export class SharedBarrier extends SharedPrimitive {
 
   /** Waits asynchronously until every party has arrived (Atomics.waitAsync). */
   async wait(options?: { timeout?: number }): Promise<number> {
-    if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
-    const flow = currentFlow();
-    const site = siteForBlocking();
-    const { index, gen, last } = this.#arrive(flow, site);
-    if (last) return index;
-    const timeout = options?.timeout;
-    const deadline = this.deadline(timeout);
-    sync(Op.wait, flow, this.resource, site, index);
+    const begun = this.#begin('wait', options);
+    if (typeof begun === 'number') return begun;
+    const { flow, site, index, gen, timeout, deadline } = begun;
     const release = keepAlive();
     flow.blocked = true;
     try {

@@ -26,42 +26,25 @@ import { RELEASE_SHARED, SharedGuard } from './guard.js';
 import { hasEnded, LOOK_AGAIN_MS } from './lifetimes.js';
 import { rememberSharedLock } from './registry.js';
 import { refuseIfCycle } from './deadlock-error.js';
+import {
+  STATE,
+  OWNER_TASK,
+  OWNER_SITE,
+  LOCK_ID,
+  LOCK_TABLE,
+  HOLDS,
+  WORDS,
+  FREE,
+  LOCKED,
+  CONTENDED,
+  ABANDONED,
+  BITS,
+  NO_TAG,
+  tagOf,
+  heldBy,
+  holderThread,
+} from './lock-word.js';
 import { lockIdOf, publishHolder, publishWait } from './fail-fast.js';
-
-// Layout of the shared state, in 32-bit words.
-// The lock word: the holder's thread tag in the high 30 bits, FREE .. ABANDONED in the low 2. The
-// holder is in the word itself so that whoever finds its thread ended can take the lock over with
-// one compare-and-swap that cannot take it from a later holder (see lifetimes.ts); the tag of each
-// thread is computed once, so the fast path stays a single compare-and-swap. What only reports
-// need (task, site, hold count) is on another cache line and written only while recording, so
-// that an unobserved lock moves no extra line between cores when it changes hands.
-const STATE = 0;
-const OWNER_TASK = 16; // the holder's task id, low 32 bits (the high bits are the thread)
-const OWNER_SITE = 17; // the holder's acquisition site, low 32 bits
-const LOCK_ID = 19; // the lock's id in the fail-fast table (shared/fail-fast.ts), 0 until needed
-const LOCK_TABLE = 20; // the nonce of the fail-fast table that gave that id
-const HOLDS = 18; // how many times it has been taken while recording: a watchdog that sees the
-// same count twice T apart knows the current hold has lasted at least T, without a clock read.
-const WORDS = 32;
-
-// States in the low bits of STATE: Drepper's futex mutex ("Futexes are tricky", mutex 2), plus one
-// for a lock whose holder's thread ended while holding it. FREE and ABANDONED carry no tag.
-const FREE = 0;
-const LOCKED = 1;
-const CONTENDED = 2; // locked, and perhaps with waiters
-const ABANDONED = 3; // free, but the last holder died holding it
-const BITS = 3;
-/** The tag of thread id `t` is t + 1; a thread whose tag would not fit gets this one, never judged ended. */
-const NO_TAG = 2 ** 30 - 1;
-
-function tagOf(threadId: number): number {
-  return Math.min(threadId + 1, NO_TAG);
-}
-
-/** The state word of a lock held by the thread tagged `tag` (an int32, negative for large tags). */
-function heldBy(tag: number, bits: typeof LOCKED | typeof CONTENDED): number {
-  return (tag << 2) | bits | 0;
-}
 
 // Outcomes of one step of the slow path.
 const NOT_TAKEN = 0;
@@ -415,22 +398,28 @@ export class SharedMutex extends SharedPrimitive {
     }
   }
 
-  /** True when this thread holds the lock. */
-  /** @internal */
+  /**
+   * True when this thread holds the lock.
+   * @internal
+   */
   get heldHere(): boolean {
     const c = Atomics.load(this.words, STATE);
     return c === this.#locked || c === this.#contended;
   }
 
-  /** For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid. */
-  /** @internal */
+  /**
+   * For SharedCondition: gives the lock up while waiting, leaving the holder's guard valid.
+   * @internal
+   */
   unlockForWait(flow: Flow): void {
     sync(Op.released, flow, this.resource);
     this.#unlock();
   }
 
-  /** For SharedCondition: takes the lock back after a wait, blocking the thread. */
-  /** @internal */
+  /**
+   * For SharedCondition: takes the lock back after a wait, blocking the thread.
+   * @internal
+   */
   relockSync(flow: Flow, site: number): void {
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
@@ -439,8 +428,10 @@ export class SharedMutex extends SharedPrimitive {
     this.#own(flow, site, false);
   }
 
-  /** For SharedCondition: takes the lock back after a wait, asynchronously. */
-  /** @internal */
+  /**
+   * For SharedCondition: takes the lock back after a wait, asynchronously.
+   * @internal
+   */
   async relock(flow: Flow, site: number): Promise<void> {
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) !== FREE) {
       sync(Op.request, flow, this.resource, site);
@@ -457,8 +448,10 @@ export class SharedMutex extends SharedPrimitive {
     this.#own(flow, site, false);
   }
 
-  /** For SharedGuard: the guard has already refused a second release. */
-  /** @internal */
+  /**
+   * For SharedGuard: the guard has already refused a second release.
+   * @internal
+   */
   [RELEASE_SHARED](flow: Flow): void {
     if (rt.recording) sync(Op.released, flow, this.resource);
     this.#unlock();
@@ -479,12 +472,6 @@ export class SharedMutex extends SharedPrimitive {
     // thread was marked ended (an `exit` listener that runs after that one releases late), and
     // it must not be taken from whoever holds it now.
   }
-}
-
-/** The thread id of the holder named by the lock word `c`, or undefined when it is free. */
-function holderThread(c: number): number | undefined {
-  const bits = c & BITS;
-  return bits === LOCKED || bits === CONTENDED ? (c >>> 2) - 1 : undefined;
 }
 
 function readPolicy(handle: SharedHandle): 'recover' | 'error' {

@@ -1,5 +1,5 @@
 import type { Message } from '../protocol.js';
-import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import { warnOnce, type Batch, type Sink, type SinkStats, handedOnStats } from '../runtime.js';
 import { helloMessage } from '../recorder.js';
 
 /** Receives every protocol message the probe delivers, after the fact (from its flush). */
@@ -46,13 +46,6 @@ export class SubscriberSink implements Sink {
   }
 
   stats(): SinkStats {
-    return {
-      kind: this.kind,
-      target: this.target,
-      sent: this.#sent,
-      dropped: 0,
-      inFlight: 0,
-      error: this.#error,
-    };
+    return handedOnStats(this, this.#sent, this.#error);
   }
 }

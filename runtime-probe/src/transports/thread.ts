@@ -13,7 +13,15 @@
  */
 import { BroadcastChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
-import { rt, shared, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
+import {
+  rt,
+  shared,
+  warnOnce,
+  type Batch,
+  type Sink,
+  type SinkStats,
+  handedOnStats,
+} from '../runtime.js';
 import {
   awaitIoThread,
   closeLedger,
@@ -93,14 +101,7 @@ export class ThreadForwardSink implements Sink {
   }
 
   stats(): SinkStats {
-    return {
-      kind: this.kind,
-      target: this.target,
-      sent: this.#sent,
-      dropped: 0,
-      inFlight: 0,
-      error: this.#error,
-    };
+    return handedOnStats(this, this.#sent, this.#error);
   }
 }
 
