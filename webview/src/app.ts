@@ -22,7 +22,7 @@ import { DetailsView } from './render/details.js';
 import { GraphView } from './render/graph.js';
 import { clamp, dragSplitter, onShortcut, openSiteOnClick } from './app-input.js';
 import { OrderGraphView } from './render/order-graph.js';
-import { SPEEDS, Toolbar } from './render/playback.js';
+import { defaultSpeed, Toolbar } from './render/playback.js';
 import { legend } from './render/legend.js';
 import { readTheme, watchTheme } from './render/theme.js';
 import { TimelineView } from './render/timeline.js';
@@ -40,9 +40,6 @@ export interface AppOptions {
   /** A state saved earlier, restored when the first report arrives. */
   state?: ViewState;
 }
-
-/** The playback plays the retained window in about this many seconds at the default speed. */
-const PLAY_SECONDS = 12;
 
 export class App {
   readonly element: HTMLDivElement;
@@ -78,6 +75,8 @@ export class App {
   #restore: ViewState | undefined;
   #graphTransform: ViewState['graph'];
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Removes the listeners this view added outside its own element, on `destroy()`. */
+  readonly #listening = new AbortController();
   /** True once the user dragged the splitter: the timeline then keeps the height chosen. */
   #timelineSized = false;
 
@@ -159,16 +158,20 @@ export class App {
     });
 
     this.element.addEventListener('click', (event) => openSiteOnClick(event, host));
-    document.addEventListener('keydown', (event) =>
-      onShortcut(event, this.element, options.layout, {
-        playOrPause: () => (this.#playing ? this.stopPlaying() : this.play()),
-        step: (d) => this.step(d),
-        start: () => this.seek(this.#model?.first ?? 0),
-        end: () => this.goLive(),
-        search: () => this.#toolbar.search.focus(),
-        deselect: () => this.select(undefined),
-        fit: () => (this.#tab === 'wait-for' ? this.#graph.fit() : this.#order.fit()),
-      }),
+    const { signal } = this.#listening;
+    document.addEventListener(
+      'keydown',
+      (event) =>
+        onShortcut(event, this.element, options.layout, {
+          playOrPause: () => (this.#playing ? this.stopPlaying() : this.play()),
+          step: (d) => this.step(d),
+          start: () => this.seek(this.#model?.first ?? 0),
+          end: () => this.goLive(),
+          search: () => this.#toolbar.search.focus(),
+          deselect: () => this.select(undefined),
+          fit: () => (this.#tab === 'wait-for' ? this.#graph.fit() : this.#order.fit()),
+        }),
+      { signal },
     );
     this.#unwatch = watchTheme(() => {
       this.#graph.retheme();
@@ -474,6 +477,9 @@ export class App {
   }
 
   destroy(): void {
+    this.#listening.abort();
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
     this.stopPlaying();
     this.#unwatch();
     this.#resizer.disconnect();
@@ -486,14 +492,4 @@ export class App {
 /** What the empty view says before the first report. */
 function waitingText(mode: AppOptions['mode']): string {
   return mode === 'live' ? 'Waiting for the first report of the session…' : 'The report is empty.';
-}
-
-/** The speed that plays the retained window in about PLAY_SECONDS. */
-function defaultSpeed(m: Model): number {
-  const span = (m.last - m.first) / 1e6;
-  const wanted = span / PLAY_SECONDS;
-  let best = SPEEDS[0]!;
-  for (const s of SPEEDS)
-    if (Math.abs(Math.log(s / wanted)) < Math.abs(Math.log(best / wanted))) best = s;
-  return best;
 }

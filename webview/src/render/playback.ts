@@ -4,6 +4,7 @@
  * search box and Fit. It only shows state and reports clicks; the app decides what they do.
  */
 import { el, formatTime, icon } from './common.js';
+import type { Model } from '../model/model.js';
 
 export interface ToolbarOptions {
   /** `live`: a session that streams; `static`: a finished report (the HTML page). */
@@ -202,4 +203,17 @@ function button(
   b.setAttribute('aria-label', title);
   b.append(icon(path, filled));
   return b;
+}
+
+/** The playback plays the retained window in about this many seconds at the default speed. */
+const PLAY_SECONDS = 12;
+
+/** The speed that plays the model's retained window in about PLAY_SECONDS. */
+export function defaultSpeed(m: Model): number {
+  const span = (m.last - m.first) / 1e6;
+  const wanted = span / PLAY_SECONDS;
+  let best = SPEEDS[0]!;
+  for (const s of SPEEDS)
+    if (Math.abs(Math.log(s / wanted)) < Math.abs(Math.log(best / wanted))) best = s;
+  return best;
 }

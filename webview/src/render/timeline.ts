@@ -49,6 +49,21 @@ export interface TimelineSelection {
   resource?: number;
 }
 
+/** The snapshot before the first frame. */
+const EMPTY_DEBUG: TimelineDebug = {
+  t0: 0,
+  t1: 0,
+  scrollTop: 0,
+  lanes: [],
+  plotLeft: GUTTER,
+  plotRight: 0,
+  ruler: RULER,
+  bars: 0,
+  frames: 0,
+  drawMs: 0,
+  cursorX: -1,
+};
+
 export class TimelineView {
   readonly element: HTMLDivElement;
   readonly #options: TimelineOptions;
@@ -81,19 +96,8 @@ export class TimelineView {
   #frame = 0;
   #overviewDirty = true;
   readonly #painter = new TimelinePainter();
-  #debug: TimelineDebug = {
-    t0: 0,
-    t1: 0,
-    scrollTop: 0,
-    lanes: [],
-    plotLeft: GUTTER,
-    plotRight: 0,
-    ruler: RULER,
-    bars: 0,
-    frames: 0,
-    drawMs: 0,
-    cursorX: -1,
-  };
+  /** The last frame as painted: the test hook's snapshot is built from it when asked. */
+  #drawn: { frame: TimelineFrame; bars: number; frames: number; drawMs: number } | undefined;
   #frames = 0;
   #drag:
     { x: number; y: number; t0: number; t1: number; moved: boolean; ruler: boolean } | undefined;
@@ -251,8 +255,10 @@ export class TimelineView {
     this.requestDraw();
   }
 
+  /** The test hook's snapshot of the last frame (built when asked). */
   get debug(): TimelineDebug {
-    return this.#debug;
+    const d = this.#drawn;
+    return d ? frameDebug(d.frame, d.bars, d.frames, d.drawMs) : EMPTY_DEBUG;
   }
 
   /** The height that shows every lane (for a view that sizes the timeline to its content). */
@@ -288,7 +294,7 @@ export class TimelineView {
         }
       }
       const bars = this.#painter.lanes(frame);
-      this.#debug = frameDebug(frame, bars, ++this.#frames, performance.now() - started);
+      this.#drawn = { frame, bars, frames: ++this.#frames, drawMs: performance.now() - started };
     });
   }
 
