@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import ts from 'typescript';
+import { moduleExports } from '../module-exports.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../runtime-probe/src/index.ts');
 
@@ -28,16 +29,9 @@ function isHidden(member: ts.ClassElement | ts.TypeElement): boolean {
 
 /** Each public declaration of the package's entry without documentation, by name. */
 function undocumented(): string[] {
-  const program = ts.createProgram([ENTRY], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-  });
-  const checker = program.getTypeChecker();
-  const entry = checker.getSymbolAtLocation(program.getSourceFile(ENTRY)!)!;
+  const { checker, exports } = moduleExports(ENTRY);
   const missing: string[] = [];
-  for (const exported of checker.getExportsOfModule(entry)) {
+  for (const exported of exports) {
     const symbol =
       exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     for (const declaration of symbol.declarations ?? []) {

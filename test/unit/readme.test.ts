@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import ts from 'typescript';
+import { moduleExports } from '../module-exports.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -18,18 +18,7 @@ const documented = (name: string): boolean =>
 const squeeze = (text: string): string => text.replace(/\s+/g, ' ');
 
 function exportsOf(file: string): string[] {
-  const program = ts.createProgram([file], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    noEmit: true,
-  });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(file);
-  assert.ok(source, `${file} is not in the program`);
-  const symbol = checker.getSymbolAtLocation(source);
-  assert.ok(symbol, `${file} has no module symbol`);
-  return checker.getExportsOfModule(symbol).map((s) => s.getName());
+  return moduleExports(file).exports.map((s) => s.getName());
 }
 
 function sourceFiles(dir: string): string[] {
