@@ -24,11 +24,18 @@ const probeEntries = {
   report: 'runtime-probe/src/analysis/report.ts',
 };
 /**
- * The extension and the webview import the probe by package name (`lockscope/analysis`); this
- * condition resolves those imports to the sources, which they are built from, rather than to
- * dist/, which the same build writes.
+ * The extension and the webview import the probe by package name (`lockscope/analysis`); they are
+ * built from its sources, as tsconfig.base.json's `paths` maps them for the compiler, rather than
+ * from dist/, which the same build writes.
  */
-const fromSources = ['lockscope-source'];
+const fromSources = {
+  alias: {
+    'lockscope/analysis': './runtime-probe/src/analysis/index.ts',
+    'lockscope/report': './runtime-probe/src/analysis/report.ts',
+    'lockscope/protocol': './runtime-probe/src/protocol.ts',
+    'lockscope/collector': './runtime-probe/src/collector.ts',
+  },
+};
 
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
@@ -76,7 +83,7 @@ const targets = [
     entryPoints: ['extension/src/extension.ts'],
     outfile: 'dist/extension/extension.js',
     bundle: true,
-    conditions: fromSources,
+    ...fromSources,
     // The code actions carry the TypeScript compiler (10 MB as written): minified, the
     // extension host parses a third of that when the window starts.
     minify: true,
@@ -116,7 +123,7 @@ const targets = [
     entryPoints: ['webview/src/main.ts'],
     outfile: 'dist/webview/main.js',
     bundle: true,
-    conditions: fromSources,
+    ...fromSources,
     platform: 'browser',
     target: 'chrome120',
     format: 'iife',
@@ -131,7 +138,7 @@ const targets = [
     entryPoints: ['webview/src/report.ts'],
     outfile: `${probeDist}/report-renderer.js`,
     bundle: true,
-    conditions: fromSources,
+    ...fromSources,
     minify: true,
     platform: 'browser',
     target: ['chrome111', 'firefox113', 'safari16.2'],
@@ -167,7 +174,11 @@ function emitTypes() {
   for (const file of readdirSync(root, { recursive: true })) {
     if (!String(file).endsWith('.d.ts')) continue;
     const text = readFileSync(join(root, file), 'utf8');
-    const cjs = text.replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*?)\.js\2/g, '$1$2$3.cjs$2');
+    // Every relative specifier: `from './x.js'`, `import('./x.js')`, `import './x.js'`.
+    const cjs = text.replace(
+      /(from\s+|import\(|import\s+)(['"])(\.{1,2}\/[^'"]*?)\.js\2/g,
+      '$1$2$3.cjs$2',
+    );
     writeFileSync(join(root, String(file).replace(/\.d\.ts$/, '.d.cts')), cjs);
   }
 }

@@ -54,9 +54,7 @@ function testFiles() {
 /** node --test with a spec reporter for people and a TAP copy in a file for the counts. */
 function nodeTest(title, exe, files, env = {}) {
   const tap = join(reports, `${title.replace(/\W+/g, '-')}.tap`);
-  // The extension's and the webview's imports of `lockscope/analysis` and the like resolve to the
-  // probe's sources, as in their builds, not to a dist/ that may be older (see esbuild.mjs).
-  const args = ['--conditions=lockscope-source', '--import', 'tsx', '--expose-gc', '--test'];
+  const args = ['--import', 'tsx', '--expose-gc', '--test'];
   args.push('--test-reporter', 'spec', '--test-reporter-destination', 'stdout');
   args.push('--test-reporter', 'tap', '--test-reporter-destination', tap);
   step(title, exe, [...args, ...files], env);

@@ -5,7 +5,6 @@
  * panel). The logic lives in pure modules (session, presenter, launch); this file is the glue.
  */
 import { cp, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -20,7 +19,7 @@ import {
 import { isSuppressed } from './codeactions/suppress.js';
 import { COMMANDS, type CommandName } from './contributions.js';
 import { GraphPanel } from './graph-panel.js';
-import { JS_FILE, planRun, TS_FILE, withLockscope } from './launch.js';
+import { findInProject, JS_FILE, planRun, TS_FILE, withLockscope } from './launch.js';
 import {
   diagnosticsFor,
   hoverMarkdown,
@@ -65,6 +64,8 @@ class Controller {
   });
   readonly #lensesChanged = new vscode.EventEmitter<void>();
   readonly #executions = new Set<vscode.TaskExecution>();
+  /** Files Run File has started a task for, whose start is not a new run a second time. */
+  readonly #startedHere = new Set<string>();
   #session: Session | undefined;
   #specs = new Map<string, DiagnosticSpec[]>();
   /** The findings the diagnostics were last made from. */
@@ -108,6 +109,7 @@ class Controller {
         provideTasks: () => [],
         resolveTask: (task) => this.#resolveTask(task),
       }),
+      vscode.tasks.onDidStartTask((e) => this.#taskStarted(e.execution)),
       vscode.tasks.onDidEndTask((e) => this.#executions.delete(e.execution)),
       vscode.window.onDidChangeVisibleTextEditors(() => this.#decorate()),
       vscode.languages.registerHoverProvider(SOURCES, {
@@ -314,9 +316,34 @@ class Controller {
       return;
     }
     if (document.isDirty) await document.save();
+    // A new run starts a new picture (before the program can connect), unless another program
+    // is still reporting; the task's start is then not a new run a second time.
+    this.#newRun();
     const task = this.#taskFor(file, vscode.workspace.getWorkspaceFolder(document.uri));
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
-    this.#executions.add(await vscode.tasks.executeTask(task));
+    this.#startedHere.add(file);
+    await vscode.tasks.executeTask(task);
+  }
+
+  #newRun(): void {
+    if (this.#session?.reset()) this.#log('session reset for a new run');
+  }
+
+  /**
+   * Any `lockscope` task that starts, from Run File or from tasks.json: Stop can end it, and one
+   * from tasks.json starts a new run now (its resolution may happen without a run, whenever VS
+   * Code lists the tasks).
+   */
+  #taskStarted(execution: vscode.TaskExecution): void {
+    const { definition } = execution.task;
+    if (definition.type !== 'lockscope') return;
+    this.#executions.add(execution);
+    const file = String((definition as { file?: unknown }).file);
+    if (!this.#startedHere.delete(file)) this.#newRun();
+    const run = execution.task.execution;
+    if (run instanceof vscode.ProcessExecution) {
+      this.#log(`running ${run.process} ${run.args.join(' ')}`);
+    }
   }
 
   /**
@@ -326,19 +353,25 @@ class Controller {
   #resolveTask(task: vscode.Task): vscode.Task | undefined {
     const file: unknown = (task.definition as { file?: unknown }).file;
     if (typeof file !== 'string' || file === '') return undefined;
-    const folder = typeof task.scope === 'object' ? task.scope : undefined;
-    const path = isAbsolute(file) || !folder ? file : join(folder.uri.fsPath, file);
+    // A task of a .code-workspace file has no folder of its own: the first folder is its base.
+    const folder =
+      typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
+    if (!isAbsolute(file) && !folder) {
+      this.#log(
+        `task "${task.name}": ${file} is relative, and there is no folder to resolve it in`,
+      );
+      return undefined;
+    }
+    const path = isAbsolute(file) ? file : join(folder!.uri.fsPath, file);
     return this.#taskFor(path, folder, task.definition);
   }
 
-  /** The task that runs `file` into the session, as a new run. */
+  /** The task that runs `file` into the session. Pure: VS Code resolves tasks to list them. */
   #taskFor(
     file: string,
     folder: vscode.WorkspaceFolder | undefined,
     definition: vscode.TaskDefinition = { type: 'lockscope', file },
   ): vscode.Task {
-    // A new run starts a new picture, unless another program is still reporting.
-    if (this.#session!.reset()) this.#log('session reset for a new run');
     const plan = planRun({
       file,
       cwd: folder?.uri.fsPath ?? dirname(file),
@@ -348,7 +381,6 @@ class Controller {
       esmEntry: findInProject(dirname(file), 'lockscope/esm-entry'),
       tsLoader: this.#loader,
     });
-    this.#log(`running ${plan.command} ${plan.args.join(' ')}`);
     return new vscode.Task(
       definition,
       folder ?? vscode.TaskScope.Workspace,
@@ -448,15 +480,6 @@ function toDiagnostic(s: DiagnosticSpec): vscode.Diagnostic {
       ),
   );
   return d;
-}
-
-/** A module of the program's project (its tsx loader, its lockscope's hooks), if it has one. */
-function findInProject(from: string, specifier: string): string | undefined {
-  try {
-    return createRequire(join(from, 'noop.js')).resolve(specifier);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The first sentence of an example's header comment. */

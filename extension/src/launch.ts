@@ -1,9 +1,10 @@
 /**
  * How to run a program so that it reports to a session: the Node executable, the flags that let
- * it run TypeScript, and the session's endpoint in its environment. Pure, so it is tested on
- * plain Node; the extension runs the plan as a VS Code task.
+ * it run TypeScript, and the session's endpoint in its environment. Pure (it reads nothing but
+ * module resolution), so it is tested on plain Node; the extension runs the plan as a VS Code task.
  */
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export interface LaunchPlan {
@@ -74,4 +75,13 @@ export function withLockscope(
 /** A module URL for `--import`: `pathToFileURL` escapes `#`, `%` and Windows paths properly. */
 function toUrl(path: string): string {
   return path.startsWith('file:') ? path : pathToFileURL(path).href;
+}
+
+/** A module of the program's project (its tsx loader, its lockscope's hooks), if it has one. */
+export function findInProject(from: string, specifier: string): string | undefined {
+  try {
+    return createRequire(join(from, 'noop.js')).resolve(specifier);
+  } catch {
+    return undefined;
+  }
 }

@@ -29,14 +29,17 @@ export function typeScriptLoader(program: string, probeDir: string): TypeScriptL
     if (existsSync(esmEntry)) execArgv.push('--import', pathToFileURL(esmEntry).href);
     return { ok: true, execArgv, via: 'tsx' };
   }
-  // `process.features.typescript` is 'strip' or 'transform' where Node runs .ts files itself.
+  // `process.features.typescript` is 'strip' or 'transform' where Node runs .ts files itself;
+  // it never runs .tsx.
   const native = (process.features as { typescript?: string | false }).typescript;
-  if (typeof native === 'string') return { ok: true, execArgv: [], via: 'node' };
+  if (typeof native === 'string' && !program.endsWith('.tsx')) {
+    return { ok: true, execArgv: [], via: 'node' };
+  }
   return {
     ok: false,
     reason:
-      `cannot run ${program}: Node ${process.versions.node} does not run TypeScript by itself; ` +
-      'add tsx to the project (npm install --save-dev tsx), or use Node 22.18 or later',
+      `cannot run ${program}: Node ${process.versions.node} does not run it by itself; add tsx ` +
+      'to the project (npm install --save-dev tsx), or use Node 22.18 or later for a .ts file',
   };
 }
 

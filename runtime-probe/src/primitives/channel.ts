@@ -95,7 +95,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   // Readiness and the non-blocking halves are shared by send/recv, try*, and select().
 
   /**
-   * @internal True when a send could complete at once (or fail at once, if closed).
+   * True when a send could complete at once (or fail at once, if closed).
    * @internal
    */
   canSend(): boolean {
@@ -103,7 +103,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   }
 
   /**
-   * @internal True when a receive could complete at once.
+   * True when a receive could complete at once.
    * @internal
    */
   canRecv(): boolean {
@@ -119,7 +119,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   }
 
   /**
-   * @internal Completes a send that canSend() said was ready; returns the error to raise if the
+   * Completes a send that canSend() said was ready; returns the error to raise if the
    * channel is closed.
    * @internal
    */
@@ -137,7 +137,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   }
 
   /**
-   * @internal Completes a receive that canRecv() said was ready.
+   * Completes a receive that canRecv() said was ready.
    * @internal
    */
   recvNow(flow: Flow, site: number): RecvResult<T> {
@@ -202,7 +202,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   }
 
   /**
-   * @internal Registers a select case as a blocked receiver.
+   * Registers a select case as a blocked receiver.
    * @internal
    */
   parkReceiver(flow: Flow, site: number, sel: SelectCaseRef): Waiter<RecvResult<T>, RecvData> {
@@ -213,7 +213,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   }
 
   /**
-   * @internal Registers a select case as a blocked sender.
+   * Registers a select case as a blocked sender.
    * @internal
    */
   parkSender(flow: Flow, site: number, value: T, sel: SelectCaseRef): Waiter<void, SendData<T>> {
