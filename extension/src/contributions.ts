@@ -30,10 +30,27 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
-export interface Settings {
-  nodePath: string;
-  terminalEnvironment: boolean;
-  playbackIntervals: number;
+/** Each setting's value, typed from its declaration. */
+export type Settings = {
+  -readonly [N in SettingName]: (typeof SETTINGS)[N]['default'] extends boolean
+    ? boolean
+    : (typeof SETTINGS)[N]['default'] extends string
+      ? string
+      : number;
+};
+
+type Spec = { type: string; minimum?: number; maximum?: number };
+
+/** Whether `v` is a value of the declared type, within its bounds. */
+function fits(spec: Spec, v: unknown): boolean {
+  if (spec.type === 'integer') {
+    return (
+      Number.isInteger(v) &&
+      (spec.minimum === undefined || (v as number) >= spec.minimum) &&
+      (spec.maximum === undefined || (v as number) <= spec.maximum)
+    );
+  }
+  return typeof v === spec.type;
 }
 
 /**
@@ -45,30 +62,25 @@ export function readSettings(get: (name: SettingName) => unknown): {
   problems: string[];
 } {
   const problems: string[] = [];
-  const value = <N extends SettingName>(name: N, ok: (v: unknown) => boolean): unknown => {
+  const settings: Record<string, unknown> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const spec = SETTINGS[name];
     const v = get(name);
-    if (v === undefined || ok(v)) return v ?? SETTINGS[name].default;
+    if (v === undefined || fits(spec, v)) {
+      settings[name] = v ?? spec.default;
+      continue;
+    }
+    settings[name] = spec.default;
     problems.push(
       `${SETTINGS_SECTION}.${name}: ${JSON.stringify(v)} is not ${expected(name)}; ` +
-        `using ${JSON.stringify(SETTINGS[name].default)}`,
+        `using ${JSON.stringify(spec.default)}`,
     );
-    return SETTINGS[name].default;
-  };
-  const bounds = SETTINGS.playbackIntervals;
-  const settings: Settings = {
-    nodePath: value('nodePath', (v) => typeof v === 'string') as string,
-    terminalEnvironment: value('terminalEnvironment', (v) => typeof v === 'boolean') as boolean,
-    playbackIntervals: value(
-      'playbackIntervals',
-      (v) =>
-        typeof v === 'number' && Number.isInteger(v) && v >= bounds.minimum && v <= bounds.maximum,
-    ) as number,
-  };
-  return { settings, problems };
+  }
+  return { settings: settings as Settings, problems };
 }
 
 function expected(name: SettingName): string {
-  const s: { type: string; minimum?: number; maximum?: number } = SETTINGS[name];
+  const s: Spec = SETTINGS[name];
   if (s.minimum !== undefined && s.maximum !== undefined) {
     return `an ${s.type} from ${s.minimum} to ${s.maximum}`;
   }
