@@ -19,9 +19,8 @@ const WEBVIEW_SOURCES = {
 /** The extension's files that may import `vscode`. */
 const VSCODE_GLUE = [
   'extension/src/extension.ts',
-  'extension/src/graph-panel.ts',
+  'extension/src/features/**/*.ts',
   'extension/src/settings.ts',
-  'extension/src/tree.ts',
   'extension/src/codeactions/provider.ts',
 ];
 

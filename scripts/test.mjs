@@ -74,6 +74,7 @@ const node24 = tools.node;
 
 step('build', node, ['esbuild.mjs']);
 step('type check', node, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+step('type check (extension)', node, ['node_modules/typescript/bin/tsc', '-p', 'extension']);
 step('type check (webview)', node, ['node_modules/typescript/bin/tsc', '-p', 'webview']);
 // The probe on its own, with Node's types only: the compiler holds it free of vscode and the DOM.
 step('type check (runtime-probe)', node, [

@@ -28,7 +28,7 @@ export interface SessionOptions {
 }
 
 export class Session {
-  analyzer: Analyzer;
+  #analyzer: Analyzer;
   readonly #collector: Collector;
   readonly #handlers: SessionHandlers;
   readonly #updateMs: number;
@@ -39,6 +39,11 @@ export class Session {
   refused = 0;
   readonly refusedBy = new Map<RejectCode, number>();
 
+  /** The current run's analyzer. `reset()` replaces it: read it each time, never keep it. */
+  get analyzer(): Analyzer {
+    return this.#analyzer;
+  }
+
   private constructor(
     collector: Collector,
     analyzer: Analyzer,
@@ -46,7 +51,7 @@ export class Session {
     updateMs: number,
   ) {
     this.#collector = collector;
-    this.analyzer = analyzer;
+    this.#analyzer = analyzer;
     this.#handlers = handlers;
     this.#updateMs = updateMs;
   }
@@ -99,7 +104,7 @@ export class Session {
   #analysis: Partial<AnalysisOptions> = {};
 
   #listen(): void {
-    this.analyzer.onFinding = (f) => {
+    this.#analyzer.onFinding = (f) => {
       this.#handlers.log?.(`${f.severity} ${f.kind}: ${f.message}`);
       this.#handlers.onFinding?.(f);
     };
@@ -112,7 +117,7 @@ export class Session {
    */
   reset(): boolean {
     if (this.connections > 0) return false;
-    this.analyzer = new Analyzer(this.#analysis);
+    this.#analyzer = new Analyzer(this.#analysis);
     this.#listen();
     this.changed();
     return true;

@@ -64,7 +64,7 @@ describe('the manifest and the extension', () => {
   });
 
   test('a task type is declared only with the provider that resolves it', () => {
-    const source = readFileSync(resolve(root, 'extension/src/extension.ts'), 'utf8');
+    const source = readFileSync(resolve(root, 'extension/src/features/run.ts'), 'utf8');
     for (const { type } of manifest.contributes.taskDefinitions ?? []) {
       assert.ok(source.includes(`registerTaskProvider('${type}'`), type);
     }

@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Report } from 'lockscope/report';
-import { parseToHost, reportMessage } from '../../webview/src/protocol.js';
-import { reportFiles } from './report-files.js';
-import { settings } from './settings.js';
-import { webviewHtml } from './webview-html.js';
+import { parseToHost, reportMessage } from '../../../webview/src/protocol.js';
+import { reportFiles } from '../report-files.js';
+import { settings } from '../settings.js';
+import { webviewHtml } from '../webview-html.js';
 
 /** The shortest time between two reports posted to the webview. */
 export const REPORT_INTERVAL_MS = 200;

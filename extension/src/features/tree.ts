@@ -5,11 +5,21 @@
  */
 import * as vscode from 'vscode';
 import type { LiveProcess, LiveState } from 'lockscope/report';
+import type { Host } from './host.js';
 
 type Node =
   | { kind: 'process'; process: LiveProcess }
   | { kind: 'group'; process: LiveProcess; group: 'tasks' | 'resources' }
   | { kind: 'leaf'; label: string; description: string; tooltip: string; icon: string };
+
+/** Registers the "Lockscope" view; the returned tree is refreshed on every change. */
+export function registerTree(host: Host): SessionTree {
+  const tree = new SessionTree(() => host.session.analyzer.state());
+  host.context.subscriptions.push(
+    vscode.window.registerTreeDataProvider('lockscope.session', tree),
+  );
+  return tree;
+}
 
 export class SessionTree implements vscode.TreeDataProvider<Node> {
   readonly #changed = new vscode.EventEmitter<Node | undefined>();
