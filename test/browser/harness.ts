@@ -128,6 +128,8 @@ export interface OpenOptions {
   height?: number;
   /** What `getState()` returns: the state a previous load of the panel saved. */
   state?: unknown;
+  /** A script to run before the page's own (after the VS Code API's stub). */
+  initScript?: string;
 }
 
 /** Opens the webview as VS Code would show it in a panel. */
@@ -150,6 +152,7 @@ export async function openWebview(
   await page.addInitScript({
     content: stubScript(theme.bodyClass, theme.kind, theme.variables, options.state),
   });
+  if (options.initScript) await page.addInitScript({ content: options.initScript });
   await page.route(`${ORIGIN}/**`, async (route) => {
     const name = new URL(route.request().url()).pathname.slice(1);
     if (name === 'index.html') {

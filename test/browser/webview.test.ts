@@ -20,6 +20,7 @@ import type {
   LockscopeDebug,
 } from '../../webview/src/debug.js';
 import { parseState } from '../../webview/src/protocol.js';
+import { LEAK_TRACKER, type Registered } from './leaks.js';
 import {
   ARTIFACTS,
   chromiumPath,
@@ -144,6 +145,50 @@ describe('the webview in Chromium', () => {
     );
     assert.equal(s.graph.nodes.filter((n) => n.cycle).length, 10);
     await w.screenshot('dining-dark.png');
+    clean(w);
+  });
+
+  it('destroy() takes down every listener, timer, frame and observer it added outside its element', async () => {
+    const w = await webview({ initScript: LEAK_TRACKER });
+    const registered = (): Promise<Registered> =>
+      w.page.evaluate(() => (globalThis as unknown as { leakReport(): Registered }).leakReport());
+    await w.post(didReport(reportOf('dining-philosophers'), true));
+    await w.settled();
+    // Playing runs animation frames; a search saves the view state after a pause (a timer).
+    await w.page.evaluate(() => {
+      (globalThis as unknown as { __lockscope: LockscopeDebug }).__lockscope.play();
+    });
+    // Typed from the page, not by Playwright, whose actions add listeners of their own.
+    await w.page.evaluate(() => {
+      type Input = { value: string; dispatchEvent(e: unknown): void };
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): Input };
+        Event: new (type: string) => unknown;
+      };
+      const input = g.document.querySelector('.ls-search input');
+      input.value = 'fork';
+      input.dispatchEvent(new g.Event('input'));
+    });
+    const live = await registered();
+    assert.ok(live.listeners.length > 1, `listeners while shown: ${live.listeners.join(', ')}`);
+    assert.ok(live.observers > 0 && live.frames + live.timers > 0, JSON.stringify(live));
+    await w.page.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          (globalThis as unknown as { __lockscope: LockscopeDebug }).__lockscope.destroy();
+          // Two frames later anything the view left scheduled would have rescheduled itself.
+          const page = globalThis as unknown as { requestAnimationFrame(f: () => void): void };
+          page.requestAnimationFrame(() => page.requestAnimationFrame(done));
+        }),
+    );
+    // What remains is the page's own: main.ts listens for the host's messages.
+    assert.deepEqual(await registered(), {
+      listeners: ['window message'],
+      timers: 0,
+      frames: 0,
+      observers: 0,
+    });
+    assert.equal(await w.page.locator('.ls-app').count(), 0, 'the element is gone');
     clean(w);
   });
 

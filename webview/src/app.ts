@@ -450,6 +450,7 @@ export class App {
       zoomTimeline: (f, at) => this.#timeline.zoomBy(f, at),
       panTimeline: (f) => this.#timeline.panBy(f),
       scrollTimeline: (dy) => this.#timeline.scrollBy(dy),
+      destroy: () => this.destroy(),
     };
   }
 
@@ -477,10 +478,11 @@ export class App {
   }
 
   destroy(): void {
+    // Stopping first: it updates the view, which schedules a save that must not outlive it.
+    this.stopPlaying();
     this.#listening.abort();
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
-    this.stopPlaying();
     this.#unwatch();
     this.#resizer.disconnect();
     this.#graph.destroy();

@@ -91,4 +91,6 @@ export interface LockscopeDebug {
   zoomTimeline(factor: number, at?: number): void;
   panTimeline(fraction: number): void;
   scrollTimeline(dy: number): void;
+  /** Takes the view down, as a page that replaced it would. */
+  destroy(): void;
 }
