@@ -40,6 +40,8 @@ export interface Flow {
    * first recorded site (`dine #3`) when they are first registered.
    */
   autoName?: boolean;
+  /** Set once a call of this flow captured a site (sync.ts, `siteFor`). */
+  sited?: boolean;
   /** Set when the identity rules could not decide this flow's operations exactly. */
   uncertain?: boolean;
   /**
@@ -73,6 +75,8 @@ export interface ResourceRec {
   sentIn: number;
   /** Set once its collection is watched for (collected.ts). */
   watched?: boolean;
+  /** Calls that asked for a site while recording (sync.ts, `siteFor`). */
+  uses?: number;
 }
 
 export type StackMode = 'off' | 'blocking' | 'all';
@@ -160,8 +164,11 @@ export interface Sink {
 export interface Batch {
   /** Registry messages first, then the events message. */
   messages(): Message[];
-  /** The same as JSON Lines, each line ending with a newline. */
-  text(): string;
+  /**
+   * The same as JSON Lines in UTF-8, each line ending with a newline. The bytes may be the
+   * recorder's own, reused by the next batch: a sink that keeps them after it returns copies them.
+   */
+  bytes(): Uint8Array;
   /** How many operation events the batch carries. */
   readonly eventCount: number;
 }

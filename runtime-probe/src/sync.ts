@@ -81,6 +81,42 @@ export function siteForBlocking(): number {
 }
 
 /**
+ * The uses of each resource that capture their site in the default mode whatever else holds:
+ * a program's first passes through its code, where the sites of most findings are first made.
+ */
+export const FIRST_USES = 16;
+
+/** Guards of this thread that hold (primitives/guard.ts, shared/guard.ts keep the count). */
+export const liveHolds = shared('live-holds', () => ({ count: 0 }));
+
+/**
+ * The site of an acquisition, or of another call that may block, where a finding can name it.
+ * A capture costs a microsecond or more, several uncontended acquisitions' worth, so the default
+ * `blocking` mode captures only where a site can appear in a finding: a call that will wait
+ * (`waits`: its wait is in every blocking finding); any call while this thread holds a lock (a
+ * nested acquisition is an edge of the lock order, and its holder's line is a deadlock's); the
+ * first FIRST_USES uses of each resource; and a flow's first site, which names it. An
+ * acquisition that is none of these is recorded without a site: a lock taken and given back
+ * again and again on its own, which no finding names. `all` captures every call.
+ */
+export function siteFor(res: ResourceRec, flow: Flow, waits: boolean): number {
+  if (!rt.recording) return 0;
+  const mode = rt.config.stacks;
+  if (mode === 'off') return 0;
+  if (
+    waits ||
+    mode === 'all' ||
+    liveHolds.count > 0 ||
+    (res.uses = (res.uses ?? 0) + 1) <= FIRST_USES ||
+    (flow.autoName && !flow.sited)
+  ) {
+    flow.sited = true;
+    return captureSite();
+  }
+  return 0;
+}
+
+/**
  * Captures the caller's site for a non-blocking call, only in the `all` stack mode. A failed
  * try-lock is the exception (`site || siteForBlocking()` at each): retries are where livelocks and
  * busy-waiting show, and a failure is already the slow path.

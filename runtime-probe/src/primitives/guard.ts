@@ -16,7 +16,7 @@
 import { LockMisuseError } from '../errors.js';
 import { rt, shared, type Flow, type ResourceRec } from '../runtime.js';
 import { onFlush } from '../recorder.js';
-import { Misuse, Op, sync } from '../sync.js';
+import { liveHolds, Misuse, Op, sync } from '../sync.js';
 import { currentFlow } from '../identity.js';
 
 /** What a resource remembers about one holder. */
@@ -73,6 +73,7 @@ export class Guard implements Disposable {
     this.#owner = owner;
     this.#hold = hold;
     this.#ownThenReads = direct ? 0 : 1;
+    liveHolds.count++;
     if (rt.recording) fresh.guards.push(this);
   }
 
@@ -121,6 +122,7 @@ export class Guard implements Disposable {
     // can still be released later.
     this.#owner[RELEASE](hold);
     hold.released = true;
+    liveHolds.count--;
     if (hold.watched) registry.unregister(hold);
   }
 

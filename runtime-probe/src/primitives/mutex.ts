@@ -5,6 +5,7 @@ import {
   Misuse,
   Op,
   newResource,
+  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -54,12 +55,11 @@ export class Mutex extends ExclusiveLock {
   acquire(options?: BlockOptions): Promise<MutexGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const free = this.#holder === undefined && this.waiters.size === 0;
+    const site = siteFor(this.resource, flow, !free);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
-    if (this.#holder === undefined && this.waiters.size === 0) {
-      return Promise.resolve(this.#grant(flow, site));
-    }
+    if (free) return Promise.resolve(this.#grant(flow, site));
     const holder = this.#holder;
     if (holder && resolved(holder.flow).id === resolved(flow).id) {
       // A provisional caller may yet turn out to be a flow of its own: judged once it is decided.

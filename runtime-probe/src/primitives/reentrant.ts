@@ -3,6 +3,7 @@ import { type Flow } from '../runtime.js';
 import {
   Op,
   newResource,
+  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -55,7 +56,8 @@ export class ReentrantMutex extends ExclusiveLock {
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    // A re-entry captures too: its flow holds a lock (see siteFor).
+    const site = siteFor(this.resource, flow, this.#owner !== undefined || this.waiters.size > 0);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
     if (this.#owner !== undefined && this.#isOwner(flow) && flow.alias) {

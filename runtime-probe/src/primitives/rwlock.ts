@@ -3,6 +3,7 @@ import { rt, type Flow } from '../runtime.js';
 import {
   Op,
   newResource,
+  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -111,12 +112,11 @@ export class RWLock extends Queued<Hold, Hold> {
     const method = mode === READ ? 'read' : 'write';
     if (options !== undefined) checkOptions(options, `${this.resource.name}.${method}()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const free = mode === READ ? this.#canRead() : this.#canWrite();
+    const site = siteFor(this.resource, flow, !free);
     const aborted = rejectIfAborted(options, flow, this.resource, site, method, mode);
     if (aborted) return aborted;
-    if (mode === READ ? this.#canRead() : this.#canWrite()) {
-      return Promise.resolve(this.#grantNow(flow, site, mode));
-    }
+    if (free) return Promise.resolve(this.#grantNow(flow, site, mode));
     const hold: Hold = { flow, site, released: false, n: mode };
     if (mode === WRITE && options?.timeout !== 0 && !options?.signal?.aborted)
       this.#writersWaiting++;

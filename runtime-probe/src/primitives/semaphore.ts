@@ -5,6 +5,7 @@ import {
   Misuse,
   Op,
   newResource,
+  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -60,11 +61,11 @@ export class Semaphore extends Holdable<Hold, Hold> {
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const free = this.#permits > 0 && this.waiters.size === 0;
+    const site = siteFor(this.resource, flow, !free);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'acquire');
     if (aborted) return aborted;
-    if (this.#permits > 0 && this.waiters.size === 0)
-      return Promise.resolve(this.#grant(flow, site));
+    if (free) return Promise.resolve(this.#grant(flow, site));
     const hold: Hold = { flow, site, released: false, n: 1 };
     return block(
       new Waiter<Hold, Hold>(flow, site, hold),

@@ -5,7 +5,7 @@
 import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import type { Flow, ResourceRec } from '../runtime.js';
-import { Misuse, Op, sync } from '../sync.js';
+import { liveHolds, Misuse, Op, sync } from '../sync.js';
 
 export const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
 
@@ -36,6 +36,7 @@ export class SharedGuard implements Disposable {
   ) {
     this.#mutex = mutex;
     this.#flow = flow;
+    liveHolds.count++;
   }
 
   /** True until this guard has been released. */
@@ -52,6 +53,7 @@ export class SharedGuard implements Disposable {
       );
     }
     this.#released = true;
+    liveHolds.count--;
     this.#mutex[RELEASE_SHARED](this.#flow);
   }
 

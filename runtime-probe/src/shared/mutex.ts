@@ -6,6 +6,7 @@ import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
 import {
   Op,
+  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -214,10 +215,10 @@ export class SharedMutex extends SharedPrimitive {
     // With nothing recording and no concurrent flows in this thread, the actor is the thread's
     // main flow: skip the identity work on the path workers take most.
     const flow = currentFlow();
-    const site = siteForBlocking();
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
-      return this.#granted(flow, site, false);
+      return this.#granted(flow, siteFor(this.resource, flow, false), false);
     }
+    const site = siteFor(this.resource, flow, true);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
@@ -306,15 +307,15 @@ export class SharedMutex extends SharedPrimitive {
     const what = `${this.resource.name}.acquire()`;
     if (options !== undefined) checkOptions(options, what);
     const flow = currentFlow();
-    const site = siteForBlocking();
     const signal = options?.signal;
     if (signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, site);
+      sync(Op.cancel, flow, this.resource, siteFor(this.resource, flow, true));
       return Promise.reject(alreadyAborted(signal, what));
     }
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
-      return Promise.resolve(this.#granted(flow, site, false));
+      return Promise.resolve(this.#granted(flow, siteFor(this.resource, flow, false), false));
     }
+    const site = siteFor(this.resource, flow, true);
     const timeout = options?.timeout;
     if (timeout === 0) {
       sync(Op.timeout, flow, this.resource, site, 0);

@@ -2,7 +2,15 @@ import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
-import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
+import {
+  Misuse,
+  Op,
+  siteFor,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
 import { checkOptions } from '../waiting.js';
 import {
   isHandle,
@@ -94,8 +102,8 @@ export class SharedSemaphore extends SharedPrimitive {
   acquireSync(options?: { timeout?: number }): SharedGuard {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
-    if (this.#take()) return this.#granted(flow, site);
+    if (this.#take()) return this.#granted(flow, siteFor(this.resource, flow, false));
+    const site = siteFor(this.resource, flow, true);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(requestOp(options), flow, this.resource, site, 1);
@@ -111,8 +119,8 @@ export class SharedSemaphore extends SharedPrimitive {
   async acquire(options?: { timeout?: number }): Promise<SharedGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
-    if (this.#take()) return this.#granted(flow, site);
+    if (this.#take()) return this.#granted(flow, siteFor(this.resource, flow, false));
+    const site = siteFor(this.resource, flow, true);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(requestOp(options), flow, this.resource, site, 1);
