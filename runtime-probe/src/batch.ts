@@ -8,6 +8,7 @@ import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { Op } from './sync.js';
 import { watchResource } from './collected.js';
+import { utf8, type ByteWriter } from './bytes.js';
 
 export const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -79,17 +80,27 @@ export function registries(buf: Buffer): Message[] {
     out.push(taskMessage(flow));
   };
   for (const f of buf.extraFlows) addFlow(f, 0);
+  // Runs of events by one flow on one resource are the common case: each is looked at once.
+  let lastFlow: Flow | undefined;
+  let lastRes: ResourceRec | undefined;
+  let lastSite = 0;
   for (let i = 0; i < buf.len; i++) {
-    addFlow(buf.flows[i]!, num[i * STRIDE + 3]!);
+    const flow = buf.flows[i]!;
+    if (flow !== lastFlow) {
+      addFlow(flow, num[i * STRIDE + 3]!);
+      lastFlow = flow;
+    }
     const res = buf.resources[i];
-    if (res && res.sentIn !== gen) {
+    if (res !== lastRes && res && res.sentIn !== gen) {
       res.sentIn = gen;
       if (res.site) registerSite(res.site, sites);
       out.push(resourceMessage(res));
       watchResource(res);
     }
+    lastRes = res;
     const site = num[i * STRIDE + 3]!;
-    if (site) registerSite(site, sites);
+    if (site && site !== lastSite) registerSite(site, sites);
+    lastSite = site;
   }
   // Sites first: resources and events refer to them.
   return sites.length ? [...sites, ...out] : out;
@@ -123,23 +134,53 @@ export function eventAt(buf: Buffer, i: number): WireEvent {
   return ev;
 }
 
+const US = utf8('{"us":');
+const RES = utf8(',"res":');
+const SITE = utf8(',"site":');
+const N = utf8(',"n":');
+const PEER = utf8(',"peer":');
+/** `,"op":"acquired","task":` and the like, per operation code. */
+const OP_TASK = OPS.map((op) => utf8(`,"op":"${op}","task":`));
+const INVALID_TASK = utf8(',"op":"invalid","task":');
+const CLOSE = 125; // '}'
+const COMMA = 44;
+const END = utf8(']}\n');
+
 /**
- * Encodes the buffered events as one `events` line without building objects first. Every field
- * is a small integer, which V8 turns into text several times faster than a fractional number.
+ * Writes the buffered events as one `events` line into `out`, byte by byte: every field is an
+ * integer or a fixed key, so no string is made (bytes.ts).
  */
-export function eventsLine(buf: Buffer, origin: number): string {
+export function writeEventsLine(buf: Buffer, origin: number, out: ByteWriter): void {
   const num = buf.num;
-  let s = `{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`;
+  out.text(`{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`);
   for (let i = 0; i < buf.len; i++) {
     const o = i * STRIDE;
-    if (i) s += ',';
-    s += `{"us":${Math.round(num[o]! * 1000)},"op":"${OPS[num[o + 1]!] ?? 'invalid'}","task":${resolved(buf.flows[i]!).id}`;
-    if (num[o + 2]) s += `,"res":${num[o + 2]}`;
-    if (num[o + 3]) s += `,"site":${num[o + 3]}`;
-    if (num[o + 4]) s += `,"n":${num[o + 4]}`;
+    if (i) out.char(COMMA);
+    out.raw(US);
+    out.number(Math.round(num[o]! * 1000));
+    out.raw(OP_TASK[num[o + 1]!] ?? INVALID_TASK);
+    out.number(resolved(buf.flows[i]!).id);
+    const res = num[o + 2]!;
+    if (res) {
+      out.raw(RES);
+      out.number(res);
+    }
+    const site = num[o + 3]!;
+    if (site) {
+      out.raw(SITE);
+      out.number(site);
+    }
+    const n = num[o + 4]!;
+    if (n) {
+      out.raw(N);
+      out.number(n);
+    }
     const peer = peerOf(buf, i);
-    if (peer) s += `,"peer":${peer}`;
-    s += '}';
+    if (peer) {
+      out.raw(PEER);
+      out.number(peer);
+    }
+    out.char(CLOSE);
   }
-  return s + ']}\n';
+  out.raw(END);
 }

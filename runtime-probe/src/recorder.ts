@@ -28,7 +28,8 @@ import {
   type Sink,
   type SinkStats,
 } from './runtime.js';
-import { eventAt, eventsLine, makeBuffer, registries, STRIDE, type Buffer } from './batch.js';
+import { eventAt, makeBuffer, registries, STRIDE, writeEventsLine, type Buffer } from './batch.js';
+import { ByteWriter } from './bytes.js';
 import { listenToThreads } from './transports/thread.js';
 import { drainIoThread, undeliveredWorkerEvents, waitForWorkers } from './transports/delivery.js';
 import { clock } from './clock.js';
@@ -166,6 +167,9 @@ function roundTs(ms: number): number {
 
 const hooks = shared('flush-hooks', () => new Set<() => void>());
 
+/** Where batches are encoded, kept from one to the next (flushes do not overlap). */
+const encoding = new ByteWriter();
+
 /** Runs `hook` at every flush, before the batch is delivered. */
 export function onFlush(hook: () => void): void {
   hooks.add(hook);
@@ -230,7 +234,7 @@ function deliver(buf: Buffer): void {
   const head = registries(buf);
   const len = buf.len;
   let messages: Message[] | undefined;
-  let text: string | undefined;
+  let bytes: Uint8Array | undefined;
   const batch: Batch = {
     eventCount: len,
     messages() {
@@ -241,13 +245,14 @@ function deliver(buf: Buffer): void {
       }
       return messages;
     },
-    text() {
-      if (text === undefined) {
-        let s = '';
-        for (const m of head) s += JSON.stringify(m) + '\n';
-        text = len ? s + eventsLine(buf, origin) : s;
+    bytes() {
+      if (bytes === undefined) {
+        encoding.reset();
+        for (const m of head) encoding.text(JSON.stringify(m) + '\n');
+        if (len) writeEventsLine(buf, origin, encoding);
+        bytes = encoding.view();
       }
-      return text;
+      return bytes;
     },
   };
   // A snapshot: a sink may detach itself (or attach another) while it is called.

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,19 +239,23 @@ describe('socket collector', () => {
 
   it('tells the collector of a gap before the events that follow it', async () => {
     const lines: { t: string; name?: string; dropped?: number }[] = [];
+    const resumed = join(dir, `resumed-${Math.random().toString(16).slice(2)}`);
     const { path, server } = await rawServer((s) => {
       // Paused for less than the stall watchdog's 2 s: batches past the high-water mark (64 KB
       // here, so that the pause costs events however slow the machine) are dropped meanwhile,
-      // and the connection lives on.
+      // and the connection lives on. Once it is read again, the program works a second time.
       s.pause();
-      setTimeout(() => s.resume(), 1_000);
+      setTimeout(() => {
+        s.resume();
+        writeFileSync(resumed, '');
+      }, 1_000);
       onMessages(s, (m) => lines.push(m));
     });
     try {
-      const r = await runProgram(['test/fixtures/workload.ts', '400000', String(64 * 1024)], {
-        LOCKSCOPE_ENDPOINT: path,
-        LOCKSCOPE_TOKEN: 'x',
-      });
+      const r = await runProgram(
+        ['test/fixtures/workload.ts', '100000', String(64 * 1024), resumed],
+        { LOCKSCOPE_ENDPOINT: path, LOCKSCOPE_TOKEN: 'x' },
+      );
       assert.equal(r.code, 0, r.stderr);
       // After a gap the registries are sent again: the second registration of the mutex starts
       // the events after the gap, and a heartbeat that counts the loss must come before it.

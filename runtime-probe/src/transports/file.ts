@@ -46,10 +46,11 @@ export class FileSink implements Sink {
     );
   }
 
-  #write(text: string): boolean {
+  #write(data: string | Uint8Array): boolean {
     if (this.#fd === undefined) return false;
     try {
-      writeSync(this.#fd, text);
+      if (typeof data === 'string') writeSync(this.#fd, data);
+      else writeWhole(this.#fd, data);
       return true;
     } catch (err) {
       this.#fail(err);
@@ -59,7 +60,7 @@ export class FileSink implements Sink {
 
   write(batch: Batch): void {
     // A file that could not be opened costs the program no encoding.
-    if (this.#fd !== undefined && this.#write(batch.text())) {
+    if (this.#fd !== undefined && this.#write(batch.bytes())) {
       this.#sent += batch.eventCount;
     } else {
       this.#dropped += batch.eventCount;
@@ -92,5 +93,14 @@ export class FileSink implements Sink {
       inFlight: 0,
       error: this.#error,
     };
+  }
+}
+
+/** Writes all of `data`: a write may take part of it. */
+function writeWhole(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length;) {
+    const n = writeSync(fd, data, done);
+    if (n <= 0) throw new Error('the file took no more bytes');
+    done += n;
   }
 }

@@ -6,7 +6,7 @@
  * The main thread cannot wait for its own socket: the socket drains on its event loop, which a
  * waiting thread does not run. So the main thread's batches and control messages go, in order,
  * to the I/O thread (transports/thread.ts), which owns a connection and writes them. A shared
- * counter holds the characters posted and not yet written; a producer that would take it past
+ * counter holds the bytes posted and not yet written; a producer that would take it past
  * `socketHighWater` waits on it with `Atomics.wait` until the I/O thread's writes bring it down.
  * The wait is bounded: when the I/O thread has written nothing for `STALL_MS` (the collector is
  * stuck or gone), the sink drops and counts from then on, and says so once; the dropped count
@@ -21,6 +21,7 @@ import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
 import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
 import { clock } from '../clock.js';
+import { utf8 } from '../bytes.js';
 
 /** How long a producer waits for the I/O thread to write anything before it drops. */
 const STALL_MS = 10_000;
@@ -49,7 +50,7 @@ export class LosslessSink implements Sink {
     ensureIoThread(target, hello, { port: port2, counters: this.#q });
   }
 
-  /** Waits until `size` more characters fit, the I/O thread is dead, or it stalls. */
+  /** Waits until `size` more bytes fit, the I/O thread is dead, or it stalls. */
   #room(size: number): boolean {
     const q = this.#q;
     const limit = rt.config.socketHighWater;
@@ -80,27 +81,29 @@ export class LosslessSink implements Sink {
     }
   }
 
-  #post(text: string, events: number): void {
-    if (!this.#room(text.length)) {
+  /** Hands `bytes`, which this sink owns, to the I/O thread (moved, not copied). */
+  #post(bytes: Uint8Array<ArrayBuffer>, events: number): void {
+    if (!this.#room(bytes.length)) {
       this.#dropped += events;
       registriesLost();
       return;
     }
-    Atomics.add(this.#q, Q_PENDING, text.length);
+    Atomics.add(this.#q, Q_PENDING, bytes.length);
     this.#posted += events;
-    this.#port.postMessage({ text, events });
+    this.#port.postMessage({ bytes, events }, [bytes.buffer]);
   }
 
   write(batch: Batch): void {
-    this.#post(batch.text(), batch.eventCount);
+    // A copy: the recorder reuses its own bytes for the next batch.
+    this.#post(batch.bytes().slice(), batch.eventCount);
   }
 
   control(message: Message): void {
-    this.#post(JSON.stringify(message) + '\n', 0);
+    this.#post(utf8(JSON.stringify(message) + '\n'), 0);
   }
 
   close(end: Message): void {
-    this.#post(JSON.stringify(end) + '\n', 0);
+    this.#post(utf8(JSON.stringify(end) + '\n'), 0);
     // The I/O thread runs on while this thread exits: wait for it to have written everything.
     const q = this.#q;
     const deadline = clock.now() + EXIT_MS;

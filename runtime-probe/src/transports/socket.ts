@@ -144,7 +144,7 @@ export class SocketSink implements Sink {
    * `batch` is false for a control message, which carries no registry and no event. The text is
    * made only when it can be written: a dead or full sink must not cost the program an encoding.
    */
-  #send(text: () => string, n: number, batch: boolean): void {
+  #send(text: () => string | Uint8Array, n: number, batch: boolean): void {
     if (!this.#connected || this.#socket.writableLength > rt.config.socketHighWater) {
       // A lost control message is superseded by the next; a lost batch is a gap, and its
       // registries must be sent again, after the collector has been told of the gap.
@@ -163,7 +163,7 @@ export class SocketSink implements Sink {
     this.#write(text(), n);
   }
 
-  #write(text: string, n: number): void {
+  #write(text: string | Uint8Array, n: number): void {
     const p = { n };
     this.#pending.add(p);
     this.#inFlight += n;
@@ -171,7 +171,8 @@ export class SocketSink implements Sink {
   }
 
   write(batch: Batch): void {
-    this.#send(() => batch.text(), batch.eventCount, true);
+    // A copy: the socket keeps the bytes until they are written, and the recorder reuses its own.
+    this.#send(() => batch.bytes().slice(), batch.eventCount, true);
   }
 
   control(message: Message): void {

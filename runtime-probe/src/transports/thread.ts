@@ -127,11 +127,11 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
     if (!isForwarded(data)) return;
     const { messages, eventCount } = data;
     rt.produced += eventCount;
-    let text: string | undefined;
+    let bytes: Uint8Array | undefined;
     deliver({
       eventCount,
       messages: () => messages,
-      text: () => (text ??= messages.map((m) => JSON.stringify(m) + '\n').join('')),
+      bytes: () => (bytes ??= Buffer.from(messages.map((m) => JSON.stringify(m) + '\n').join(''))),
     });
     if (typeof data.ledgers === 'object' && data.ledgers !== null) {
       countDelivered(data.ledgers, eventCount);
@@ -216,17 +216,17 @@ function writeNext() {
   const next = posted.shift();
   writing = next !== undefined;
   if (!writing) return;
-  socket.write(next.text, (err) => {
+  socket.write(next.bytes, (err) => {
     if (err) return dead();
-    Atomics.sub(counters, ${Q_PENDING}, next.text.length);
+    Atomics.sub(counters, ${Q_PENDING}, next.bytes.length);
     Atomics.add(counters, ${Q_WRITTEN_EVENTS}, next.events);
     Atomics.notify(counters, ${Q_PENDING});
     writeNext();
   });
 }
 if (port) {
-  port.on('message', ({ text, events }) => {
-    posted.push({ text, events });
+  port.on('message', ({ bytes, events }) => {
+    posted.push({ bytes, events });
     if (!writing) writeNext();
   });
 }
