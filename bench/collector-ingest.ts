@@ -1,8 +1,10 @@
 /**
  * Collector ingest: how many events per second the receiving side decodes and validates, fed the
- * way a socket feeds it (64 KiB chunks of JSON Lines as the probe writes them).
+ * way a socket feeds it (64 KiB chunks of JSON Lines as the probe writes them), alone and with
+ * the analysis of every message, as `lockscope run` and the extension's sessions do.
  */
 import { LineDecoder, StreamSession } from '../runtime-probe/src/collector.js';
+import { Analyzer } from '../runtime-probe/src/analysis/engine.js';
 
 export interface IngestResult {
   eventsPerSec: number;
@@ -23,6 +25,7 @@ function makeStream(events: number, batch: number): string {
     }),
     JSON.stringify({ t: 'task', id: 1, name: 'main', kind: 'main', thread: 0 }),
     JSON.stringify({ t: 'resource', id: 2, kind: 'mutex', name: 'm', class: 'm' }),
+    JSON.stringify({ t: 'site', id: 3, file: '/app/x.ts', line: 1, column: 1 }),
   ];
   let us = 0;
   for (let done = 0; done < events; done += batch) {
@@ -37,7 +40,8 @@ function makeStream(events: number, batch: number): string {
   return lines.join('\n') + '\n';
 }
 
-export function measureCollectorIngest(events: number): IngestResult {
+/** With `analyze`, every message the session accepts also goes to an Analyzer. */
+export function measureCollectorIngest(events: number, analyze = false): IngestResult {
   const text = makeStream(events, 8192);
   const chunks: string[] = [];
   for (let i = 0; i < text.length; i += 65536) chunks.push(text.slice(i, i + 65536));
@@ -50,7 +54,13 @@ export function measureCollectorIngest(events: number): IngestResult {
     const t0 = process.hrtime.bigint();
     const decoder = new LineDecoder();
     const session = new StreamSession(undefined);
-    for (const chunk of chunks) for (const line of decoder.push(chunk)) session.accept(line);
+    const analyzer = analyze ? new Analyzer() : undefined;
+    for (const chunk of chunks) {
+      for (const line of decoder.push(chunk)) {
+        const m = session.accept(line);
+        if (m && analyzer) analyzer.accept(session, m);
+      }
+    }
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (session.counters.events !== Math.ceil(events / 8192) * 8192) {
       throw new Error(`ingest lost events: ${session.counters.events}`);
