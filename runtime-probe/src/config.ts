@@ -73,14 +73,12 @@ export function parseEnvConfig(
   return { config, problems };
 }
 
-const APPLIED = Symbol.for('lockscope.env-applied.v1');
 const WARNED_KEY = 'lockscope.config-warned.v1';
 
 /** Applies the environment once per thread, whichever build of the probe loads first. */
 export function applyEnvironment(env: Env = process.env): void {
-  const holder = rt as unknown as Record<symbol, boolean | undefined>;
-  if (holder[APPLIED]) return;
-  holder[APPLIED] = true;
+  if (rt.states.has('env-applied')) return;
+  rt.states.set('env-applied', true);
   const { config, problems } = parseEnvConfig(env, rt.config);
   rt.config = config;
   // A worker inherits the environment, and with it the main thread's problems: those were said

@@ -191,9 +191,16 @@ export interface Runtime {
   lifecycleInstalled: boolean;
   lastIdleProduced: number;
   startTs: number;
+  /**
+   * The modules' shared state (`shared()`), by name. In a map rather than as properties of this
+   * object: properties added one by one would turn it into a dictionary, and every read of
+   * `recording` or `config` on the hot path into a hash lookup.
+   */
+  states: Map<string, unknown>;
 }
 
-const KEY = Symbol.for('lockscope.runtime.v1');
+// v2: the shared states moved into `states`; a v1 runtime of an older build is not this one.
+const KEY = Symbol.for('lockscope.runtime.v2');
 
 /** Ids are unique in the process: the thread id is folded into the high bits. */
 export function newId(rt: Runtime): number {
@@ -236,6 +243,7 @@ function createRuntime(): Runtime {
     lifecycleInstalled: false,
     lastIdleProduced: -1,
     startTs: performance.timeOrigin + performance.now(),
+    states: new Map(),
   };
   mainFlow.id = newId(rt);
   return rt;
@@ -258,12 +266,10 @@ export const rt: Runtime = adopt();
  * the runtime object under a registered symbol.
  */
 export function shared<T>(name: string, init: () => T): T {
-  const key = Symbol.for(`lockscope.${name}.v1`);
-  const holder = rt as unknown as Record<symbol, T | undefined>;
-  let value = holder[key];
+  let value = rt.states.get(name) as T | undefined;
   if (value === undefined) {
     value = init();
-    holder[key] = value;
+    rt.states.set(name, value);
   }
   return value;
 }

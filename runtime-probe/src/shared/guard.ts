@@ -12,7 +12,8 @@ export const RELEASE_SHARED = Symbol.for('lockscope.release-shared');
 /** What a SharedGuard releases: a shared mutex or a permit of a shared semaphore. */
 export interface SharedReleasable {
   readonly resource: ResourceRec;
-  [RELEASE_SHARED](flow: Flow): void;
+  /** `flow` is undefined for a hold taken while nothing recorded: who took it did not matter. */
+  [RELEASE_SHARED](flow: Flow | undefined): void;
 }
 
 /**
@@ -24,13 +25,13 @@ export interface SharedReleasable {
  */
 export class SharedGuard implements Disposable {
   #mutex: SharedReleasable;
-  #flow: Flow;
+  #flow: Flow | undefined;
   #released = false;
 
   /** Made by the shared lock that grants the hold. */
   constructor(
     mutex: SharedReleasable,
-    flow: Flow,
+    flow: Flow | undefined,
     /** True when the previous holder ended while holding: the protected state may be inconsistent. */
     readonly ownerDied: boolean,
   ) {

@@ -212,12 +212,20 @@ export class SharedMutex extends SharedPrimitive {
   /** Blocks the thread until the lock is taken (Atomics.wait). Meant for workers. */
   acquireSync(options?: { timeout?: number }): SharedGuard {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
-    // With nothing recording and no concurrent flows in this thread, the actor is the thread's
-    // main flow: skip the identity work on the path workers take most.
-    const flow = currentFlow();
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
+      // Uncontended, the path workers take most: who takes the lock matters only to a
+      // recording, so without one there is no identity work (the lock word names the thread).
+      if (!rt.recording) {
+        if (rt.config.failFast) this.#publish();
+        return new SharedGuard(this, undefined, false);
+      }
+      const flow = currentFlow();
       return this.#granted(flow, siteFor(this.resource, flow, false), false);
     }
+    // The thread is blocked until this returns, so nothing can start a recording meanwhile:
+    // without one (and without fail-fast, whose refusal names the actor), the actor is a name
+    // nobody will read, and the identity work is skipped.
+    const flow = rt.recording || rt.config.failFast ? currentFlow() : rt.mainFlow;
     const site = siteFor(this.resource, flow, true);
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
@@ -376,15 +384,18 @@ export class SharedMutex extends SharedPrimitive {
     return new SharedGuard(this, flow, ownerDied);
   }
 
+  /** Publishes this thread as the holder in the fail-fast table (shared/fail-fast.ts). */
+  #publish(): void {
+    const id = this.#lockId();
+    if (id) {
+      publishHolder(id, this.#tag);
+      this.#published = true;
+    }
+  }
+
   #own(flow: Flow, site: number, ownerDied: boolean, op: OpCode = Op.acquired): void {
     const words = this.words;
-    if (rt.config.failFast) {
-      const id = this.#lockId();
-      if (id) {
-        publishHolder(id, this.#tag);
-        this.#published = true;
-      }
-    }
+    if (rt.config.failFast) this.#publish();
     if (rt.recording) {
       // Plain writes: the lock word's atomic operations order them for the next holder, and
       // observers (the watchdog, whoever releases the lock for an ended thread) only need a
@@ -453,8 +464,8 @@ export class SharedMutex extends SharedPrimitive {
    * For SharedGuard: the guard has already refused a second release.
    * @internal
    */
-  [RELEASE_SHARED](flow: Flow): void {
-    if (rt.recording) sync(Op.released, flow, this.resource);
+  [RELEASE_SHARED](flow: Flow | undefined): void {
+    if (rt.recording) sync(Op.released, flow ?? currentFlow(), this.resource);
     this.#unlock();
   }
 

@@ -148,8 +148,8 @@ export class SharedSemaphore extends SharedPrimitive {
   }
 
   /** @internal */
-  [RELEASE_SHARED](flow: Flow): void {
-    this.#give(flow, 1);
+  [RELEASE_SHARED](flow: Flow | undefined): void {
+    this.#give(flow ?? currentFlow(), 1);
   }
 
   #give(flow: Flow, n: number): void {
