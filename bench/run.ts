@@ -34,14 +34,31 @@ const PASSES = 3;
 
 const run = promisify(execFile);
 
-/** Runs one measurement process, with the Node given (Node 24 for navigator.locks). */
-async function child(kind: string, env: Record<string, string>, node: string): Promise<Sample> {
-  const { stdout } = await run(
+/**
+ * Runs one measurement process, with the Node given (Node 24 for navigator.locks), or under
+ * `lockscope run` (`viaRun`: collector, analysis, lossless delivery), whose `--json` puts the
+ * program's own output on stderr and the report, with what the run dropped, on stdout.
+ */
+async function child(
+  kind: string,
+  env: Record<string, string>,
+  node: string,
+  viaRun = false,
+): Promise<Sample> {
+  const args = ['bench/mutex-child.ts', kind, String(ITERATIONS), '5'];
+  const { stdout, stderr } = await run(
     node,
-    ['--import', 'tsx', 'bench/mutex-child.ts', kind, String(ITERATIONS), '5'],
-    { env: { ...process.env, ...env }, encoding: 'utf8' },
+    viaRun
+      ? ['runtime-probe/bin/lockscope.cjs', 'run', '--json', args[0]!, '--', ...args.slice(1)]
+      : ['--import', 'tsx', ...args],
+    { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Sample;
+  if (!viaRun) return JSON.parse(stdout.trim().split('\n').pop()!) as Sample;
+  // The program's own last line, before lockscope's closing words.
+  const line = stderr.split('\n').findLast((l) => l.startsWith('{'));
+  const sample = JSON.parse(line ?? 'null') as Sample;
+  const { processes } = JSON.parse(stdout) as { processes: { dropped: number }[] };
+  return { ...sample, dropped: sample.dropped + (processes[0]?.dropped ?? 1) };
 }
 
 function median(xs: number[]): number {
@@ -57,30 +74,52 @@ const traceEnv = (extra: Record<string, string>) => (): Record<string, string> =
 });
 const node24 = (ensureNode24 as () => string)();
 
-const configs: Record<string, { kind: string; env: () => Record<string, string>; node?: string }> =
-  {
-    asyncMutexCjs: { kind: 'async-mutex-cjs', env: () => ({}) },
-    asyncMutexEsm: { kind: 'async-mutex-esm', env: () => ({}) },
-    navigatorLocks24: { kind: 'navigator-locks', env: () => ({}), node: node24 },
-    hand: { kind: 'hand', env: () => ({}) },
-    nosink: { kind: 'lockscope', env: () => ({}) },
-    recordingNoStack: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'off' }) },
-    recordingStacks: { kind: 'lockscope', env: traceEnv({}) },
-    shortLivedNoStack: {
-      kind: 'lockscope-short-lived',
-      env: traceEnv({ LOCKSCOPE_STACKS: 'off' }),
-    },
-    awaitPlain: { kind: 'await-plain', env: () => ({}) },
-    awaitNosink: { kind: 'await-lockscope', env: () => ({}) },
-    awaitTrace: { kind: 'await-lockscope', env: traceEnv({}) },
-    awaitPlain24: { kind: 'await-plain', env: () => ({}), node: node24 },
-    awaitNosink24: { kind: 'await-lockscope', env: () => ({}), node: node24 },
-  };
+interface Config {
+  kind: string;
+  env: () => Record<string, string>;
+  node?: string;
+  viaRun?: boolean;
+}
+
+const configs: Record<string, Config> = {
+  asyncMutexCjs: { kind: 'async-mutex-cjs', env: () => ({}) },
+  asyncMutexEsm: { kind: 'async-mutex-esm', env: () => ({}) },
+  navigatorLocks24: { kind: 'navigator-locks', env: () => ({}), node: node24 },
+  hand: { kind: 'hand', env: () => ({}) },
+  nosink: { kind: 'lockscope', env: () => ({}) },
+  recordingNoStack: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'off' }) },
+  recordingStacks: { kind: 'lockscope', env: traceEnv({}) },
+  recordingStacksAll: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'all' }) },
+  lockscopeRunStacks: { kind: 'lockscope', env: () => ({}), viaRun: true },
+  asyncMutexCjs24: { kind: 'async-mutex-cjs', env: () => ({}), node: node24 },
+  hand24: { kind: 'hand', env: () => ({}), node: node24 },
+  nosink24: { kind: 'lockscope', env: () => ({}), node: node24 },
+  recordingNoStack24: {
+    kind: 'lockscope',
+    env: traceEnv({ LOCKSCOPE_STACKS: 'off' }),
+    node: node24,
+  },
+  recordingStacks24: { kind: 'lockscope', env: traceEnv({}), node: node24 },
+  shortLivedNoStack: {
+    kind: 'lockscope-short-lived',
+    env: traceEnv({ LOCKSCOPE_STACKS: 'off' }),
+  },
+  awaitPlain: { kind: 'await-plain', env: () => ({}) },
+  awaitNosink: { kind: 'await-lockscope', env: () => ({}) },
+  awaitTrace: { kind: 'await-lockscope', env: traceEnv({}) },
+  awaitPlain24: { kind: 'await-plain', env: () => ({}), node: node24 },
+  awaitNosink24: { kind: 'await-lockscope', env: () => ({}), node: node24 },
+};
 const samples: Record<string, Sample[]> = {};
 try {
   for (let pass = 0; pass < PASSES; pass++) {
     for (const [key, c] of Object.entries(configs)) {
-      (samples[key] ??= []).push(await child(c.kind, c.env(), c.node ?? process.execPath));
+      const node = c.node ?? process.execPath;
+      const env = c.env();
+      (samples[key] ??= []).push(await child(c.kind, env, node, c.viaRun));
+      // Each recording writes about 120 MB: deleted at once, it leaves the kernel no dirty pages
+      // to write back while the next kinds are measured.
+      if (env.LOCKSCOPE_TRACE) rmSync(env.LOCKSCOPE_TRACE, { force: true });
     }
   }
 } finally {
@@ -88,7 +127,16 @@ try {
 }
 
 // A recording that dropped events measured less work than it claims: the figures are void.
-const dropped = ['recordingNoStack', 'recordingStacks', 'shortLivedNoStack'].flatMap((key) =>
+const recordings = [
+  'recordingNoStack',
+  'recordingStacks',
+  'recordingStacksAll',
+  'shortLivedNoStack',
+  'lockscopeRunStacks',
+  'recordingNoStack24',
+  'recordingStacks24',
+];
+const dropped = recordings.flatMap((key) =>
   samples[key]!.filter((s) => s.dropped > 0).map((s) => `${key}: ${s.dropped} dropped`),
 );
 if (dropped.length) {
@@ -110,6 +158,9 @@ const [fastestPeer, base] = Object.entries(peerBuilds).sort((a, b) => a[1] - b[1
 const floor = ns('hand');
 const eventsPerOp = 2; // acquired + released
 const ingest = measureCollectorIngest(1_000_000);
+const ingestAnalysed = measureCollectorIngest(1_000_000, true);
+// Node 24's ratios are against async-mutex on Node 24, measured in the same passes.
+const base24 = ns('asyncMutexCjs24');
 const lossless = {
   nostack: await throughLockscopeRun({ LOCKSCOPE_STACKS: 'off' }),
   stacks: await throughLockscopeRun({}),
@@ -144,6 +195,18 @@ const results = {
   mutex_trace_file_stacks_ns_per_op: round(ns('recordingStacks')),
   mutex_trace_file_stacks_ratio: round(ns('recordingStacks') / base),
   mutex_trace_file_stacks_floor_ratio: round(ns('recordingStacks') / floor),
+  mutex_trace_file_stacks_all_ns_per_op: round(ns('recordingStacksAll')),
+  mutex_trace_file_stacks_all_ratio: round(ns('recordingStacksAll') / base),
+  mutex_lockscope_run_stacks_ns_per_op: round(ns('lockscopeRunStacks')),
+  mutex_lockscope_run_over_trace_file_ratio: round(
+    ns('lockscopeRunStacks') / ns('recordingStacks'),
+  ),
+  node24_async_mutex_cjs_ns_per_op: round(base24),
+  node24_hand_written_mutex_ns_per_op: round(ns('hand24')),
+  node24_mutex_uncontended_nosink_ratio: round(ns('nosink24') / base24),
+  node24_mutex_uncontended_nosink_floor_ratio: round(ns('nosink24') / ns('hand24')),
+  node24_mutex_trace_file_nostack_ratio: round(ns('recordingNoStack24') / base24),
+  node24_mutex_trace_file_stacks_ratio: round(ns('recordingStacks24') / base24),
   short_lived_mutex_trace_file_nostack_ns_per_op: round(ns('shortLivedNoStack')),
   short_lived_over_long_lived_nostack_ratio: round(
     ns('shortLivedNoStack') / ns('recordingNoStack'),
@@ -161,6 +224,7 @@ const results = {
   recording_dropped_events: 0,
   recording_events_per_run: samples.recordingStacks![0]!.produced,
   collector_events_per_sec: Math.round(ingest.eventsPerSec),
+  collector_analysis_events_per_sec: Math.round(ingestAnalysed.eventsPerSec),
   lockscope_run_lossless_nostack_events_per_sec: Math.round(lossless.nostack),
   lockscope_run_lossless_stacks_events_per_sec: Math.round(lossless.stacks),
   collector_heap_growth_mb: round(ingest.heapGrowthMb),
@@ -210,7 +274,12 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['mutex_uncontended_nosink_ratio', '<=', 1.0],
   ['mutex_trace_file_nostack_ratio', '<=', 1.5],
   ['mutex_trace_file_stacks_ratio', '<=', 5],
+  ['mutex_lockscope_run_over_trace_file_ratio', '<=', 2],
+  ['node24_mutex_uncontended_nosink_ratio', '<=', 1.0],
+  ['node24_mutex_trace_file_nostack_ratio', '<=', 1.5],
+  ['node24_mutex_trace_file_stacks_ratio', '<=', 5],
   ['collector_events_per_sec', '>=', 1_000_000],
+  ['collector_analysis_events_per_sec', '>=', 2_000_000],
   ['shared_mutex_uncontended_ratio', '<=', 2],
   ['shared_mutex_contended_2threads_ratio', '<=', 2],
   ['analysis_events_per_sec', '>=', 2_000_000],

@@ -8,7 +8,7 @@ import { completeName, resolved } from './identity.js';
 import { registerSite, siteOf } from './sites.js';
 import { Op } from './sync.js';
 import { watchResource } from './collected.js';
-import { utf8, type ByteWriter } from './bytes.js';
+import { part, putPart, putUint, utf8, type ByteWriter, type Part } from './bytes.js';
 
 export const STRIDE = 6; // ts, op, res, site, n, peer
 
@@ -134,53 +134,107 @@ export function eventAt(buf: Buffer, i: number): WireEvent {
   return ev;
 }
 
-const US = utf8('{"us":');
-const RES = utf8(',"res":');
-const SITE = utf8(',"site":');
-const N = utf8(',"n":');
-const PEER = utf8(',"peer":');
+const US = part('{"us":');
+const RES = part(',"res":');
+const SITE = part(',"site":');
+const N = part(',"n":');
+const PEER = part(',"peer":');
 /** `,"op":"acquired","task":` and the like, per operation code. */
-const OP_TASK = OPS.map((op) => utf8(`,"op":"${op}","task":`));
-const INVALID_TASK = utf8(',"op":"invalid","task":');
-const CLOSE = 125; // '}'
-const COMMA = 44;
+const OP_TASK = OPS.map((op) => part(`,"op":"${op}","task":`));
+const INVALID_TASK = part(',"op":"invalid","task":');
 const END = utf8(']}\n');
+/** More than any event takes: the keys, the longest operation name and six 16-digit numbers. */
+const MAX_EVENT_BYTES = 256;
+
+const isUint = (v: number): boolean => v >= 0 && Number.isSafeInteger(v);
 
 /**
  * Writes the buffered events as one `events` line into `out`, byte by byte: every field is an
- * integer or a fixed key, so no string is made (bytes.ts).
+ * integer or a fixed key, so no string is made (bytes.ts). Room for a whole batch is made once.
  */
+/**
+ * The last tail (`,"op":...}`, all of an event but its time) written for each operation, with
+ * the fields it was made of: a loop that takes and gives back one lock writes the same two tails
+ * again and again, which are then copied whole instead of being written field by field. A tail
+ * becomes a part the second time in a row it is written.
+ */
+const tails = {
+  task: new Float64Array(OPS.length).fill(-1),
+  res: new Float64Array(OPS.length),
+  site: new Float64Array(OPS.length),
+  n: new Float64Array(OPS.length),
+  peer: new Float64Array(OPS.length),
+  part: new Array<Part | undefined>(OPS.length).fill(undefined),
+};
+
 export function writeEventsLine(buf: Buffer, origin: number, out: ByteWriter): void {
   const num = buf.num;
   out.text(`{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`);
+  let b = out.reserve(buf.len * MAX_EVENT_BYTES);
+  let view = out.dataView();
+  let at = out.length;
+  // Runs of events by one flow are the common case: its id is resolved once per run.
+  let flow: Flow | undefined;
+  let task = 0;
   for (let i = 0; i < buf.len; i++) {
     const o = i * STRIDE;
-    if (i) out.char(COMMA);
-    out.raw(US);
-    out.number(Math.round(num[o]! * 1000));
-    out.raw(OP_TASK[num[o + 1]!] ?? INVALID_TASK);
-    out.number(resolved(buf.flows[i]!).id);
+    if (i) b[at++] = 44; // ','
+    at = putPart(view, b, at, US);
+    at = putUint(b, at, Math.round(num[o]! * 1000));
+    const op = num[o + 1]! | 0;
+    if (buf.flows[i] !== flow) {
+      flow = buf.flows[i]!;
+      task = resolved(flow).id;
+    }
     const res = num[o + 2]!;
-    if (res) {
-      out.raw(RES);
-      out.number(res);
-    }
     const site = num[o + 3]!;
-    if (site) {
-      out.raw(SITE);
-      out.number(site);
-    }
     const n = num[o + 4]!;
+    const peer = op === Op.taskStart ? peerOf(buf, i) : num[o + 5]!;
+    const same =
+      op < OPS.length &&
+      tails.task[op] === task &&
+      tails.res[op] === res &&
+      tails.site[op] === site &&
+      tails.n[op] === n &&
+      tails.peer[op] === peer;
+    const known = same ? tails.part[op] : undefined;
+    if (known) {
+      at = putPart(view, b, at, known);
+      continue;
+    }
+    const tail = at;
+    at = putPart(view, b, at, OP_TASK[op] ?? INVALID_TASK);
+    at = putUint(b, at, task);
+    if (res) at = putUint(b, putPart(view, b, at, RES), res);
+    if (site) at = putUint(b, putPart(view, b, at, SITE), site);
+    let plain = true;
     if (n) {
-      out.raw(N);
-      out.number(n);
+      at = putPart(view, b, at, N);
+      if (isUint(n)) at = putUint(b, at, n);
+      else {
+        // A negative or fractional `n` (a receive from a closed channel is -1): rare, by text.
+        out.length = at;
+        out.number(n);
+        at = out.length;
+        b = out.reserve(0);
+        view = out.dataView();
+        plain = false;
+      }
     }
-    const peer = peerOf(buf, i);
-    if (peer) {
-      out.raw(PEER);
-      out.number(peer);
+    if (peer) at = putUint(b, putPart(view, b, at, PEER), peer);
+    b[at++] = 125; // '}'
+    if (op >= OPS.length || !plain) continue;
+    if (same) {
+      tails.part[op] = part(b.subarray(tail, at));
+    } else {
+      tails.task[op] = task;
+      tails.res[op] = res;
+      tails.site[op] = site;
+      tails.n[op] = n;
+      tails.peer[op] = peer;
+      tails.part[op] = undefined;
     }
-    out.char(CLOSE);
   }
+  out.length = at;
   out.raw(END);
 }

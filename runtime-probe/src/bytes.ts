@@ -15,6 +15,7 @@ export function utf8(s: string): Uint8Array<ArrayBuffer> {
 
 export class ByteWriter {
   #bytes: Uint8Array;
+  #data: DataView | undefined;
   /** How many bytes are written. */
   length = 0;
 
@@ -29,8 +30,22 @@ export class ByteWriter {
       const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
       grown.set(this.#bytes.subarray(0, this.length));
       this.#bytes = grown;
+      this.#data = undefined;
     }
     return this.#bytes;
+  }
+
+  /**
+   * Makes room for `n` more bytes and returns the array to write them into, from `length` on; the
+   * caller sets `length` past what it wrote. For loops that write many small parts at once.
+   */
+  reserve(n: number): Uint8Array {
+    return this.#room(n);
+  }
+
+  /** A DataView of the array `reserve()` returned, for `putPart`. */
+  dataView(): DataView {
+    return (this.#data ??= new DataView(this.#bytes.buffer));
   }
 
   /** Appends bytes (the fixed parts of a line, made once by `utf8()`). */
@@ -90,4 +105,71 @@ export class ByteWriter {
   reset(): void {
     this.length = 0;
   }
+}
+
+/** Powers of ten, to count an integer's digits before writing them from the last. */
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** "00" to "99" as ASCII pairs: two digits per division. */
+const PAIRS = utf8(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
+
+/**
+ * Writes `v`, a non-negative safe integer, as decimal digits into `b` at `at`, and returns where
+ * it ends. Digits go two at a time from the last; below 2^31 they come from integer division,
+ * which is several times cheaper than the floating-point division larger numbers need.
+ */
+export function putUint(b: Uint8Array, at: number, v: number): number {
+  let digits = 1;
+  while (digits < 16 && v >= POW10[digits]!) digits++;
+  const end = at + digits;
+  let p = end;
+  let x = v;
+  while (x >= 0x80000000) {
+    const q = Math.floor(x / 100);
+    const r = (x - q * 100) * 2;
+    b[--p] = PAIRS[r + 1]!;
+    b[--p] = PAIRS[r]!;
+    x = q;
+  }
+  let y = x | 0;
+  while (y >= 100) {
+    const q = (y / 100) | 0;
+    const r = (y - q * 100) * 2;
+    b[--p] = PAIRS[r + 1]!;
+    b[--p] = PAIRS[r]!;
+    y = q;
+  }
+  if (y >= 10) {
+    b[--p] = PAIRS[y * 2 + 1]!;
+    b[--p] = PAIRS[y * 2]!;
+  } else b[--p] = 48 + y;
+  return end;
+}
+
+/**
+ * A fixed part of a line (a key, an operation's name), kept as 32-bit words: written four bytes
+ * at a time, it costs less than half of a byte-by-byte copy.
+ */
+export interface Part {
+  words: Int32Array;
+  tail: Uint8Array;
+  length: number;
+}
+
+export function part(s: string | Uint8Array): Part {
+  const bytes = typeof s === 'string' ? utf8(s) : s.slice();
+  const whole = bytes.length - (bytes.length % 4);
+  const view = new DataView(bytes.buffer);
+  const words = new Int32Array(whole / 4);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * 4, true);
+  return { words, tail: bytes.slice(whole), length: bytes.length };
+}
+
+/** Writes `p` into `b` (seen also as `view`) at `at`, and returns where it ends. */
+export function putPart(view: DataView, b: Uint8Array, at: number, p: Part): number {
+  const { words, tail } = p;
+  let a = at;
+  for (let i = 0; i < words.length; i++, a += 4) view.setInt32(a, words[i]!, true);
+  for (let i = 0; i < tail.length; i++) b[a + i] = tail[i]!;
+  return at + p.length;
 }

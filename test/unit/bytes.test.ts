@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ByteWriter } from '../../runtime-probe/src/bytes.js';
+import { ByteWriter, putUint } from '../../runtime-probe/src/bytes.js';
 import {
   Channel,
   flushEvents,
@@ -88,14 +88,19 @@ describe("a batch's bytes", () => {
           void [g, r, p];
         }),
       );
+      // The same event again and again: its tail is copied whole after the second time.
+      for (let i = 0; i < 100; i++) m.tryAcquire()?.release();
       for (let i = 0; i < 3; i++) await ch.recv();
+      ch.close();
+      assert.equal((await ch.recv()).ok, false, 'a receive from a closed channel (n = -1)');
       await Promise.all(tasks.map((t) => t.join()));
       flushEvents();
     } finally {
       detach();
     }
     const events = batches.flatMap((b) => b.messages).filter((x) => x.t === 'events');
-    assert.ok(events.length > 0 && events.some((e) => e.events.some((x) => x.n)), 'events with n');
+    const all = events.flatMap((e) => e.events);
+    assert.ok(all.some((x) => x.n === 1) && all.some((x) => x.n === -1), 'n of both signs');
     for (const b of batches) {
       const lines = b.text.split('\n');
       assert.equal(lines.pop(), '', 'every line ends with a newline');
@@ -104,5 +109,18 @@ describe("a batch's bytes", () => {
         b.messages,
       );
     }
+  });
+});
+
+describe('putUint', () => {
+  it('writes every non-negative safe integer as String does, at any offset', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.maxSafeNat(), fc.nat(1000), fc.nat(2 ** 32)), fc.nat(8), (v, at) => {
+        const b = new Uint8Array(32);
+        const end = putUint(b, at, v);
+        assert.equal(new TextDecoder().decode(b.subarray(at, end)), String(v));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
