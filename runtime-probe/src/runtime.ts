@@ -42,6 +42,12 @@ export interface Flow {
   autoName?: boolean;
   /** Set once a call of this flow captured a site (sync.ts, `siteFor`). */
   sited?: boolean;
+  /**
+   * The id of the resource of this flow's last call that asked for a site, and its uses in a
+   * row (an id: the record itself must stay free to be collected, collected.ts).
+   */
+  siteRes?: number;
+  siteUses?: number;
   /** Set when the identity rules could not decide this flow's operations exactly. */
   uncertain?: boolean;
   /**
@@ -75,8 +81,6 @@ export interface ResourceRec {
   sentIn: number;
   /** Set once its collection is watched for (collected.ts). */
   watched?: boolean;
-  /** Calls that asked for a site while recording (sync.ts, `siteFor`). */
-  uses?: number;
 }
 
 export type StackMode = 'off' | 'blocking' | 'all';
@@ -262,8 +266,8 @@ function adopt(): Runtime {
 export const rt: Runtime = adopt();
 
 /**
- * State of one module that must be shared by every build of the probe in this thread, kept on
- * the runtime object under a registered symbol.
+ * State of one module that must be shared by every build of the probe in this thread, kept in
+ * the runtime object's `states` by name.
  */
 export function shared<T>(name: string, init: () => T): T {
   let value = rt.states.get(name) as T | undefined;

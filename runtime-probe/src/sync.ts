@@ -81,8 +81,8 @@ export function siteForBlocking(): number {
 }
 
 /**
- * The uses of each resource that capture their site in the default mode whatever else holds:
- * a program's first passes through its code, where the sites of most findings are first made.
+ * How many uses in a row of one resource by one flow capture their site in the default mode:
+ * a flow's first passes through its code, where the sites of most findings are first made.
  */
 export const FIRST_USES = 16;
 
@@ -92,23 +92,35 @@ export const liveHolds = shared('live-holds', () => ({ count: 0 }));
 /**
  * The site of an acquisition, or of another call that may block, where a finding can name it.
  * A capture costs a microsecond or more, several uncontended acquisitions' worth, so the default
- * `blocking` mode captures only where a site can appear in a finding: a call that will wait
- * (`waits`: its wait is in every blocking finding); any call while this thread holds a lock (a
- * nested acquisition is an edge of the lock order, and its holder's line is a deadlock's); the
- * first FIRST_USES uses of each resource; and a flow's first site, which names it. An
- * acquisition that is none of these is recorded without a site: a lock taken and given back
- * again and again on its own, which no finding names. `all` captures every call.
+ * `blocking` mode captures only where a site can appear in a finding:
+ *
+ * - a call that will wait (`waits`): its wait is in every blocking finding;
+ * - any call while this thread holds a lock: a nested acquisition is an edge of the lock order,
+ *   and a wait under a lock a deadlock's;
+ * - the first FIRST_USES uses in a row of a resource by a flow: a flow's first pass, and every
+ *   use of a flow that takes several locks in turn (the outer lock of a nested pair, the holder
+ *   in a deadlock);
+ * - a flow's first call, and a provisional flow's (runs.ts): a flow is named after its first site.
+ *
+ * What is left is a flow taking one lock alone again and again, past its first passes, which is
+ * recorded without a site; a finding about such a hold names its holder and lock without a line.
+ * `all` captures every call.
  */
 export function siteFor(res: ResourceRec, flow: Flow, waits: boolean): number {
   if (!rt.recording) return 0;
   const mode = rt.config.stacks;
   if (mode === 'off') return 0;
+  if (flow.siteRes !== res.id) {
+    flow.siteRes = res.id;
+    flow.siteUses = 0;
+  }
+  const uses = (flow.siteUses = (flow.siteUses ?? 0) + 1);
   if (
     waits ||
     mode === 'all' ||
     liveHolds.count > 0 ||
-    (res.uses = (res.uses ?? 0) + 1) <= FIRST_USES ||
-    (flow.autoName && !flow.sited)
+    uses <= FIRST_USES ||
+    (!flow.sited && (flow.autoName || flow.alias))
   ) {
     flow.sited = true;
     return captureSite();

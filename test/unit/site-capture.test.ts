@@ -42,7 +42,7 @@ function acquiredSites(messages: Message[], name: string): number[] {
 }
 
 describe('site capture in the default mode', () => {
-  it('captures the first uses of a lock taken on its own, then none', async () => {
+  it('captures the first uses in a row of a lock taken on its own, then none', async () => {
     configure({ stacks: 'blocking' });
     const messages = await recorded(async () => {
       const m = new Mutex({ name: 'alone' });
@@ -57,17 +57,19 @@ describe('site capture in the default mode', () => {
     assert.deepEqual(sites.slice(FIRST_USES), Array(10).fill(0), 'later ones have none');
   });
 
-  it('captures a nested acquisition and a contended one, however often the lock was taken', async () => {
+  it('captures a nested acquisition, a contended one, and locks taken in turn', async () => {
     configure({ stacks: 'blocking' });
     const messages = await recorded(async () => {
       const outer = new Mutex({ name: 'outer' });
       const inner = new Mutex({ name: 'inner' });
       for (let i = 0; i < FIRST_USES; i++) (await inner.acquire()).release();
+      (await inner.acquire()).release();
       {
         using o = await outer.acquire();
         using n = await inner.acquire();
         void [o, n];
       }
+      for (let i = 0; i < FIRST_USES; i++) (await inner.acquire()).release();
       const held = await inner.acquire();
       const waiter = spawn('waiter', async () => (await inner.acquire()).release());
       await flush();
@@ -75,10 +77,71 @@ describe('site capture in the default mode', () => {
       await waiter.join();
     });
     const sites = acquiredSites(messages, 'inner');
-    assert.equal(sites.length, FIRST_USES + 3);
-    assert.ok(sites[FIRST_USES]! > 0, 'taken while holding outer');
-    assert.equal(sites[FIRST_USES + 1], 0, 'taken on its own, uncontended');
-    assert.ok(sites[FIRST_USES + 2]! > 0, 'granted after a wait');
+    assert.equal(sites.length, 2 * FIRST_USES + 4);
+    assert.equal(sites[FIRST_USES], 0, 'taken alone once more after its first uses');
+    assert.ok(sites[FIRST_USES + 1]! > 0, 'taken while holding outer');
+    assert.equal(sites.at(-2), 0, 'taken alone, uncontended, past its first uses again');
+    assert.ok(sites.at(-1)! > 0, 'granted after a wait');
+    const outer = acquiredSites(messages, 'outer');
+    assert.ok(outer[0]! > 0, 'the outer lock of a nested pair');
+  });
+
+  it('keeps the holder lines of a deadlock and an inversion after many uses', async () => {
+    configure({ stacks: 'blocking' });
+    const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    const a = new Mutex({ name: 'A' });
+    const b = new Mutex({ name: 'B' });
+    const messages = await recorded(async () => {
+      for (let i = 0; i < 2 * FIRST_USES; i++) {
+        (await a.acquire()).release();
+        (await b.acquire()).release();
+      }
+      // One task takes A then B, the other B then A: an inversion, which the analysis finds
+      // whether or not they overlap.
+      await spawn('first', async () => {
+        using ga = await a.acquire();
+        await tick();
+        (await b.acquire()).release();
+        void ga;
+      }).join();
+      await spawn('second', async () => {
+        using gb = await b.acquire();
+        await tick();
+        (await a.acquire()).release();
+        void gb;
+      }).join();
+    });
+    const analyzer = new Analyzer();
+    for (const m of messages) analyzer.accept(messages, m);
+    const inversion = analyzer.findings.find((f) => f.kind === 'lock-order-inversion');
+    assert.ok(inversion, analyzer.findings.map((f) => f.kind).join());
+    assert.equal(inversion.sites.length, 4);
+    assert.ok(
+      inversion.sites.every((s) => s.file.endsWith('site-capture.test.ts')),
+      JSON.stringify(inversion.sites),
+    );
+  });
+
+  it('names automatic tasks after their function, after many uses of their lock', async () => {
+    configure({ stacks: 'blocking' });
+    const m = new Mutex({ name: 'shared' });
+    const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    async function producer(): Promise<void> {
+      for (let i = 0; i < 3; i++) {
+        (await m.acquire()).release();
+        await tick();
+      }
+    }
+    const messages = await recorded(async () => {
+      for (let i = 0; i < 2 * FIRST_USES; i++) (await m.acquire()).release();
+      await Promise.all([producer(), producer()]);
+    });
+    const names = messages.flatMap((x) => (x.t === 'task' ? [x.name] : []));
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('producer')),
+      ['producer #1', 'producer #2'],
+      names.join(', '),
+    );
   });
 
   it('names a holder whose acquisition was not captured without a line', async () => {

@@ -395,11 +395,13 @@ export class ProcessModel {
 export const threadOf = threadOfId;
 
 /**
- * Remembers a signaller, most recent last. When the map is full, a task that has ended makes
- * room, or else the oldest: a channel fed by many short-lived producers must still know its
- * live one.
+ * Remembers a signaller, most recent last, with the last site it was seen at: the probe records
+ * the site of only some calls (sync.ts, `siteFor`), so a call without one keeps the one before.
+ * When the map is full, a task that has ended makes room, or else the oldest: a channel fed by
+ * many short-lived producers must still know its live one.
  */
 function remember(map: Map<TaskState, number>, t: TaskState, site: number): void {
+  const known = site || (map.get(t) ?? 0);
   map.delete(t);
   if (map.size >= MAX_SIGNALLERS) {
     let victim: TaskState | undefined;
@@ -411,7 +413,7 @@ function remember(map: Map<TaskState, number>, t: TaskState, site: number): void
     }
     map.delete(victim ?? map.keys().next().value!);
   }
-  map.set(t, site);
+  map.set(t, known);
 }
 
 export function lastSite(r: ResourceState, t: TaskState): number {

@@ -1,14 +1,7 @@
 import { ChannelClosedError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import type { Flow } from '../runtime.js';
-import {
-  Op,
-  newResource,
-  siteForBlocking,
-  siteForOther,
-  sync,
-  type ResourceOptions,
-} from '../sync.js';
+import { Op, newResource, siteFor, siteForOther, sync, type ResourceOptions } from '../sync.js';
 import { WAIT_RECV, WAIT_SEND } from '../protocol.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
@@ -230,7 +223,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   send(value: T, options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const site = siteFor(this.resource, flow, !this.canSend());
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'send');
     if (aborted) return aborted;
     if (this.canSend()) {
@@ -248,7 +241,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const site = siteFor(this.resource, flow, !this.canRecv());
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'recv');
     if (aborted) return aborted;
     if (this.canRecv()) return Promise.resolve(this.recvNow(flow, site));

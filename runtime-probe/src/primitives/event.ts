@@ -1,12 +1,5 @@
 import { currentFlow } from '../identity.js';
-import {
-  Op,
-  newResource,
-  siteForBlocking,
-  siteForOther,
-  sync,
-  type ResourceOptions,
-} from '../sync.js';
+import { Op, newResource, siteFor, siteForOther, sync, type ResourceOptions } from '../sync.js';
 import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Queued } from './base.js';
@@ -45,7 +38,7 @@ export class Event extends Queued<void, undefined> {
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const site = siteFor(this.resource, flow, !this.#set);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');
     if (aborted) return aborted;
     if (this.#set) return Promise.resolve();

@@ -4,7 +4,7 @@ import {
   Misuse,
   Op,
   newResource,
-  siteForBlocking,
+  siteFor,
   siteForOther,
   sync,
   type ResourceOptions,
@@ -55,7 +55,7 @@ export class WaitGroup extends Queued<void, undefined> {
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
     const flow = currentFlow();
-    const site = siteForBlocking();
+    const site = siteFor(this.resource, flow, this.#count !== 0);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');
     if (aborted) return aborted;
     if (this.#count === 0) return Promise.resolve();

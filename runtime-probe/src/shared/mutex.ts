@@ -6,7 +6,6 @@ import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { takeFreshSites } from '../sites.js';
 import {
   Op,
-  siteFor,
   siteForBlocking,
   siteForOther,
   sync,
@@ -215,18 +214,21 @@ export class SharedMutex extends SharedPrimitive {
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
       // Uncontended, the path workers take most: who takes the lock matters only to a
       // recording, so without one there is no identity work (the lock word names the thread).
+      // With one, every hold's site is captured, unlike an async lock's (sync.ts, `siteFor`):
+      // a shared hold's findings (abandoned by an ended thread, held too long) are made by other
+      // threads once its holder can no longer say where it took the lock.
       if (!rt.recording) {
         if (rt.config.failFast) this.#publish();
         return new SharedGuard(this, undefined, false);
       }
       const flow = currentFlow();
-      return this.#granted(flow, siteFor(this.resource, flow, false), false);
+      return this.#granted(flow, siteForBlocking(), false);
     }
     // The thread is blocked until this returns, so nothing can start a recording meanwhile:
     // without one (and without fail-fast, whose refusal names the actor), the actor is a name
     // nobody will read, and the identity work is skipped.
     const flow = rt.recording || rt.config.failFast ? currentFlow() : rt.mainFlow;
-    const site = siteFor(this.resource, flow, true);
+    const site = siteForBlocking();
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     // Only a wait that can never give up takes part in fail-fast (shared/fail-fast.ts). It is
@@ -317,13 +319,13 @@ export class SharedMutex extends SharedPrimitive {
     const flow = currentFlow();
     const signal = options?.signal;
     if (signal?.aborted) {
-      sync(Op.cancel, flow, this.resource, siteFor(this.resource, flow, true));
+      sync(Op.cancel, flow, this.resource, siteForBlocking());
       return Promise.reject(alreadyAborted(signal, what));
     }
     if (Atomics.compareExchange(this.words, STATE, FREE, this.#locked) === FREE) {
-      return Promise.resolve(this.#granted(flow, siteFor(this.resource, flow, false), false));
+      return Promise.resolve(this.#granted(flow, siteForBlocking(), false));
     }
-    const site = siteFor(this.resource, flow, true);
+    const site = siteForBlocking();
     const timeout = options?.timeout;
     if (timeout === 0) {
       sync(Op.timeout, flow, this.resource, site, 0);

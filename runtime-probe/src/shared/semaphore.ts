@@ -2,15 +2,7 @@ import { LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import { flush } from '../recorder.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
-import {
-  Misuse,
-  Op,
-  siteFor,
-  siteForBlocking,
-  siteForOther,
-  sync,
-  type ResourceOptions,
-} from '../sync.js';
+import { Misuse, Op, siteForBlocking, siteForOther, sync, type ResourceOptions } from '../sync.js';
 import { checkOptions } from '../waiting.js';
 import {
   isHandle,
@@ -102,8 +94,8 @@ export class SharedSemaphore extends SharedPrimitive {
   acquireSync(options?: { timeout?: number }): SharedGuard {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquireSync()`);
     const flow = currentFlow();
-    if (this.#take()) return this.#granted(flow, siteFor(this.resource, flow, false));
-    const site = siteFor(this.resource, flow, true);
+    if (this.#take()) return this.#granted(flow, siteForBlocking());
+    const site = siteForBlocking();
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(requestOp(options), flow, this.resource, site, 1);
@@ -119,8 +111,8 @@ export class SharedSemaphore extends SharedPrimitive {
   async acquire(options?: { timeout?: number }): Promise<SharedGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
     const flow = currentFlow();
-    if (this.#take()) return this.#granted(flow, siteFor(this.resource, flow, false));
-    const site = siteFor(this.resource, flow, true);
+    if (this.#take()) return this.#granted(flow, siteForBlocking());
+    const site = siteForBlocking();
     const timeout = options?.timeout;
     const deadline = this.deadline(timeout);
     sync(requestOp(options), flow, this.resource, site, 1);

@@ -13,6 +13,7 @@
  */
 import { BroadcastChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Message } from '../protocol.js';
+import { utf8 } from '../bytes.js';
 import {
   rt,
   shared,
@@ -131,7 +132,8 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
     deliver({
       eventCount,
       messages: () => messages,
-      bytes: () => (bytes ??= Buffer.from(messages.map((m) => JSON.stringify(m) + '\n').join(''))),
+      // Bytes of their own (not from Buffer's pool), so that a sink may keep or transfer them.
+      bytes: () => (bytes ??= utf8(messages.map((m) => JSON.stringify(m) + '\n').join(''))),
     });
     if (typeof data.ledgers === 'object' && data.ledgers !== null) {
       countDelivered(data.ledgers, eventCount);
