@@ -91,6 +91,7 @@ const configs: Record<string, Config> = {
   recordingStacks: { kind: 'lockscope', env: traceEnv({}) },
   recordingStacksAll: { kind: 'lockscope', env: traceEnv({ LOCKSCOPE_STACKS: 'all' }) },
   lockscopeRunStacks: { kind: 'lockscope', env: () => ({}), viaRun: true },
+  lockscopeRunStacks24: { kind: 'lockscope', env: () => ({}), viaRun: true, node: node24 },
   asyncMutexCjs24: { kind: 'async-mutex-cjs', env: () => ({}), node: node24 },
   hand24: { kind: 'hand', env: () => ({}), node: node24 },
   nosink24: { kind: 'lockscope', env: () => ({}), node: node24 },
@@ -135,6 +136,7 @@ const recordings = [
   'lockscopeRunStacks',
   'recordingNoStack24',
   'recordingStacks24',
+  'lockscopeRunStacks24',
 ];
 const dropped = recordings.flatMap((key) =>
   samples[key]!.filter((s) => s.dropped > 0).map((s) => `${key}: ${s.dropped} dropped`),
@@ -159,6 +161,9 @@ const floor = ns('hand');
 const eventsPerOp = 2; // acquired + released
 const ingest = measureCollectorIngest(1_000_000);
 const ingestAnalysed = measureCollectorIngest(1_000_000, true);
+const ingestAnalysed24 = JSON.parse(
+  (await run(node24, ['--import', 'tsx', 'bench/ingest-child.ts'], { encoding: 'utf8' })).stdout,
+) as { eventsPerSec: number };
 // Node 24's ratios are against async-mutex on Node 24, measured in the same passes.
 const base24 = ns('asyncMutexCjs24');
 const lossless = {
@@ -201,6 +206,9 @@ const results = {
   mutex_lockscope_run_over_trace_file_ratio: round(
     ns('lockscopeRunStacks') / ns('recordingStacks'),
   ),
+  node24_mutex_lockscope_run_over_trace_file_ratio: round(
+    ns('lockscopeRunStacks24') / ns('recordingStacks24'),
+  ),
   node24_async_mutex_cjs_ns_per_op: round(base24),
   node24_hand_written_mutex_ns_per_op: round(ns('hand24')),
   node24_mutex_uncontended_nosink_ratio: round(ns('nosink24') / base24),
@@ -225,6 +233,7 @@ const results = {
   recording_events_per_run: samples.recordingStacks![0]!.produced,
   collector_events_per_sec: Math.round(ingest.eventsPerSec),
   collector_analysis_events_per_sec: Math.round(ingestAnalysed.eventsPerSec),
+  node24_collector_analysis_events_per_sec: Math.round(ingestAnalysed24.eventsPerSec),
   lockscope_run_lossless_nostack_events_per_sec: Math.round(lossless.nostack),
   lockscope_run_lossless_stacks_events_per_sec: Math.round(lossless.stacks),
   collector_heap_growth_mb: round(ingest.heapGrowthMb),
@@ -278,8 +287,10 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['node24_mutex_uncontended_nosink_ratio', '<=', 1.0],
   ['node24_mutex_trace_file_nostack_ratio', '<=', 1.5],
   ['node24_mutex_trace_file_stacks_ratio', '<=', 5],
+  ['node24_mutex_lockscope_run_over_trace_file_ratio', '<=', 2],
   ['collector_events_per_sec', '>=', 1_000_000],
   ['collector_analysis_events_per_sec', '>=', 2_000_000],
+  ['node24_collector_analysis_events_per_sec', '>=', 2_000_000],
   ['shared_mutex_uncontended_ratio', '<=', 2],
   ['shared_mutex_contended_2threads_ratio', '<=', 2],
   ['analysis_events_per_sec', '>=', 2_000_000],
