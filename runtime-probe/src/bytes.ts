@@ -13,6 +13,11 @@ export function utf8(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(s);
 }
 
+/** One JSON Lines line of `value`, in bytes of its own (a sink's control messages). */
+export function jsonLine(value: unknown): Uint8Array<ArrayBuffer> {
+  return utf8(JSON.stringify(value) + '\n');
+}
+
 export class ByteWriter {
   #bytes: Uint8Array;
   #data: DataView | undefined;
@@ -54,38 +59,19 @@ export class ByteWriter {
     this.length += part.length;
   }
 
-  /** Appends one ASCII character. */
-  char(code: number): void {
-    this.#room(1)[this.length++] = code;
-  }
-
   /**
-   * Appends a number as JSON writes it. Integers (every number of an events line) are written
-   * digit by digit; anything else goes through `String`.
+   * Appends a number as JSON writes it: an integer by `putUint`, with its sign; anything else
+   * through `String` (JSON has no Infinity or NaN: `null`).
    */
   number(x: number): void {
     if (!Number.isSafeInteger(x)) {
       this.text(Number.isFinite(x) ? String(x) : 'null');
       return;
     }
-    const bytes = this.#room(18);
+    const bytes = this.#room(17);
     let at = this.length;
-    let v = x;
-    if (v < 0) {
-      bytes[at++] = 45; // '-'
-      v = -v;
-    }
-    // Digits go in backwards at the end of their room, then move forward: no division per
-    // digit twice, and no string.
-    let digits = 0;
-    do {
-      const q = Math.floor(v / 10);
-      bytes[at + 16 - digits] = 48 + (v - q * 10);
-      v = q;
-      digits++;
-    } while (v > 0);
-    bytes.copyWithin(at, at + 17 - digits, at + 17);
-    this.length = at + digits;
+    if (x < 0) bytes[at++] = 45; // '-'
+    this.length = putUint(bytes, at, Math.abs(x));
   }
 
   /** Appends text, UTF-8 encoded (registry lines, whose names may be any text). */

@@ -40,8 +40,6 @@ export interface Flow {
    * first recorded site (`dine #3`) when they are first registered.
    */
   autoName?: boolean;
-  /** Set once a call of this flow captured a site (sync.ts, `siteFor`). */
-  sited?: boolean;
   /**
    * The id of the resource of this flow's last call that asked for a site, and its uses in a
    * row (an id: the record itself must stay free to be collected, collected.ts).

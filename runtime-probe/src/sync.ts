@@ -97,10 +97,10 @@ export const liveHolds = shared('live-holds', () => ({ count: 0 }));
  * - a call that will wait (`waits`): its wait is in every blocking finding;
  * - any call while this thread holds a lock: a nested acquisition is an edge of the lock order,
  *   and a wait under a lock a deadlock's;
- * - the first FIRST_USES uses in a row of a resource by a flow: a flow's first pass, and every
- *   use of a flow that takes several locks in turn (the outer lock of a nested pair, the holder
- *   in a deadlock);
- * - a flow's first call, and a provisional flow's (runs.ts): a flow is named after its first site.
+ * - the first FIRST_USES uses in a row of a resource by a flow: a flow's first pass (its first
+ *   call among them, whose site names an automatic flow, a provisional one too: runs.ts), and
+ *   every use of a flow that takes several locks in turn (the outer lock of a nested pair, the
+ *   holder in a deadlock).
  *
  * What is left is a flow taking one lock alone again and again, past its first passes, which is
  * recorded without a site; a finding about such a hold names its holder and lock without a line.
@@ -115,17 +115,7 @@ export function siteFor(res: ResourceRec, flow: Flow, waits: boolean): number {
     flow.siteUses = 0;
   }
   const uses = (flow.siteUses = (flow.siteUses ?? 0) + 1);
-  if (
-    waits ||
-    mode === 'all' ||
-    liveHolds.count > 0 ||
-    uses <= FIRST_USES ||
-    (!flow.sited && (flow.autoName || flow.alias))
-  ) {
-    flow.sited = true;
-    return captureSite();
-  }
-  return 0;
+  return waits || mode === 'all' || liveHolds.count > 0 || uses <= FIRST_USES ? captureSite() : 0;
 }
 
 /**

@@ -17,6 +17,16 @@ import { FIRST_USES } from '../../runtime-probe/src/sync.js';
 import { Analyzer } from '../../runtime-probe/src/analysis/engine.js';
 import { flush } from './helpers.js';
 
+const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+
+/** Takes `outer`, lets others run, then takes and gives back `inner` under it. */
+async function nested(outer: Mutex, inner: Mutex): Promise<void> {
+  using held = await outer.acquire();
+  await tick();
+  (await inner.acquire()).release();
+  void held;
+}
+
 /** Runs `body` recording, and returns every message the probe delivered. */
 async function recorded(body: () => Promise<void>): Promise<Message[]> {
   const messages: Message[] = [];
@@ -88,7 +98,6 @@ describe('site capture in the default mode', () => {
 
   it('keeps the holder lines of a deadlock and an inversion after many uses', async () => {
     configure({ stacks: 'blocking' });
-    const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
     const a = new Mutex({ name: 'A' });
     const b = new Mutex({ name: 'B' });
     const messages = await recorded(async () => {
@@ -98,18 +107,8 @@ describe('site capture in the default mode', () => {
       }
       // One task takes A then B, the other B then A: an inversion, which the analysis finds
       // whether or not they overlap.
-      await spawn('first', async () => {
-        using ga = await a.acquire();
-        await tick();
-        (await b.acquire()).release();
-        void ga;
-      }).join();
-      await spawn('second', async () => {
-        using gb = await b.acquire();
-        await tick();
-        (await a.acquire()).release();
-        void gb;
-      }).join();
+      await spawn('first', () => nested(a, b)).join();
+      await spawn('second', () => nested(b, a)).join();
     });
     const analyzer = new Analyzer();
     for (const m of messages) analyzer.accept(messages, m);
@@ -125,7 +124,6 @@ describe('site capture in the default mode', () => {
   it('names automatic tasks after their function, after many uses of their lock', async () => {
     configure({ stacks: 'blocking' });
     const m = new Mutex({ name: 'shared' });
-    const tick = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
     async function producer(): Promise<void> {
       for (let i = 0; i < 3; i++) {
         (await m.acquire()).release();

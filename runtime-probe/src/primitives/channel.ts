@@ -223,10 +223,11 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   send(value: T, options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
     const flow = currentFlow();
-    const site = siteFor(this.resource, flow, !this.canSend());
+    const ready = this.canSend();
+    const site = siteFor(this.resource, flow, !ready);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'send');
     if (aborted) return aborted;
-    if (this.canSend()) {
+    if (ready) {
       const closed = this.sendNow(flow, site, value);
       return closed ? Promise.reject(closed) : Promise.resolve();
     }
@@ -241,10 +242,11 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
     const flow = currentFlow();
-    const site = siteFor(this.resource, flow, !this.canRecv());
+    const ready = this.canRecv();
+    const site = siteFor(this.resource, flow, !ready);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'recv');
     if (aborted) return aborted;
-    if (this.canRecv()) return Promise.resolve(this.recvNow(flow, site));
+    if (ready) return Promise.resolve(this.recvNow(flow, site));
     const w = new Waiter<RecvResult<T>, RecvData>(flow, site, { sel: undefined });
     return block(w, this.#recvq, this.resource, options, 'recv', Op.wait, WAIT_RECV);
   }

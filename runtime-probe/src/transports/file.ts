@@ -2,6 +2,7 @@ import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import type { Message } from '../protocol.js';
 import { warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { helloMessage, registriesLost } from '../recorder.js';
+import { jsonLine } from '../bytes.js';
 
 /**
  * A JSON Lines trace file (LOCKSCOPE_TRACE). Writes are synchronous but happen only at flushes,
@@ -27,7 +28,7 @@ export class FileSink implements Sink {
       }
       // The trace holds names and paths of the program: only its user may read it.
       this.#fd = openSync(target, 'w', 0o600);
-      this.#write(JSON.stringify(helloMessage()) + '\n');
+      this.#write(jsonLine(helloMessage()));
     } catch (err) {
       this.#fail(err);
     }
@@ -46,11 +47,10 @@ export class FileSink implements Sink {
     );
   }
 
-  #write(data: string | Uint8Array): boolean {
+  #write(data: Uint8Array): boolean {
     if (this.#fd === undefined) return false;
     try {
-      if (typeof data === 'string') writeSync(this.#fd, data);
-      else writeWhole(this.#fd, data);
+      writeWhole(this.#fd, data);
       return true;
     } catch (err) {
       this.#fail(err);
@@ -69,11 +69,11 @@ export class FileSink implements Sink {
   }
 
   control(message: Message): void {
-    this.#write(JSON.stringify(message) + '\n');
+    this.#write(jsonLine(message));
   }
 
   close(end: Message): void {
-    this.#write(JSON.stringify(end) + '\n');
+    this.#write(jsonLine(end));
     if (this.#fd !== undefined) {
       try {
         closeSync(this.#fd);

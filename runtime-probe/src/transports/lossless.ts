@@ -21,7 +21,7 @@ import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
 import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
 import { clock } from '../clock.js';
-import { utf8 } from '../bytes.js';
+import { jsonLine } from '../bytes.js';
 
 /** How long a producer waits for the I/O thread to write anything before it drops. */
 const STALL_MS = 10_000;
@@ -99,11 +99,11 @@ export class LosslessSink implements Sink {
   }
 
   control(message: Message): void {
-    this.#post(utf8(JSON.stringify(message) + '\n'), 0);
+    this.#post(jsonLine(message), 0);
   }
 
   close(end: Message): void {
-    this.#post(utf8(JSON.stringify(end) + '\n'), 0);
+    this.#post(jsonLine(end), 0);
     // The I/O thread runs on while this thread exits: wait for it to have written everything.
     const q = this.#q;
     const deadline = clock.now() + EXIT_MS;

@@ -3,6 +3,7 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { heartbeatMessage, helloMessage, registriesLost, sinkRetired } from '../recorder.js';
 import { clock } from '../clock.js';
+import { jsonLine } from '../bytes.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
@@ -71,7 +72,7 @@ export class SocketSink implements Sink {
     socket.on('data', () => {});
     this.#connected = true;
     // The hello comes first on every connection, before the heartbeat that tells of a gap.
-    this.#write(JSON.stringify(helloMessage(this.token)) + '\n', 0);
+    this.#write(jsonLine(helloMessage(this.token)), 0);
   }
 
   #look(): void {
@@ -141,10 +142,10 @@ export class SocketSink implements Sink {
   }
 
   /**
-   * `batch` is false for a control message, which carries no registry and no event. The text is
+   * `batch` is false for a control message, which carries no registry and no event. The bytes are
    * made only when it can be written: a dead or full sink must not cost the program an encoding.
    */
-  #send(text: () => string | Uint8Array, n: number, batch: boolean): void {
+  #send(data: () => Uint8Array, n: number, batch: boolean): void {
     if (!this.#connected || this.#socket.writableLength > rt.config.socketHighWater) {
       // A lost control message is superseded by the next; a lost batch is a gap, and its
       // registries must be sent again, after the collector has been told of the gap.
@@ -158,16 +159,16 @@ export class SocketSink implements Sink {
       // The collector learns of the gap before the events that follow it, so that the analysis
       // makes no definite finding from them (see analysis/certainty.ts).
       this.#gap = false;
-      this.#write(JSON.stringify(heartbeatMessage(this.#dropped)) + '\n', 0);
+      this.#write(jsonLine(heartbeatMessage(this.#dropped)), 0);
     }
-    this.#write(text(), n);
+    this.#write(data(), n);
   }
 
-  #write(text: string | Uint8Array, n: number): void {
+  #write(data: Uint8Array, n: number): void {
     const p = { n };
     this.#pending.add(p);
     this.#inFlight += n;
-    this.#socket.write(text, (err) => this.#settleWrite(p, !err));
+    this.#socket.write(data, (err) => this.#settleWrite(p, !err));
   }
 
   write(batch: Batch): void {
@@ -176,13 +177,13 @@ export class SocketSink implements Sink {
   }
 
   control(message: Message): void {
-    this.#send(() => JSON.stringify(message) + '\n', 0, false);
+    this.#send(() => jsonLine(message), 0, false);
   }
 
   close(end: Message): void {
     // At exit only a synchronous attempt is possible; Node writes at once when the socket can
     // take it.
-    if (this.#connected) this.#socket.write(JSON.stringify(end) + '\n');
+    if (this.#connected) this.#socket.write(jsonLine(end));
   }
 
   stats(): SinkStats {
