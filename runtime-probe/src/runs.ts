@@ -123,7 +123,9 @@ function onInit(promise: object, parent: object | undefined): void {
   // An ES module with a top-level await is evaluated inside the loader's own async code, which
   // suspends after it: the last suspension of that run is the loader's, not the module's. The
   // first few suspensions of the main flow are checked for a module's top level, which is main.
-  if (st.topLevelChecks > 0 && r.ctx === rt.rootCtx) {
+  // A top-level await is never a `.then`: one made below the top level (inside a call it made)
+  // is that call's, not the top level's suspension.
+  if (st.topLevelChecks > 0 && r.ctx === rt.rootCtx && !isThen) {
     st.topLevelChecks--;
     if (r.topLevel < 0 && atModuleTopLevel(onInit)) r.topLevel = j;
   }

@@ -95,7 +95,7 @@ const PATTERNS = [
     example: 'producer-consumer-forgotten-close.ts',
     kind: 'blocked-forever',
     pattern: 'no-sender',
-    fix: blockedForeverWords.channelRecv('jobs')[1],
+    fix: blockedForeverWords.channelRecv('jobs', [])[1],
   },
   {
     example: 'lock-left-held.ts',

@@ -136,6 +136,23 @@ function flowsOf(report: Report): string[] {
   return [...new Set(report.timeline.lanes.map((l) => l.name))].sort();
 }
 
+describe('identity at a module top level', () => {
+  test("every operation of the top level, across its awaits, is main's", async () => {
+    // A `.then` the probe makes below the top level used to be taken for the top level's own
+    // await, and everything after the first send became "flow #1".
+    const { code, stdout, stderr } = await runLockscope([
+      'run',
+      '--json',
+      'test/fixtures/identity/top-level.ts',
+    ]);
+    const report = JSON.parse(stdout) as Report;
+    assert.deepEqual(flowsOf(report), ['consumer', 'main']);
+    assert.deepEqual(report.findings, []);
+    assert.match(stderr, /total 10/);
+    assert.equal(code, 0);
+  });
+});
+
 describe('identity shapes: correct programs', { concurrency: 2 }, () => {
   for (const [shape, expected] of Object.entries(correct)) {
     test(`${shape}: ${expected.flows.join(', ')}; nothing reported`, async () => {

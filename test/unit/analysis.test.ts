@@ -168,6 +168,65 @@ describe('blocked-forever', () => {
     );
   });
 
+  // The producer sent everything and joins its consumer; nobody closed the channel.
+  const forgottenClose = (): TraceBuilder =>
+    new TraceBuilder()
+      .task(1, 'producer')
+      .task(2, 'consumer')
+      .resource(11, 'channel', 'jobs', undefined, 2)
+      .resource(12, 'task', 'consumer')
+      .site(20)
+      .site(25)
+      .site(30)
+      .ev(0, 'send', 1, 11, 20)
+      .ev(1, 'receive', 2, 11, 25)
+      .ev(2, 'wait', 2, 11, 25, 1)
+      .ev(3, 'join', 1, 12, 30, 0, 2);
+
+  test('a sender that joins its receiver over an open channel is a forgotten close, not a cycle', () => {
+    const all = findings(forgottenClose().idle(100));
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.pattern, f.tasks.map((t) => t.name)]),
+      [['blocked-forever', 'no-sender', ['consumer']]],
+    );
+    const [f] = all;
+    assert.match(f!.message, /producer, which sent to it, waits for consumer to finish/);
+    // The consumer's receive, and the producer's join: where the close belongs.
+    assert.deepEqual(
+      f!.sites.map((s) => [s.line, s.act]),
+      [
+        [25, 'waits'],
+        [30, 'waits'],
+      ],
+    );
+  });
+
+  test('a sender that waits for a lock its receiver holds is a deadlock through the channel', () => {
+    const b = new TraceBuilder()
+      .task(1, 'producer')
+      .task(2, 'consumer')
+      .resource(11, 'channel', 'jobs', undefined, 2)
+      .resource(13, 'mutex', 'table')
+      .site(20)
+      .site(25)
+      .site(27)
+      .site(31)
+      .ev(0, 'send', 1, 11, 20)
+      .ev(1, 'receive', 2, 11, 25)
+      .ev(2, 'acquired', 2, 13, 27)
+      .ev(3, 'wait', 2, 11, 25, 1)
+      .ev(4, 'request', 1, 13, 31)
+      .idle(100);
+    const all = findings(b);
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['deadlock'],
+    );
+    const signal = all[0]!.sites.find((s) => s.act === 'signals');
+    assert.equal(signal?.line, 20);
+    assert.equal(signal?.role, 'producer sent to jobs');
+  });
+
   test('waiters woken before idle are not reported', () => {
     assert.deepEqual(
       kinds(consumer().ev(4, 'close', 1, 11).ev(5, 'receive', 2, 11, 25, -1).idle(9)),

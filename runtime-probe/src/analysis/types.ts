@@ -80,7 +80,9 @@ export type UncertaintyReason = (typeof UNCERTAINTY_REASONS)[number];
  * - `takes-first`, `takes-then`: the outer and inner acquisitions of a lock-order edge;
  * - `misuse`: the misused call (double release, release by a non-owner, ...);
  * - `acquires`: an acquisition site, in statistics and time lines;
- * - `left-held`: where a holder acquired a lock in a function that returned without releasing it.
+ * - `left-held`: where a holder acquired a lock in a function that returned without releasing it;
+ * - `signals`: where a task a waiter counts on to wake it last signalled the resource (sent to
+ *   or received from a channel, notified a condition, set an event, arrived at a barrier).
  */
 export type SiteAct =
   | 'waits'
@@ -91,7 +93,8 @@ export type SiteAct =
   | 'takes-then'
   | 'misuse'
   | 'acquires'
-  | 'left-held';
+  | 'left-held'
+  | 'signals';
 
 export interface SiteRef {
   file: string;

@@ -10,6 +10,11 @@ export function isWaiting(t: TaskState): boolean {
   return t.blocked && !t.ended;
 }
 
+/** A task waiting for another to end (a join, and nothing else), which signals nothing until then. */
+export function waitsToJoin(t: TaskState): boolean {
+  return isWaiting(t) && t.waitRes?.role === Role.Join && !t.waitAlso;
+}
+
 /**
  * The tasks that `t` waits for. With `definite`, only waits that cannot end unless those tasks
  * move: a lock's holders, a joined task. Otherwise also the likely wakers of permits and
@@ -43,11 +48,17 @@ function wakers(
       return definite ? [] : r.holders.keys();
     case Role.Signal: {
       if (definite) return [];
-      const candidates = (dir === WAIT_SEND ? r.receivers : r.signallers).keys();
-      // Parties already waiting at a barrier have arrived: only one that has not can let it
-      // pass, so a barrier short of a party is blocked forever, not a cycle of its parties.
-      if (r.kind !== 'barrier' && r.kind !== 'shared-barrier') return candidates;
-      return [...candidates].filter((c) => !r.waiters.has(c));
+      // A signaller that now waits for a task to end has done its part: a producer that sent
+      // everything and joins its consumer over a channel nobody closed is a forgotten close,
+      // not a cycle through the producer. Parties already waiting at a barrier have arrived:
+      // only one that has not can let it pass, so a barrier short of a party is blocked
+      // forever, not a cycle of its parties.
+      const barrier = r.kind === 'barrier' || r.kind === 'shared-barrier';
+      const out: TaskState[] = [];
+      for (const c of (dir === WAIT_SEND ? r.receivers : r.signallers).keys()) {
+        if (!waitsToJoin(c) && !(barrier && r.waiters.has(c))) out.push(c);
+      }
+      return out;
     }
   }
 }

@@ -55,6 +55,24 @@ export const deadlockWords = {
   },
 };
 
+/** A task that signalled a resource before and now waits for `joins` to end. */
+export interface Parked {
+  name: string;
+  joins: string;
+}
+
+/**
+ * "is left to <act>", or, when the tasks that did it before now wait for others to end, "will
+ * <act> again: main, which <did>, waits for consumer to finish".
+ */
+function leftOrParked(parked: readonly Parked[], act: string, did: string): string {
+  if (!parked.length) return `is left to ${act}`;
+  const each = parked.map(
+    (p) => `${p.name}, which ${did}, waits for ${p.joins || 'a task'} to finish`,
+  );
+  return `will ${act} again: ${each.join('; ')}`;
+}
+
 /** Why a task is blocked forever and what to do, by the kind of resource it waits on. */
 export const blockedForeverWords = {
   title: (tasks: number, res: string, pattern?: FindingPattern): string =>
@@ -67,16 +85,19 @@ export const blockedForeverWords = {
   message: (who: readonly string[], why: string): string =>
     `Blocked forever: ${list(who)} ${plural(who.length, 'waits', 'wait')} ${why}. The program ` +
     `went idle with ${plural(who.length, 'it', 'them')} still waiting.`,
-  channelSend: (res: string): [string, string] => [
-    `to send on ${res}, and no task is left to receive`,
+  channelSend: (res: string, parked: readonly Parked[]): [string, string] => [
+    `to send on ${res}, and no task ${leftOrParked(parked, 'receive from it', 'received from it')}`,
     'Make sure a consumer keeps receiving until the producers are done, or give the channel room.',
   ],
-  channelRecv: (res: string): [string, string] => [
-    `to receive from ${res}, and no task is left to send to it or close it`,
-    'Close the channel when the producers are done (channel.close()), so that receivers finish.',
+  channelRecv: (res: string, parked: readonly Parked[]): [string, string] => [
+    `to receive from ${res}, and no task ${leftOrParked(parked, 'send to it or close it', 'sent to it')}`,
+    parked.length
+      ? 'Close the channel when the producers are done (channel.close()), before waiting for ' +
+        'the tasks that receive from it.'
+      : 'Close the channel when the producers are done (channel.close()), so that receivers finish.',
   ],
-  condition: (res: string): [string, string] => [
-    `on ${res}, and no task is left to notify it`,
+  condition: (res: string, parked: readonly Parked[]): [string, string] => [
+    `on ${res}, and no task ${leftOrParked(parked, 'notify it', 'notified it')}`,
     'Notify after every change of the state the waiters check, and wait with waitFor(predicate).',
   ],
   barrier: (
@@ -90,8 +111,8 @@ export const blockedForeverWords = {
       : `at ${res}, and the other parties will never arrive`,
     'Make every party reach the barrier in each phase, or break it with abort() when one leaves.',
   ],
-  event: (res: string): [string, string] => [
-    `for ${res}, and no task is left to set it`,
+  event: (res: string, parked: readonly Parked[]): [string, string] => [
+    `for ${res}, and no task ${leftOrParked(parked, 'set it', 'set it before')}`,
     'Set the event on every path, including errors, or wait with a timeout.',
   ],
   waitGroup: (res: string): [string, string] => [
@@ -318,6 +339,17 @@ export const siteWords = {
   acquiredFor: (task: string, res: string, mode: 'reading' | 'writing'): string =>
     `${task} acquired ${res} for ${mode} here`,
   acquired: (task: string, res: string): string => `${task} acquired ${res}`,
+  /** The last signal of a task the waiter counts on; `toSend`: the waiter waits to send. */
+  signalled: (task: string, res: string, kind: string, toSend: boolean): string =>
+    kind === 'channel'
+      ? `${task} ${toSend ? 'received from' : 'sent to'} ${res}`
+      : kind === 'condition' || kind === 'shared-condition'
+        ? `${task} notified ${res}`
+        : kind === 'event'
+          ? `${task} set ${res}`
+          : kind === 'barrier' || kind === 'shared-barrier'
+            ? `${task} arrived at ${res}`
+            : `${task} signalled ${res}`,
   acquiredHere: (task: string, res: string): string => `${task} acquired ${res} here`,
   neverReleased: (task: string, res: string): string =>
     `${task} acquired ${res} here and never released it`,

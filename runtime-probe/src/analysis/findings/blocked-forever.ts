@@ -5,7 +5,8 @@
 import { blockedForeverWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
 import { WAIT_SEND } from '../../protocol.js';
-import { type ResourceState, type TaskState } from '../model.js';
+import { Role, type ResourceState, type TaskState } from '../model.js';
+import { waitsToJoin } from '../waitfor.js';
 import type { FindingPattern } from '../types.js';
 
 export function reportBlockedForever(
@@ -14,12 +15,19 @@ export function reportBlockedForever(
   tasks: TaskState[],
   at: number,
 ): void {
-  const [why, fix] = reasonFor(r, tasks[0]!.waitDir);
-  const pattern = patternOf(r, tasks[0]!.waitDir);
+  const dir = tasks[0]!.waitDir;
+  const parked = parkedSignallers(r, dir);
+  const [why, fix] = reasonFor(r, dir, parked);
+  const pattern = patternOf(r, dir);
   for (const t of tasks) t.explained = true;
   const sites = tasks.map((t) =>
     ctx.site(t.proc, t.waitSite, 'waits', siteWords.waitsOn(t.name, r.name)),
   );
+  // Where a signaller that would have woken them waits for a task to end: often the line
+  // before which the channel should have been closed.
+  for (const p of parked) {
+    sites.push(ctx.site(p.proc, p.waitSite, 'waits', siteWords.waitsFor(p.name, p.waitRes!.name)));
+  }
   for (const [h, hold] of r.holders) {
     sites.push(ctx.site(h.proc, hold.site, 'acquired', siteWords.acquired(h.name, r.name)));
   }
@@ -57,16 +65,26 @@ function patternOf(r: ResourceState, dir: number): FindingPattern | undefined {
   }
 }
 
+/**
+ * The tasks that signalled `r` before (sent to it, in direction `dir`, for a channel) and now
+ * wait for a task to end, which the wait-for graph does not count as its wakers.
+ */
+function parkedSignallers(r: ResourceState, dir: number): TaskState[] {
+  if (r.role !== Role.Signal || r.kind === 'barrier' || r.kind === 'shared-barrier') return [];
+  return [...(dir === WAIT_SEND ? r.receivers : r.signallers).keys()].filter(waitsToJoin);
+}
+
 /** Why the waiters on `r` can never be woken, and what to do, by the kind of resource. */
-function reasonFor(r: ResourceState, dir: number): [string, string] {
+function reasonFor(r: ResourceState, dir: number, parked: readonly TaskState[]): [string, string] {
+  const joins = parked.map((p) => ({ name: p.name, joins: p.joinTarget?.name ?? '' }));
   switch (r.kind) {
     case 'channel':
       return dir === WAIT_SEND
-        ? blockedForeverWords.channelSend(r.name)
-        : blockedForeverWords.channelRecv(r.name);
+        ? blockedForeverWords.channelSend(r.name, joins)
+        : blockedForeverWords.channelRecv(r.name, joins);
     case 'condition':
     case 'shared-condition':
-      return blockedForeverWords.condition(r.name);
+      return blockedForeverWords.condition(r.name, joins);
     case 'barrier':
     case 'shared-barrier':
       // The parties that arrived in earlier phases and not in this one are the missing ones.
@@ -75,7 +93,7 @@ function reasonFor(r: ResourceState, dir: number): [string, string] {
         [...r.signallers.keys()].filter((s) => !r.waiters.has(s)),
       );
     case 'event':
-      return blockedForeverWords.event(r.name);
+      return blockedForeverWords.event(r.name, joins);
     case 'waitgroup':
       return blockedForeverWords.waitGroup(r.name);
     case 'task':

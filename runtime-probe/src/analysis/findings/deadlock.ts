@@ -5,6 +5,7 @@ import { deadlockWords, leftHeldWords, selfDeadlockWords, siteWords } from '../w
 import { leftHeldBy } from './left-held.js';
 import type { FindingContext } from './context.js';
 import type { SiteRef, CycleEdge } from '../types.js';
+import { WAIT_SEND } from '../../protocol.js';
 import { Role, lastSite, names, type ResourceState, type TaskState } from '../model.js';
 
 /**
@@ -70,15 +71,18 @@ export function reportDeadlock(
       'waits',
       siteWords.waitsFor(from.name, r.name),
     );
+    const signal = r.role === Role.Signal;
     const held = ctx.site(
       to.proc,
       holdSite,
-      queued ? 'waits' : leftBy ? 'left-held' : 'acquired',
+      queued ? 'waits' : leftBy ? 'left-held' : signal ? 'signals' : 'acquired',
       queued
         ? siteWords.waitsFor(to.name, r.name)
         : leftBy
           ? leftHeldWords.site(to.name, r.name, leftBy)
-          : siteWords.acquired(to.name, r.name),
+          : signal
+            ? siteWords.signalled(to.name, r.name, r.kind, from.waitDir === WAIT_SEND)
+            : siteWords.acquired(to.name, r.name),
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
     sites.push(waitSite, held);
