@@ -224,6 +224,7 @@ export class SharedMutex extends SharedPrimitive {
       const flow = currentFlow();
       return this.#granted(flow, siteForBlocking(), false);
     }
+    if (options === undefined && !rt.recording && !rt.config.failFast) return this.#waitQuietly();
     // The thread is blocked until this returns, so nothing can start a recording meanwhile:
     // without one (and without fail-fast, whose refusal names the actor), the actor is a name
     // nobody will read, and the identity work is skipped.
@@ -251,6 +252,20 @@ export class SharedMutex extends SharedPrimitive {
       }
     } finally {
       if (judged) publishWait(this.#tag, 0);
+    }
+  }
+
+  /**
+   * A contended acquisition nobody records or judges, with no timeout: nothing to say before or
+   * after the wait, so the loop is the lock word's alone, as short as the baseline's.
+   */
+  #waitQuietly(): SharedGuard {
+    const flow = rt.mainFlow;
+    for (;;) {
+      const taken = this.#trySlow(flow, 0);
+      if (taken) return this.#granted(flow, 0, taken === TAKEN_DIED);
+      // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
+      Atomics.wait(this.words, STATE, this.#seen, LOOK_AGAIN_MS);
     }
   }
 
