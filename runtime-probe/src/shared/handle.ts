@@ -124,3 +124,9 @@ export abstract class SharedPrimitive {
 export function requestOp(options: BlockOptions | undefined): OpCode {
   return isBounded(options) ? Op.requestBounded : Op.request;
 }
+
+/** A SharedMutex handle's `onOwnerDead` policy; anything but `error` recovers. */
+export function ownerDeadPolicy(handle: SharedHandle): 'recover' | 'error' {
+  const policy = (handle as SharedHandle & { onOwnerDead?: unknown }).onOwnerDead;
+  return policy === 'error' ? 'error' : 'recover';
+}

@@ -13,7 +13,7 @@ import {
   type ResourceOptions,
 } from '../sync.js';
 import { alreadyAborted, checkOptions, isBounded, type BlockOptions } from '../waiting.js';
-import { requestOp } from './handle.js';
+import { ownerDeadPolicy, requestOp } from './handle.js';
 import { abortErrorFor } from '../errors.js';
 import {
   isHandle,
@@ -103,7 +103,7 @@ export class SharedMutex extends SharedPrimitive {
     super('shared-mutex', WORDS, handle);
     this.resource = sharedResource('shared-mutex', options, handle);
     rememberSharedLock(this);
-    this.onOwnerDead = options?.onOwnerDead ?? (handle ? readPolicy(handle) : 'recover');
+    this.onOwnerDead = options?.onOwnerDead ?? (handle ? ownerDeadPolicy(handle) : 'recover');
     if (this.onOwnerDead !== 'recover' && this.onOwnerDead !== 'error') {
       throw new TypeError(`SharedMutex: onOwnerDead must be "recover" or "error"`);
     }
@@ -224,7 +224,14 @@ export class SharedMutex extends SharedPrimitive {
       const flow = currentFlow();
       return this.#granted(flow, siteForBlocking(), false);
     }
-    if (options === undefined && !rt.recording && !rt.config.failFast) return this.#waitQuietly();
+    if (options === undefined && !rt.recording && !rt.config.failFast) {
+      // Nobody records or judges this wait and it has no deadline: the lock word's loop alone.
+      for (;;) {
+        const taken = this.#trySlow(rt.mainFlow, 0);
+        if (taken) return this.#granted(rt.mainFlow, 0, taken === TAKEN_DIED);
+        Atomics.wait(this.words, STATE, this.#seen, LOOK_AGAIN_MS);
+      }
+    }
     // The thread is blocked until this returns, so nothing can start a recording meanwhile:
     // without one (and without fail-fast, whose refusal names the actor), the actor is a name
     // nobody will read, and the identity work is skipped.
@@ -252,20 +259,6 @@ export class SharedMutex extends SharedPrimitive {
       }
     } finally {
       if (judged) publishWait(this.#tag, 0);
-    }
-  }
-
-  /**
-   * A contended acquisition nobody records or judges, with no timeout: nothing to say before or
-   * after the wait, so the loop is the lock word's alone, as short as the baseline's.
-   */
-  #waitQuietly(): SharedGuard {
-    const flow = rt.mainFlow;
-    for (;;) {
-      const taken = this.#trySlow(flow, 0);
-      if (taken) return this.#granted(flow, 0, taken === TAKEN_DIED);
-      // Bounded, to look again whether the holder's thread has ended (see lifetimes.ts).
-      Atomics.wait(this.words, STATE, this.#seen, LOOK_AGAIN_MS);
     }
   }
 
@@ -501,9 +494,4 @@ export class SharedMutex extends SharedPrimitive {
     // thread was marked ended (an `exit` listener that runs after that one releases late), and
     // it must not be taken from whoever holds it now.
   }
-}
-
-function readPolicy(handle: SharedHandle): 'recover' | 'error' {
-  const policy = (handle as SharedHandle & { onOwnerDead?: unknown }).onOwnerDead;
-  return policy === 'error' ? 'error' : 'recover';
 }
