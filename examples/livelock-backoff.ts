@@ -19,6 +19,7 @@ import { Mutex, sleep, spawn } from 'lockscope';
 const MAX_ATTEMPTS = 30;
 const WORK_MS = 2;
 const BASE_BACKOFF_MS = 10;
+const MAX_BACKOFF_MS = 1000;
 
 const accountA = new Mutex({ name: 'account A' });
 const accountB = new Mutex({ name: 'account B' });
@@ -43,8 +44,9 @@ async function transfer(from: Mutex, to: Mutex, random: () => number): Promise<n
       await sleep(WORK_MS); // undo the debit, then let go of the source
       void source;
     }
-    // The fix: a random wait, from a range that doubles with every failed attempt.
-    await sleep(Math.round(BASE_BACKOFF_MS * 2 ** attempt * random()));
+    // The fix: a random wait, from a range that doubles with every failed attempt, up to a cap
+    // (uncapped, 2^attempt overflows any timer long before the last attempt).
+    await sleep(Math.round(Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) * random()));
   }
   return undefined;
 }

@@ -28,7 +28,7 @@ import {
 import { traceLines, TraceFileError } from './trace-file.js';
 import { LineWriter, writeAllSync, writeStdout } from './line-writer.js';
 import { rerunWithTraceHeap } from './trace-heap.js';
-import { FINDING_KINDS, type Finding, type FindingKind } from './analysis/types.js';
+import { FINDING_KINDS, type Finding } from './analysis/types.js';
 import { startCollector } from './collector.js';
 import { EventFormatter } from './format.js';
 import { loadRenderer, PAGE_INTERVALS, writeHtml } from './report/html.js';
@@ -38,6 +38,15 @@ import { moduleDir } from './module-dir.js';
 import { TYPESCRIPT_FILE, typeScriptLoader } from './typescript-runner.js';
 import { PROBE_VERSION } from './runtime.js';
 import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
+import { EXPLORE_OPTIONS, EXPLORE_USAGE, exploreCommand, replayCommand } from './cli-explore.js';
+import {
+  parseFailOn,
+  positiveNumber,
+  Refusal,
+  timeoutSeconds,
+  UsageError,
+  wholeNumber,
+} from './cli-options.js';
 
 const USAGE = `Usage:
   lockscope run [options] <program.ts|program.js> [-- args...]
@@ -47,6 +56,7 @@ const USAGE = `Usage:
       Analyses a trace recorded with LOCKSCOPE_TRACE=trace.jsonl.
   lockscope events <trace.jsonl>
       Prints a recorded trace, one readable line per event.
+${EXPLORE_USAGE}
 
 Options for run and report:
   --json                 print the report as JSON on stdout (the program's output goes to stderr)
@@ -67,11 +77,6 @@ Options for run and report:
 ${EXIT_TABLE}
 
 Finding kinds: ${FINDING_KINDS.join(', ')}.`;
-
-class UsageError extends Error {}
-
-/** A problem that is not the user's command line: exit 2 with the message, without the usage. */
-class Refusal extends Error {}
 
 interface Common {
   json: boolean;
@@ -101,48 +106,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'fail-fast': { type: 'boolean' },
   'no-color': { type: 'boolean' },
+  ...EXPLORE_OPTIONS,
 } as const;
-
-function positiveNumber(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`--${name} must be a positive number, got "${value}"`);
-  }
-  return n;
-}
-
-function wholeNumber(name: string, value: string | undefined): number | undefined {
-  const n = positiveNumber(name, value);
-  if (n !== undefined && !Number.isInteger(n)) {
-    throw new UsageError(`--${name} must be a whole number, got "${value}"`);
-  }
-  return n;
-}
-
-/** Timers cannot wait longer than 2^31 - 1 ms; a longer --timeout would fire at once. */
-function timeoutSeconds(value: string | undefined): number | undefined {
-  const s = positiveNumber('timeout', value);
-  if (s !== undefined && s * 1000 > 0x7fffffff) {
-    throw new UsageError(`--timeout must be at most ${Math.floor(0x7fffffff / 1000)} seconds`);
-  }
-  return s;
-}
-
-function parseFailOn(value: string | undefined): Common['failOn'] {
-  if (value === undefined) return undefined;
-  if (value === 'none') return () => false;
-  const kinds = value.split(',').map((k) => k.trim());
-  for (const k of kinds) {
-    if (!(FINDING_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(
-        `--fail-on: unknown finding kind "${k}"; the kinds are ${FINDING_KINDS.join(', ')}, or none`,
-      );
-    }
-  }
-  const set = new Set(kinds as FindingKind[]);
-  return (f) => set.has(f.kind);
-}
 
 function printEvents(file: string): number {
   const fmt = new EventFormatter({ cwd: process.cwd() });
@@ -444,6 +409,27 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       if (rest.length < 1) throw new UsageError('run needs the program to run');
       return run(rest[0]!, [...rest.slice(1), ...theirs], common);
+    case 'explore':
+    case 'replay': {
+      const cli = {
+        values,
+        analysis: common.analysis,
+        failOn: common.failOn,
+        timeout: common.timeout,
+        finish: (analyzer: Analyzer, failed: string | undefined) =>
+          finish(analyzer, common, failed),
+        usage: (message: string) => new UsageError(message),
+        refusal: (message: string) => new Refusal(message),
+      };
+      if (command === 'explore') {
+        if (rest.length !== 1) throw new UsageError('explore takes exactly one program');
+        return exploreCommand(rest[0]!, theirs, cli);
+      }
+      if (rest.length < 1 || rest.length > 2) {
+        throw new UsageError('replay takes a program and a schedule file');
+      }
+      return replayCommand(rest[0]!, rest[1], theirs, cli);
+    }
     case undefined:
       throw new UsageError('no command given');
     default:

@@ -14,7 +14,8 @@ import { recordQuietly } from './recorder.js';
 import { Op } from './sync.js';
 
 const registry = new FinalizationRegistry<number>((id) => {
-  if (rt.recording) recordQuietly(Op.collected, rt.mainFlow, id);
+  // Under `lockscope explore` each run has an analysis of its own, which need not forget.
+  if (rt.recording && rt.explore === undefined) recordQuietly(Op.collected, rt.mainFlow, id);
 });
 
 /** Watches `res` for collection, once. */

@@ -8,6 +8,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { idOf, type Message } from './protocol.js';
+import type { ExploreHooks } from './explore/hooks.js';
 
 export const PROBE_VERSION = '0.1.0';
 
@@ -199,6 +200,8 @@ export interface Runtime {
    * `recording` or `config` on the hot path into a hash lookup.
    */
   states: Map<string, unknown>;
+  /** The controlled scheduler while `lockscope explore` runs the program (explore/hooks.ts). */
+  explore: ExploreHooks | undefined;
 }
 
 // v2: the shared states moved into `states`; a v1 runtime of an older build is not this one.
@@ -246,6 +249,7 @@ function createRuntime(): Runtime {
     lastIdleProduced: -1,
     startTs: performance.timeOrigin + performance.now(),
     states: new Map(),
+    explore: undefined,
   };
   mainFlow.id = newId(rt);
   return rt;

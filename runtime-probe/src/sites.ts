@@ -172,6 +172,14 @@ function loadMap(file: string): SourceMap | null {
   return map;
 }
 
+/**
+ * Gives the source map of code the probe cannot find one for by its file name: a program that
+ * `lockscope explore` bundled and compiled under a name of its own.
+ */
+export function registerSourceMap(file: string, map: SourceMap): void {
+  state.maps.set(file, map);
+}
+
 /** Reads a `//# sourceMappingURL=` comment (inline data URL or a file beside the script). */
 function readMapComment(path: string): SourceMap | null {
   let text: string;
@@ -261,6 +269,13 @@ function intern(frame: NodeJS.CallSite): number {
  * internals) are skipped, so the site is the user's line that called the primitive.
  */
 export function captureSite(): number {
+  // A call resumed after its gate under the scheduler: its site was taken at the call.
+  const explore = rt.explore;
+  if (explore !== undefined && explore.site !== 0) {
+    const site = explore.site;
+    explore.site = 0;
+    return site;
+  }
   const depth = rt.config.stackDepth;
   const library = hasLibrary();
   const frames = callSites(depth + 10 + (library ? LIBRARY_FRAMES : 0), captureSite);

@@ -6,6 +6,7 @@
 import { AbortError, TimeoutError, abortErrorFor } from './errors.js';
 import type { Flow, ResourceRec } from './runtime.js';
 import { Op, sync } from './sync.js';
+import { startTimeout } from './explore/hooks.js';
 
 /** The longest delay a Node timer supports; a longer timeout is treated as no timeout. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -55,7 +56,7 @@ export class Waiter<T, D = undefined> {
   done = false;
   private resolveFn: ((value: T) => void) | undefined;
   private rejectFn: ((reason: unknown) => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTimer: (() => void) | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
 
@@ -83,13 +84,13 @@ export class Waiter<T, D = undefined> {
     });
     const timeout = options?.timeout;
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
-      this.timer = setTimeout(() => {
+      this.cancelTimer = startTimeout(this.flow, this.site, timeout, () => {
         if (this.done) return;
         this.finish();
         sync(Op.timeout, this.flow, res, this.site, timeout);
         this.rejectFn!(new TimeoutError(`${what} timed out after ${timeout} ms`, timeout));
         giveUp?.(this, 'timeout');
-      }, timeout);
+      });
     }
     const signal = options?.signal;
     if (signal) {
@@ -110,7 +111,7 @@ export class Waiter<T, D = undefined> {
     this.done = true;
     this.flow.blocked = false;
     this.list?.remove(this);
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelTimer?.();
     if (this.signal && this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
   }
 

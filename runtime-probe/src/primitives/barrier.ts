@@ -4,6 +4,7 @@ import { Op, newResource, siteForBlocking, sync, type ResourceOptions } from '..
 import { alreadyAborted, checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block } from './begin.js';
 import { Queued } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /** Options of a Barrier. */
 export interface BarrierOptions extends ResourceOptions {
@@ -51,6 +52,7 @@ export class Barrier extends Queued<number, number> {
   wait(options?: BlockOptions): Promise<number> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);
+    if (mustGate()) return gated(this.resource, 'wait', () => this.wait(options));
     const flow = currentFlow();
     const site = siteForBlocking();
     if (this.#broken) {

@@ -6,6 +6,7 @@ import { WAIT_RECV, WAIT_SEND } from '../protocol.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Primitive } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /**
  * What a receive gives: Go's comma-ok. `ok` is false only when the channel is closed and drained
@@ -222,6 +223,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
    */
   send(value: T, options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.send()`);
+    if (mustGate()) return gated(this.resource, 'send', () => this.send(value, options));
     const flow = currentFlow();
     const ready = this.canSend();
     const site = siteFor(this.resource, flow, !ready);
@@ -241,6 +243,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
    */
   recv(options?: BlockOptions): Promise<RecvResult<T>> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.recv()`);
+    if (mustGate()) return gated(this.resource, 'recv', () => this.recv(options));
     const flow = currentFlow();
     const ready = this.canRecv();
     const site = siteFor(this.resource, flow, !ready);

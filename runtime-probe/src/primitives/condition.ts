@@ -11,6 +11,7 @@ import {
 } from '../waiting.js';
 import type { Mutex } from './mutex.js';
 import { Queued } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /**
  * A condition variable bound to a Mutex (a monitor). `wait()` releases the mutex, waits for a
@@ -60,6 +61,7 @@ export class Condition extends Queued<void, undefined> {
   async wait(options?: BlockOptions): Promise<void> {
     const what = `${this.resource.name}.wait()`;
     if (options !== undefined) checkOptions(options, what);
+    if (mustGate()) return gated(this.resource, 'wait', () => this.wait(options));
     const flow = currentFlow();
     const site = siteForBlocking();
     this.#checkHeld(flow, what);

@@ -3,6 +3,7 @@ import { Op, newResource, siteFor, siteForOther, sync, type ResourceOptions } fr
 import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Queued } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /** A flag tasks can wait for (Python's threading.Event). */
 export class Event extends Queued<void, undefined> {
@@ -37,6 +38,7 @@ export class Event extends Queued<void, undefined> {
   /** Resolves once the flag is set (at once if it is). */
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
+    if (mustGate()) return gated(this.resource, 'wait', () => this.wait(options));
     const flow = currentFlow();
     const site = siteFor(this.resource, flow, !this.#set);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');

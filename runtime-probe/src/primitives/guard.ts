@@ -40,9 +40,13 @@ export interface Releasable {
 interface Collected {
   res: ResourceRec;
   hold: Hold;
+  /** The run of `lockscope explore` it was held in (0 outside one). */
+  run: number;
 }
 
-const registry = new FinalizationRegistry<Collected>(({ res, hold }) => {
+const registry = new FinalizationRegistry<Collected>(({ res, hold, run }) => {
+  // A guard of an earlier run of `lockscope explore`: that run is over.
+  if (run !== (rt.explore?.run ?? 0)) return;
   if (!hold.released) sync(Op.guardCollected, hold.flow, res, hold.site, hold.n);
 });
 
@@ -100,7 +104,7 @@ export class Guard implements Disposable {
     const hold = this.#hold;
     if (hold.released) return;
     hold.watched = true;
-    registry.register(this, { res: this.#owner.resource, hold }, hold);
+    registry.register(this, { res: this.#owner.resource, hold, run: rt.explore?.run ?? 0 }, hold);
   }
 
   /** True until this guard has been released. */

@@ -18,6 +18,7 @@ import { type Blocker } from './fail-fast.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { whenDecided } from '../runs.js';
 import { ExclusiveLock } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /** The guard a Mutex grants: `release()` it, or let `using` release it. */
 export type MutexGuard = Guard;
@@ -54,6 +55,7 @@ export class Mutex extends ExclusiveLock {
    */
   acquire(options?: BlockOptions): Promise<MutexGuard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
+    if (mustGate()) return gated(this.resource, 'acquire', () => this.acquire(options));
     const flow = currentFlow();
     const free = this.#holder === undefined && this.waiters.size === 0;
     const site = siteFor(this.resource, flow, !free);

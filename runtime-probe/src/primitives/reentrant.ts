@@ -16,6 +16,7 @@ import { type Blocker } from './fail-fast.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { probeMicrotask } from '../runs.js';
 import { ExclusiveLock } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /**
  * A re-entrant mutex (Python's RLock): the task that holds it may acquire it again, and it is
@@ -55,6 +56,7 @@ export class ReentrantMutex extends ExclusiveLock {
    */
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
+    if (mustGate()) return gated(this.resource, 'acquire', () => this.acquire(options));
     const flow = currentFlow();
     // A re-entry captures too: its flow holds a lock (see siteFor).
     const site = siteFor(this.resource, flow, this.#owner !== undefined || this.waiters.size > 0);

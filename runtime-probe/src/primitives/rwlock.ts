@@ -15,6 +15,7 @@ import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { judgeWait, type Blocker } from './fail-fast.js';
 import { Queued } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 const READ = 1;
 const WRITE = 2;
@@ -77,6 +78,7 @@ export class RWLock extends Queued<Hold, Hold> {
    * TimeoutError or AbortError per `options`, and under fail-fast with a DeadlockError.
    */
   read(options?: BlockOptions): Promise<Guard> {
+    if (mustGate()) return gated(this.resource, 'read', () => this.read(options));
     return this.#acquire(READ, options);
   }
 
@@ -85,6 +87,7 @@ export class RWLock extends Queued<Hold, Hold> {
    * read hold this way waits forever: release the read hold first.
    */
   write(options?: BlockOptions): Promise<Guard> {
+    if (mustGate()) return gated(this.resource, 'write', () => this.write(options));
     return this.#acquire(WRITE, options);
   }
 

@@ -10,6 +10,7 @@ import {
   type Waiter,
 } from '../waiting.js';
 import type { Channel, RecvResult, SelectCaseRef } from './channel.js';
+import { gated, mustGate, startTimeout } from '../explore/hooks.js';
 
 /**
  * A channel of any element type. Channel<T> is invariant in T (its waiters both take and give T),
@@ -56,6 +57,7 @@ export function select(
   // Checked as unknown: Array.isArray would narrow a readonly array to any[].
   const list: unknown = cases;
   if (!Array.isArray(list)) throw new TypeError('select(): cases must be an array');
+  if (mustGate()) return gated(undefined, 'select', () => select(cases, options));
   const flow = currentFlow();
   const site = siteForBlocking();
   const signal = options?.signal;
@@ -83,14 +85,14 @@ export function select(
   }
   return new Promise<SelectResult>((resolve, reject) => {
     const parked: Waiter<unknown, unknown>[] = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     let done = false;
     const settle = (): void => {
       done = true;
       flow.blocked = false;
       for (const w of parked) w.list?.remove(w);
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     };
     const refs: SelectCaseRef[] = cases.map((_, index) => ({
@@ -120,10 +122,8 @@ export function select(
     };
     const timeout = options?.timeout;
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
-      timer = setTimeout(
-        () =>
-          giveUp(Op.timeout, new TimeoutError(`select() timed out after ${timeout} ms`, timeout)),
-        timeout,
+      cancelTimer = startTimeout(flow, site, timeout, () =>
+        giveUp(Op.timeout, new TimeoutError(`select() timed out after ${timeout} ms`, timeout)),
       );
     }
     if (signal) {

@@ -15,6 +15,7 @@ import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Guard, RELEASE, type Hold } from './guard.js';
 import { Holdable } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /** Options of a Semaphore. */
 export interface SemaphoreOptions extends ResourceOptions {
@@ -60,6 +61,7 @@ export class Semaphore extends Holdable<Hold, Hold> {
    */
   acquire(options?: BlockOptions): Promise<Guard> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.acquire()`);
+    if (mustGate()) return gated(this.resource, 'acquire', () => this.acquire(options));
     const flow = currentFlow();
     const free = this.#permits > 0 && this.waiters.size === 0;
     const site = siteFor(this.resource, flow, !free);

@@ -13,6 +13,7 @@ import {
   isBounded,
 } from '../waiting.js';
 import { block } from './begin.js';
+import { gated, mustGate, startGate, virtualSleep } from '../explore/hooks.js';
 
 /** Whether a task still runs, or how it ended. */
 export type TaskState = 'running' | 'returned' | 'threw';
@@ -59,9 +60,13 @@ export class Task<T> {
     registerFlow(parent);
     // The peer, the parent, is filled in when the batch is encoded: the parent may still be
     // provisional (recorder.ts, `peerOf`).
-    sync(Op.taskStart, this.#flow, undefined, siteForBlocking(), 0, 0);
+    const site = siteForBlocking();
+    sync(Op.taskStart, this.#flow, undefined, site, 0, 0);
     runAs(this.#flow, async () => {
       try {
+        // Under the scheduler a task's start is a decision: it waits to be chosen.
+        const hooks = rt.explore;
+        if (hooks !== undefined) await startGate(hooks, this.#flow, this.resource, site);
         this.#end('returned', await fn(), undefined);
       } catch (err) {
         this.#end('threw', undefined, err);
@@ -101,6 +106,7 @@ export class Task<T> {
   /** Waits for the task to end; resolves to its return value or rejects with its error. */
   async join(options?: BlockOptions): Promise<T> {
     if (options !== undefined) checkOptions(options, `${this.name}.join()`);
+    if (mustGate()) return gated(this.resource, 'join', () => this.join(options));
     this.#joined = true;
     const flow = currentFlow();
     const site = siteForBlocking();
@@ -137,8 +143,9 @@ export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<v
       `sleep(): ms must be a number from 0 to ${MAX_TIMER_MS}, got ${String(ms)}`,
     );
   }
-  const flow = currentFlow();
   const signal = options?.signal;
+  if (rt.explore !== undefined) return virtualSleep(ms, signal);
+  const flow = currentFlow();
   if (signal?.aborted) return Promise.reject(abortErrorFor(signal, 'sleep()'));
   flow.blocked = true;
   return new Promise<void>((resolve, reject) => {

@@ -12,6 +12,7 @@ import {
 import { checkOptions, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Queued } from './base.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 /** Go's sync.WaitGroup: wait until a counter of outstanding work returns to zero. */
 export class WaitGroup extends Queued<void, undefined> {
@@ -54,6 +55,7 @@ export class WaitGroup extends Queued<void, undefined> {
   /** Waits until the count is 0. Rejects with a TimeoutError or AbortError per `options`. */
   wait(options?: BlockOptions): Promise<void> {
     if (options !== undefined) checkOptions(options, `${this.resource.name}.wait()`);
+    if (mustGate()) return gated(this.resource, 'wait', () => this.wait(options));
     const flow = currentFlow();
     const site = siteFor(this.resource, flow, this.#count !== 0);
     const aborted = rejectIfAborted(options, flow, this.resource, site, 'wait');

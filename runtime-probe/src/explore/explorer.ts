@@ -1,0 +1,337 @@
+/**
+ * Runs a program again and again under the controlled scheduler, one schedule a run, until a
+ * run fails (a finding that fails, an uncaught error, a failed assertion, a non-zero exit) or
+ * the runs are spent.
+ *
+ * A run: the program is evaluated afresh (explore/program.ts) as the thread's main flow, with a
+ * new Analyzer subscribed to the probe. Whenever nothing is left to run but the calls waiting at
+ * their gates and the virtual timers (a turn of the event loop after the last choice), the
+ * strategy chooses one of them. When none is left, the run is over, and the analysis judges it
+ * as a program gone idle. Real timers and I/O of the program's own are not controlled: a run
+ * waits for them (up to a limit) before it decides that nothing is left, and says it did.
+ */
+import { dirname, relative, sep } from 'node:path';
+import { Analyzer, type AnalysisOptions } from '../analysis/engine.js';
+import type { Finding, Report } from '../analysis/types.js';
+import { clock } from '../clock.js';
+import { ctxOf, resolved } from '../identity.js';
+import type { Message } from '../protocol.js';
+import { withRun } from '../runs.js';
+import { rt } from '../runtime.js';
+import { siteOf } from '../sites.js';
+import type { Program } from './program.js';
+import { Scheduler, type Pending } from './scheduler.js';
+import type { Strategy } from './strategies.js';
+import type { ScheduleStep } from './schedule.js';
+
+export interface ExploreSettings {
+  /** Timers fire in Node's order only (`ordered`), or in any order (`any`). */
+  timers: 'any' | 'ordered';
+  /** The most decisions of one run; a run that needs more is cut there and judged inconclusive. */
+  maxSteps: number;
+  /** How long a run may wait for the program's own timers and I/O, in milliseconds. */
+  realWaitMs: number;
+  analysis: Partial<AnalysisOptions>;
+  /** Which findings fail a run. */
+  fails: (f: Finding) => boolean;
+  /** The program's arguments (process.argv after its file). */
+  args: readonly string[];
+  /** Keep each run's events, by name and without times, to compare runs (`RunResult.events`). */
+  keepEvents?: boolean;
+}
+
+/** Why a run failed, if it did. */
+export type Failure =
+  | { kind: 'finding'; findings: Finding[] }
+  | { kind: 'error'; error: unknown }
+  | { kind: 'exit'; code: number };
+
+export interface RunResult {
+  steps: ScheduleStep[];
+  choices: number[];
+  analyzer: Analyzer;
+  report: Report;
+  failure: Failure | undefined;
+  /** Timers that fired before one due earlier: each needs a reordering that I/O may cause. */
+  reorderings: { fired: ScheduleStep; overtook: ScheduleStep }[];
+  /** The program's output in this run (cut at 64 KiB). */
+  output: string;
+  /** Set when the run had to wait for real timers or I/O, which the scheduler does not control. */
+  waitedForReal: boolean;
+  /** Set when the run was cut at `maxSteps`. */
+  cut: boolean;
+  /** With `keepEvents`: the run's events, one line each, by name and without times. */
+  events?: string[];
+  /** What the program used that the scheduler does not control, in words. */
+  unscheduled: string[];
+  /** Set when a replay met a decision other than the schedule's: the step and what was found. */
+  diverged: { step: number; expected: ScheduleStep | undefined; found: ScheduleStep } | undefined;
+}
+
+const OUTPUT_LIMIT = 64 * 1024;
+const SHARED_NOTE =
+  'the Shared* primitives (SharedMutex and the others), whose waits block a thread and are not scheduled';
+const THREADS_NOTE = 'worker threads, which run in parallel and are not scheduled';
+
+/** Thrown into the program by its `process.exit()` while exploring: the run ends there. */
+class ExitCalled extends Error {
+  constructor(readonly code: number) {
+    super(`process.exit(${code})`);
+  }
+}
+
+export class Explorer {
+  readonly #scheduler: Scheduler;
+  #current: { errors: unknown[]; exit: number | undefined; output: string[]; size: number } = {
+    errors: [],
+    exit: undefined,
+    output: [],
+    size: 0,
+  };
+  #restore: (() => void) | undefined;
+  /** Sites are written relative to the program's folder, so that a schedule travels. */
+  readonly #base: string;
+
+  constructor(
+    readonly program: Program,
+    readonly settings: ExploreSettings,
+  ) {
+    this.#scheduler = new Scheduler(settings.timers === 'ordered');
+    this.#base = dirname(program.file);
+  }
+
+  /** Installs the scheduler and the program's surroundings (output, errors, exit). */
+  open(): void {
+    rt.explore = this.#scheduler;
+    const argv = process.argv;
+    process.argv = [argv[0]!, this.program.file, ...this.settings.args];
+    const capture = (chunk: unknown, ...rest: unknown[]): boolean => {
+      const c = this.#current;
+      if (c.size < OUTPUT_LIMIT) c.output.push(typeof chunk === 'string' ? chunk : String(chunk));
+      c.size += typeof chunk === 'string' ? chunk.length : 0;
+      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      done?.();
+      return true;
+    };
+    const exit = (code?: number | string | null): never => {
+      const n = Number(code ?? process.exitCode ?? 0) || 0;
+      this.#current.exit ??= n;
+      throw new ExitCalled(n);
+    };
+    const restores = [
+      patch(process.stdout, 'write', capture),
+      patch(process.stderr, 'write', capture),
+      patch(process, 'exit', exit),
+    ];
+    const onError = (e: unknown): void => {
+      if (!(e instanceof ExitCalled)) this.#current.errors.push(e);
+    };
+    process.on('unhandledRejection', onError);
+    process.on('uncaughtException', onError);
+    this.#restore = () => {
+      for (const restore of restores) restore();
+      process.argv = argv;
+      process.off('unhandledRejection', onError);
+      process.off('uncaughtException', onError);
+      rt.explore = undefined;
+    };
+  }
+
+  close(): void {
+    this.#restore?.();
+    this.#restore = undefined;
+  }
+
+  /**
+   * One run under `strategy`. With `expect` (a replay), each decision is checked against the
+   * saved one; the first that differs is reported, and the run goes on with the strategy's
+   * choices.
+   */
+  async run(strategy: Strategy, expect?: readonly ScheduleStep[]): Promise<RunResult> {
+    const sched = this.#scheduler;
+    sched.reset();
+    this.#current = { errors: [], exit: undefined, output: [], size: 0 };
+    resetNames();
+    const main = rt.mainFlow;
+    main.blocked = false;
+    const analyzer = new Analyzer(this.settings.analysis);
+    const stream = {};
+    const unscheduled = new Set<string>();
+    const events = this.settings.keepEvents ? new EventLog(this.#base) : undefined;
+    const unsubscribe = this.program.probe.subscribe((m: Message) => {
+      events?.add(m);
+      if (m.t === 'resource' && m.kind.startsWith('shared-')) unscheduled.add(SHARED_NOTE);
+      if (m.t === 'task' && m.thread !== 0) unscheduled.add(THREADS_NOTE);
+      analyzer.accept(stream, m);
+    });
+    const baseline = realActivity();
+    let mainError: unknown;
+    let mainFailed = false;
+    // The program's top level is the thread's main flow, as under `lockscope run`.
+    withRun(ctxOf(main), () => {
+      void (async () => {
+        await this.program.evaluate();
+      })().catch((e: unknown) => {
+        mainFailed = true;
+        mainError = e;
+      });
+    });
+    const steps: ScheduleStep[] = [];
+    const choices: number[] = [];
+    const picked: Pending[] = [];
+    let waitedForReal = false;
+    let cut = false;
+    let diverged: RunResult['diverged'];
+    for (let step = 0; ; step++) {
+      await turn();
+      if (this.#current.exit !== undefined || this.#current.errors.length > 0 || mainFailed) break;
+      let pending = sched.choices();
+      // The program's own immediates run in the next turns.
+      for (let extra = 0; pending.length === 0 && extra < 2; extra++) {
+        await turn();
+        pending = sched.choices();
+      }
+      if (pending.length === 0) {
+        // The program's own timers and I/O are not the scheduler's: wait for them.
+        const deadline = clock.now() + this.settings.realWaitMs;
+        while (pending.length === 0 && realActivity() > baseline && clock.now() < deadline) {
+          waitedForReal = true;
+          await new Promise((r) => clock.setTimeout(r, 1));
+          await turn();
+          pending = sched.choices();
+        }
+        if (pending.length === 0) break;
+      }
+      if (step >= this.settings.maxSteps) {
+        cut = true;
+        break;
+      }
+      const index = strategy.choose({ step, flows: pending.map((p) => resolved(p.flow).id) });
+      const chosen = pending[index]!;
+      const record = describe(chosen, pending.length, this.#base);
+      const want = expect?.[step];
+      if (expect && !diverged && (!want || !sameStep(want, record))) {
+        diverged = { step, expected: want, found: record };
+      }
+      picked.push(chosen);
+      choices.push(index);
+      steps.push(record);
+      sched.turn++;
+      sched.fire(chosen);
+    }
+    this.program.probe.flushEvents();
+    // A run that ends with nothing left to run is a program gone idle; one that called
+    // process.exit() ended there, as a real process would.
+    if (this.#current.exit === undefined) analyzer.accept(stream, { t: 'idle', ts: analyzer.now });
+    unsubscribe();
+    // Flow names are complete once the run's flows were registered.
+    picked.forEach((p, i) => (steps[i]!.flow = resolved(p.flow).name));
+    const report = analyzer.report({ maxIntervals: 0 });
+    const errors = mainFailed ? [mainError, ...this.#current.errors] : this.#current.errors;
+    const error = errors.find((e) => !(e instanceof ExitCalled));
+    const exit = this.#current.exit;
+    const failing = report.findings.filter(
+      (f) => f.certainty !== 'uncertain' && this.settings.fails(f),
+    );
+    let failure: Failure | undefined;
+    if (errors.length > 0 && error !== undefined) failure = { kind: 'error', error };
+    else if (exit !== undefined && exit !== 0) failure = { kind: 'exit', code: exit };
+    else if (failing.length > 0) failure = { kind: 'finding', findings: failing };
+    return {
+      steps,
+      choices,
+      analyzer,
+      report,
+      failure,
+      reorderings: sched.reorderings.map((r) => ({
+        fired: { ...describe(r.fired, 1, this.#base), flow: resolved(r.fired.flow).name },
+        overtook: { ...describe(r.overtook, 1, this.#base), flow: resolved(r.overtook.flow).name },
+      })),
+      output: this.#current.output.join(''),
+      waitedForReal,
+      cut,
+      diverged,
+      unscheduled: [...unscheduled],
+      ...(events ? { events: events.lines } : {}),
+    };
+  }
+}
+
+/**
+ * A run's events as lines of names (task, resource, site) without ids or times, which differ
+ * from run to run even when the runs are the same. The probe's own `collected` events are left
+ * out: when the garbage collector runs is not the program's doing.
+ */
+class EventLog {
+  readonly lines: string[] = [];
+  readonly #tasks = new Map<number, string>();
+  readonly #resources = new Map<number, string>();
+  readonly #sites = new Map<number, string>();
+  constructor(private readonly base: string) {}
+  add(m: Message): void {
+    if (m.t === 'task') this.#tasks.set(m.id, m.name);
+    else if (m.t === 'resource') this.#resources.set(m.id, m.name);
+    else if (m.t === 'site') {
+      this.#sites.set(m.id, `${relative(this.base, m.file).split(sep).join('/')}:${m.line}`);
+    } else if (m.t === 'events') {
+      for (const e of m.events) {
+        if (e.op === 'collected') continue;
+        const res = e.res === undefined ? '' : (this.#resources.get(e.res) ?? '?');
+        const site = e.site ? (this.#sites.get(e.site) ?? '?') : '';
+        this.lines.push(`${this.#tasks.get(e.task) ?? '?'} ${e.op} ${res} ${site} ${e.n ?? ''}`);
+      }
+    }
+  }
+}
+
+/** Replaces `key` of `target` with `value`; returns what puts back exactly what was there. */
+function patch<T extends object>(target: T, key: keyof T & string, value: unknown): () => void {
+  const own = Object.getOwnPropertyDescriptor(target, key);
+  Object.defineProperty(target, key, { value, writable: true, configurable: true });
+  return () => {
+    if (own) Object.defineProperty(target, key, own);
+    else delete target[key];
+  };
+}
+
+/** One event-loop turn: every microtask the last choice started has run by then. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => clock.setImmediate(resolve));
+}
+
+/**
+ * Timers and I/O of the process, which the program's own add to. Immediates (the probe's own
+ * flushes among them) are left to the turns, and the terminal and closing handles are no work.
+ */
+const NO_WORK = new Set(['TTYWrap', 'Immediate', 'CloseReq']);
+function realActivity(): number {
+  let n = 0;
+  for (const kind of process.getActiveResourcesInfo()) if (!NO_WORK.has(kind)) n++;
+  return n;
+}
+
+/** Default names count from 1 again each run, so that every run names its flows alike. */
+function resetNames(): void {
+  for (const key of ['flow-names', 'resource-counters']) {
+    (rt.states.get(key) as Map<string, number> | undefined)?.clear();
+  }
+}
+
+function describe(p: Pending, of: number, base: string): ScheduleStep {
+  const site = p.site ? siteOf(p.site) : undefined;
+  const step: ScheduleStep = { of, flow: '', op: p.op };
+  if (p.res) step.resource = p.res.name;
+  if (p.due !== undefined) step.ms = p.ms;
+  if (site) step.at = `${relative(base, site.file).split(sep).join('/')}:${site.line}`;
+  return step;
+}
+
+/** Whether a decision met in a replay is the one the schedule saved (names aside). */
+function sameStep(want: ScheduleStep, found: ScheduleStep): boolean {
+  return (
+    want.of === found.of &&
+    want.op === found.op &&
+    want.resource === found.resource &&
+    want.at === found.at
+  );
+}
