@@ -22,6 +22,7 @@ import { measureSharedMutex } from './shared-mutex.js';
 import { measureAnalysisThroughput, measureCycleLatency } from './analysis.js';
 import { measureExtensionBlock } from './extension-load.js';
 import { measureWebview } from './browser.js';
+import { measureExplore } from './explore.js';
 
 interface Sample {
   nsPerOp: number;
@@ -179,6 +180,7 @@ const latency = {
 };
 const extensionLoad = await measureExtensionBlock();
 const webview = await measureWebview();
+const explore = await measureExplore();
 
 const results = {
   measuredAt: new Date().toISOString(),
@@ -246,6 +248,13 @@ const results = {
   cycle_check_latency_us_10k: round(latency.k10),
   cycle_check_latency_us_100k: round(latency.k100),
   cycle_check_latency_100k_over_1k: round(latency.k100 / latency.k1),
+  explore_philosophers_schedules_per_sec: round(explore.philosophersPerSec),
+  explore_producer_consumer_10_flows_schedules_per_sec: round(explore.producerConsumerPerSec),
+  explore_heap_growth_mib_over_10k_runs: round(explore.heapGrowthMiB),
+  explore_one_process_per_run_ms: round(explore.processPerRunMs),
+  explore_producer_consumer_speedup_over_process_per_run: round(
+    (explore.producerConsumerPerSec * explore.processPerRunMs) / 1000,
+  ),
   extension_max_block_ms: round(extensionLoad.maxBlockMs),
   extension_load_events: extensionLoad.events,
   graph_1000_nodes_fps: round(webview.graph1000Fps),
@@ -298,6 +307,9 @@ const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['cycle_check_latency_us_10k', '<=', 50_000],
   ['cycle_check_latency_us_100k', '<=', 50_000],
   ['cycle_check_latency_100k_over_1k', '<=', 5],
+  ['explore_philosophers_schedules_per_sec', '>=', 100],
+  ['explore_producer_consumer_10_flows_schedules_per_sec', '>=', 100],
+  ['explore_heap_growth_mib_over_10k_runs', '<=', 8],
   ['extension_max_block_ms', '<=', 50],
   ['graph_1000_nodes_fps', '>=', 30],
   ['stream_10k_events_per_sec_dropped_frames_pct', '<=', 5],

@@ -1,15 +1,17 @@
 /**
- * Dining philosophers without a sleep: the deadlock is there, but only in some schedules.
+ * Dining philosophers without a sleep: the deadlock is in the order of events, not in a delay.
  *
- * The same table as dining-philosophers.ts, with the sleep between the two forks taken out. Each
- * philosopher spawns as a task and eats three meals. In Node's own order the first philosopher
- * often eats before the last one has sat down, so most runs end well and the bug stays hidden.
- * It needs one particular interleaving: every philosopher holding a left fork before any takes
- * a right one. `lockscope explore` searches the schedules for it and replays the one it finds.
+ * The same table as dining-philosophers.ts, with the sleep between the two forks taken out and
+ * each philosopher spawned as a task. The sleep was never what made it deadlock. In Node's own
+ * order each philosopher takes its left fork and yields, so all five hold one before any reaches
+ * for a second, and the table deadlocks every run. In other orders (a philosopher who gets both
+ * forks before the next one sits down) everyone eats. `lockscope explore` runs many orders and
+ * finds the cycle among them in a few runs; `lockscope replay` then shows that order step by
+ * step, one decision at a time.
  *
- * What it teaches: a deadlock does not need a slow step to happen; it needs an order of events,
- * which a test run may never produce. The fix is the same as for dining-philosophers.ts: take the
- * forks in one global order (dining-philosophers-ordered.ts).
+ * What it teaches: hold-and-wait in a circular order deadlocks whenever the order of events
+ * allows it; no slow step is needed. The fix is the same as for dining-philosophers.ts: take
+ * the forks in one global order (dining-philosophers-ordered.ts).
  */
 import { Mutex, spawn } from 'lockscope';
 

@@ -261,16 +261,12 @@ export async function replayCommand(
   if (result.diverged) {
     const { step, expected, found } = result.diverged;
     process.stderr.write(
-      `lockscope: the replay diverged from the schedule at step ${step + 1}: expected ` +
-        `${expected ? stepWords(expected) : 'the run to end'}, found ${stepWords({ ...found, flow: result.steps[step]!.flow })}` +
-        ' (the program changed, or its order depends on more than its flows: time, I/O, randomness)\n',
+      `lockscope: the replay diverged from the schedule at step ${step + 1} and stopped there: ` +
+        `expected ${expected ? stepWords(expected) : 'the run to end'}, found ` +
+        `${found ? stepWords(found) : 'the run ended'} (the program changed, or its order ` +
+        'depends on more than its flows: time, I/O, randomness)\n',
     );
     return status === EXIT.clean ? EXIT.inconclusive : status;
-  }
-  if (!result.failure && choices.length > result.choices.length) {
-    process.stderr.write(
-      `lockscope: the run ended after ${result.choices.length} of the schedule's ${choices.length} steps\n`,
-    );
   }
   return status;
 }

@@ -148,7 +148,7 @@ describe('replay', () => {
     assert.equal(fixed.code, 3, fixed.stdout + fixed.stderr);
     assert.match(
       fixed.stderr,
-      /the replay diverged from the schedule at step \d+: expected .+, found /,
+      /the replay diverged from the schedule at step \d+ and stopped there: expected .+, found /,
     );
   });
   test('a schedule that is not one is refused with what is wrong', async () => {

@@ -38,7 +38,7 @@ export function emitTest(testFile: string, programFile: string, schedule: Schedu
   const found = schedule.found.split('\n')[0]!.slice(0, 200);
   return `// Written by \`lockscope explore --emit-test\`: replays the schedule under which ${name}
 // failed. It fails while the bug is there and passes once the program no longer fails under it
-// (a schedule the program no longer follows ends the replay clean).
+// (a schedule the program no longer follows stops the replay, which then passes).
 // It found: ${found}
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -65,7 +65,9 @@ export interface RunResult {
   /** What the program used that the scheduler does not control, in words. */
   unscheduled: string[];
   /** Set when a replay met a decision other than the schedule's: the step and what was found. */
-  diverged: { step: number; expected: ScheduleStep | undefined; found: ScheduleStep } | undefined;
+  diverged:
+    | { step: number; expected: ScheduleStep | undefined; found: ScheduleStep | undefined }
+    | undefined;
 }
 
 const OUTPUT_LIMIT = 64 * 1024;
@@ -182,6 +184,7 @@ export class Explorer {
     let waitedForReal = false;
     let cut = false;
     let diverged: RunResult['diverged'];
+    let divergedAt: Pending | undefined;
     for (let step = 0; ; step++) {
       await turn();
       if (this.#current.exit !== undefined || this.#current.errors.length > 0 || mainFailed) break;
@@ -210,8 +213,12 @@ export class Explorer {
       const chosen = pending[index]!;
       const record = describe(chosen, pending.length, this.#base);
       const want = expect?.[step];
-      if (expect && !diverged && (!want || !sameStep(want, record))) {
+      if (expect && (!want || !sameStep(want, record))) {
+        // The program no longer follows the schedule: what it would do next is not the run the
+        // schedule describes, so the replay stops here.
+        divergedAt = chosen;
         diverged = { step, expected: want, found: record };
+        break;
       }
       picked.push(chosen);
       choices.push(index);
@@ -220,12 +227,19 @@ export class Explorer {
       sched.fire(chosen);
     }
     this.program.probe.flushEvents();
+    if (expect && !diverged && !cut && steps.length < expect.length) {
+      diverged = { step: steps.length, expected: expect[steps.length], found: undefined };
+    }
     // A run that ends with nothing left to run is a program gone idle; one that called
-    // process.exit() ended there, as a real process would.
-    if (this.#current.exit === undefined) analyzer.accept(stream, { t: 'idle', ts: analyzer.now });
+    // process.exit() ended there, as a real process would, and a replay that diverged was
+    // stopped, so neither is judged as idle.
+    if (this.#current.exit === undefined && !divergedAt) {
+      analyzer.accept(stream, { t: 'idle', ts: analyzer.now });
+    }
     unsubscribe();
     // Flow names are complete once the run's flows were registered.
     picked.forEach((p, i) => (steps[i]!.flow = resolved(p.flow).name));
+    if (divergedAt && diverged?.found) diverged.found.flow = resolved(divergedAt.flow).name;
     const report = analyzer.report({ maxIntervals: 0 });
     const errors = mainFailed ? [mainError, ...this.#current.errors] : this.#current.errors;
     const error = errors.find((e) => !(e instanceof ExitCalled));

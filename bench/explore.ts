@@ -1,0 +1,81 @@
+/**
+ * Schedules a second under `lockscope explore`'s scheduler, in one process as the command runs
+ * them, for the dining philosophers and a 10-flow producer/consumer program; the heap after 10,000
+ * runs against the heap after the first 2,000 (garbage collected first); and, as the baseline a
+ * skeptic would choose, what one run costs as a process of its own (how the delay-injecting
+ * tools run each attempt).
+ */
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Explorer } from '../runtime-probe/src/explore/explorer.js';
+import { loadProgram } from '../runtime-probe/src/explore/program.js';
+import { RandomStrategy } from '../runtime-probe/src/explore/strategies.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const root = resolve(import.meta.dirname, '..');
+
+export interface ExploreResult {
+  philosophersPerSec: number;
+  producerConsumerPerSec: number;
+  heapGrowthMiB: number;
+  processPerRunMs: number;
+}
+
+async function schedulesPerSecond(file: string, runs: number): Promise<[number, number]> {
+  const explorer = new Explorer(await loadProgram(file), {
+    timers: 'any',
+    maxSteps: 10_000,
+    realWaitMs: 10_000,
+    analysis: {},
+    fails: (f) => f.severity === 'error',
+    args: [],
+  });
+  explorer.open();
+  const strategy = new RandomStrategy(1);
+  const heap = (): number => {
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  try {
+    let warm = 0;
+    const start = performance.now();
+    for (let i = 0; i < runs; i++) {
+      strategy.begin(i);
+      const r = await explorer.run(strategy);
+      strategy.end(r.steps.length);
+      if (r.report.processes.some((p) => p.dropped > 0)) throw new Error('a run dropped events');
+      if (i === runs / 5 - 1) warm = heap();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return [runs / seconds, (heap() - warm) / 2 ** 20];
+  } finally {
+    explorer.close();
+  }
+}
+
+export async function measureExplore(): Promise<ExploreResult> {
+  const [philosophersPerSec, heapGrowthMiB] = await schedulesPerSecond(
+    join(root, 'examples', 'dining-philosophers.ts'),
+    10_000,
+  );
+  const [producerConsumerPerSec] = await schedulesPerSecond(
+    join(root, 'bench', 'programs', 'producer-consumer-10.ts'),
+    2_000,
+  );
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, ['--import', 'tsx', 'bench/programs/producer-consumer-10.ts'], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { philosophersPerSec, producerConsumerPerSec, heapGrowthMiB, processPerRunMs: times[1]! };
+}
+
+if (process.argv[1] === import.meta.filename) console.log(await measureExplore());
