@@ -84,7 +84,7 @@ class ExitCalled extends Error {
 
 export class Explorer {
   readonly #scheduler: Scheduler;
-  #current: { errors: unknown[]; exit: number | undefined; output: string[]; size: number } = {
+  #current: Captured = {
     errors: [],
     exit: undefined,
     output: [],
@@ -146,127 +146,204 @@ export class Explorer {
 
   /**
    * One run under `strategy`. With `expect` (a replay), each decision is checked against the
-   * saved one; the first that differs is reported, and the run goes on with the strategy's
-   * choices.
+   * saved one; at the first that differs the run stops, and says where.
    */
   async run(strategy: Strategy, expect?: readonly ScheduleStep[]): Promise<RunResult> {
+    const run = this.start();
+    for (let pending = await run.next(); pending.length > 0; pending = await run.next()) {
+      const index = strategy.choose({
+        step: run.steps.length,
+        flows: pending.map((p) => resolved(p.flow).id),
+      });
+      if (expect && !run.follows(expect, pending, index)) break;
+      run.choose(pending, index);
+    }
+    return run.finish(expect);
+  }
+
+  /** Starts a run, which the caller drives decision by decision (`Run`). */
+  start(): Run {
     const sched = this.#scheduler;
     sched.reset();
     this.#current = { errors: [], exit: undefined, output: [], size: 0 };
     resetNames();
-    const main = rt.mainFlow;
-    main.blocked = false;
-    const analyzer = new Analyzer(this.settings.analysis);
-    const stream = {};
-    const unscheduled = new Set<string>();
-    const events = this.settings.keepEvents ? new EventLog(this.#base) : undefined;
-    const unsubscribe = this.program.probe.subscribe((m: Message) => {
-      events?.add(m);
-      if (m.t === 'resource' && m.kind.startsWith('shared-')) unscheduled.add(SHARED_NOTE);
-      if (m.t === 'task' && m.thread !== 0) unscheduled.add(THREADS_NOTE);
-      analyzer.accept(stream, m);
+    return new Run(this.program, this.settings, sched, this.#current, this.#base);
+  }
+}
+
+/** What a run of the program captured of its surroundings. */
+interface Captured {
+  errors: unknown[];
+  exit: number | undefined;
+  output: string[];
+  size: number;
+}
+
+/**
+ * One run in progress: `next()` lets the program run until the next decision and returns the
+ * choices (none once the run is over), `choose()` takes one, `finish()` judges the run.
+ */
+export class Run {
+  readonly steps: ScheduleStep[] = [];
+  readonly choices: number[] = [];
+  readonly #picked: Pending[] = [];
+  readonly #analyzer: Analyzer;
+  readonly #stream = {};
+  readonly #unscheduled = new Set<string>();
+  readonly #events: EventLog | undefined;
+  readonly #unsubscribe: () => void;
+  readonly #baseline: number;
+  #mainFailed = false;
+  #mainError: unknown;
+  #waitedForReal = false;
+  #cut = false;
+  #over = false;
+  #diverged: RunResult['diverged'];
+  #divergedAt: Pending | undefined;
+
+  constructor(
+    readonly program: Program,
+    readonly settings: ExploreSettings,
+    readonly scheduler: Scheduler,
+    readonly captured: Captured,
+    readonly base: string,
+  ) {
+    rt.mainFlow.blocked = false;
+    this.#analyzer = new Analyzer(settings.analysis);
+    this.#events = settings.keepEvents ? new EventLog(base) : undefined;
+    this.#unsubscribe = program.probe.subscribe((m: Message) => {
+      this.#events?.add(m);
+      if (m.t === 'resource' && m.kind.startsWith('shared-')) this.#unscheduled.add(SHARED_NOTE);
+      if (m.t === 'task' && m.thread !== 0) this.#unscheduled.add(THREADS_NOTE);
+      this.#analyzer.accept(this.#stream, m);
     });
-    const baseline = realActivity();
-    let mainError: unknown;
-    let mainFailed = false;
+    this.#baseline = realActivity();
     // The program's top level is the thread's main flow, as under `lockscope run`.
-    withRun(ctxOf(main), () => {
+    withRun(ctxOf(rt.mainFlow), () => {
       void (async () => {
-        await this.program.evaluate();
+        await program.evaluate();
       })().catch((e: unknown) => {
-        mainFailed = true;
-        mainError = e;
+        this.#mainFailed = true;
+        this.#mainError = e;
       });
     });
-    const steps: ScheduleStep[] = [];
-    const choices: number[] = [];
-    const picked: Pending[] = [];
-    let waitedForReal = false;
-    let cut = false;
-    let diverged: RunResult['diverged'];
-    let divergedAt: Pending | undefined;
-    for (let step = 0; ; step++) {
+  }
+
+  /** The analysis of the run so far (its live state follows every decision). */
+  get analyzer(): Analyzer {
+    return this.#analyzer;
+  }
+
+  /** Runs the program until its next decision; returns the choices, none once it is over. */
+  async next(): Promise<Pending[]> {
+    if (this.#over) return [];
+    const sched = this.scheduler;
+    await turn();
+    const c = this.captured;
+    if (c.exit !== undefined || c.errors.length > 0 || this.#mainFailed) return this.#end();
+    let pending = sched.choices();
+    // The program's own immediates run in the next turns.
+    for (let extra = 0; pending.length === 0 && extra < 2; extra++) {
       await turn();
-      if (this.#current.exit !== undefined || this.#current.errors.length > 0 || mainFailed) break;
-      let pending = sched.choices();
-      // The program's own immediates run in the next turns.
-      for (let extra = 0; pending.length === 0 && extra < 2; extra++) {
+      pending = sched.choices();
+    }
+    if (pending.length === 0) {
+      // The program's own timers and I/O are not the scheduler's: wait for them.
+      const deadline = clock.now() + this.settings.realWaitMs;
+      while (pending.length === 0 && realActivity() > this.#baseline && clock.now() < deadline) {
+        this.#waitedForReal = true;
+        await new Promise((r) => clock.setTimeout(r, 1));
         await turn();
         pending = sched.choices();
       }
-      if (pending.length === 0) {
-        // The program's own timers and I/O are not the scheduler's: wait for them.
-        const deadline = clock.now() + this.settings.realWaitMs;
-        while (pending.length === 0 && realActivity() > baseline && clock.now() < deadline) {
-          waitedForReal = true;
-          await new Promise((r) => clock.setTimeout(r, 1));
-          await turn();
-          pending = sched.choices();
-        }
-        if (pending.length === 0) break;
-      }
-      if (step >= this.settings.maxSteps) {
-        cut = true;
-        break;
-      }
-      const index = strategy.choose({ step, flows: pending.map((p) => resolved(p.flow).id) });
-      const chosen = pending[index]!;
-      const record = describe(chosen, pending.length, this.#base);
-      const want = expect?.[step];
-      if (expect && (!want || !sameStep(want, record))) {
-        // The program no longer follows the schedule: what it would do next is not the run the
-        // schedule describes, so the replay stops here.
-        divergedAt = chosen;
-        diverged = { step, expected: want, found: record };
-        break;
-      }
-      picked.push(chosen);
-      choices.push(index);
-      steps.push(record);
-      sched.turn++;
-      sched.fire(chosen);
     }
+    if (pending.length > 0 && this.steps.length >= this.settings.maxSteps) this.#cut = true;
+    if (pending.length === 0 || this.#cut) return this.#end();
+    // Flows are decided by now (the runs that made them are over): the events say who they are.
     this.program.probe.flushEvents();
-    if (expect && !diverged && !cut && steps.length < expect.length) {
-      diverged = { step: steps.length, expected: expect[steps.length], found: undefined };
+    return pending;
+  }
+
+  #end(): Pending[] {
+    this.#over = true;
+    return [];
+  }
+
+  /** Whether taking choice `index` of `pending` is the decision `expect` saved; stops if not. */
+  follows(expect: readonly ScheduleStep[], pending: Pending[], index: number): boolean {
+    const step = this.steps.length;
+    const record = describe(pending[index]!, pending.length, this.base);
+    const want = expect[step];
+    if (want && sameStep(want, record)) return true;
+    // The program no longer follows the schedule: what it would do next is not the run the
+    // schedule describes, so the replay stops here.
+    this.#divergedAt = pending[index];
+    this.#diverged = { step, expected: want, found: record };
+    this.#over = true;
+    return false;
+  }
+
+  /** Lets choice `index` of `pending` go on. */
+  choose(pending: Pending[], index: number): void {
+    const chosen = pending[index]!;
+    this.#picked.push(chosen);
+    this.choices.push(index);
+    this.steps.push(describe(chosen, pending.length, this.base));
+    this.scheduler.turn++;
+    this.scheduler.fire(chosen);
+  }
+
+  /** What a choice is, in words, with its flow's name. */
+  describe(p: Pending, of: number): ScheduleStep {
+    return { ...describe(p, of, this.base), flow: resolved(p.flow).name };
+  }
+
+  /** Ends the run (a replay's `expect` tells whether it ended early) and judges it. */
+  finish(expect?: readonly ScheduleStep[]): RunResult {
+    this.#over = true;
+    const c = this.captured;
+    this.program.probe.flushEvents();
+    const steps = this.steps;
+    if (expect && !this.#diverged && !this.#cut && steps.length < expect.length) {
+      this.#diverged = { step: steps.length, expected: expect[steps.length], found: undefined };
     }
     // A run that ends with nothing left to run is a program gone idle; one that called
     // process.exit() ended there, as a real process would, and a replay that diverged was
     // stopped, so neither is judged as idle.
-    if (this.#current.exit === undefined && !divergedAt) {
-      analyzer.accept(stream, { t: 'idle', ts: analyzer.now });
+    if (c.exit === undefined && !this.#divergedAt) {
+      this.#analyzer.accept(this.#stream, { t: 'idle', ts: this.#analyzer.now });
     }
-    unsubscribe();
+    this.#unsubscribe();
     // Flow names are complete once the run's flows were registered.
-    picked.forEach((p, i) => (steps[i]!.flow = resolved(p.flow).name));
-    if (divergedAt && diverged?.found) diverged.found.flow = resolved(divergedAt.flow).name;
-    const report = analyzer.report({ maxIntervals: 0 });
-    const errors = mainFailed ? [mainError, ...this.#current.errors] : this.#current.errors;
+    this.#picked.forEach((p, i) => (steps[i]!.flow = resolved(p.flow).name));
+    const found = this.#diverged?.found;
+    if (this.#divergedAt && found) found.flow = resolved(this.#divergedAt.flow).name;
+    const report = this.#analyzer.report({ maxIntervals: 0 });
+    const errors = this.#mainFailed ? [this.#mainError, ...c.errors] : c.errors;
     const error = errors.find((e) => !(e instanceof ExitCalled));
-    const exit = this.#current.exit;
     const failing = report.findings.filter(
       (f) => f.certainty !== 'uncertain' && this.settings.fails(f),
     );
     let failure: Failure | undefined;
     if (errors.length > 0 && error !== undefined) failure = { kind: 'error', error };
-    else if (exit !== undefined && exit !== 0) failure = { kind: 'exit', code: exit };
+    else if (c.exit !== undefined && c.exit !== 0) failure = { kind: 'exit', code: c.exit };
     else if (failing.length > 0) failure = { kind: 'finding', findings: failing };
     return {
       steps,
-      choices,
-      analyzer,
+      choices: this.choices,
+      analyzer: this.#analyzer,
       report,
       failure,
-      reorderings: sched.reorderings.map((r) => ({
-        fired: { ...describe(r.fired, 1, this.#base), flow: resolved(r.fired.flow).name },
-        overtook: { ...describe(r.overtook, 1, this.#base), flow: resolved(r.overtook.flow).name },
+      reorderings: this.scheduler.reorderings.map((r) => ({
+        fired: this.describe(r.fired, 1),
+        overtook: this.describe(r.overtook, 1),
       })),
-      output: this.#current.output.join(''),
-      waitedForReal,
-      cut,
-      diverged,
-      unscheduled: [...unscheduled],
-      ...(events ? { events: events.lines } : {}),
+      output: c.output.join(''),
+      waitedForReal: this.#waitedForReal,
+      cut: this.#cut,
+      diverged: this.#diverged,
+      unscheduled: [...this.#unscheduled],
+      ...(this.#events ? { events: this.#events.lines } : {}),
     };
   }
 }
