@@ -39,6 +39,7 @@ import { TYPESCRIPT_FILE, typeScriptLoader } from './typescript-runner.js';
 import { PROBE_VERSION } from './runtime.js';
 import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
 import { EXPLORE_OPTIONS, EXPLORE_USAGE, exploreCommand, replayCommand } from './cli-explore.js';
+import { serveDebugAdapter } from './debug-adapter.js';
 import {
   parseFailOn,
   positiveNumber,
@@ -409,6 +410,10 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       if (rest.length < 1) throw new UsageError('run needs the program to run');
       return run(rest[0]!, [...rest.slice(1), ...theirs], common);
+    case 'debug-adapter':
+      // The Debug Adapter Protocol on stdin and stdout, until the editor disconnects.
+      serveDebugAdapter();
+      return new Promise<number>(() => {});
     case 'explore':
     case 'replay': {
       const cli = {

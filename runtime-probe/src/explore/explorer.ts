@@ -14,7 +14,7 @@ import { dirname, relative, sep } from 'node:path';
 import { Analyzer, type AnalysisOptions } from '../analysis/engine.js';
 import type { Finding, Report } from '../analysis/types.js';
 import { clock } from '../clock.js';
-import { ctxOf, resolved } from '../identity.js';
+import { completeName, ctxOf, resolved } from '../identity.js';
 import type { Message } from '../protocol.js';
 import { withRun } from '../runs.js';
 import { rt } from '../runtime.js';
@@ -139,6 +139,11 @@ export class Explorer {
     };
   }
 
+  /** What the program wrote in the current run so far (cut at 64 KiB). */
+  output(): string {
+    return this.#current.output.join('');
+  }
+
   close(): void {
     this.#restore?.();
     this.#restore = undefined;
@@ -260,6 +265,13 @@ export class Run {
     if (pending.length > 0 && this.steps.length >= this.settings.maxSteps) this.#cut = true;
     if (pending.length === 0 || this.#cut) return this.#end();
     // Flows are decided by now (the runs that made them are over): the events say who they are.
+    // A flow found by the identity rules is named when first registered, from its first call;
+    // one whose first call waits at its gate is named from that call, in the order of the gates,
+    // so that every run and every replay names its flows alike.
+    for (const p of pending) {
+      const flow = resolved(p.flow);
+      if (flow.autoName) completeName(flow, p.site ? siteOf(p.site)?.fn : undefined);
+    }
     this.program.probe.flushEvents();
     return pending;
   }

@@ -105,6 +105,11 @@ export class Scheduler implements ExploreHooks {
     return first ? [first] : [];
   }
 
+  /** Every parked call and timer, whether it can be chosen now or not, in the order made. */
+  all(): readonly Pending[] {
+    return this.#pending;
+  }
+
   #timers(): Pending[] {
     return this.#pending.filter((p) => p.due !== undefined);
   }
