@@ -13,6 +13,9 @@ export const COMMANDS = {
   stop: 'lockscope.stop',
   showOutput: 'lockscope.showOutput',
   showProbeInfo: 'lockscope.showProbeInfo',
+  stepThrough: 'lockscope.stepThrough',
+  runFlowNext: 'lockscope.runFlowNext',
+  openSchedule: 'lockscope.openSchedule',
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 

@@ -9,6 +9,7 @@ import type { RejectCode } from 'lockscope/collector';
 import { PROTOCOL_VERSION } from 'lockscope/protocol';
 import { COMMANDS, type CommandName } from './contributions.js';
 import { registerDebug } from './features/debug.js';
+import { registerStep } from './features/step.js';
 import { openExample } from './features/examples.js';
 import { registerFindings } from './features/findings.js';
 import { registerGraph } from './features/graph.js';
@@ -41,6 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runner = registerRun(host);
   registerDebug(host);
   registerTerminal(host);
+  const step = registerStep(host);
 
   // A handler for every command package.json declares (the Record makes the compiler check).
   const endpoint = session.endpoint;
@@ -50,6 +52,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     showGraph: () => graph.show(),
     stop: () => runner.stop(),
     showOutput: () => output.show(),
+    stepThrough: (uri?: vscode.Uri) => step.stepThrough(uri),
+    runFlowNext: (item?: { threadId?: number }) => step.runFlowNext(item),
+    openSchedule: (uri?: vscode.Uri) => step.openSchedule(uri),
     showProbeInfo: () =>
       void vscode.window.showInformationMessage(
         `Lockscope speaks probe protocol ${PROTOCOL_VERSION}; the session listens at ${endpoint}.`,

@@ -10,7 +10,9 @@
  * as a program gone idle. Real timers and I/O of the program's own are not controlled: a run
  * waits for them (up to a limit) before it decides that nothing is left, and says it did.
  */
+import { Console } from 'node:console';
 import { dirname, relative, sep } from 'node:path';
+import { Writable } from 'node:stream';
 import { Analyzer, type AnalysisOptions } from '../analysis/engine.js';
 import type { Finding, Report } from '../analysis/types.js';
 import { clock } from '../clock.js';
@@ -19,7 +21,7 @@ import type { Message } from '../protocol.js';
 import { withRun } from '../runs.js';
 import { rt } from '../runtime.js';
 import { siteOf } from '../sites.js';
-import type { Program } from './program.js';
+import type { Program, Surroundings } from './program.js';
 import { Scheduler, type Pending } from './scheduler.js';
 import type { Strategy } from './strategies.js';
 import type { ScheduleStep } from './schedule.js';
@@ -102,41 +104,53 @@ export class Explorer {
     this.#base = dirname(program.file);
   }
 
-  /** Installs the scheduler and the program's surroundings (output, errors, exit). */
+  /**
+   * Installs the scheduler, and hears the program's uncaught errors. Its output, arguments and
+   * `process.exit()` are its own `console` and `process` (`surroundings`), so that nothing else of
+   * the process (a test runner's report, the explorer's own words) is taken for the program's.
+   */
   open(): void {
     rt.explore = this.#scheduler;
-    const argv = process.argv;
-    process.argv = [argv[0]!, this.program.file, ...this.settings.args];
-    const capture = (chunk: unknown, ...rest: unknown[]): boolean => {
-      const c = this.#current;
-      if (c.size < OUTPUT_LIMIT) c.output.push(typeof chunk === 'string' ? chunk : String(chunk));
-      c.size += typeof chunk === 'string' ? chunk.length : 0;
-      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      done?.();
-      return true;
-    };
-    const exit = (code?: number | string | null): never => {
-      const n = Number(code ?? process.exitCode ?? 0) || 0;
-      this.#current.exit ??= n;
-      throw new ExitCalled(n);
-    };
-    const restores = [
-      patch(process.stdout, 'write', capture),
-      patch(process.stderr, 'write', capture),
-      patch(process, 'exit', exit),
-    ];
     const onError = (e: unknown): void => {
       if (!(e instanceof ExitCalled)) this.#current.errors.push(e);
     };
     process.on('unhandledRejection', onError);
     process.on('uncaughtException', onError);
     this.#restore = () => {
-      for (const restore of restores) restore();
-      process.argv = argv;
       process.off('unhandledRejection', onError);
       process.off('uncaughtException', onError);
       rt.explore = undefined;
     };
+  }
+
+  /** The program's `console` and `process`: its output kept for the run, its exit a stop. */
+  #surroundings(): Surroundings {
+    const capture = new Writable({
+      write: (chunk: Buffer | string, _encoding, done) => {
+        const c = this.#current;
+        const text = String(chunk);
+        if (c.size < OUTPUT_LIMIT) c.output.push(text);
+        c.size += text.length;
+        done();
+      },
+    });
+    const argv = [process.argv[0]!, this.program.file, ...this.settings.args];
+    const exit = (code?: number | string | null): never => {
+      const n = Number(code ?? process.exitCode ?? 0) || 0;
+      this.#current.exit ??= n;
+      throw new ExitCalled(n);
+    };
+    const own: Record<PropertyKey, unknown> = { stdout: capture, stderr: capture, argv, exit };
+    const proc = new Proxy(process, {
+      get(target, key) {
+        if (key in own) return own[key];
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    return { console: new Console({ stdout: capture, stderr: capture }), process: proc };
   }
 
   /** What the program wrote in the current run so far (cut at 64 KiB). */
@@ -172,7 +186,14 @@ export class Explorer {
     sched.reset();
     this.#current = { errors: [], exit: undefined, output: [], size: 0 };
     resetNames();
-    return new Run(this.program, this.settings, sched, this.#current, this.#base);
+    return new Run(
+      this.program,
+      this.settings,
+      sched,
+      this.#current,
+      this.#base,
+      this.#surroundings(),
+    );
   }
 }
 
@@ -212,6 +233,7 @@ export class Run {
     readonly scheduler: Scheduler,
     readonly captured: Captured,
     readonly base: string,
+    surroundings: Surroundings,
   ) {
     rt.mainFlow.blocked = false;
     this.#analyzer = new Analyzer(settings.analysis);
@@ -226,7 +248,7 @@ export class Run {
     // The program's top level is the thread's main flow, as under `lockscope run`.
     withRun(ctxOf(rt.mainFlow), () => {
       void (async () => {
-        await program.evaluate();
+        await program.evaluate(surroundings);
       })().catch((e: unknown) => {
         this.#mainFailed = true;
         this.#mainError = e;
@@ -385,16 +407,6 @@ class EventLog {
       }
     }
   }
-}
-
-/** Replaces `key` of `target` with `value`; returns what puts back exactly what was there. */
-function patch<T extends object>(target: T, key: keyof T & string, value: unknown): () => void {
-  const own = Object.getOwnPropertyDescriptor(target, key);
-  Object.defineProperty(target, key, { value, writable: true, configurable: true });
-  return () => {
-    if (own) Object.defineProperty(target, key, own);
-    else delete target[key];
-  };
 }
 
 /** One event-loop turn: every microtask the last choice started has run by then. */

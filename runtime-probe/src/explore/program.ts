@@ -29,12 +29,22 @@ export interface Program {
   file: string;
   /** The name its bundle's frames carry. */
   bundleFile: string;
-  /** Evaluates the program afresh; settles when its top level completes. */
-  evaluate(): Promise<unknown>;
+  /**
+   * Evaluates the program afresh, with `surroundings` as its `console` and `process` (its own
+   * code sees them, lockscope and Node's modules the real ones); settles when its top level
+   * completes.
+   */
+  evaluate(surroundings: Surroundings): Promise<unknown>;
   /** The lockscope the program imports. */
   probe: ProbeApi;
   /** A stack trace with the bundle's frames at the program's own lines, and the explorer's cut. */
   mapStack(stack: string): string;
+}
+
+/** The globals a run gives the program in place of the process's own. */
+export interface Surroundings {
+  console: Console;
+  process: NodeJS.Process;
 }
 
 /** The program cannot be explored: the message says why and what to do. */
@@ -136,6 +146,8 @@ export async function loadProgram(file: string): Promise<Program> {
     '__lockscope_url',
     '__lockscope_filename',
     '__lockscope_dirname',
+    'console',
+    'process',
   ];
   const compiled = compileFunction(body, params, { filename: bundleFile }) as (
     ...args: unknown[]
@@ -145,7 +157,7 @@ export async function loadProgram(file: string): Promise<Program> {
   return {
     file,
     bundleFile,
-    evaluate: () => compiled(require, require, url, file, dir),
+    evaluate: (s) => compiled(require, require, url, file, dir, s.console, s.process),
     probe: require('lockscope') as ProbeApi,
     mapStack: (stack) => mapStack(stack, bundleFile, dir, sourceMap),
   };
