@@ -202,21 +202,16 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
    * way its wait ends with a `receive` event (n -1: woken by close), as every wait must.
    */
   #deliverRecv(w: Waiter<RecvResult<T>, RecvData>, result: RecvResult<T>): boolean {
-    if (!this.#deliverTo(w, result)) return false;
-    if (result.ok) this.#undone++;
-    return true;
-  }
-
-  #deliverTo(w: Waiter<RecvResult<T>, RecvData>, result: RecvResult<T>): boolean {
     const sel = w.data.sel;
     if (sel) {
       if (!sel.claim(sel.index)) return false;
       sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
       sel.finish(sel.index, result.ok, result.value);
-      return true;
+    } else {
+      if (!w.grant(result)) return false;
+      sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
     }
-    if (!w.grant(result)) return false;
-    sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
+    if (result.ok) this.#undone++;
     return true;
   }
 
