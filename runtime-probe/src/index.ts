@@ -38,6 +38,7 @@ export {
   type SelectResult,
 } from './primitives/select.js';
 export { spawn, sleep, currentTaskId, Task, type TaskState } from './primitives/task.js';
+export { Timer, type TimerOptions, type TimerState } from './primitives/timer.js';
 export { Guard } from './primitives/guard.js';
 export { SharedMutex, type SharedMutexOptions } from './shared/mutex.js';
 export { SharedGuard } from './shared/guard.js';

@@ -76,6 +76,11 @@ export type AnyResourceKind = ResourceKind | (string & {});
 /** `n` of a channel `wait` (and `try-failed`) event: which way the task is blocked. */
 export const WAIT_RECV = 1;
 export const WAIT_SEND = 2;
+/**
+ * `n` of a channel `wait` event for `join()`: the task waits until every value sent has been
+ * marked done (`taskDone()`, recorded as an `add` of -1), which tasks that receive do.
+ */
+export const WAIT_JOIN = 3;
 
 /**
  * Operation names. The array index is the compact code the recorder stores on the hot path; the
@@ -90,7 +95,8 @@ export const OPS = [
   'released',
   'try-failed', // A non-blocking attempt failed.
   // Waiting on something that is not an acquisition (condition, event, barrier, wait group,
-  // channel, join). On a channel, `n` is WAIT_RECV or WAIT_SEND: which way the task waits.
+  // channel, join). On a channel, `n` is WAIT_RECV, WAIT_SEND or WAIT_JOIN: what the task
+  // waits for.
   'wait',
   'wake',
   'notify', // Condition: `n` waiters were woken.
@@ -99,7 +105,7 @@ export const OPS = [
   'arrive', // Barrier: `n` is the arrival index within the generation.
   'pass', // Barrier: generation `n` passed.
   'broken', // Barrier broken.
-  'add', // Wait group: counter changed by `n`.
+  'add', // Wait group: counter changed by `n`. Channel: `n` -1, a value marked done (taskDone).
   'send',
   'receive', // `n` is -1 when the channel was closed and drained: nothing was received.
   'close',
@@ -152,6 +158,7 @@ export const MISUSE_CODES = [
   'wait-without-lock', // Condition wait or notify without holding its mutex.
   'unbalanced-release', // Re-entrant mutex released more times than acquired.
   'self-deadlock', // A task re-acquired a non-re-entrant lock it already holds.
+  'extra-task-done', // Channel taskDone() called more times than values were received.
 ] as const;
 export type MisuseName = (typeof MISUSE_CODES)[number];
 

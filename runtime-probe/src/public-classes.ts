@@ -16,6 +16,7 @@ import { ReentrantMutex } from './primitives/reentrant.js';
 import { RWLock } from './primitives/rwlock.js';
 import { Semaphore } from './primitives/semaphore.js';
 import { Task } from './primitives/task.js';
+import { Timer } from './primitives/timer.js';
 import { WaitGroup } from './primitives/waitgroup.js';
 import { SharedBarrier } from './shared/barrier.js';
 import { SharedCondition } from './shared/condition.js';
@@ -55,6 +56,7 @@ const PUBLIC_CLASSES: [abstract new (...args: never[]) => object, string][] = [
   [WaitGroup, 'WaitGroup'],
   [Channel, 'Channel'],
   [Task, 'Task'],
+  [Timer, 'Timer'],
   [Guard, 'Guard'],
   [SharedMutex, 'SharedMutex'],
   [SharedGuard, 'SharedGuard'],

@@ -57,6 +57,7 @@ export const Misuse = {
   waitWithoutLock: 4,
   unbalancedRelease: 5,
   selfDeadlock: 6,
+  extraTaskDone: 7,
 } as const;
 
 /** Error codes, the indices of ERROR_CODES in protocol.ts. */

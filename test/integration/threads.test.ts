@@ -19,6 +19,7 @@ import { bundleFixture, lastJson, NODE, readTrace, runProgram } from './run-prog
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER = bundleFixture('thread-worker', { sourcemap: true });
 const POOL_WORKER = bundleFixture('pool-worker');
+const POOL_MAP_WORKER = bundleFixture('pool-map-worker');
 
 function sitesOf(messages: Message[]): Map<number, SiteMessage> {
   return new Map(messages.flatMap((m) => (m.t === 'site' ? [[m.id, m] as const] : [])));
@@ -99,6 +100,42 @@ describe('threads', () => {
     );
     const jobs = events.filter((e) => e.op === 'task-start' && Math.floor(e.task / 2 ** 32) !== 0);
     assert.equal(jobs.length, 6, 'each job ran as a task in a worker');
+  });
+
+  it('maps a pool over inputs in input order, and gives futures in completion order', async () => {
+    const r = await runProgram(['test/fixtures/pool-map.ts', POOL_MAP_WORKER]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<{
+      map: { square: number; finished: number }[];
+      mapError: string;
+      completed: { index: number; result: unknown }[];
+      refusals: string[];
+      empty: unknown[];
+      none: number;
+    }>(r.stdout);
+    assert.deepEqual(
+      out.map.map((m) => m.square),
+      [1, 4, 9],
+      'the results in the order of the inputs',
+    );
+    assert.deepEqual(
+      out.map.map((m) => m.finished),
+      [3, 0, 1],
+      'though the first input’s job ended last (after the two others and the drain)',
+    );
+    assert.equal(
+      out.mapError,
+      'WorkerJobError: cannot square -6 here',
+      'the error of the first failing input, although -7 failed first',
+    );
+    assert.deepEqual(out.completed, [
+      { index: 1, result: 121 },
+      { index: 2, result: 'WorkerJobError: cannot square -12 here' },
+      { index: 0, result: 100 },
+    ]);
+    assert.deepEqual(out.refusals, ['TypeError', 'TypeError', 'TypeError']);
+    assert.deepEqual(out.empty, []);
+    assert.equal(out.none, 0);
   });
 
   it('reports a lock held past the watchdog threshold by a worker stuck in a loop', async () => {

@@ -235,6 +235,88 @@ describe('blocked-forever', () => {
   });
 });
 
+describe('channel join', () => {
+  // The producer sent two values and joins the channel (wait n 3); the consumer received both and
+  // marked one done.
+  const joined = (): TraceBuilder =>
+    new TraceBuilder()
+      .task(1, 'producer')
+      .task(2, 'consumer')
+      .resource(11, 'channel', 'jobs', undefined, 2)
+      .site(20)
+      .site(25)
+      .site(26)
+      .site(30)
+      .ev(0, 'send', 1, 11, 20)
+      .ev(1, 'send', 1, 11, 20)
+      .ev(2, 'receive', 2, 11, 25)
+      .ev(3, 'add', 2, 11, 26, -1)
+      .ev(4, 'receive', 2, 11, 25)
+      .ev(5, 'wait', 1, 11, 30, 3);
+
+  test('a join woken by the last taskDone is not reported', () => {
+    const b = joined().ev(6, 'add', 2, 11, 26, -1).ev(7, 'wake', 1, 11, 30).ev(8, 'task-end', 2);
+    assert.deepEqual(kinds(b.idle(100)), []);
+  });
+
+  test('a join left waiting by a consumer that forgot a taskDone is blocked forever', () => {
+    const all = findings(joined().ev(6, 'task-end', 2).idle(100));
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.pattern, f.tasks.map((t) => t.name)]),
+      [['blocked-forever', undefined, ['producer']]],
+    );
+    assert.match(all[0]!.message, /producer waits for every value sent to jobs to be marked done/);
+    assert.match(all[0]!.fix, /taskDone\(\) once for every value received/);
+    assert.equal(all[0]!.sites[0]?.line, 30);
+  });
+
+  test('a join and a receive that wait on each other are a cycle through the channel', () => {
+    // The consumer forgot a taskDone and waits for more; the producer sent everything and joins.
+    const all = findings(joined().ev(6, 'wait', 2, 11, 25, 1).idle(100));
+    assert.deepEqual(
+      all.map((f) => f.kind),
+      ['deadlock'],
+    );
+    const roles = all[0]!.sites.filter((s) => s.act === 'signals').map((s) => s.role);
+    assert.deepEqual(roles.sort(), ['consumer received from jobs', 'producer sent to jobs']);
+    assert.match(
+      all[0]!.message,
+      /producer joins jobs, whose values only consumer would mark done/,
+    );
+    assert.match(all[0]!.fix, /call taskDone\(\) once for every value received/);
+  });
+
+  test('joiners and receivers stuck on one channel get a finding each, in their own words', () => {
+    const all = findings(
+      joined()
+        .task(3, 'late')
+        .ev(6, 'task-end', 2)
+        .ev(7, 'wait', 3, 11, 25, 1)
+        .ev(8, 'task-end', 1)
+        .task(4, 'boss')
+        .ev(9, 'wait', 4, 11, 30, 3)
+        .idle(100),
+    );
+    assert.deepEqual(
+      all.map((f) => [f.kind, f.tasks.map((t) => t.name)]),
+      [
+        ['blocked-forever', ['late']],
+        ['blocked-forever', ['boss']],
+      ],
+    );
+    assert.match(all[0]!.message, /to receive from jobs/);
+    assert.match(all[1]!.message, /to be marked done/);
+  });
+
+  test('an extra taskDone is a misuse finding that says so', () => {
+    const b = joined().ev(6, 'misuse', 2, 11, 26, 7);
+    const [f] = findings(b);
+    assert.equal(f?.kind, 'misuse');
+    assert.match(f.title, /extra-task-done/);
+    assert.match(f.message, /consumer called taskDone\(\) on jobs more times than values were/);
+  });
+});
+
 describe('lock-order inversion', () => {
   test('a lock taken by try-lock while holding another orders nothing', () => {
     const b = twoLocks()

@@ -3,7 +3,7 @@
  * equals the primitives' own state, at every checkpoint of any program.
  *
  * fast-check generates programs: two to four spawned tasks, each a list of steps over two
- * mutexes, a semaphore, a read-write lock, two channels (with select and close), an event, a
+ * mutexes, a semaphore, a read-write lock, two channels (with select, close, join and taskDone), an event, a
  * condition with its mutex, a barrier and a wait group, with timeouts and aborts. They run in this process with a subscriber feeding a fresh Analyzer. After every
  * step a task flushes the probe and compares, synchronously, so both sides describe the same
  * moment. A failure prints fast-check's seed and the shrunk program. 500 programs under
@@ -40,6 +40,8 @@ type Step =
   | { k: 'send' | 'recv'; ch: 0 | 1; timeout: number }
   | { k: 'select'; timeout: number }
   | { k: 'close'; ch: 0 | 1 }
+  | { k: 'join'; ch: 0 | 1; timeout: number }
+  | { k: 'task-done'; ch: 0 | 1 }
   | { k: 'wait-event'; timeout: number }
   | { k: 'set-event' }
   | { k: 'cond-wait'; timeout: number }
@@ -69,6 +71,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }),
   fc.record({ k: fc.constant('select' as const), timeout }),
   fc.record({ k: fc.constant('close' as const), ch: fc.constantFrom(0 as const, 1 as const) }),
+  fc.record({
+    k: fc.constant('join' as const),
+    ch: fc.constantFrom(0 as const, 1 as const),
+    timeout,
+  }),
+  fc.record({ k: fc.constant('task-done' as const), ch: fc.constantFrom(0 as const, 1 as const) }),
   fc.record({ k: fc.constant('wait-event' as const), timeout }),
   fc.record({ k: fc.constant('set-event' as const) }),
   fc.record({ k: fc.constant('cond-wait' as const), timeout }),
@@ -110,6 +118,8 @@ async function runProgram(tasks: Step[][]): Promise<void> {
   const group = new WaitGroup({ name: 'wg' });
   const problems: string[] = [];
   let pendingAdds = 0;
+  /** Values received from each channel and not yet marked done. */
+  const received = [0, 0];
 
   const mutexesChecked = [...mutexes, condLock];
   const check = (where: string): void => {
@@ -142,7 +152,7 @@ async function runProgram(tasks: Step[][]): Promise<void> {
         c.name,
         'waiters',
         engine(c.name).waiters.length,
-        c.blockedSenders + c.blockedReceivers,
+        c.blockedSenders + c.blockedReceivers + c.blockedJoiners,
       );
     }
     expect(event.name, 'waiters', engine(event.name).waiters.length, event.waiting);
@@ -204,12 +214,29 @@ async function runProgram(tasks: Step[][]): Promise<void> {
           await settle(channels[s.ch]!.send(i, { timeout: s.timeout }));
           break;
         case 'recv':
-          await settle(channels[s.ch]!.recv({ timeout: s.timeout }));
+          await settle(
+            channels[s.ch]!.recv({ timeout: s.timeout }).then((r) => {
+              if (r.ok) received[s.ch]!++;
+            }),
+          );
           break;
         case 'select':
           await settle(
-            select([{ recv: channels[0]! }, { recv: channels[1]! }], { timeout: s.timeout }),
+            select([{ recv: channels[0]! }, { recv: channels[1]! }], {
+              timeout: s.timeout,
+            }).then((r) => {
+              if (r.ok) received[r.index]!++;
+            }),
           );
+          break;
+        case 'join':
+          await settle(channels[s.ch]!.join({ timeout: s.timeout }));
+          break;
+        case 'task-done':
+          if (received[s.ch]! > 0) {
+            received[s.ch]!--;
+            channels[s.ch]!.taskDone();
+          }
           break;
         case 'close':
           if (!channels[s.ch]!.closed) channels[s.ch]!.close();

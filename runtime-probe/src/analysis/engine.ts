@@ -311,7 +311,9 @@ export class Analyzer {
         if (r) r.signalledBy(t, site);
         return;
       case 'add':
-        if (r && (e.n ?? 0) < 0) r.signalledBy(t, site);
+        // A channel's `add` is a taskDone(), by a task already counted as a receiver, which is
+        // who a join counts on: it signals no receiver.
+        if (r && (e.n ?? 0) < 0 && r.kind !== 'channel') r.signalledBy(t, site);
         return;
       case 'join': {
         const target = e.peer !== undefined ? proc.task(e.peer) : undefined;

@@ -3,6 +3,7 @@
  * still waits, waits forever. Cycles are deadlocks, locks held by tasks that will not run again
  * are abandoned, and the tasks at the end of each chain of waits are blocked forever.
  */
+import { WAIT_JOIN } from '../protocol.js';
 import { Role, type ProcessModel, type ResourceState, type TaskState } from './model.js';
 import { stronglyConnected } from './graph.js';
 import { isWaiting, successors } from './waitfor.js';
@@ -37,16 +38,21 @@ export function judgeIdle(
     }
   }
   const byResource = new Map<ResourceState, TaskState[]>();
+  // A channel's joiners wait for something else than its receivers (values marked done, not
+  // sent), and are told so in a finding of their own.
+  const joining = new Map<ResourceState, TaskState[]>();
   for (const t of blocked) {
     if (t.explained || !t.waitRes || t.waitRes.abandoned) continue;
     // A task that waits for a blocked task (joins it, or wants a lock it holds) is only a
     // consequence: the finding belongs to the task at the end of the chain.
     if (waitsForBlocked(t)) continue;
-    let list = byResource.get(t.waitRes);
-    if (!list) byResource.set(t.waitRes, (list = []));
+    const groups = t.waitRes.kind === 'channel' && t.waitDir === WAIT_JOIN ? joining : byResource;
+    let list = groups.get(t.waitRes);
+    if (!list) groups.set(t.waitRes, (list = []));
     list.push(t);
   }
   for (const [r, tasks] of byResource) reportBlockedForever(ctx, r, tasks, at);
+  for (const [r, tasks] of joining) reportBlockedForever(ctx, r, tasks, at);
 }
 
 function waitsForBlocked(t: TaskState): boolean {

@@ -84,7 +84,10 @@ export class TaskState {
   waitSince = 0;
   /** The resource's grant count when the wait began, for starvation. */
   waitGrants = 0;
-  /** For a channel wait, its direction (protocol's WAIT_RECV, WAIT_SEND); for an RWLock, the mode. */
+  /**
+   * For a channel wait, what it waits for (protocol's WAIT_RECV, WAIT_SEND, WAIT_JOIN); for an
+   * RWLock, the mode.
+   */
   waitDir = 0;
   /** Set when the wait may end without a grant (a timeout, an AbortSignal): `request-bounded`. */
   waitBounded = false;

@@ -2,12 +2,31 @@
  * The wait-for semantics: for a task that waits, which tasks could end its wait now ("who can
  * wake me"), per kind of resource. Pure functions of the state model.
  */
-import { WAIT_SEND } from '../protocol.js';
+import { WAIT_JOIN, WAIT_SEND } from '../protocol.js';
 import { Role, type ResourceState, type TaskState } from './model.js';
 
 /** A task that takes part in the wait-for graph: it waits, and has not ended. */
 export function isWaiting(t: TaskState): boolean {
   return t.blocked && !t.ended;
+}
+
+/**
+ * Whether a wait in direction `dir` on a channel counts on the tasks that receive from it: a
+ * send waits for a receiver, and a join for receivers to mark their values done. Other waits
+ * count on the tasks that signalled (sent to the channel, set, notified, arrived).
+ */
+export function wokenByReceivers(dir: number): boolean {
+  return dir === WAIT_SEND || dir === WAIT_JOIN;
+}
+
+/** Whether `t` waits in a channel's join() (for every value sent to be marked done). */
+export function joinsChannel(t: TaskState): boolean {
+  return t.waitRes?.kind === 'channel' && t.waitDir === WAIT_JOIN;
+}
+
+/** The tasks that signalled `r` before, which a wait in direction `dir` counts on. */
+export function likelySignallers(r: ResourceState, dir: number): ReadonlyMap<TaskState, number> {
+  return wokenByReceivers(dir) ? r.receivers : r.signallers;
 }
 
 /** A task waiting for another to end (a join, and nothing else), which signals nothing until then. */
@@ -55,7 +74,7 @@ function wakers(
       // forever, not a cycle of its parties.
       const barrier = r.kind === 'barrier' || r.kind === 'shared-barrier';
       const out: TaskState[] = [];
-      for (const c of (dir === WAIT_SEND ? r.receivers : r.signallers).keys()) {
+      for (const c of likelySignallers(r, dir).keys()) {
         if (!waitsToJoin(c) && !(barrier && r.waiters.has(c))) out.push(c);
       }
       return out;

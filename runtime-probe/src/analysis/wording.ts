@@ -29,6 +29,8 @@ export const deadlockWords = {
     `${from} waits for ${res}, held by ${to}`,
   signalledBy: (from: string, res: string, to: string): string =>
     `${from} waits on ${res}, which only ${to} would signal`,
+  joinsChannel: (from: string, res: string, to: string): string =>
+    `${from} joins ${res}, whose values only ${to} would mark done`,
   fix: {
     averted: (victim: string, then: string): string =>
       `Fail-fast refused ${victim}'s wait with a DeadlockError, which names the cycle in ` +
@@ -52,6 +54,9 @@ export const deadlockWords = {
     signal:
       'Make sure the task that would wake the others is not itself waiting for them: ' +
       'release locks before waiting on a channel or condition, or close the channel.',
+    channelJoin:
+      'A join waits until every value sent is marked done: call taskDone() once for every ' +
+      'value received, in a finally block, before waiting for the next one.',
   },
 };
 
@@ -95,6 +100,12 @@ export const blockedForeverWords = {
       ? 'Close the channel when the producers are done (channel.close()), before waiting for ' +
         'the tasks that receive from it.'
       : 'Close the channel when the producers are done (channel.close()), so that receivers finish.',
+  ],
+  channelJoin: (res: string, parked: readonly Parked[]): [string, string] => [
+    `for every value sent to ${res} to be marked done, and no task ` +
+      leftOrParked(parked, 'call taskDone() for it', 'received from it'),
+    'Call taskDone() once for every value received, in a finally block, and keep a task ' +
+      'receiving until every value sent is done.',
   ],
   condition: (res: string, parked: readonly Parked[]): [string, string] => [
     `on ${res}, and no task ${leftOrParked(parked, 'notify it', 'notified it')}`,
@@ -275,6 +286,11 @@ export const misuseWords = {
           `${task} released ${res} more times than it acquired it.`,
           'Pair every acquisition with one release, through its guard.',
         ];
+      case 'extra-task-done':
+        return [
+          `${task} called taskDone() on ${res} more times than values were received from it.`,
+          'Call taskDone() exactly once per value received, in a finally block after the work.',
+        ];
       default:
         return [`${task} misused ${res}: ${what}.`, ''];
     }
@@ -339,10 +355,13 @@ export const siteWords = {
   acquiredFor: (task: string, res: string, mode: 'reading' | 'writing'): string =>
     `${task} acquired ${res} for ${mode} here`,
   acquired: (task: string, res: string): string => `${task} acquired ${res}`,
-  /** The last signal of a task the waiter counts on; `toSend`: the waiter waits to send. */
-  signalled: (task: string, res: string, kind: string, toSend: boolean): string =>
+  /**
+   * The last signal of a task the waiter counts on; `byReceiving`: the waiter counts on the
+   * channel's receivers (it waits to send, or to join).
+   */
+  signalled: (task: string, res: string, kind: string, byReceiving: boolean): string =>
     kind === 'channel'
-      ? `${task} ${toSend ? 'received from' : 'sent to'} ${res}`
+      ? `${task} ${byReceiving ? 'received from' : 'sent to'} ${res}`
       : kind === 'condition' || kind === 'shared-condition'
         ? `${task} notified ${res}`
         : kind === 'event'

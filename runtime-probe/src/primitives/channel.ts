@@ -1,8 +1,17 @@
-import { ChannelClosedError } from '../errors.js';
+import { ChannelClosedError, LockMisuseError } from '../errors.js';
 import { currentFlow } from '../identity.js';
 import type { Flow } from '../runtime.js';
-import { Op, newResource, siteFor, siteForOther, sync, type ResourceOptions } from '../sync.js';
-import { WAIT_RECV, WAIT_SEND } from '../protocol.js';
+import {
+  Misuse,
+  Op,
+  newResource,
+  siteFor,
+  siteForBlocking,
+  siteForOther,
+  sync,
+  type ResourceOptions,
+} from '../sync.js';
+import { WAIT_JOIN, WAIT_RECV, WAIT_SEND } from '../protocol.js';
 import { checkOptions, WaitList, Waiter, type BlockOptions } from '../waiting.js';
 import { block, rejectIfAborted } from './begin.js';
 import { Primitive } from './base.js';
@@ -43,6 +52,11 @@ interface SendData<T> {
  *   receiver with `{ ok: false }` and rejects every blocked sender;
  * - closing twice throws ChannelClosedError;
  * - `for await (const v of channel)` receives until the channel is closed and drained.
+ *
+ * It is also Python's JoinableQueue: a receiver calls `taskDone()` once it has finished with each
+ * value, and `join()` waits until every value ever sent has been marked done, so that a producer
+ * can wait for the work, not only for the hand-over. Channels that never use them pay two
+ * counter increments per value.
  */
 export class Channel<T> extends Primitive implements AsyncIterable<T> {
   /** How many values it buffers (0: every send waits for a receiver). */
@@ -52,6 +66,11 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   #closed = false;
   readonly #recvq = new WaitList<RecvResult<T>, RecvData>();
   readonly #sendq = new WaitList<void, SendData<T>>();
+  /** Values sent and not yet marked done: join() waits for it to reach 0. */
+  #unfinished = 0;
+  /** Values received and not yet marked done: what taskDone() may still mark. */
+  #undone = 0;
+  readonly #joiners = new WaitList<void, undefined>();
 
   /** A channel that buffers `capacity` values. */
   constructor(capacity = 0, options?: ResourceOptions) {
@@ -84,6 +103,16 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
   /** Receivers waiting for a value. */
   get blockedReceivers(): number {
     return this.#recvq.size;
+  }
+
+  /** Tasks waiting in `join()`. */
+  get blockedJoiners(): number {
+    return this.#joiners.size;
+  }
+
+  /** Values sent and not yet marked done with `taskDone()`: `join()` waits while it is above 0. */
+  get unfinished(): number {
+    return this.#unfinished;
   }
 
   // Readiness and the non-blocking halves are shared by send/recv, try*, and select().
@@ -123,6 +152,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
       return new ChannelClosedError(`send on closed channel ${this.resource.name}`);
     }
     sync(Op.send, flow, this.resource, site);
+    this.#unfinished++;
     for (let w = this.#recvq.shift(); w; w = this.#recvq.shift()) {
       if (this.#deliverRecv(w, { ok: true, value })) return undefined;
     }
@@ -144,6 +174,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
         this.#head = 0;
       }
       sync(Op.receive, flow, this.resource, site);
+      this.#undone++;
       // A blocked sender can now move its value into the freed slot.
       for (let w = this.#sendq.shift(); w; w = this.#sendq.shift()) {
         const v = this.#takeSender(w);
@@ -158,6 +189,7 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
       const v = this.#takeSender(w);
       if (v !== NOTHING) {
         sync(Op.receive, flow, this.resource, site);
+        this.#undone++;
         return { ok: true, value: v };
       }
     }
@@ -175,23 +207,26 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
       if (!sel.claim(sel.index)) return false;
       sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
       sel.finish(sel.index, result.ok, result.value);
-      return true;
+    } else {
+      if (!w.grant(result)) return false;
+      sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
     }
-    if (!w.grant(result)) return false;
-    sync(Op.receive, w.flow, this.resource, w.site, result.ok ? 0 : -1);
+    if (result.ok) this.#undone++;
     return true;
   }
 
+  /** Takes a blocked sender's value, which the channel then counts as sent. */
   #takeSender(w: Waiter<void, SendData<T>>): T | typeof NOTHING {
     const sel = w.data.sel;
     if (sel) {
       if (!sel.claim(sel.index)) return NOTHING;
       sync(Op.send, w.flow, this.resource, w.site);
       sel.finish(sel.index, true, undefined);
-      return w.data.value;
+    } else {
+      if (!w.grant(undefined)) return NOTHING;
+      sync(Op.send, w.flow, this.resource, w.site);
     }
-    if (!w.grant(undefined)) return NOTHING;
-    sync(Op.send, w.flow, this.resource, w.site);
+    this.#unfinished++;
     return w.data.value;
   }
 
@@ -298,6 +333,49 @@ export class Channel<T> extends Primitive implements AsyncIterable<T> {
         sync(Op.error, w.flow, this.resource, w.site);
       }
     }
+  }
+
+  /**
+   * Marks one received value as done (Python's `task_done()`): call it once for each value a
+   * task has received and finished with, in a `finally` so that a failure still counts. When
+   * every value sent has been marked done, the tasks waiting in `join()` wake. Calling it more
+   * times than values were received throws LockMisuseError (and is recorded as a misuse): the
+   * count would otherwise let `join()` return while work is still under way.
+   */
+  taskDone(): void {
+    const flow = currentFlow();
+    if (this.#undone === 0) {
+      sync(Op.misuse, flow, this.resource, siteForBlocking(), Misuse.extraTaskDone);
+      throw new LockMisuseError(
+        `${this.resource.name}.taskDone() was called more times than values were received`,
+      );
+    }
+    this.#undone--;
+    this.#unfinished--;
+    sync(Op.add, flow, this.resource, siteForOther(), -1);
+    if (this.#unfinished > 0) return;
+    for (let w = this.#joiners.shift(); w; w = this.#joiners.shift()) {
+      if (w.grant(undefined)) sync(Op.wake, w.flow, this.resource, w.site);
+    }
+  }
+
+  /**
+   * Waits until every value ever sent has been marked done with `taskDone()` (Python's
+   * `JoinableQueue.join()`); resolves at once when none is unfinished. Closing the channel does
+   * not end the wait: values still buffered can be received and marked done after a close.
+   * Rejects with a TimeoutError or AbortError per `options`.
+   */
+  join(options?: BlockOptions): Promise<void> {
+    if (options !== undefined) checkOptions(options, `${this.resource.name}.join()`);
+    if (mustGate()) return gated(this.resource, 'join', () => this.join(options));
+    const flow = currentFlow();
+    const waits = this.#unfinished > 0;
+    const site = siteFor(this.resource, flow, waits);
+    const aborted = rejectIfAborted(options, flow, this.resource, site, 'join');
+    if (aborted) return aborted;
+    if (!waits) return Promise.resolve();
+    const w = new Waiter<void, undefined>(flow, site, undefined);
+    return block(w, this.#joiners, this.resource, options, 'join', Op.wait, WAIT_JOIN);
   }
 
   /** Receives values until the channel is closed and drained (`for await`). */

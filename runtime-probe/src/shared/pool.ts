@@ -61,7 +61,8 @@ interface Pending {
 
 /**
  * A fixed number of worker threads running one script, which answers jobs with `serve()`.
- * `submit()` returns a Future; jobs wait in FIFO order for an idle worker. `shutdown()` lets the
+ * `submit()` returns a Future; jobs wait in FIFO order for an idle worker. `map()` runs a job
+ * per input and gives the results in input order; `asCompleted()` gives futures as they end. `shutdown()` lets the
  * queued and running jobs finish, then stops the workers and resolves when they have exited. A
  * worker that dies fails its running job and is replaced.
  */
@@ -181,6 +182,58 @@ export class WorkerPool {
     return new Future(promise as Promise<T>);
   }
 
+  /**
+   * Runs the pool's job once for each of `inputs` (each a payload, as for `submit()`) and
+   * resolves to their results in the order of the inputs, whatever order they complete in
+   * (Python's `Executor.map`). Every job is queued at once, so they run as workers are free. It
+   * rejects with the error of the first input, in input order, whose job failed, as Python's
+   * map raises when its iteration reaches that result; the other jobs still run to their end.
+   *
+   * It takes no function, unlike Python's: a function cannot cross to a worker thread (structured
+   * clone refuses it), so the pool's function is the handler its script gave `serve()`, and what
+   * changes from job to job is the payload. For results in the order they complete, use
+   * `asCompleted()` on the futures of `submit()`.
+   */
+  map<R>(inputs: Iterable<unknown>): Promise<R[]> {
+    if (!isIterable(inputs)) {
+      throw new TypeError(
+        'WorkerPool.map(): inputs must be an iterable of payloads, such as an array',
+      );
+    }
+    const futures = Array.from(inputs, (payload) => this.submit<R>(payload));
+    return (async () => {
+      const results: R[] = [];
+      for (const future of futures) results.push(await future.result());
+      return results;
+    })();
+  }
+
+  /**
+   * Yields `futures` as their jobs end, the first to end first (Python's `as_completed`): those
+   * already done come first, in the order given, and each future once. It yields the futures
+   * rather than their results, so that one job's failure surfaces at its own `result()` and
+   * does not end the iteration or hide the others' results, and so that the caller can tell
+   * which job ended by the future it kept from `submit()`.
+   *
+   * Completion order is an iterator, not an option of `map()`, because its point is to act on
+   * each result as it comes: an array in completion order would wait for the last job as well,
+   * and lose which input each result came from. It accepts the futures of any pool.
+   */
+  asCompleted<T>(futures: Iterable<Future<T>>): AsyncIterableIterator<Future<T>> {
+    if (!isIterable(futures)) {
+      throw new TypeError('WorkerPool.asCompleted(): futures must be an iterable of Futures');
+    }
+    const unique = new Set(futures);
+    for (const f of unique) {
+      if (!(f instanceof Future)) {
+        throw new TypeError(
+          `WorkerPool.asCompleted(): expected the Futures of submit(), got ${String(f)}`,
+        );
+      }
+    }
+    return inCompletionOrder([...unique]);
+  }
+
   /** Finishes the queued and running jobs, then stops every worker. */
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -192,6 +245,32 @@ export class WorkerPool {
       await Promise.all(exits);
     })();
     return this.#stopping;
+  }
+}
+
+/** An iterable object; a string, iterable by character, is refused as a likely mistake. */
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  );
+}
+
+/** Yields each future once it has settled, in the order they settle. */
+async function* inCompletionOrder<T>(futures: Future<T>[]): AsyncGenerator<Future<T>, void> {
+  const settled: Future<T>[] = [];
+  let wake: (() => void) | undefined;
+  for (const future of futures) {
+    const done = (): void => {
+      settled.push(future);
+      wake?.();
+    };
+    future.result().then(done, done);
+  }
+  for (let given = 0; given < futures.length; given++) {
+    while (settled.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    yield settled.shift()!;
   }
 }
 

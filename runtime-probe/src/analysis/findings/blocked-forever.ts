@@ -4,9 +4,9 @@
  */
 import { blockedForeverWords, siteWords } from '../wording.js';
 import type { FindingContext } from './context.js';
-import { WAIT_SEND } from '../../protocol.js';
+import { WAIT_JOIN, WAIT_SEND } from '../../protocol.js';
 import { Role, type ResourceState, type TaskState } from '../model.js';
-import { waitsToJoin } from '../waitfor.js';
+import { likelySignallers, waitsToJoin } from '../waitfor.js';
 import type { FindingPattern } from '../types.js';
 
 export function reportBlockedForever(
@@ -56,7 +56,7 @@ export function reportBlockedForever(
 function patternOf(r: ResourceState, dir: number): FindingPattern | undefined {
   switch (r.kind) {
     case 'channel':
-      return dir === WAIT_SEND ? undefined : 'no-sender';
+      return dir === WAIT_SEND || dir === WAIT_JOIN ? undefined : 'no-sender';
     case 'barrier':
     case 'shared-barrier':
       return 'missing-party';
@@ -71,7 +71,7 @@ function patternOf(r: ResourceState, dir: number): FindingPattern | undefined {
  */
 function parkedSignallers(r: ResourceState, dir: number): TaskState[] {
   if (r.role !== Role.Signal || r.kind === 'barrier' || r.kind === 'shared-barrier') return [];
-  return [...(dir === WAIT_SEND ? r.receivers : r.signallers).keys()].filter(waitsToJoin);
+  return [...likelySignallers(r, dir).keys()].filter(waitsToJoin);
 }
 
 /** Why the waiters on `r` can never be woken, and what to do, by the kind of resource. */
@@ -81,7 +81,9 @@ function reasonFor(r: ResourceState, dir: number, parked: readonly TaskState[]):
     case 'channel':
       return dir === WAIT_SEND
         ? blockedForeverWords.channelSend(r.name, joins)
-        : blockedForeverWords.channelRecv(r.name, joins);
+        : dir === WAIT_JOIN
+          ? blockedForeverWords.channelJoin(r.name, joins)
+          : blockedForeverWords.channelRecv(r.name, joins);
     case 'condition':
     case 'shared-condition':
       return blockedForeverWords.condition(r.name, joins);

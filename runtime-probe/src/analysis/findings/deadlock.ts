@@ -5,8 +5,8 @@ import { deadlockWords, leftHeldWords, selfDeadlockWords, siteWords } from '../w
 import { leftHeldBy } from './left-held.js';
 import type { FindingContext } from './context.js';
 import type { SiteRef, CycleEdge } from '../types.js';
-import { WAIT_SEND } from '../../protocol.js';
 import { Role, lastSite, names, type ResourceState, type TaskState } from '../model.js';
+import { joinsChannel, wokenByReceivers } from '../waitfor.js';
 
 /**
  * How a cycle ended: it `stands` (a deadlock); fail-fast refused the wait that closed it
@@ -62,7 +62,9 @@ export function reportDeadlock(
           ? deadlockWords.queuedBehind(from.name, r.name, to.name, to.waitDir === 2)
           : r.role === Role.Lock || r.role === Role.Permits
             ? deadlockWords.heldBy(from.name, r.name, to.name)
-            : deadlockWords.signalledBy(from.name, r.name, to.name);
+            : joinsChannel(from)
+              ? deadlockWords.joinsChannel(from.name, r.name, to.name)
+              : deadlockWords.signalledBy(from.name, r.name, to.name);
     queuedEdge ||= queued;
     parts.push(how);
     const waitSite = ctx.site(
@@ -81,7 +83,7 @@ export function reportDeadlock(
         : leftBy
           ? leftHeldWords.site(to.name, r.name, leftBy)
           : signal
-            ? siteWords.signalled(to.name, r.name, r.kind, from.waitDir === WAIT_SEND)
+            ? siteWords.signalled(to.name, r.name, r.kind, wokenByReceivers(from.waitDir))
             : siteWords.acquired(to.name, r.name),
     );
     edges.push({ from: from.key, to: to.key, resource: r.key, waitSite, holdSite: held });
@@ -110,7 +112,9 @@ export function reportDeadlock(
             ? deadlockWords.fix.permits(sorted[0]!.name)
             : resources.every((r) => r.role === Role.Lock)
               ? deadlockWords.fix.lockOrder(sorted.map((r) => r.name))
-              : deadlockWords.fix.signal;
+              : cycle.some(joinsChannel)
+                ? deadlockWords.fix.channelJoin
+                : deadlockWords.fix.signal;
   ctx.emit({
     kind: 'deadlock',
     ...(end !== 'stands'
