@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Explorer } from '../runtime-probe/src/explore/explorer.js';
 import { loadProgram } from '../runtime-probe/src/explore/program.js';
+import { Stepper } from '../runtime-probe/src/explore/stepper.js';
 import { RandomStrategy } from '../runtime-probe/src/explore/strategies.js';
 
 setFlagsFromString('--expose-gc');
@@ -18,6 +19,10 @@ const gc = runInNewContext('gc') as () => void;
 const root = resolve(import.meta.dirname, '..');
 
 export interface ExploreResult {
+  /** Step-through of a run of about 1,000 decisions: one Step at its end, and one Step Back. */
+  stepMs: number;
+  stepBackMs: number;
+  stepDecisions: number;
   philosophersPerSec: number;
   producerConsumerPerSec: number;
   heapGrowthMiB: number;
@@ -56,7 +61,46 @@ async function schedulesPerSecond(file: string, runs: number): Promise<[number, 
   }
 }
 
+/** Step and Step Back at the end of a long run, as the debug adapter does them (median of 5). */
+async function stepLatency(): Promise<{ stepMs: number; stepBackMs: number; decisions: number }> {
+  const explorer = new Explorer(
+    await loadProgram(join(root, 'bench', 'programs', 'long-schedule.ts')),
+    {
+      timers: 'any',
+      maxSteps: 100_000,
+      realWaitMs: 10_000,
+      analysis: {},
+      fails: (f) => f.severity === 'error',
+      args: [],
+    },
+  );
+  explorer.open();
+  try {
+    const stepper = new Stepper(explorer);
+    await stepper.restart();
+    const strategy = new RandomStrategy(1);
+    strategy.begin(0);
+    let view = await stepper.continue(strategy, 990);
+    const steps: number[] = [];
+    const backs: number[] = [];
+    for (let i = 0; i < 5 && !view.result; i++) {
+      let t0 = performance.now();
+      view = await stepper.step();
+      steps.push(performance.now() - t0);
+      t0 = performance.now();
+      view = await stepper.back();
+      backs.push(performance.now() - t0);
+      view = await stepper.step();
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    return { stepMs: median(steps), stepBackMs: median(backs), decisions: view.step };
+  } finally {
+    explorer.close();
+  }
+}
+
 export async function measureExplore(): Promise<ExploreResult> {
+  const latency = await stepLatency();
   const [philosophersPerSec, heapGrowthMiB] = await schedulesPerSecond(
     join(root, 'examples', 'dining-philosophers.ts'),
     10_000,
@@ -75,7 +119,15 @@ export async function measureExplore(): Promise<ExploreResult> {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return { philosophersPerSec, producerConsumerPerSec, heapGrowthMiB, processPerRunMs: times[1]! };
+  return {
+    stepMs: latency.stepMs,
+    stepBackMs: latency.stepBackMs,
+    stepDecisions: latency.decisions,
+    philosophersPerSec,
+    producerConsumerPerSec,
+    heapGrowthMiB,
+    processPerRunMs: times[1]!,
+  };
 }
 
 if (process.argv[1] === import.meta.filename) console.log(await measureExplore());

@@ -98,6 +98,13 @@ function integer(
   return n;
 }
 
+/** A seed is 32 bits: a larger one would repeat a smaller one's runs under another number. */
+function seedOf(cli: ExploreCli): number {
+  const seed = integer(cli, 'seed', Math.floor(Math.random() * 2 ** 31), 0);
+  if (seed >= 2 ** 32) throw cli.usage(`--seed must be below 2^32 (${2 ** 32}), got ${seed}`);
+  return seed;
+}
+
 function settingsOf(cli: ExploreCli): {
   strategy: StrategyName;
   runs: number;
@@ -117,7 +124,7 @@ function settingsOf(cli: ExploreCli): {
   return {
     strategy,
     runs: integer(cli, 'runs', 1000, 1),
-    seed: integer(cli, 'seed', Math.floor(Math.random() * 2 ** 31), 0),
+    seed: seedOf(cli),
     depth: integer(cli, 'depth', 3, 1),
     maxSteps: integer(cli, 'max-steps', 10_000, 1),
     timers,
@@ -166,6 +173,8 @@ export async function exploreCommand(
   const notes = new Set<string>();
   let waited = 0;
   let cut = 0;
+  let unsettled: { run: number; why: string } | undefined;
+  let unsettledFailures = 0;
   try {
     for (; runs < s.runs && clock.now() < limit; runs++) {
       if (!strategy.begin(runs)) break;
@@ -174,7 +183,12 @@ export async function exploreCommand(
       for (const n of result.unscheduled) notes.add(n);
       if (result.waitedForReal) waited++;
       if (result.cut) cut++;
-      if (result.failure) {
+      // A failure in a run that did not settle needed an order of the program's own timers, I/O
+      // or threads, which explore does not control: it is not a definite one.
+      if (result.failure && result.unsettled) {
+        unsettled ??= { run: runs + 1, why: result.unsettled };
+        unsettledFailures++;
+      } else if (result.failure) {
         found = result;
         runs++;
         break;
@@ -197,6 +211,14 @@ export async function exploreCommand(
       ? `; every schedule up to ${s.maxSteps} decisions was run`
       : '';
     writeStdout(`✔ no failing schedule in ${runs} runs (${how}, ${seconds} s${exhausted})\n`);
+    if (unsettled) {
+      process.stderr.write(
+        `lockscope: inconclusive: ${unsettledFailures} run${unsettledFailures === 1 ? '' : 's'} ` +
+          `failed only where ${unsettled.why} (first: run ${unsettled.run}); replay one with ` +
+          `--seed ${s.seed} --runs ${unsettled.run} to see it\n`,
+      );
+      return EXIT.inconclusive;
+    }
     if (cut > 0) {
       process.stderr.write(
         `lockscope: inconclusive: ${cut} run${cut === 1 ? ' was' : 's were'} cut at ${s.maxSteps} decisions (--max-steps)\n`,
@@ -248,7 +270,11 @@ export async function replayCommand(
     if (err instanceof ScheduleError) throw cli.refusal(`not a valid schedule: ${err.message}`);
     throw err;
   }
-  const timers = (cli.values.timers as 'any' | 'ordered' | undefined) ?? saved?.timers ?? 'any';
+  const given = cli.values.timers;
+  if (given !== undefined && given !== 'any' && given !== 'ordered') {
+    throw cli.usage(`--timers must be "any" or "ordered", got "${given}"`);
+  }
+  const timers = given ?? saved?.timers ?? 'any';
   const maxSteps = integer(cli, 'max-steps', Math.max(10_000, choices.length), 1);
   const explorer = await open(file, args, timers, maxSteps, cli);
   let result: RunResult;
@@ -278,7 +304,7 @@ function printRun(result: RunResult, cli: ExploreCli, program: Program): number 
     const text =
       failure.error instanceof Error
         ? program.mapStack(failure.error.stack ?? `${failure.error.name}: ${failure.error.message}`)
-        : String(failure.error);
+        : describeError(failure.error);
     writeStdout(`✖ in this schedule the program threw: ${text}\n\n`);
   } else if (failure?.kind === 'exit') {
     writeStdout(`✖ in this schedule the program called process.exit(${failure.code})\n\n`);
@@ -331,7 +357,12 @@ function scheduleLines(steps: readonly ScheduleStep[], choices: readonly number[
 
 function describeError(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
-  return String(err);
+  try {
+    return String(err);
+  } catch {
+    // An object without a way to become text (Object.create(null)).
+    return Object.prototype.toString.call(err);
+  }
 }
 
 function relativeTo(file: string): string {

@@ -416,6 +416,15 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => {});
     case 'explore':
     case 'replay': {
+      for (const [flag, given] of [
+        ['--json', common.json],
+        ['--sarif', common.sarif],
+        ['--trace', common.trace],
+        ['--html', common.html],
+        ['--fail-fast', common.failFast],
+      ] as const) {
+        if (given) throw new UsageError(`${flag} is for run and report, not ${command}`);
+      }
       const cli = {
         values,
         analysis: common.analysis,
@@ -426,14 +435,17 @@ async function main(argv: string[]): Promise<number> {
         usage: (message: string) => new UsageError(message),
         refusal: (message: string) => new Refusal(message),
       };
-      if (command === 'explore') {
-        if (rest.length !== 1) throw new UsageError('explore takes exactly one program');
-        return exploreCommand(rest[0]!, theirs, cli);
+      if (command === 'explore' && rest.length !== 1) {
+        throw new UsageError('explore takes exactly one program');
       }
-      if (rest.length < 1 || rest.length > 2) {
+      if (command === 'replay' && (rest.length < 1 || rest.length > 2)) {
         throw new UsageError('replay takes a program and a schedule file');
       }
-      return replayCommand(rest[0]!, rest[1], theirs, cli);
+      const status = await (command === 'explore'
+        ? exploreCommand(rest[0]!, theirs, cli)
+        : replayCommand(rest[0]!, rest[1], theirs, cli));
+      // What the program's runs left behind (an interval, a server) must not keep lockscope up.
+      return process.exit(status);
     }
     case undefined:
       throw new UsageError('no command given');

@@ -288,7 +288,7 @@ export class LockscopeDebugSession extends DebugSession {
           ? failure.findings.map((f) => f.title).join('; ')
           : failure.kind === 'exit'
             ? `the program called process.exit(${failure.code})`
-            : `the program threw: ${String((failure.error as Error | undefined)?.message ?? failure.error)}`;
+            : `the program threw: ${failure.error instanceof Error ? failure.error.message : 'a value that is not an Error'}`;
       this.#say(`\n${report}\n`);
       this.sendEvent(stoppedAt('exception', first, what));
     } else {

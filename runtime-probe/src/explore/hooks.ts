@@ -9,7 +9,7 @@
  * primitives' only cost is reading `rt.explore`.
  */
 import { abortErrorFor } from '../errors.js';
-import { ctxOf, currentFlow, resolved } from '../identity.js';
+import { callingFlow, ctxOf, currentFlow, resolved } from '../identity.js';
 import { withRun } from '../runs.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { siteForBlocking } from '../sync.js';
@@ -28,6 +28,8 @@ export interface ExploreHooks {
   timer(flow: Flow, ms: number, op: 'sleep' | 'timeout', site: number, fire: () => void): number;
   /** Forgets a timer that has not fired (its wait ended otherwise). */
   cancel(handle: number): void;
+  /** Lets every call `flow` has parked go on, in order: it is making another call. */
+  settle(flow: Flow): void;
   /**
    * The site of the call whose gate has just opened, for the call's own capture (it runs from
    * the scheduler, whose stack does not show the caller); 0 once taken.
@@ -59,7 +61,7 @@ export function gated<T>(
   go: () => Promise<T>,
 ): Promise<T> {
   const hooks = rt.explore!;
-  const flow = currentFlow();
+  const flow = callingFlow();
   const site = siteForBlocking();
   return new Promise<T>((resolve, reject) => {
     hooks.park(flow, res, op, site, () => {

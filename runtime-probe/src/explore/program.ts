@@ -45,7 +45,34 @@ export interface Program {
 export interface Surroundings {
   console: Console;
   process: NodeJS.Process;
+  /**
+   * Called when the program requires a module it shares with every run (lockscope, Node's
+   * built-ins): returns it, or a run's own version of it (`worker_threads`, whose workers the
+   * run counts).
+   */
+  host(id: string, load: (id: string) => unknown): unknown;
+  /** The program's timer functions: the run's own, so that it can tell and end what they left. */
+  timers: RunTimers;
 }
+
+/** The timer functions a run gives the program in place of the globals. */
+export interface RunTimers {
+  setTimeout: typeof setTimeout;
+  setInterval: typeof setInterval;
+  setImmediate: typeof setImmediate;
+  clearTimeout: typeof clearTimeout;
+  clearInterval: typeof clearInterval;
+  clearImmediate: typeof clearImmediate;
+}
+
+const TIMER_NAMES = [
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'clearTimeout',
+  'clearInterval',
+  'clearImmediate',
+] as const;
 
 /** The program cannot be explored: the message says why and what to do. */
 export class ProgramError extends Error {}
@@ -148,6 +175,7 @@ export async function loadProgram(file: string): Promise<Program> {
     '__lockscope_dirname',
     'console',
     'process',
+    ...TIMER_NAMES,
   ];
   const compiled = compileFunction(body, params, { filename: bundleFile }) as (
     ...args: unknown[]
@@ -157,7 +185,11 @@ export async function loadProgram(file: string): Promise<Program> {
   return {
     file,
     bundleFile,
-    evaluate: (s) => compiled(require, require, url, file, dir, s.console, s.process),
+    evaluate: (s) => {
+      const host = (id: string): unknown => s.host(id, require);
+      const timers = TIMER_NAMES.map((name) => s.timers[name]);
+      return compiled(host, require, url, file, dir, s.console, s.process, ...timers);
+    },
     probe: require('lockscope') as ProbeApi,
     mapStack: (stack) => mapStack(stack, bundleFile, dir, sourceMap),
   };

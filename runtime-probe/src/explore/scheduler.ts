@@ -115,17 +115,26 @@ export class Scheduler implements ExploreHooks {
   }
 
   /**
-   * Whether gate `p` is the first of its flow's in its turn. A flow that makes several calls
-   * without awaiting in between (`Promise.all([a.acquire(), b.acquire()])`) makes them in one
-   * synchronous run, which nothing can interleave with in Node: they are one choice.
+   * Whether gate `p` is the first of its flow's parked calls: a flow's calls take effect in the
+   * order it made them. (Its calls of one synchronous run, `Promise.all([a.acquire(),
+   * b.acquire()])`, which nothing can interleave with in Node, then go on together.)
    */
   #leads(p: Pending): boolean {
     const id = resolved(p.flow).id;
     for (const q of this.#pending) {
       if (q === p) return true;
-      if (q.due === undefined && q.turn === p.turn && resolved(q.flow).id === id) return false;
+      if (q.due === undefined && resolved(q.flow).id === id) return false;
     }
     return true;
+  }
+
+  settle(flow: Flow): void {
+    if (this.#pending.length === 0) return;
+    const id = resolved(flow).id;
+    const parked = this.#pending.filter((q) => q.due === undefined && resolved(q.flow).id === id);
+    if (parked.length === 0) return;
+    this.#pending = this.#pending.filter((q) => !parked.includes(q));
+    for (const q of parked) q.fire();
   }
 
   /** Lets the chosen call proceed, or fires the chosen timer. */
@@ -143,16 +152,14 @@ export class Scheduler implements ExploreHooks {
       return;
     }
     this.#pending.splice(i, 1);
-    if (p.due !== undefined) {
-      let overtook: Pending | undefined;
-      for (const q of this.#pending) {
-        if (q.due !== undefined && q.due < p.due && (!overtook || q.due < overtook.due!)) {
-          overtook = q;
-        }
+    let overtook: Pending | undefined;
+    for (const q of this.#pending) {
+      if (q.due !== undefined && q.due < p.due && (!overtook || q.due < overtook.due!)) {
+        overtook = q;
       }
-      if (overtook) this.reorderings.push({ fired: p, overtook });
-      if (p.due > this.now) this.now = p.due;
     }
+    if (overtook) this.reorderings.push({ fired: p, overtook });
+    if (p.due > this.now) this.now = p.due;
     p.fire();
   }
 
