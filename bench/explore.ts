@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Explorer } from '../runtime-probe/src/explore/explorer.js';
+import { Explorer, exploreSettings } from '../runtime-probe/src/explore/explorer.js';
 import { loadProgram } from '../runtime-probe/src/explore/program.js';
 import { Stepper } from '../runtime-probe/src/explore/stepper.js';
 import { RandomStrategy } from '../runtime-probe/src/explore/strategies.js';
@@ -30,14 +30,7 @@ export interface ExploreResult {
 }
 
 async function schedulesPerSecond(file: string, runs: number): Promise<[number, number]> {
-  const explorer = new Explorer(await loadProgram(file), {
-    timers: 'any',
-    maxSteps: 10_000,
-    realWaitMs: 10_000,
-    analysis: {},
-    fails: (f) => f.severity === 'error',
-    args: [],
-  });
+  const explorer = new Explorer(await loadProgram(file), exploreSettings());
   explorer.open();
   const strategy = new RandomStrategy(1);
   const heap = (): number => {
@@ -65,14 +58,7 @@ async function schedulesPerSecond(file: string, runs: number): Promise<[number, 
 async function stepLatency(): Promise<{ stepMs: number; stepBackMs: number; decisions: number }> {
   const explorer = new Explorer(
     await loadProgram(join(root, 'bench', 'programs', 'long-schedule.ts')),
-    {
-      timers: 'any',
-      maxSteps: 100_000,
-      realWaitMs: 10_000,
-      analysis: {},
-      fails: (f) => f.severity === 'error',
-      args: [],
-    },
+    exploreSettings({ maxSteps: 100_000 }),
   );
   explorer.open();
   try {

@@ -10,7 +10,7 @@ import type { Finding } from './analysis/types.js';
 import { clock } from './clock.js';
 import { EXIT } from './exit-status.js';
 import { emitTest } from './explore/emit-test.js';
-import { Explorer, type RunResult } from './explore/explorer.js';
+import { Explorer, exploreSettings, type RunResult } from './explore/explorer.js';
 import { loadProgram, ProgramError, type Program } from './explore/program.js';
 import {
   parseScheduleFile,
@@ -145,14 +145,16 @@ async function open(
     if (err instanceof ProgramError) throw cli.refusal(err.message);
     throw err;
   }
-  const explorer = new Explorer(program, {
-    timers,
-    maxSteps,
-    realWaitMs: 10_000,
-    analysis: cli.analysis,
-    fails: cli.failOn ?? ((f) => f.severity === 'error'),
-    args,
-  });
+  const explorer = new Explorer(
+    program,
+    exploreSettings({
+      timers,
+      maxSteps,
+      analysis: cli.analysis,
+      ...(cli.failOn ? { fails: cli.failOn } : {}),
+      args,
+    }),
+  );
   explorer.open();
   return explorer;
 }

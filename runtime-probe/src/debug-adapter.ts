@@ -24,7 +24,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { formatReport } from './analysis/text.js';
-import { Explorer } from './explore/explorer.js';
+import { Explorer, exploreSettings } from './explore/explorer.js';
 import { loadProgram, ProgramError } from './explore/program.js';
 import { parseScheduleFile, parseScheduleString } from './explore/schedule.js';
 import { makeStrategy, STRATEGIES, type StrategyName } from './explore/strategies.js';
@@ -87,14 +87,14 @@ export class LockscopeDebugSession extends DebugSession {
         if (err instanceof ProgramError) throw new Refused(err.message);
         throw err;
       }
-      this.#explorer = new Explorer(program, {
-        timers: launch.timers ?? 'any',
-        maxSteps: 100_000,
-        realWaitMs: 10_000,
-        analysis: {},
-        fails: (f) => f.severity === 'error',
-        args: launch.args ?? [],
-      });
+      this.#explorer = new Explorer(
+        program,
+        exploreSettings({
+          timers: launch.timers ?? 'any',
+          maxSteps: 100_000,
+          args: launch.args ?? [],
+        }),
+      );
       this.#explorer.open();
       this.#stepper = new Stepper(this.#explorer);
       this.#say(`Lockscope: you are the scheduler. ${NO_BREAKPOINTS}\n`);

@@ -7,7 +7,11 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, test } from 'node:test';
-import { Explorer, type ExploreSettings } from '../../runtime-probe/src/explore/explorer.js';
+import {
+  Explorer,
+  exploreSettings,
+  type ExploreSettings,
+} from '../../runtime-probe/src/explore/explorer.js';
 import { loadProgram } from '../../runtime-probe/src/explore/program.js';
 import { RandomStrategy, ReplayStrategy } from '../../runtime-probe/src/explore/strategies.js';
 import { loops } from '../loops.js';
@@ -21,15 +25,7 @@ const examples = readdirSync(join(root, 'examples'))
   .filter((f) => f.endsWith('.ts') && f !== 'cross-thread-deadlock.ts')
   .sort();
 
-const settings: ExploreSettings = {
-  timers: 'any',
-  maxSteps: 10_000,
-  realWaitMs: 10_000,
-  analysis: {},
-  fails: (f) => f.severity === 'error',
-  args: [],
-  keepEvents: true,
-};
+const settings: ExploreSettings = exploreSettings({ keepEvents: true });
 
 describe('replay gives the same events every time', () => {
   const replays = loops(100, 100);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Explorer } from '../../runtime-probe/src/explore/explorer.js';
+import { Explorer, exploreSettings } from '../../runtime-probe/src/explore/explorer.js';
 import { loadProgram } from '../../runtime-probe/src/explore/program.js';
 import { StepRefused, Stepper, type StepView } from '../../runtime-probe/src/explore/stepper.js';
 import { RandomStrategy } from '../../runtime-probe/src/explore/strategies.js';
@@ -16,14 +16,10 @@ const summary = (v: StepView): string[] =>
 describe('the stepper', () => {
   let explorer: Explorer;
   before(async () => {
-    explorer = new Explorer(await loadProgram(join(root, 'examples', 'dining-philosophers.ts')), {
-      timers: 'any',
-      maxSteps: 10_000,
-      realWaitMs: 10_000,
-      analysis: {},
-      fails: (f) => f.severity === 'error',
-      args: [],
-    });
+    explorer = new Explorer(
+      await loadProgram(join(root, 'examples', 'dining-philosophers.ts')),
+      exploreSettings(),
+    );
     explorer.open();
   });
   after(() => explorer.close());

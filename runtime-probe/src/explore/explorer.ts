@@ -28,15 +28,7 @@ const OUTPUT_LIMIT = 64 * 1024;
 
 export class Explorer {
   readonly #scheduler: Scheduler;
-  #current: Captured = {
-    errors: [],
-    workers: 0,
-    timers: new Map(),
-    listeners: new Map(),
-    exit: undefined,
-    output: [],
-    size: 0,
-  };
+  #current: Captured = nothingCaptured();
   #restore: (() => void) | undefined;
   #active: Run | undefined;
   /** Sites are written relative to the program's folder, so that a schedule travels. */
@@ -172,15 +164,7 @@ export class Explorer {
     this.#active?.dispose();
     const sched = this.#scheduler;
     sched.reset();
-    this.#current = {
-      errors: [],
-      workers: 0,
-      timers: new Map(),
-      listeners: new Map(),
-      exit: undefined,
-      output: [],
-      size: 0,
-    };
+    this.#current = nothingCaptured();
     resetNames();
     return (this.#active = new Run(
       this.program,
@@ -280,6 +264,35 @@ function listenersOf(current: Captured): Record<string, unknown> {
     prependListener: add('prependListener'),
     off: remove('off'),
     removeListener: remove('removeListener'),
+  };
+}
+
+/** What a run has captured before it begins. */
+function nothingCaptured(): Captured {
+  return {
+    errors: [],
+    workers: 0,
+    timers: new Map(),
+    listeners: new Map(),
+    exit: undefined,
+    output: [],
+    size: 0,
+  };
+}
+
+/**
+ * Settings with the defaults of `lockscope explore` for what is not given: timers in any
+ * order, 10,000 decisions a run, 10 s of the program's own work at most, every error fails.
+ */
+export function exploreSettings(given: Partial<ExploreSettings> = {}): ExploreSettings {
+  return {
+    timers: 'any',
+    maxSteps: 10_000,
+    realWaitMs: 10_000,
+    analysis: {},
+    fails: (f) => f.severity === 'error',
+    args: [],
+    ...given,
   };
 }
 
