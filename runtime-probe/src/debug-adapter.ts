@@ -92,6 +92,9 @@ export class LockscopeDebugSession extends DebugSession {
         exploreSettings({
           timers: launch.timers ?? 'any',
           maxSteps: 100_000,
+          // A person takes seconds between two decisions: a hold that lasts that long is the
+          // pace of stepping, not a long hold of the program.
+          analysis: { longHoldMs: Number.MAX_SAFE_INTEGER },
           args: launch.args ?? [],
         }),
       );

@@ -143,7 +143,9 @@ export class Stepper {
         state: timer ? 'asleep' : 'ready',
         why: timer
           ? `sleeps ${p.ms} ms${choosable.has(p) ? ' (its timer can end now)' : ' (a timer ends once no flow is ready)'}`
-          : `is about to ${stepWords({ ...words, at: undefined, flow: '' }).trim()}`,
+          : p.op === 'start'
+            ? 'is about to start'
+            : `is about to ${stepWords({ ...words, at: undefined, flow: '' }).trim()}`,
         at: placeOf(p.site),
       });
     }
