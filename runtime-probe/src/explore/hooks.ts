@@ -8,8 +8,7 @@
  * close) run on to the flow's next gate. Nothing here runs unless a scheduler is installed; the
  * primitives' only cost is reading `rt.explore`.
  */
-import { abortErrorFor } from '../errors.js';
-import { callingFlow, ctxOf, currentFlow, resolved } from '../identity.js';
+import { callingFlow, ctxOf, resolved } from '../identity.js';
 import { withRun } from '../runs.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { siteForBlocking } from '../sync.js';
@@ -93,36 +92,20 @@ export function startGate(
   return new Promise<void>((resolve) => hooks.park(flow, res, 'start', site, resolve));
 }
 
-/** `sleep()` under the scheduler: a virtual timer of its flow. */
-export function virtualSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  const hooks = rt.explore!;
-  const flow = currentFlow();
-  const site = siteForBlocking();
-  if (signal?.aborted) return Promise.reject(abortErrorFor(signal, 'sleep()'));
-  flow.blocked = true;
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      hooks.cancel(handle);
-      flow.blocked = false;
-      reject(abortErrorFor(signal!, 'sleep()'));
-    };
-    const handle = hooks.timer(flow, ms, 'sleep', site, () => {
-      flow.blocked = false;
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
- * Starts a wait's timeout: a real timer of the program's, or a virtual one under the scheduler.
- * Returns what cancels it.
+ * Starts a sleep or a wait's timeout: a real timer of the program's, or a virtual one under the
+ * scheduler. Returns what cancels it.
  */
-export function startTimeout(flow: Flow, site: number, ms: number, fire: () => void): () => void {
+export function startTimeout(
+  flow: Flow,
+  site: number,
+  ms: number,
+  fire: () => void,
+  op: 'sleep' | 'timeout' = 'timeout',
+): () => void {
   const hooks = rt.explore;
   if (hooks) {
-    const handle = hooks.timer(flow, ms, 'timeout', site, fire);
+    const handle = hooks.timer(flow, ms, op, site, fire);
     return () => hooks.cancel(handle);
   }
   // The program's own timers, looked up at the call (clock.ts: its tests may fake them).

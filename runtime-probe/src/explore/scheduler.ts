@@ -129,12 +129,20 @@ export class Scheduler implements ExploreHooks {
   }
 
   settle(flow: Flow): void {
-    if (this.#pending.length === 0) return;
-    const id = resolved(flow).id;
-    const parked = this.#pending.filter((q) => q.due === undefined && resolved(q.flow).id === id);
-    if (parked.length === 0) return;
-    this.#pending = this.#pending.filter((q) => !parked.includes(q));
-    for (const q of parked) q.fire();
+    if (this.#pending.length > 0) this.#goOn(resolved(flow).id, undefined);
+  }
+
+  /** Lets `flow`'s parked calls (of `turn` only, if given) go on, in the order it made them. */
+  #goOn(flow: number, turn: number | undefined): void {
+    const calls = this.#pending.filter(
+      (q) =>
+        q.due === undefined &&
+        (turn === undefined || q.turn === turn) &&
+        resolved(q.flow).id === flow,
+    );
+    if (calls.length === 0) return;
+    this.#pending = this.#pending.filter((q) => !calls.includes(q));
+    for (const q of calls) q.fire();
   }
 
   /** Lets the chosen call proceed, or fires the chosen timer. */
@@ -143,12 +151,7 @@ export class Scheduler implements ExploreHooks {
     if (i < 0) return;
     if (p.due === undefined) {
       // The flow's other calls of the same synchronous run go on with it, in their order.
-      const id = resolved(p.flow).id;
-      const together = this.#pending.filter(
-        (q) => q.due === undefined && q.turn === p.turn && resolved(q.flow).id === id,
-      );
-      this.#pending = this.#pending.filter((q) => !together.includes(q));
-      for (const q of together) q.fire();
+      this.#goOn(resolved(p.flow).id, p.turn);
       return;
     }
     this.#pending.splice(i, 1);

@@ -13,7 +13,7 @@ import {
   isBounded,
 } from '../waiting.js';
 import { block } from './begin.js';
-import { gated, mustGate, startGate, virtualSleep } from '../explore/hooks.js';
+import { gated, mustGate, startGate, startTimeout } from '../explore/hooks.js';
 
 /** Whether a task still runs, or how it ended. */
 export type TaskState = 'running' | 'returned' | 'threw';
@@ -144,21 +144,28 @@ export function sleep(ms: number, options?: { signal?: AbortSignal }): Promise<v
     );
   }
   const signal = options?.signal;
-  if (rt.explore !== undefined) return virtualSleep(ms, signal);
   const flow = currentFlow();
   if (signal?.aborted) return Promise.reject(abortErrorFor(signal, 'sleep()'));
   flow.blocked = true;
+  // Under the scheduler a sleep is a choice, shown at its line; otherwise no site is needed.
+  const site = rt.explore !== undefined ? siteForBlocking() : 0;
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
-      clearTimeout(timer);
+      cancel();
       flow.blocked = false;
       reject(abortErrorFor(signal!, 'sleep()'));
     };
-    const timer = setTimeout(() => {
-      flow.blocked = false;
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const cancel = startTimeout(
+      flow,
+      site,
+      ms,
+      () => {
+        flow.blocked = false;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      'sleep',
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
