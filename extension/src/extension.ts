@@ -18,6 +18,7 @@ import { registerRun } from './features/run.js';
 import { registerTerminal } from './features/terminal.js';
 import { registerTree } from './features/tree.js';
 import { Session } from './session.js';
+import type { AnalysisView } from './shown.js';
 import { settings } from './settings.js';
 
 let session: Session | undefined;
@@ -34,7 +35,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     { analysis: { maxIntervals: settings(log).playbackIntervals } },
   );
   log(`session listening at ${session.endpoint} (protocol ${PROTOCOL_VERSION})`);
-  const host: Host = { context, session, log };
+  // A step-through's stop is shown until the session next changes (a program reports to it).
+  let stepped: AnalysisView | undefined;
+  const host: Host = { context, session, log, view: () => stepped ?? session!.analyzer };
 
   const findings = registerFindings(host);
   const graph = registerGraph(host);
@@ -42,7 +45,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runner = registerRun(host);
   registerDebug(host);
   registerTerminal(host);
-  const step = registerStep(host);
+  const step = registerStep(host, (view) => {
+    stepped = view;
+    refresh();
+  });
 
   // A handler for every command package.json declares (the Record makes the compiler check).
   const endpoint = session.endpoint;
@@ -53,7 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     stop: () => runner.stop(),
     showOutput: () => output.show(),
     stepThrough: (uri?: vscode.Uri) => step.stepThrough(uri),
-    runFlowNext: (item?: { threadId?: number }) => step.runFlowNext(item),
+    runFlowNext: (item?: number | { threadId?: number }) => step.runFlowNext(item),
     openSchedule: (uri?: vscode.Uri) => step.openSchedule(uri),
     showProbeInfo: () =>
       void vscode.window.showInformationMessage(
@@ -66,13 +72,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   }
 
-  onChange = () => {
-    const state = host.session.analyzer.state(0);
+  const refresh = (): void => {
+    const state = host.view().state(0);
     findings.refresh(state);
     tree.refresh();
     graph.refresh(state);
   };
-  onChange();
+  onChange = () => {
+    stepped = undefined;
+    refresh();
+  };
+  refresh();
 }
 
 export async function deactivate(): Promise<void> {

@@ -64,6 +64,35 @@ export interface FlowMark {
   at?: { file: string; line: number; column: number } | undefined;
 }
 
+/**
+ * The flows of the adapter's `lockscope/flows` event, checked where they enter the extension:
+ * entries that are not flows are left out (and counted), never allowed to throw in the painter.
+ */
+export function parseFlowMarks(body: unknown): { marks: FlowMark[]; ignored: number } {
+  const flows = (body as { flows?: unknown } | null)?.flows;
+  if (!Array.isArray(flows)) return { marks: [], ignored: 1 };
+  const marks = flows.filter(isFlowMark);
+  return { marks, ignored: flows.length - marks.length };
+}
+
+function isFlowMark(value: unknown): value is FlowMark {
+  const f = value as Partial<Record<keyof FlowMark, unknown>> | null;
+  if (typeof f !== 'object' || f === null) return false;
+  if (typeof f.name !== 'string' || typeof f.state !== 'string' || typeof f.why !== 'string') {
+    return false;
+  }
+  const at = f.at as Partial<Record<'file' | 'line' | 'column', unknown>> | undefined;
+  return (
+    at === undefined ||
+    (typeof at === 'object' &&
+      at !== null &&
+      typeof at.file === 'string' &&
+      Number.isSafeInteger(at.line) &&
+      (at.line as number) >= 1 &&
+      Number.isSafeInteger(at.column))
+  );
+}
+
 /** One marker at the end of a line: the flows stopped there. */
 export interface LineMark {
   file: string;

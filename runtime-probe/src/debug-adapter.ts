@@ -13,6 +13,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  ContinuedEvent,
   DebugSession,
   InitializedEvent,
   OutputEvent,
@@ -199,15 +200,25 @@ export class LockscopeDebugSession extends DebugSession {
   }
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
-    this.#answer(response, async () => this.#stopped(await this.#session().back(1), 'step'));
+    this.#answer(response, async () => this.#stopped(await this.#replay().back(1), 'step'));
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    this.#answer(response, async () => this.#stopped(await this.#session().goTo(0), 'entry'));
+    this.#answer(response, async () => this.#stopped(await this.#replay().goTo(0), 'entry'));
   }
 
   protected override restartRequest(response: DebugProtocol.RestartResponse): void {
-    this.#answer(response, async () => this.#stopped(await this.#session().restart(), 'entry'));
+    this.#answer(response, async () => this.#stopped(await this.#replay().restart(), 'entry'));
+  }
+
+  /**
+   * The stepper, for a replay: the editor is told every flow goes on first, so that what it
+   * shows of the stop being left (the finding's exception widget among it) goes with it.
+   */
+  #replay(): Stepper {
+    const stepper = this.#session();
+    this.sendEvent(new ContinuedEvent(1, true));
+    return stepper;
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
@@ -269,10 +280,17 @@ export class LockscopeDebugSession extends DebugSession {
     });
   }
 
-  /** Tells the editor where the run stands: stopped at a decision, or at its end. */
+  /**
+   * Tells the editor where the run stands: stopped at a decision, or at its end. Before the stop,
+   * the flows (for the code cursors) and the run's analysis at this decision (for the Problems
+   * panel, the graph and the time line), so that the views have followed the step when the
+   * editor shows it.
+   */
   #stopped(view: StepView, reason: 'entry' | 'step', threadId?: number): void {
     this.#flushOutput();
     this.sendEvent(new Event('lockscope/flows', { step: view.step, flows: view.flows }));
+    const analysis = this.#stepper?.analysis();
+    if (analysis) this.sendEvent(new Event('lockscope/report', { step: view.step, ...analysis }));
     const result = view.result;
     const first = threadId ?? view.flows[0]?.id ?? 1;
     if (!result) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
+import type { Report } from 'lockscope/report';
 import { NODE } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -79,6 +80,13 @@ class Client {
     return stopped;
   }
 
+  /** The run's analysis the adapter sent with its last stop, for the Problems panel and graph. */
+  lastReport(): { step: number; report: Report } {
+    const sent = this.events.filter((e) => e.event === 'lockscope/report').pop();
+    assert.ok(sent, 'the adapter sent no report');
+    return sent.body as unknown as { step: number; report: Report };
+  }
+
   async threads(): Promise<{ id: number; name: string }[]> {
     const r = await this.request('threads');
     return r.body!.threads as { id: number; name: string }[];
@@ -134,6 +142,18 @@ describe('the debug adapter', () => {
     assert.match(String(last!.body!.text), /Deadlock: 5 tasks wait for each other in a cycle/);
     threads = await c.threads();
     assert.ok(threads.every((t) => /waits for fork \d, held by Philosopher\.dine/.test(t.name)));
+    // The views follow the step: the report sent with the stop has the deadlock, at the five
+    // waiting lines, and the graph's five waits.
+    const atDeadlock = c.lastReport();
+    assert.equal(atDeadlock.step, 15);
+    const [deadlock, ...others] = atDeadlock.report.findings;
+    assert.equal(others.length, 0);
+    assert.equal(deadlock!.kind, 'deadlock');
+    assert.deepEqual(
+      deadlock!.cycle!.map((e) => e.waitSite?.line),
+      [34, 34, 34, 34, 34],
+    );
+    assert.equal(atDeadlock.report.graph.edges.filter((e) => e.type === 'waits').length, 5);
     // A blocked flow cannot be stepped, and the adapter says why.
     const refused = await c.request('next', { threadId: order[0]! });
     assert.equal(refused.success, false);
@@ -143,6 +163,10 @@ describe('the debug adapter', () => {
     assert.equal(back.body!.reason, 'step');
     threads = await c.threads();
     assert.equal(threads.filter((t) => /is about to acquire fork/.test(t.name)).length, 1);
+    const before = c.lastReport();
+    assert.equal(before.step, 14);
+    assert.deepEqual(before.report.findings, []);
+    assert.equal(before.report.graph.edges.filter((e) => e.type === 'waits').length, 4);
     // "Run This Flow Next", the custom request of the Call Stack's menu.
     const ready = threads.find((t) => /is about to/.test(t.name))!;
     const again = await c.stopAfter('runFlowNext', { threadId: ready.id });

@@ -186,7 +186,7 @@ export function parseToWebview(value: unknown): ToWebview | string {
  * shown as text, so their content needs no check; a missing array would throw in the renderer,
  * so every array is checked.
  */
-function checkReport(value: unknown): string | undefined {
+export function checkReport(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'report must be a version 1 report';
   const r = value as Partial<Record<keyof Report, unknown>>;
   if (r.version !== 1 || !Array.isArray(r.findings)) return 'report must be a version 1 report';

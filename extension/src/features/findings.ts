@@ -93,7 +93,7 @@ export function registerFindings(host: Host): FindingsView {
     const hints: FindingHint[] = [];
     for (const s of specs.get(uri.fsPath) ?? []) {
       if (s.line < range.start.line || s.line > range.end.line) continue;
-      const f = host.session.analyzer.findings.find((x) => x.id === s.findingId);
+      const f = host.view().findings.find((x) => x.id === s.findingId);
       if (!f) continue;
       // An inversion's fix names the order to keep: the first lock in it goes first.
       const first =
@@ -109,13 +109,13 @@ export function registerFindings(host: Host): FindingsView {
     const here = specs.get(document.uri.fsPath)?.filter((s) => s.line === position.line);
     if (!here?.length) return undefined;
     const ids = new Set(here.map((s) => s.findingId));
-    const found = host.session.analyzer.findings.filter((f) => ids.has(f.id));
+    const found = host.view().findings.filter((f) => ids.has(f.id));
     return new vscode.Hover(found.map((f) => new vscode.MarkdownString(hoverMarkdown(f))));
   };
 
   const lenses = (document: vscode.TextDocument): vscode.CodeLens[] => {
     const result: vscode.CodeLens[] = [];
-    for (const s of host.session.analyzer.siteStats()) {
+    for (const s of host.view().siteStats()) {
       const at = siteKeyPlace(s.key);
       if (!at || at.file !== document.uri.fsPath) continue;
       result.push(
@@ -152,7 +152,7 @@ export function registerFindings(host: Host): FindingsView {
 
   return {
     refresh(state) {
-      const { findings } = host.session.analyzer;
+      const { findings } = host.view();
       // Findings only grow (a reset brings a new list): the diagnostics change only with them.
       if (findings !== shown.list || findings.length !== shown.count) {
         shown = { list: findings, count: findings.length };

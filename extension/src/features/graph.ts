@@ -18,7 +18,7 @@ export function registerGraph(host: Host): GraphView {
   let report: Report | undefined;
   // The panel keeps only the most recent intervals for playback; building more is waste.
   const current = (): Report =>
-    (report ??= host.session.analyzer.report({
+    (report ??= host.view().report({
       maxIntervals: settings(host.log).playbackIntervals,
     }));
   return {

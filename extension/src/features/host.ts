@@ -1,14 +1,20 @@
 /**
  * What every feature module is given: the extension's context (its subscriptions take what the
- * module registers), the window's one session, and the log.
+ * module registers), the window's one session, what the views show, and the log.
  */
 import { join } from 'node:path';
 import type * as vscode from 'vscode';
 import type { Session } from '../session.js';
+import type { AnalysisView } from '../shown.js';
 
 export interface Host {
   readonly context: vscode.ExtensionContext;
   readonly session: Session;
+  /**
+   * What the views show: the session's analysis, or the run a step-through stopped at when that
+   * happened last. Read it each time, never keep it.
+   */
+  view(): AnalysisView;
   readonly log: (line: string) => void;
 }
 

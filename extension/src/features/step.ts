@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import {
   adapterPlan,
   flowMarks,
+  parseFlowMarks,
   scheduleConfiguration,
   stepConfiguration,
   STEP_DEBUG_TYPE,
@@ -17,6 +18,7 @@ import {
   type FlowMark,
 } from '../step-plan.js';
 import { settings } from '../settings.js';
+import { parseSteppedReport, steppedView, type AnalysisView } from '../shown.js';
 import type { Host } from './host.js';
 import { trusted } from './trust.js';
 
@@ -27,11 +29,15 @@ const SOURCES = [
 
 export interface StepFeature {
   stepThrough(uri?: vscode.Uri): Promise<void>;
-  runFlowNext(item?: { threadId?: number }): Promise<void>;
+  runFlowNext(item?: number | { threadId?: number }): Promise<void>;
   openSchedule(uri?: vscode.Uri): Promise<void>;
 }
 
-export function registerStep(host: Host): StepFeature {
+/**
+ * Registers step-through; `show` gets the run's analysis at each stop, for the views that follow
+ * the step (the Problems panel, the graph and its time line, the tree).
+ */
+export function registerStep(host: Host, show: (view: AnalysisView) => void): StepFeature {
   const ready = vscode.window.createTextEditorDecorationType({
     after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 2em' },
     isWholeLine: true,
@@ -87,10 +93,17 @@ export function registerStep(host: Host): StepFeature {
       },
     }),
     vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-      if (e.session.type !== STEP_DEBUG_TYPE || e.event !== 'lockscope/flows') return;
-      const body = e.body as { flows?: FlowMark[] } | undefined;
-      marks = Array.isArray(body?.flows) ? body.flows : [];
-      paint();
+      if (e.session.type !== STEP_DEBUG_TYPE) return;
+      if (e.event === 'lockscope/flows') {
+        const parsed = parseFlowMarks(e.body);
+        if (parsed.ignored) host.log(`step-through: ignored ${parsed.ignored} malformed flows`);
+        marks = parsed.marks;
+        paint();
+      } else if (e.event === 'lockscope/report') {
+        const stepped = parseSteppedReport(e.body);
+        if (typeof stepped === 'string') host.log(`step-through: ignored a report: ${stepped}`);
+        else show(steppedView(stepped));
+      }
     }),
     vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.type !== STEP_DEBUG_TYPE) return;
@@ -124,9 +137,11 @@ export function registerStep(host: Host): StepFeature {
     },
     runFlowNext: async (item) => {
       const session = vscode.debug.activeDebugSession;
-      if (session?.type !== STEP_DEBUG_TYPE || typeof item?.threadId !== 'number') return;
+      // The Call Stack's menu passes a thread's id, then its context; a caller may pass either.
+      const threadId = typeof item === 'number' ? item : item?.threadId;
+      if (session?.type !== STEP_DEBUG_TYPE || typeof threadId !== 'number') return;
       try {
-        await session.customRequest('runFlowNext', { threadId: item.threadId });
+        await session.customRequest('runFlowNext', { threadId });
       } catch (err) {
         void vscode.window.showWarningMessage(err instanceof Error ? err.message : String(err));
       }

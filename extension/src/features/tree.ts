@@ -14,7 +14,7 @@ type Node =
 
 /** Registers the "Lockscope" view; the returned tree is refreshed on every change. */
 export function registerTree(host: Host): SessionTree {
-  const tree = new SessionTree(() => host.session.analyzer.state());
+  const tree = new SessionTree(() => host.view().state());
   host.context.subscriptions.push(
     vscode.window.registerTreeDataProvider('lockscope.session', tree),
   );

@@ -5,6 +5,7 @@
  * the run fails or ends. What the debug adapter (`lockscope debug-adapter`) shows comes from
  * here: the flows, each ready to go on, asleep or blocked and why, at its current line.
  */
+import type { LiveState, Report } from '../analysis/types.js';
 import { resolved } from '../identity.js';
 import { siteOf } from '../sites.js';
 import type { Explorer, Run, RunResult } from './explorer.js';
@@ -37,6 +38,12 @@ export interface StepView {
   /** Set once the run is over: how it ended. */
   result: RunResult | undefined;
 }
+
+/**
+ * The time line's most recent intervals a stop's analysis keeps: a stepped run makes a few per
+ * decision, so this keeps a run of thousands of decisions whole while bounding what one stop sends.
+ */
+export const STOP_INTERVALS = 5_000;
 
 /** A step that cannot be taken: the flow is blocked, unknown, or the run is over. */
 export class StepRefused extends Error {}
@@ -122,6 +129,15 @@ export class Stepper {
     run.choose(this.#pending, index);
     this.#pending = await run.next();
     if (this.#pending.length === 0) this.#result = run.finish();
+  }
+
+  /**
+   * The run's analysis as it stands at this decision: its report (findings, graph, the last
+   * `maxIntervals` of its time line) and its live state, for the views that follow the step.
+   */
+  analysis(maxIntervals = STOP_INTERVALS): { report: Report; state: LiveState } | undefined {
+    const analyzer = this.#run?.analyzer;
+    return analyzer && { report: analyzer.report({ maxIntervals }), state: analyzer.state() };
   }
 
   /** The flows now: each ready to go on, asleep or blocked, and where. */

@@ -1,0 +1,72 @@
+/**
+ * What the editor's views show: the window's session as it runs, or the run a step-through
+ * session stopped at. Both answer the same questions (findings, contention, the report, the live
+ * state), so that the Problems panel, the graph, the tree and CodeLens follow whichever happened
+ * last. Pure, tested on plain Node.
+ */
+import type { ContentionStats, Finding, LiveState, Report } from 'lockscope/report';
+import { checkReport } from '../../webview/src/protocol.js';
+
+/** The questions the views ask; the session's Analyzer answers them too. */
+export interface AnalysisView {
+  readonly findings: readonly Finding[];
+  siteStats(): ContentionStats[];
+  report(options?: { maxIntervals?: number }): Report;
+  state(limit?: number): LiveState;
+}
+
+/** What the debug adapter sends with each stop, as its `lockscope/report` event's body. */
+export interface SteppedReport {
+  /** Decisions taken when the run stopped. */
+  step: number;
+  report: Report;
+  state: LiveState;
+}
+
+/** A stepped run's analysis as a view: fixed, since the run stands still between two stops. */
+export function steppedView(stepped: SteppedReport): AnalysisView {
+  const { report, state } = stepped;
+  return {
+    findings: report.findings,
+    siteStats: () => report.stats.sites,
+    report: () => report,
+    state: () => state,
+  };
+}
+
+/**
+ * Checks an event's body where it enters the extension (the adapter is a process of its own):
+ * the report as the graph panel checks it, and the parts of the live state the tree reads.
+ * Returns the stepped report, or what is wrong with it.
+ */
+export function parseSteppedReport(body: unknown): SteppedReport | string {
+  if (typeof body !== 'object' || body === null) return 'the body must be an object';
+  const b = body as Partial<Record<keyof SteppedReport, unknown>>;
+  if (!Number.isSafeInteger(b.step) || (b.step as number) < 0) {
+    return 'step must be a whole number';
+  }
+  const problem = checkReport(b.report);
+  if (problem) return problem;
+  const report = b.report as Report;
+  const stats = report.stats as Partial<Report['stats']> | undefined;
+  if (!stats || !Array.isArray(stats.sites) || !Array.isArray(stats.resources)) {
+    return 'report.stats must list its sites and resources';
+  }
+  const state = b.state as Partial<LiveState> | undefined;
+  if (typeof state !== 'object' || state === null || !Array.isArray(state.processes)) {
+    return 'state must list its processes';
+  }
+  for (const p of state.processes as unknown[]) {
+    const proc = p as Partial<Record<'threads' | 'tasks' | 'resources', unknown>> | null;
+    if (
+      typeof proc !== 'object' ||
+      proc === null ||
+      !Array.isArray(proc.threads) ||
+      !Array.isArray(proc.tasks) ||
+      !Array.isArray(proc.resources)
+    ) {
+      return 'every process of the state needs its threads, tasks and resources';
+    }
+  }
+  return { step: b.step as number, report, state: state as LiveState };
+}
