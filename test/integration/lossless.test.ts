@@ -46,7 +46,7 @@ describe('lossless delivery under lockscope run', () => {
   // The exit paths: the last batches and `end` go through the I/O thread, which the exit waits for.
   for (const how of ['end', 'exit', 'throw']) {
     test(`every event arrives when the program ends by ${how}, every time`, async () => {
-      for (let i = 0; i < loops(5, 100); i++) {
+      for (let i = 0; i < loops(3, 100); i++) {
         const { stdout } = await runLockscope([
           'run',
           '--json',
@@ -66,7 +66,7 @@ describe('lossless delivery under lockscope run', () => {
 
   // Workers' batches go to the I/O thread, which workers wait for and the exit drains.
   test('every worker event reaches the collector, on every exit path of the workers', async () => {
-    for (let i = 0; i < loops(20, 200); i++) {
+    for (let i = 0; i < loops(6, 200); i++) {
       const { code, report, stderr } = await runWhole(i, ['test/fixtures/delivery.ts', WORKER]);
       assertEachWorkerEnded(report, i);
       assert.equal(code, 0, stderr);
@@ -75,7 +75,7 @@ describe('lossless delivery under lockscope run', () => {
 
   for (const size of [2, 4]) {
     test(`a pool of ${size} busy workers: every event arrives, every time`, async () => {
-      for (let i = 0; i < loops(20, 200); i++) {
+      for (let i = 0; i < loops(6, 200); i++) {
         const { code, report, proc, stderr } = await runWhole(i, [
           'test/fixtures/busy-pool.ts',
           POOL_WORKER,
@@ -121,7 +121,7 @@ describe('lossless delivery under lockscope run', () => {
   });
 
   test('workers that post right before the process exits lose nothing', async () => {
-    for (let i = 0; i < loops(5, 50); i++) {
+    for (let i = 0; i < loops(3, 50); i++) {
       const { report, proc } = await runWhole(i, ['test/fixtures/exit-with-workers.ts', WORKER]);
       assert.ok(proc.produced > 200_000, `run ${i + 1}: ${proc.produced} produced`);
       assertEachWorkerEnded(report, i);
