@@ -1,6 +1,8 @@
 /**
  * The command line's checks of its options, where they enter, and its two kinds of refusal.
  */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { FINDING_KINDS, type Finding, type FindingKind } from './analysis/types.js';
 
 /** A mistake in the command line: exit 2 with the message and the usage. */
@@ -48,4 +50,33 @@ export function parseFailOn(value: string | undefined): ((f: Finding) => boolean
   }
   const set = new Set(kinds as FindingKind[]);
   return (f) => set.has(f.kind);
+}
+
+/**
+ * Checks the output files before a run, which may be long: a report that cannot be written at
+ * its end would be lost with the run.
+ */
+export function checkOutputs(common: {
+  sarif: string | undefined;
+  trace: string | undefined;
+  html: string | undefined;
+}): void {
+  for (const [flag, file] of [
+    ['--sarif', common.sarif],
+    ['--trace', common.trace],
+    ['--html', common.html],
+  ] as const) {
+    if (!file) continue;
+    const path = resolve(file);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`${flag} ${file}: that is a folder; give a file name`);
+    }
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch {
+      throw new UsageError(
+        `${flag} ${file}: the folder ${dirname(path)} does not exist or cannot be written`,
+      );
+    }
+  }
 }

@@ -1,17 +1,10 @@
 /**
- * The `lockscope` command line: runs a program with the probe, or reads a recorded trace, and
- * reports what the analysis finds. See USAGE for the commands and exit statuses.
+ * The `lockscope` command line: runs a program with the probe, collects from programs started
+ * elsewhere, or reads a recorded trace, and reports what the analysis finds. See USAGE for the
+ * commands and exit statuses.
  */
-import {
-  accessSync,
-  closeSync,
-  constants,
-  existsSync,
-  openSync,
-  readFileSync,
-  statSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
@@ -38,9 +31,11 @@ import { moduleDir } from './module-dir.js';
 import { TYPESCRIPT_FILE, typeScriptLoader } from './typescript-runner.js';
 import { PROBE_VERSION } from './runtime.js';
 import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
+import { COLLECT_OPTIONS, COLLECT_USAGE, collectCommand } from './cli-collect.js';
 import { EXPLORE_OPTIONS, EXPLORE_USAGE, exploreCommand, replayCommand } from './cli-explore.js';
 import { serveDebugAdapter } from './debug-adapter.js';
 import {
+  checkOutputs,
   parseFailOn,
   positiveNumber,
   Refusal,
@@ -57,9 +52,10 @@ const USAGE = `Usage:
       Analyses a trace recorded with LOCKSCOPE_TRACE=trace.jsonl.
   lockscope events <trace.jsonl>
       Prints a recorded trace, one readable line per event.
+${COLLECT_USAGE}
 ${EXPLORE_USAGE}
 
-Options for run and report:
+Options for run, report and collect:
   --json                 print the report as JSON on stdout (the program's output goes to stderr)
   --sarif <file>         write the findings as SARIF 2.1.0
   --trace <file>         write a Chrome trace (open it in https://ui.perfetto.dev)
@@ -108,6 +104,7 @@ const OPTIONS = {
   'fail-fast': { type: 'boolean' },
   'no-color': { type: 'boolean' },
   ...EXPLORE_OPTIONS,
+  ...COLLECT_OPTIONS,
 } as const;
 
 function printEvents(file: string): number {
@@ -225,31 +222,6 @@ function finish(
   const v = verdict(r, fails, programFailed !== undefined, stopped);
   if (v.inconclusive) process.stderr.write(`lockscope: inconclusive: ${v.inconclusive}\n`);
   return v.status;
-}
-
-/**
- * Checks the output files before a run, which may be long: a report that cannot be written at
- * its end would be lost with the run.
- */
-function checkOutputs(common: Common): void {
-  for (const [flag, file] of [
-    ['--sarif', common.sarif],
-    ['--trace', common.trace],
-    ['--html', common.html],
-  ] as const) {
-    if (!file) continue;
-    const path = resolve(file);
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new UsageError(`${flag} ${file}: that is a folder; give a file name`);
-    }
-    try {
-      accessSync(dirname(path), constants.W_OK);
-    } catch {
-      throw new UsageError(
-        `${flag} ${file}: the folder ${dirname(path)} does not exist or cannot be written`,
-      );
-    }
-  }
 }
 
 /** Writes an output file in pieces as `produce` makes them, never as one string. */
@@ -400,6 +372,9 @@ async function main(argv: string[]): Promise<number> {
   };
   const [command, ...rest] = positionals;
   checkOutputs(common);
+  if (values.listen !== undefined && command !== 'collect') {
+    throw new UsageError('--listen is for collect');
+  }
   switch (command) {
     case 'events':
       if (rest.length !== 1) throw new UsageError('events takes exactly one trace file');
@@ -410,6 +385,17 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       if (rest.length < 1) throw new UsageError('run needs the program to run');
       return run(rest[0]!, [...rest.slice(1), ...theirs], common);
+    case 'collect':
+      if (rest.length > 0) throw new UsageError('collect takes no program: run them elsewhere');
+      if (common.timeout !== undefined || common.failFast) {
+        throw new UsageError('--timeout and --fail-fast are for run, not collect');
+      }
+      return collectCommand(values.listen, {
+        analysis: common.analysis,
+        finish: (analyzer, failed) => finish(analyzer, common, failed),
+        usage: (message) => new UsageError(message),
+        refusal: (message) => new Refusal(message),
+      });
     case 'debug-adapter':
       // The Debug Adapter Protocol on stdin and stdout, until the editor disconnects.
       serveDebugAdapter();

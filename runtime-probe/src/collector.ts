@@ -7,6 +7,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { makeFolder, removeFolder } from './collector-folder.js';
+import { listenRemote, type RemoteListener } from './collector-remote.js';
+import { remoteEndpoint, type HostPort } from './remote.js';
 import type { Message } from './protocol.js';
 import { LineDecoder, MAX_LINE, ProtocolError, StreamSession, type RejectCode } from './stream.js';
 
@@ -69,11 +71,15 @@ export interface CollectorHandlers {
 export interface Collector {
   /** The path programs connect to (LOCKSCOPE_ENDPOINT). */
   readonly endpoint: string;
+  /** `tls://host:port`, when the collector also listens for other hosts (`listen`). */
+  readonly remote: string | undefined;
   /** The secret programs must present (LOCKSCOPE_TOKEN). */
   readonly token: string;
   readonly connections: ReadonlySet<Connection>;
   /** The environment a program needs to report here. */
   env(): Record<string, string>;
+  /** The environment a program on another host needs, reaching this one as `host`. */
+  remoteEnv(host: string): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -86,9 +92,18 @@ const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
  * directory goes at `close()`, at the exit of this process if it was never closed, or at the
  * start of a later collector if this process was killed (see collector-folder.ts).
  */
+export interface CollectorOptions {
+  /**
+   * Also listen for other hosts here, over TLS keyed by the token (collector-remote.ts). Off by
+   * default: the default collector is reachable only by its user on this machine.
+   */
+  listen?: HostPort;
+}
+
 export async function startCollector(
   handlers: CollectorHandlers = {},
   limits: Partial<typeof PRE_AUTH> = {},
+  options: CollectorOptions = {},
 ): Promise<Collector> {
   const preAuth = { ...PRE_AUTH, ...limits };
   const token = randomBytes(24).toString('hex');
@@ -103,20 +118,24 @@ export async function startCollector(
   const connections = new Set<Connection>();
   let nextId = 1;
   let pending = 0;
-  const server: Server = createServer((socket) => {
-    const conn: Connection = {
-      id: nextId++,
-      session: new StreamSession(token),
-      socket,
-      ended: false,
-      closeReason: undefined,
-    };
+  const newConnection = (socket: Socket): Connection => ({
+    id: nextId++,
+    session: new StreamSession(token),
+    socket,
+    ended: false,
+    closeReason: undefined,
+  });
+  const refuse = (conn: Connection, code: RejectCode, reason: string): void => {
+    conn.closeReason = reason;
+    handlers.onReject?.(conn, reason, code);
+  };
+  /** A connection, local or remote once its handshake is done: the protocol from its hello on. */
+  const serve = (socket: Socket): void => {
+    const conn = newConnection(socket);
     const reject = (code: RejectCode, detail: string): void => {
       if (conn.closeReason) return;
-      const reason = conn.session.authenticated ? detail : UNAUTHENTICATED[code];
-      conn.closeReason = reason;
-      handlers.onReject?.(conn, reason, code);
-      socket.end(JSON.stringify({ t: 'error', message: reason }) + '\n');
+      refuse(conn, code, conn.session.authenticated ? detail : UNAUTHENTICATED[code]);
+      socket.end(JSON.stringify({ t: 'error', message: conn.closeReason }) + '\n');
       socket.destroySoon();
     };
     if (connections.size >= MAX_CONNECTIONS || pending >= preAuth.pending) {
@@ -167,7 +186,9 @@ export async function startCollector(
       connections.delete(conn);
       handlers.onEnd?.(conn);
     });
-  });
+  };
+  const server: Server = createServer(serve);
+  let remote: RemoteListener | undefined;
   try {
     if (dir && Buffer.byteLength(endpoint) > MAX_SOCKET_PATH) {
       // Some Node versions bind a truncated path instead of failing, which would put the socket
@@ -184,24 +205,43 @@ export async function startCollector(
         resolve();
       });
     });
+    if (options.listen) {
+      remote = await listenRemote(options.listen, token, preAuth, {
+        serve,
+        busy: () => connections.size >= MAX_CONNECTIONS,
+        refuse: (socket, code) => refuse(newConnection(socket), code, UNAUTHENTICATED[code]),
+      });
+    }
   } catch (err) {
-    // Do not leave the fresh directory behind when the socket cannot be created.
+    // Do not leave the fresh directory (or a listening socket) behind when a listener fails.
+    if (server.listening) server.close();
     if (dir) removeFolder(dir);
     throw err;
   }
+  const envFor = (at: string): Record<string, string> => ({
+    LOCKSCOPE_ENDPOINT: at,
+    LOCKSCOPE_TOKEN: token,
+    // A collector's programs deliver losslessly: the analysis depends on every event.
+    LOCKSCOPE_LOSSLESS: '1',
+  });
   return {
     endpoint,
+    remote: remote?.endpoint,
     token,
     connections,
-    // A collector's programs deliver losslessly: the analysis depends on every event.
-    env: () => ({ LOCKSCOPE_ENDPOINT: endpoint, LOCKSCOPE_TOKEN: token, LOCKSCOPE_LOSSLESS: '1' }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of connections) c.socket.destroy();
-        server.close(() => {
-          if (dir) removeFolder(dir);
-          resolve();
-        });
-      }),
+    env: () => envFor(endpoint),
+    remoteEnv: (host) => {
+      if (!remote) throw new Error('this collector does not listen for other hosts');
+      const port = Number(remote.endpoint.slice(remote.endpoint.lastIndexOf(':') + 1));
+      return envFor(remoteEndpoint({ host, port }));
+    },
+    close: async () => {
+      for (const c of connections) c.socket.destroy();
+      await Promise.all([
+        remote?.close(),
+        new Promise<void>((resolve) => server.close(() => resolve())),
+      ]);
+      if (dir) removeFolder(dir);
+    },
   };
 }

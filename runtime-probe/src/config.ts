@@ -2,7 +2,8 @@
  * Configuration from the environment, so that an unchanged program can be observed:
  *
  * - LOCKSCOPE_TRACE=path.jsonl writes a JSON Lines trace;
- * - LOCKSCOPE_ENDPOINT=socket-path with LOCKSCOPE_TOKEN=token streams to a collector;
+ * - LOCKSCOPE_ENDPOINT=socket-path (or tls://host:port, remote.ts) with LOCKSCOPE_TOKEN=token
+ *   streams to a collector;
  * - LOCKSCOPE_LOSSLESS=1 (which a collector sets) makes delivery to it lossless (lossless.ts);
  * - LOCKSCOPE_FAIL_FAST=1 makes a lock acquisition that would deadlock reject at once;
  * - LOCKSCOPE_STACKS=off|blocking|all chooses which operations capture their source site
@@ -11,6 +12,7 @@
  * A bad value is reported once on stderr and the default is used: observing a program must never
  * stop it from running.
  */
+import { remoteOf } from './remote.js';
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { rt, warnOnce, type ProbeConfig, type StackMode } from './runtime.js';
 import { attachSink, helloMessage } from './recorder.js';
@@ -65,6 +67,10 @@ export function parseEnvConfig(
   if (lossless !== undefined && lossless !== '' && lossless !== '1' && lossless !== '0') {
     problems.push(`LOCKSCOPE_LOSSLESS must be 1 or 0, got "${lossless}"`);
   }
+  const remote = env.LOCKSCOPE_ENDPOINT ? remoteOf(env.LOCKSCOPE_ENDPOINT) : undefined;
+  if (typeof remote === 'string') {
+    problems.push(`LOCKSCOPE_ENDPOINT: ${remote}; nothing is streamed`);
+  }
   if (env.LOCKSCOPE_ENDPOINT && !env.LOCKSCOPE_TOKEN) {
     problems.push(
       'LOCKSCOPE_ENDPOINT is set without LOCKSCOPE_TOKEN; the collector will refuse the connection',
@@ -97,7 +103,7 @@ export function applyEnvironment(env: Env = process.env): void {
     return;
   }
   if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
-  if (env.LOCKSCOPE_ENDPOINT) {
+  if (env.LOCKSCOPE_ENDPOINT && typeof remoteOf(env.LOCKSCOPE_ENDPOINT) !== 'string') {
     const token = env.LOCKSCOPE_TOKEN ?? '';
     attachSink(
       env.LOCKSCOPE_LOSSLESS === '1'

@@ -19,7 +19,8 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
-import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+import { DEAD_KEY_REFUSED, Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+import { keyRefusedMessage } from '../remote.js';
 import { clock } from '../clock.js';
 import { jsonLine } from '../bytes.js';
 
@@ -50,6 +51,21 @@ export class LosslessSink implements Sink {
     ensureIoThread(target, hello, { port: port2, counters: this.#q });
   }
 
+  /** Whether the I/O thread's connection failed; says why, once. */
+  #dead(): boolean {
+    const dead = Atomics.load(this.#q, Q_DEAD);
+    if (dead === 0) return false;
+    const why =
+      dead === DEAD_KEY_REFUSED
+        ? keyRefusedMessage(this.target)
+        : `lost the collector at ${this.target}`;
+    warnOnce(
+      `socket-${this.target}`,
+      `${why}; the program goes on, events are dropped and counted`,
+    );
+    return true;
+  }
+
   /** Waits until `size` more bytes fit, the I/O thread is dead, or it stalls. */
   #room(size: number): boolean {
     const q = this.#q;
@@ -57,13 +73,7 @@ export class LosslessSink implements Sink {
     let since = clock.now();
     for (;;) {
       if (this.#gaveUp) return false;
-      if (Atomics.load(q, Q_DEAD) === 1) {
-        warnOnce(
-          `socket-${this.target}`,
-          `lost the collector at ${this.target}; the program goes on, events are dropped and counted`,
-        );
-        return false;
-      }
+      if (this.#dead()) return false;
       const pending = Atomics.load(q, Q_PENDING);
       // One batch larger than the limit still goes, alone.
       if (pending === 0 || pending + size <= limit) return true;
@@ -110,14 +120,14 @@ export class LosslessSink implements Sink {
     for (;;) {
       const pending = Atomics.load(q, Q_PENDING);
       const left = deadline - clock.now();
-      if (pending === 0 || Atomics.load(q, Q_DEAD) === 1 || left <= 0) return;
+      if (pending === 0 || this.#dead() || left <= 0) return;
       Atomics.wait(q, Q_PENDING, pending, left);
     }
   }
 
   stats(): SinkStats {
     const written = Atomics.load(this.#q, Q_WRITTEN_EVENTS);
-    const dead = Atomics.load(this.#q, Q_DEAD) === 1;
+    const dead = Atomics.load(this.#q, Q_DEAD) !== 0;
     const inFlight = this.#posted - written;
     return {
       kind: this.kind,

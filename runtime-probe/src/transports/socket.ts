@@ -1,9 +1,10 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { heartbeatMessage, helloMessage, registriesLost, sinkRetired } from '../recorder.js';
 import { clock } from '../clock.js';
 import { jsonLine } from '../bytes.js';
+import { connectCollector, isKeyRefused, keyRefusedMessage } from '../remote.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
@@ -13,8 +14,8 @@ const RECONNECT_MS = 1_000;
 const MAX_RECONNECTS = 5;
 
 /**
- * Streams to a collector over a Unix socket or Windows named pipe (LOCKSCOPE_ENDPOINT), starting
- * with a `hello` that carries LOCKSCOPE_TOKEN.
+ * Streams to a collector over a Unix socket or Windows named pipe, or over TLS to a remote one
+ * (LOCKSCOPE_ENDPOINT, remote.ts), starting with a `hello` that carries LOCKSCOPE_TOKEN.
  *
  * The program must never wait for the collector: the socket is unref'd, so an idle connection does
  * not keep the program alive, and a batch is dropped (and counted) when the collector is absent,
@@ -46,6 +47,8 @@ export class SocketSink implements Sink {
   #watchdog: ReturnType<typeof setInterval>;
   #progress = 0;
   #stalledLooks = 0;
+  /** Set when a remote collector refused the token's key: the reason to tell. */
+  #keyRefused = false;
   /** Set when events were dropped and the collector has not been told yet. */
   #gap = false;
 
@@ -60,13 +63,17 @@ export class SocketSink implements Sink {
 
   #connect(): void {
     if (this.#dead) return;
-    const socket = connect(this.target);
+    const socket = connectCollector(this.target, this.token);
     this.#socket = socket;
     socket.unref();
     socket.setNoDelay?.(true);
     // Events of a connection the sink has left behind (a stalled one) are not about the next.
     const current = (): boolean => socket === this.#socket && this.#connected;
-    socket.on('error', (err) => current() && this.#die(err.message));
+    socket.on('error', (err) => {
+      if (!current()) return;
+      this.#keyRefused = isKeyRefused(this.target, err);
+      this.#die(err.message);
+    });
     socket.on('close', () => current() && this.#die('the collector closed the connection'));
     // The collector may answer (an error line before closing); nothing else is expected.
     socket.on('data', () => {});
@@ -118,9 +125,12 @@ export class SocketSink implements Sink {
   }
 
   #warnLost(): void {
+    const why = this.#keyRefused
+      ? keyRefusedMessage(this.target)
+      : `lost the collector at ${this.target} (${this.#error ?? 'unknown'})`;
     warnOnce(
       `socket-${this.target}`,
-      `lost the collector at ${this.target} (${this.#error ?? 'unknown'}); the program goes on, events are dropped and counted`,
+      `${why}; the program goes on, events are dropped and counted`,
     );
   }
 

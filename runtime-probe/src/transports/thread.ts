@@ -38,7 +38,14 @@ import {
   workerLedgers,
   type LedgerRefs,
 } from './delivery.js';
-import { Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+import {
+  DEAD_KEY_REFUSED,
+  DEAD_LOST,
+  Q_DEAD,
+  Q_PENDING,
+  Q_WRITTEN_EVENTS,
+} from './lossless-counters.js';
+import { clientParameters, remoteOf } from '../remote.js';
 
 export function channelName(): string {
   return `lockscope.v1.${process.pid}`;
@@ -151,23 +158,34 @@ export function listenToThreads(deliver: (batch: Batch) => void): () => void {
 const IO_THREAD = `
 const { BroadcastChannel, workerData, threadId } = require('node:worker_threads');
 const { connect } = require('node:net');
-const { channel, endpoint, hello, port, counters, ledger, highWater } = workerData;
-const socket = connect(endpoint);
-const dead = () => {
+const { channel, endpoint, tls, hello, port, counters, ledger, highWater } = workerData;
+// A remote collector: TLS with the token's key, the options remote.ts's connectCollector makes.
+const socket = tls
+  ? require('node:tls').connect({
+      ...tls,
+      psk: undefined,
+      identity: undefined,
+      pskCallback: () => ({ psk: Buffer.from(tls.psk), identity: tls.identity }),
+      checkServerIdentity: () => undefined,
+    })
+  : connect(endpoint);
+const dead = (err) => {
   if (ledger) {
     Atomics.store(ledger, ${IO_LISTENING}, -1);
     Atomics.notify(ledger, ${IO_LISTENING});
     Atomics.notify(ledger, ${IO_HANDLED});
   }
   if (!counters) return;
-  Atomics.store(counters, ${Q_DEAD}, 1);
+  // The first reason stays: the close and the exit that follow a refusal say nothing new.
+  const refused = tls && (err?.code === 'EPROTO' || String(err?.code).startsWith('ERR_SSL_'));
+  Atomics.compareExchange(counters, ${Q_DEAD}, 0, refused ? ${DEAD_KEY_REFUSED} : ${DEAD_LOST});
   Atomics.notify(counters, ${Q_PENDING});
 };
 socket.on('error', dead);
-socket.on('close', dead);
+socket.on('close', () => dead());
 // Whatever ends this thread, the main thread must not wait for it.
-process.on('uncaughtException', dead);
-process.on('exit', dead);
+process.on('uncaughtException', () => dead());
+process.on('exit', () => dead());
 socket.write(JSON.stringify({ ...hello, thread: threadId }) + '\\n');
 const ch = new BroadcastChannel(channel);
 ch.onmessage = (event) => {
@@ -219,7 +237,7 @@ function writeNext() {
   writing = next !== undefined;
   if (!writing) return;
   socket.write(next.bytes, (err) => {
-    if (err) return dead();
+    if (err) return dead(err);
     Atomics.sub(counters, ${Q_PENDING}, next.bytes.length);
     Atomics.add(counters, ${Q_WRITTEN_EVENTS}, next.events);
     Atomics.notify(counters, ${Q_PENDING});
@@ -249,6 +267,8 @@ export interface LosslessChannel {
  */
 export function ensureIoThread(endpoint: string, hello: Message, lossless?: LosslessChannel): void {
   if (io.started) return;
+  // A malformed remote endpoint streams nothing; config.ts said so once.
+  if (typeof remoteOf(endpoint) === 'string') return;
   io.started = true;
   const ledger = expectIoThread();
   const w = new Worker(IO_THREAD, {
@@ -256,6 +276,7 @@ export function ensureIoThread(endpoint: string, hello: Message, lossless?: Loss
     workerData: {
       channel: channelName(),
       endpoint,
+      tls: clientParameters(endpoint, (hello.t === 'hello' ? hello.token : undefined) ?? ''),
       hello,
       ledger,
       // Lossless producers wait at the limit itself; the I/O thread drops only far past it.
@@ -273,7 +294,7 @@ export function ensureIoThread(endpoint: string, hello: Message, lossless?: Loss
   w.on('exit', () => {
     if (ledger) ioThreadGone(ledger);
     if (!lossless) return;
-    Atomics.store(lossless.counters, Q_DEAD, 1);
+    Atomics.compareExchange(lossless.counters, Q_DEAD, 0, DEAD_LOST);
     Atomics.notify(lossless.counters, Q_PENDING);
   });
 }

@@ -1,0 +1,102 @@
+/**
+ * The collector's opt-in listener for other hosts: TCP with TLS 1.3 keyed by the session's token
+ * (remote.ts). The handshake is the authentication, so it gets the limits the local socket gives
+ * a peer before its hello: at most `pending` handshakes at once, each within `helloMs`. A
+ * connection whose handshake succeeds is served exactly as a local one (`serve`), hello and
+ * token included.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type TLSSocketOptions, type TlsOptions } from 'node:tls';
+import { remoteEndpoint, serverTls, type HostPort } from './remote.js';
+import type { RejectCode } from './stream.js';
+
+export interface RemoteHooks {
+  /** Serves a connection whose handshake succeeded. */
+  serve(socket: Socket): void;
+  /** Whether the collector is at its limit of connections. */
+  busy(): boolean;
+  /** Tells of a connection refused before or during its handshake. */
+  refuse(socket: Socket, code: RejectCode): void;
+}
+
+export interface RemoteListener {
+  /** `tls://host:port`, with the port the system gave when 0 was asked for. */
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** The TLS failure of a wrong key, by its code: the peer does not have the token. */
+const WRONG_KEY = 'ERR_SSL_BINDER_DOES_NOT_VERIFY';
+
+export async function listenRemote(
+  at: HostPort,
+  token: string,
+  limits: { pending: number; helloMs: number },
+  hooks: RemoteHooks,
+): Promise<RemoteListener> {
+  const tlsOptions = serverTls(token);
+  const secureContext = createSecureContext(tlsOptions);
+  let handshaking = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((raw) => {
+    if (hooks.busy() || handshaking >= limits.pending) {
+      hooks.refuse(raw, 'too-many-connections');
+      raw.destroy();
+      return;
+    }
+    sockets.add(raw);
+    raw.once('close', () => sockets.delete(raw));
+    handshaking++;
+    let shaking = true;
+    const over = (): void => {
+      if (!shaking) return;
+      shaking = false;
+      handshaking--;
+      clearTimeout(timer);
+    };
+    // Node's TLSSocket takes `pskCallback` as tls.Server passes it, though @types/node declares
+    // it only on the server's options.
+    const socketOptions: TLSSocketOptions & Pick<TlsOptions, 'pskCallback'> = {
+      isServer: true,
+      secureContext,
+      pskCallback: tlsOptions.pskCallback,
+    };
+    const socket = new TLSSocket(raw, socketOptions);
+    const timer = setTimeout(() => {
+      if (!shaking) return;
+      over();
+      hooks.refuse(raw, 'hello-timeout');
+      socket.destroy();
+    }, limits.helloMs);
+    timer.unref();
+    socket.once('secure', () => {
+      over();
+      hooks.serve(socket);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (shaking) {
+        over();
+        hooks.refuse(raw, err.code === WRONG_KEY ? 'bad-token' : 'bad-message');
+      }
+      socket.destroy();
+    });
+    raw.once('close', over);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : at.port;
+  return {
+    endpoint: remoteEndpoint({ host: at.host, port }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,157 @@
+// `lockscope collect --listen`, the collector other hosts can reach, on loopback: a program given
+// the environment it prints reports over TLS keyed by the token, and its deadlock is found while
+// it waits and is in the report at Ctrl+C; a program with another token is refused, and both
+// sides say so; the listener applies the local collector's limits before a peer's handshake.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { startCollector, type RejectCode } from '../../runtime-probe/src/collector.js';
+import { connectCollector, parseHostPort, pskOf } from '../../runtime-probe/src/remote.js';
+import { NODE, runLockscope, runProgram } from './run-program.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const bin = join(root, 'runtime-probe', 'bin', 'lockscope.cjs');
+const philosophers = join(root, 'examples', 'dining-philosophers.ts');
+
+/** `lockscope collect`, its output as it comes, and a way to wait for a line of it. */
+class Collect {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.child = spawn(NODE, [bin, 'collect', ...args], { cwd: root });
+    this.child.stdout.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((done) => this.child.on('close', done));
+  }
+
+  async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const m = pattern.exec(this.stderr);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`no ${String(pattern)} in: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The environment it printed for programs. */
+  async env(): Promise<Record<string, string>> {
+    await this.waitFor(/Ctrl\+C ends the session/);
+    const env: Record<string, string> = {};
+    for (const m of this.stderr.matchAll(/^ {2}(LOCKSCOPE_\w+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+    return env;
+  }
+}
+
+describe('lockscope collect --listen', () => {
+  const started: Collect[] = [];
+  after(() => {
+    for (const c of started) c.child.kill('SIGKILL');
+  });
+  const collect = (...args: string[]): Collect => {
+    const c = new Collect(args);
+    started.push(c);
+    return c;
+  };
+
+  test('a program with the printed environment reports over TLS: its deadlock, then the report', async () => {
+    const c = collect('--listen', '127.0.0.1:0');
+    const env = await c.env();
+    assert.match(env.LOCKSCOPE_ENDPOINT!, /^tls:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(env.LOCKSCOPE_LOSSLESS, '1');
+    const program = runProgram([philosophers], env);
+    await c.waitFor(/process \d+ \(.*\) connected/);
+    // Found as the cycle closes, before anyone ends the session.
+    await c.waitFor(/found: error deadlock: Deadlock: Philosopher\.dine #1 waits for fork 1/);
+    await program;
+    c.child.kill('SIGINT');
+    assert.equal(await c.exited, 1, c.stderr);
+    assert.match(c.stdout, /✖ deadlock {2}Deadlock: 5 tasks wait for each other in a cycle/);
+    assert.match(c.stdout, /examples\/dining-philosophers\.ts:34:42/);
+  });
+
+  for (const lossless of ['1', '0']) {
+    test(`another token is refused, and both sides say so (lossless ${lossless})`, async () => {
+      const c = collect('--listen', '127.0.0.1:0');
+      const env = await c.env();
+      const r = await runProgram([join(root, 'test', 'fixtures', 'remote-refused.ts')], {
+        ...env,
+        LOCKSCOPE_TOKEN: 'not the token',
+        LOCKSCOPE_LOSSLESS: lossless,
+      });
+      assert.match(
+        r.stderr,
+        /the collector at tls:\/\/127\.0\.0\.1:\d+ refused this program: LOCKSCOPE_TOKEN is not that collector's token/,
+      );
+      await c.waitFor(/refused a connection: a connection did not present the right token/);
+      c.child.kill('SIGINT');
+      assert.equal(await c.exited, 0);
+      assert.match(c.stdout, /no findings/i);
+    });
+  }
+
+  test('what it is given is checked where it enters', async () => {
+    const bad = await runLockscope(['collect', '--listen', 'nowhere']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--listen: "nowhere" is not HOST:PORT/);
+    const notRun = await runLockscope(['run', '--listen', '127.0.0.1:0', philosophers]);
+    assert.equal(notRun.code, 2);
+    assert.match(notRun.stderr, /--listen is for collect/);
+    const program = await runLockscope(['collect', philosophers]);
+    assert.equal(program.code, 2);
+    assert.match(program.stderr, /collect takes no program/);
+  });
+});
+
+describe('the remote listener', () => {
+  test('HOST:PORT, and one key per token', () => {
+    assert.deepEqual(parseHostPort('0.0.0.0:7000'), { host: '0.0.0.0', port: 7000 });
+    assert.deepEqual(parseHostPort('[::1]:7000'), { host: '::1', port: 7000 });
+    for (const bad of ['7000', 'host:', 'host:70000', ':7000', 'a b:1']) {
+      assert.equal(typeof parseHostPort(bad), 'string', bad);
+    }
+    assert.deepEqual(pskOf('a'), pskOf('a'));
+    assert.notDeepEqual(pskOf('a'), pskOf('b'));
+    assert.equal(pskOf('a').length, 32);
+  });
+
+  test('limits before the handshake: a silent peer, a plain-text peer, too many at once', async () => {
+    const refused: RejectCode[] = [];
+    const collector = await startCollector(
+      { onReject: (_conn, _reason, code) => refused.push(code) },
+      { helloMs: 300, pending: 2 },
+      { listen: { host: '127.0.0.1', port: 0 } },
+    );
+    try {
+      const port = Number(collector.remote!.slice(collector.remote!.lastIndexOf(':') + 1));
+      const closed = (socket: ReturnType<typeof connect>): Promise<void> =>
+        new Promise((done) => socket.on('close', () => done()).on('error', () => {}));
+      // Two peers that never start their handshake hold both places; a third is refused.
+      const silent = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+      await Promise.all(silent.map((s) => new Promise((r) => s.once('connect', r))));
+      await new Promise((r) => setTimeout(r, 50));
+      const third = connect(port, '127.0.0.1');
+      await closed(third);
+      await Promise.all(silent.map(closed));
+      const plain = connect(port, '127.0.0.1', () => plain.write('{"t":"hello"}\n'));
+      await closed(plain);
+      // A peer with the token's key gets through to the protocol.
+      const good = connectCollector(collector.remote!, collector.token);
+      await new Promise((r) => good.once('secureConnect', r));
+      good.destroy();
+      assert.deepEqual(refused.sort(), [
+        'bad-message',
+        'hello-timeout',
+        'hello-timeout',
+        'too-many-connections',
+      ]);
+    } finally {
+      await collector.close();
+    }
+  });
+});
