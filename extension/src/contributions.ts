@@ -16,6 +16,8 @@ export const COMMANDS = {
   stepThrough: 'lockscope.stepThrough',
   runFlowNext: 'lockscope.runFlowNext',
   openSchedule: 'lockscope.openSchedule',
+  attach: 'lockscope.attach',
+  detach: 'lockscope.detach',
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 

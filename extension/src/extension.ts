@@ -9,6 +9,7 @@ import type { RejectCode } from 'lockscope/collector';
 import { PROTOCOL_VERSION } from 'lockscope/protocol';
 import { COMMANDS, type CommandName } from './contributions.js';
 import { registerDebug } from './features/debug.js';
+import { registerAttach } from './features/attach.js';
 import { registerStep } from './features/step.js';
 import { openExample } from './features/examples.js';
 import { registerFindings } from './features/findings.js';
@@ -35,9 +36,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     { analysis: { maxIntervals: settings(log).playbackIntervals } },
   );
   log(`session listening at ${session.endpoint} (protocol ${PROTOCOL_VERSION})`);
-  // A step-through's stop is shown until the session next changes (a program reports to it).
-  let stepped: AnalysisView | undefined;
-  const host: Host = { context, session, log, view: () => stepped ?? session!.analyzer };
+  // A step-through's stop, or an attached collector's session, is shown until the window's
+  // session next changes (a program reports to it): the views show what changed last.
+  let elsewhere: AnalysisView | undefined;
+  const host: Host = { context, session, log, view: () => elsewhere ?? session!.analyzer };
+  const showElsewhere = (view: AnalysisView): void => {
+    elsewhere = view;
+    refresh();
+  };
 
   const findings = registerFindings(host);
   const graph = registerGraph(host);
@@ -45,10 +51,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runner = registerRun(host);
   registerDebug(host);
   registerTerminal(host);
-  const step = registerStep(host, (view) => {
-    stepped = view;
-    refresh();
-  });
+  const step = registerStep(host, showElsewhere);
+  const attachment = registerAttach(host, showElsewhere);
 
   // A handler for every command package.json declares (the Record makes the compiler check).
   const endpoint = session.endpoint;
@@ -61,6 +65,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     stepThrough: (uri?: vscode.Uri) => step.stepThrough(uri),
     runFlowNext: (item?: number | { threadId?: number }) => step.runFlowNext(item),
     openSchedule: (uri?: vscode.Uri) => step.openSchedule(uri),
+    attach: () => attachment.attach(),
+    detach: () => attachment.detach(),
     showProbeInfo: () =>
       void vscode.window.showInformationMessage(
         `Lockscope speaks probe protocol ${PROTOCOL_VERSION}; the session listens at ${endpoint}.`,
@@ -79,7 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     graph.refresh(state);
   };
   onChange = () => {
-    stepped = undefined;
+    elsewhere = undefined;
     refresh();
   };
   refresh();

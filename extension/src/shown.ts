@@ -1,6 +1,6 @@
 /**
- * What the editor's views show: the window's session as it runs, or the run a step-through
- * session stopped at. Both answer the same questions (findings, contention, the report, the live
+ * What the editor's views show: the window's session as it runs, the run a step-through session
+ * stopped at, or the session of a collector the editor attached to. All answer the same questions (findings, contention, the report, the live
  * state), so that the Problems panel, the graph, the tree and CodeLens follow whichever happened
  * last. Pure, tested on plain Node.
  */
@@ -15,9 +15,12 @@ export interface AnalysisView {
   state(limit?: number): LiveState;
 }
 
-/** What the debug adapter sends with each stop, as its `lockscope/report` event's body. */
+/**
+ * An analysis made elsewhere: what the debug adapter sends with each stop (its `lockscope/report`
+ * event's body), and what an attached collector sends as it changes (its `report` lines).
+ */
 export interface SteppedReport {
-  /** Decisions taken when the run stopped. */
+  /** How far it is: decisions taken (a stepped run) or events analysed (a collector). */
   step: number;
   report: Report;
   state: LiveState;

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
-import { startCollector } from './collector.js';
+import { startCollector, type Connection } from './collector.js';
 import { parseHostPort, type HostPort } from './remote.js';
 
 export const COLLECT_USAGE = `  lockscope collect [--listen HOST:PORT] [options]
@@ -41,6 +41,7 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
   }
   const say = (line: string): void => void process.stderr.write(`lockscope: ${line}\n`);
   const analyzer = new Analyzer(cli.analysis);
+  const viewers = new Viewers(analyzer);
   // A process says hello once per stream (its I/O thread and each reconnection): told once.
   const told = new Set<number>();
   analyzer.onFinding = (f) => say(`found: ${f.severity} ${f.kind}: ${f.message}`);
@@ -50,13 +51,22 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
       {
         onMessage: (conn, m) => {
           analyzer.accept(conn, m);
+          viewers.changed();
           if (m.t === 'hello' && !told.has(m.pid)) {
             told.add(m.pid);
             say(`process ${m.pid} (${m.title}) connected`);
           }
         },
         onReject: (_conn, reason) => say(`refused a connection: ${reason}`),
-        onEnd: (conn) => analyzer.endStream(conn),
+        onEnd: (conn) => {
+          if (conn.viewer) viewers.delete(conn);
+          else analyzer.endStream(conn);
+          viewers.changed();
+        },
+        onAttach: (conn) => {
+          say('a viewer attached');
+          viewers.add(conn);
+        },
       },
       {},
       at ? { listen: at } : {},
@@ -79,6 +89,63 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });
+  viewers.close();
   await collector.close();
   return cli.finish(analyzer, undefined);
+}
+
+/** The time line's most recent intervals a viewer is sent. */
+const VIEWER_INTERVALS = 5_000;
+/** The shortest time between two reports to the viewers. */
+const VIEWER_MS = 250;
+/** A viewer this far behind is sent nothing more until it has read: the next report replaces. */
+const VIEWER_BACKLOG = 16 * 1024 * 1024;
+
+/**
+ * The editors attached to the session: each is sent the analysis (report and live state) when it
+ * attaches and, at most every VIEWER_MS, after it changed.
+ */
+class Viewers {
+  readonly #all = new Set<Connection>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #dirty = false;
+
+  constructor(private readonly analyzer: Analyzer) {}
+
+  add(conn: Connection): void {
+    this.#all.add(conn);
+    this.#send([conn]);
+  }
+
+  delete(conn: Connection): void {
+    this.#all.delete(conn);
+  }
+
+  changed(): void {
+    if (this.#all.size === 0) return;
+    this.#dirty = true;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#dirty) return;
+      this.#dirty = false;
+      this.#send([...this.#all]);
+    }, VIEWER_MS);
+  }
+
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #send(to: Connection[]): void {
+    const ready = to.filter((c) => c.socket.writableLength < VIEWER_BACKLOG);
+    if (ready.length === 0) return;
+    const line =
+      JSON.stringify({
+        t: 'report',
+        step: this.analyzer.events,
+        report: this.analyzer.report({ maxIntervals: VIEWER_INTERVALS }),
+        state: this.analyzer.state(),
+      }) + '\n';
+    for (const c of ready) c.socket.write(line);
+  }
 }

@@ -8,7 +8,48 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type TLSSocketOptions, type TlsOptions } from 'node:tls';
 import { remoteEndpoint, serverTls, type HostPort } from './remote.js';
-import type { RejectCode } from './stream.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+import { ProtocolError, tokenMatches, type RejectCode } from './stream.js';
+
+/**
+ * The line a viewer (the editor attaching to a collector) sends instead of a hello: it reads the
+ * collector's analysis as `report` lines and sends nothing else.
+ */
+export interface AttachLine {
+  t: 'attach';
+  v: number;
+  token: string;
+}
+
+export function attachLine(token: string): string {
+  const line: AttachLine = { t: 'attach', v: PROTOCOL_VERSION, token };
+  return JSON.stringify(line) + '\n';
+}
+
+/**
+ * Whether `line` is a viewer's attach line: false for anything else (a hello among them), so that
+ * the protocol's own checks handle it. An attach line without the token, or of another version,
+ * is refused.
+ */
+export function isAttach(line: string, token: string): boolean {
+  let m: Partial<AttachLine> | null;
+  try {
+    m = JSON.parse(line) as Partial<AttachLine> | null;
+  } catch {
+    return false;
+  }
+  if (typeof m !== 'object' || m === null || m.t !== 'attach') return false;
+  if (!tokenMatches(typeof m.token === 'string' ? m.token : undefined, token)) {
+    throw new ProtocolError('bad-token', 'the viewer did not present the right token');
+  }
+  if (m.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      'version',
+      `the viewer speaks protocol ${String(m.v)}, not ${PROTOCOL_VERSION}`,
+    );
+  }
+  return true;
+}
 
 export interface RemoteHooks {
   /** Serves a connection whose handshake succeeded. */

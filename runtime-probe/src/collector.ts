@@ -7,11 +7,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { makeFolder, removeFolder } from './collector-folder.js';
-import { listenRemote, type RemoteListener } from './collector-remote.js';
+import { isAttach, listenRemote, type RemoteListener } from './collector-remote.js';
 import { remoteEndpoint, type HostPort } from './remote.js';
 import type { Message } from './protocol.js';
 import { LineDecoder, MAX_LINE, ProtocolError, StreamSession, type RejectCode } from './stream.js';
 
+export { attachLine } from './collector-remote.js';
+export { connectCollector, isKeyRefused, keyRefusedMessage, remoteOf } from './remote.js';
 export {
   LineDecoder,
   MAX_LINE,
@@ -56,6 +58,8 @@ export interface Connection {
   ended: boolean;
   /** Why the collector closed the connection, if it did. */
   closeReason: string | undefined;
+  /** True for a viewer that attached, rather than a program that reports. */
+  viewer?: boolean;
 }
 
 export interface CollectorHandlers {
@@ -66,6 +70,11 @@ export interface CollectorHandlers {
    */
   onReject?(conn: Connection, reason: string, code: RejectCode): void;
   onEnd?(conn: Connection): void;
+  /**
+   * A viewer attached (collector-remote.ts's `attach` line with the token): it reads what
+   * `conn.socket` is sent and sends nothing more. Without this handler no viewer can attach.
+   */
+  onAttach?(conn: Connection): void;
 }
 
 export interface Collector {
@@ -167,8 +176,15 @@ export async function startCollector(
       try {
         const lines = decoder.push(chunk);
         for (const line of lines) {
+          if (conn.viewer) return;
           // Before the hello, a line (and what is held of the next) has the small limit.
           if (authenticating && line.length > preAuth.maxLine) tooLong();
+          if (authenticating && handlers.onAttach && isAttach(line, token)) {
+            conn.viewer = true;
+            authenticated();
+            handlers.onAttach(conn);
+            return;
+          }
           const m = conn.session.accept(line);
           if (m?.t === 'hello') authenticated();
           if (m) handlers.onMessage?.(conn, m);

@@ -111,7 +111,7 @@ export function isKeyRefused(endpoint: string, err: NodeJS.ErrnoException): bool
 /** What a remote collector's refusal of the key means to the user. */
 export function keyRefusedMessage(endpoint: string): string {
   return (
-    `the collector at ${endpoint} refused this program: LOCKSCOPE_TOKEN is not that ` +
-    `collector's token (the TLS handshake failed)`
+    `the collector at ${endpoint} refused the connection: the token (LOCKSCOPE_TOKEN) is not ` +
+    `that collector's (the TLS handshake failed)`
   );
 }

@@ -144,7 +144,7 @@ export class ProtocolError extends Error {
   }
 }
 
-function tokenMatches(given: string | undefined, expected: string): boolean {
+export function tokenMatches(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);

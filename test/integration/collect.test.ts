@@ -3,50 +3,16 @@
 // it waits and is in the report at Ctrl+C; a program with another token is refused, and both
 // sides say so; the listener applies the local collector's limits before a peer's handshake.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startCollector, type RejectCode } from '../../runtime-probe/src/collector.js';
 import { connectCollector, parseHostPort, pskOf } from '../../runtime-probe/src/remote.js';
-import { NODE, runLockscope, runProgram } from './run-program.js';
+import { Collect } from './collect-process.js';
+import { runLockscope, runProgram } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const bin = join(root, 'runtime-probe', 'bin', 'lockscope.cjs');
 const philosophers = join(root, 'examples', 'dining-philosophers.ts');
-
-/** `lockscope collect`, its output as it comes, and a way to wait for a line of it. */
-class Collect {
-  readonly child: ChildProcessWithoutNullStreams;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(args: string[]) {
-    this.child = spawn(NODE, [bin, 'collect', ...args], { cwd: root });
-    this.child.stdout.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
-    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((done) => this.child.on('close', done));
-  }
-
-  async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const m = pattern.exec(this.stderr);
-      if (m) return m;
-      if (Date.now() > deadline) throw new Error(`no ${String(pattern)} in: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** The environment it printed for programs. */
-  async env(): Promise<Record<string, string>> {
-    await this.waitFor(/Ctrl\+C ends the session/);
-    const env: Record<string, string> = {};
-    for (const m of this.stderr.matchAll(/^ {2}(LOCKSCOPE_\w+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
-    return env;
-  }
-}
 
 describe('lockscope collect --listen', () => {
   const started: Collect[] = [];
@@ -86,7 +52,7 @@ describe('lockscope collect --listen', () => {
       });
       assert.match(
         r.stderr,
-        /the collector at tls:\/\/127\.0\.0\.1:\d+ refused this program: LOCKSCOPE_TOKEN is not that collector's token/,
+        /the collector at tls:\/\/127\.0\.0\.1:\d+ refused the connection: the token \(LOCKSCOPE_TOKEN\) is not that collector's/,
       );
       await c.waitFor(/refused a connection: a connection did not present the right token/);
       c.child.kill('SIGINT');

@@ -1,0 +1,75 @@
+// The editor attached to a `lockscope collect` session on another host (here, loopback): the
+// extension's attach module, on plain Node, gets the collector's analysis as it changes, the
+// remote process and its deadlock among it; a wrong token ends the attachment with a reason.
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { attach, checkEndpoint } from '../../extension/src/attach.js';
+import type { SteppedReport } from '../../extension/src/shown.js';
+import { Collect } from './collect-process.js';
+import { runProgram } from './run-program.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const philosophers = join(root, 'examples', 'dining-philosophers.ts');
+
+describe('the editor attached to a collector', () => {
+  const started: Collect[] = [];
+  after(() => {
+    for (const c of started) c.child.kill('SIGKILL');
+  });
+
+  test('shows the remote process and its deadlock, as the collector finds it', async () => {
+    const c = new Collect(['--listen', '127.0.0.1:0']);
+    started.push(c);
+    const env = await c.env();
+    const reports: SteppedReport[] = [];
+    let ended: string | undefined;
+    const attachment = attach(env.LOCKSCOPE_ENDPOINT!, env.LOCKSCOPE_TOKEN!, {
+      onReport: (r) => reports.push(r),
+      onClose: (reason) => (ended = reason),
+      log: () => {},
+    });
+    try {
+      await c.waitFor(/a viewer attached/);
+      const program = await runProgram([philosophers], env);
+      const pid = Number(/process (\d+) \(.*\) connected/.exec(c.stderr)?.[1]);
+      const deadline = Date.now() + 30_000;
+      const found = (r: SteppedReport): boolean =>
+        r.report.findings.some((f) => f.kind === 'deadlock') &&
+        r.state.processes.some((p) => p.pid === pid);
+      while (!reports.some(found)) {
+        assert.ok(Date.now() < deadline, `no report with the deadlock: ${reports.length} reports`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(program.code, 13, 'the philosophers wait forever, as the example does');
+      const last = reports.findLast(found)!;
+      const deadlock = last.report.findings.find((f) => f.kind === 'deadlock')!;
+      assert.ok(deadlock.sites.some((s) => s.file === philosophers && s.line === 34));
+      assert.equal(ended, undefined);
+    } finally {
+      attachment.close();
+    }
+  });
+
+  test('a wrong token ends the attachment with the reason', async () => {
+    const c = new Collect(['--listen', '127.0.0.1:0']);
+    started.push(c);
+    const env = await c.env();
+    const reason = await new Promise<string>((done) =>
+      attach(env.LOCKSCOPE_ENDPOINT!, 'not the token', {
+        onReport: () => assert.fail('a report without the token'),
+        onClose: done,
+        log: () => {},
+      }),
+    );
+    assert.match(reason, /refused the connection: the token \(LOCKSCOPE_TOKEN\) is not that/);
+    await c.waitFor(/refused a connection: a connection did not present the right token/);
+  });
+
+  test('an endpoint is checked as it is typed', () => {
+    assert.equal(checkEndpoint('tls://build-host:7000'), undefined);
+    assert.equal(checkEndpoint('/tmp/lockscope-x/collector.sock'), undefined);
+    assert.match(checkEndpoint('tls://build-host')!, /is not HOST:PORT/);
+    assert.match(checkEndpoint(' ')!, /give the endpoint/);
+  });
+});
