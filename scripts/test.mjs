@@ -1,7 +1,7 @@
 // `npm test`: everything, in the order that fails fastest, on a machine that has never run it.
 // First the set-up: the tools the tests need are installed once and reused (Node 24 and
-// code-server into ~/.cache/lockscope from the npm registry; Chromium and the headers code-server
-// builds against from Debian's packages, as root). Without root, a missing Debian package stops
+// code-server into ~/.cache/lockscope from the npm registry; Chromium, the headers code-server
+// builds against, and the Redis and PostgreSQL servers from Debian's packages, as root). Without root, a missing Debian package stops
 // the run at once with the exact command to run. Then build, type check, lint and format, the
 // unit and integration tests on Node 20 (this Node) and on Node 24, the webview in headless
 // Chromium, the packaged extension in a real VS Code (code-server), and the @vscode/test-electron
@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNode24 } from './tools.mjs';
-import { ensureVsCodeTools } from './vscode-tools.mjs';
+import { ensureServers, ensureVsCodeTools } from './vscode-tools.mjs';
 
 const long = process.argv.includes('--long');
 const node = process.execPath;
@@ -66,6 +66,7 @@ console.log('== set-up');
 let tools;
 try {
   tools = long ? { node: ensureNode24() } : ensureVsCodeTools({ install: true });
+  ensureServers({ install: true });
 } catch (err) {
   console.error(`\nnpm test cannot set up its tools: ${err.message}`);
   process.exit(1);

@@ -104,6 +104,15 @@ export function ensureChromium({ install = true } = {}) {
   return installed;
 }
 
+/**
+ * The servers the distributed-lock tests start privately (test/servers.ts): Debian's
+ * redis-server and postgresql, installed as root like the other packages.
+ * @param {{ install?: boolean }} [options]
+ */
+export function ensureServers({ install = true } = {}) {
+  ensureDebianPackages(['redis-server', 'postgresql'], { install });
+}
+
 /** Where code-server is (or will be) installed. */
 export function codeServerPrefix() {
   return join(cacheDir(), `code-server-${CODE_SERVER_VERSION}`);
