@@ -7,8 +7,8 @@
 import {
   attachLine,
   connectCollector,
-  isKeyRefused,
-  keyRefusedMessage,
+  isHandshakeFailure,
+  handshakeFailedMessage,
   LineDecoder,
   MAX_LINE,
   remoteOf,
@@ -70,7 +70,7 @@ export function attach(endpoint: string, token: string, handlers: AttachHandlers
     }
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
-    reason = isKeyRefused(endpoint, err) ? keyRefusedMessage(endpoint) : err.message;
+    reason = isHandshakeFailure(endpoint, err) ? handshakeFailedMessage(endpoint) : err.message;
   });
   socket.on('close', () => {
     if (!closed) handlers.onClose(reason);

@@ -40,9 +40,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // session next changes (a program reports to it): the views show what changed last.
   let elsewhere: AnalysisView | undefined;
   const host: Host = { context, session, log, view: () => elsewhere ?? session!.analyzer };
-  const showElsewhere = (view: AnalysisView): void => {
+  // Undefined gives the views back to the window's session (a detach, a step-through's end).
+  const showElsewhere = (view: AnalysisView | undefined): void => {
     elsewhere = view;
-    refresh();
+    try {
+      refresh();
+    } catch (err) {
+      // What came from elsewhere was checked where it entered; if the views still cannot show
+      // it, they go back to the window's session rather than fail in the extension host.
+      log(`could not show an analysis from elsewhere: ${String(err)}`);
+      elsewhere = undefined;
+      refresh();
+    }
   };
 
   const findings = registerFindings(host);

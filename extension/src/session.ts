@@ -5,7 +5,7 @@
  * changes, which are coalesced so that a fast event stream costs the UI a few updates a second.
  */
 import { Analyzer, type AnalysisOptions, type Finding } from 'lockscope/analysis';
-import { startCollector, type Collector, type RejectCode } from 'lockscope/collector';
+import { refusalLog, startCollector, type Collector, type RejectCode } from 'lockscope/collector';
 
 export interface SessionHandlers {
   /** Something changed: coalesced, at most one call per `updateMs`. */
@@ -66,6 +66,8 @@ export class Session {
     // The collector's handlers need the session, which needs the collector: a reference fills in
     // once both exist (no connection can arrive before the endpoint is known).
     const ref: { session?: Session } = {};
+    // Each reason is logged once, then counted: a flood of refusals must not flood the log.
+    const logRefusal = refusalLog((line) => handlers.log?.(line));
     const collector = await startCollector({
       onMessage: (conn, m) => {
         ref.session!.analyzer.accept(conn, m);
@@ -74,17 +76,13 @@ export class Session {
         }
         ref.session?.changed();
       },
-      onReject: (conn, reason, code) => {
+      onReject: (_conn, reason, code) => {
         const s = ref.session;
-        const seen = s?.refusedBy.get(code) ?? 0;
         if (s) {
           s.refused++;
-          s.refusedBy.set(code, seen + 1);
+          s.refusedBy.set(code, (s.refusedBy.get(code) ?? 0) + 1);
         }
-        // Each reason is logged once, then counted: a flood of refusals must not flood the log.
-        if (seen === 0) handlers.log?.(`connection ${conn.id} refused: ${reason}`);
-        else if (isPowerOfTen(seen + 1))
-          handlers.log?.(`${seen + 1} connections refused: ${reason}`);
+        logRefusal(reason, code);
         handlers.onRefused?.(reason, code);
       },
       onEnd: (conn) => {
@@ -154,11 +152,4 @@ export class Session {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#collector.close();
   }
-}
-
-/** 10, 100, 1000...: when a repeated refusal is worth a line with its count. */
-function isPowerOfTen(n: number): boolean {
-  let m = n;
-  while (m >= 10 && m % 10 === 0) m /= 10;
-  return n >= 10 && m === 1;
 }

@@ -55,6 +55,20 @@ export function parseSteppedReport(body: unknown): SteppedReport | string {
   if (!stats || !Array.isArray(stats.sites) || !Array.isArray(stats.resources)) {
     return 'report.stats must list its sites and resources';
   }
+  for (const f of report.findings as unknown[]) {
+    const problem = checkFinding(f);
+    if (problem) return problem;
+  }
+  for (const stat of stats.sites as unknown[]) {
+    const st = stat as { key?: unknown; wait?: { p99?: unknown }; hold?: { p99?: unknown } } | null;
+    if (
+      typeof st?.key !== 'string' ||
+      typeof st.wait?.p99 !== 'number' ||
+      typeof st.hold?.p99 !== 'number'
+    ) {
+      return 'every site statistic needs its key and its wait and hold figures';
+    }
+  }
   const state = b.state as Partial<LiveState> | undefined;
   if (typeof state !== 'object' || state === null || !Array.isArray(state.processes)) {
     return 'state must list its processes';
@@ -72,4 +86,51 @@ export function parseSteppedReport(body: unknown): SteppedReport | string {
     }
   }
   return { step: b.step as number, report, state: state as LiveState };
+}
+
+const SEVERITIES: readonly unknown[] = ['error', 'warning', 'info'];
+
+/**
+ * The parts of a finding the editor's views read (presenter.ts): the report's own check covers
+ * what the webview reads, and no more.
+ */
+function checkFinding(value: unknown): string | undefined {
+  const f = value as Partial<Record<keyof Finding, unknown>>;
+  if (
+    typeof f.id !== 'string' ||
+    typeof f.kind !== 'string' ||
+    typeof f.message !== 'string' ||
+    typeof f.title !== 'string' ||
+    !SEVERITIES.includes(f.severity)
+  ) {
+    return 'every finding needs an id, a kind, a severity, a title and a message';
+  }
+  const sites = [
+    ...(f.sites as unknown[]),
+    ...((f.cycle as { waitSite?: unknown }[] | undefined) ?? []).flatMap((e) =>
+      typeof e === 'object' && e !== null && e.waitSite !== undefined ? [e.waitSite] : [],
+    ),
+  ];
+  if (!sites.every(isPlace)) return 'every site of a finding needs a file, a line and a column';
+  const resources: unknown = f.resources;
+  if (
+    !Array.isArray(resources) ||
+    !resources.every((r: { name?: unknown } | null) => typeof r?.name === 'string')
+  ) {
+    return 'every finding needs its resources, each with a name';
+  }
+  return undefined;
+}
+
+function isPlace(value: unknown): boolean {
+  const p = value as { file?: unknown; line?: unknown; column?: unknown } | null;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.file === 'string' &&
+    Number.isSafeInteger(p.line) &&
+    (p.line as number) >= 1 &&
+    Number.isSafeInteger(p.column) &&
+    (p.column as number) >= 0
+  );
 }

@@ -8,8 +8,8 @@
  */
 import { hostname } from 'node:os';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
-import { startCollector, type Connection } from './collector.js';
-import { parseHostPort, type HostPort } from './remote.js';
+import { refusalLog, startCollector, type Connection } from './collector.js';
+import { isWildcard, parseHostPort, type HostPort } from './remote.js';
 
 export const COLLECT_USAGE = `  lockscope collect [--listen HOST:PORT] [options]
       Collects from programs started elsewhere (it prints the environment to give them) until
@@ -29,21 +29,23 @@ export interface CollectCli {
 
 /** The host name other hosts reach a listener by: this machine's name for a wildcard address. */
 export function reachableHost(at: HostPort): string {
-  return at.host === '0.0.0.0' || at.host === '::' ? hostname() : at.host;
+  return isWildcard(at.host) ? hostname() : at.host;
 }
 
 export async function collectCommand(listen: string | undefined, cli: CollectCli): Promise<number> {
   let at: HostPort | undefined;
   if (listen !== undefined) {
-    const parsed = parseHostPort(listen);
+    const parsed = parseHostPort(listen, 'listen');
     if (typeof parsed === 'string') throw cli.usage(`--listen: ${parsed}`);
     at = parsed;
   }
   const say = (line: string): void => void process.stderr.write(`lockscope: ${line}\n`);
   const analyzer = new Analyzer(cli.analysis);
+  const logRefusal = refusalLog(say);
   const viewers = new Viewers(analyzer);
-  // A process says hello once per stream (its I/O thread and each reconnection): told once.
-  const told = new Set<number>();
+  // A process says hello once per stream (its I/O thread and each reconnection): told once. Its
+  // pid alone does not name it: processes on two hosts may share one.
+  const told = new Set<string>();
   analyzer.onFinding = (f) => say(`found: ${f.severity} ${f.kind}: ${f.message}`);
   let collector;
   try {
@@ -52,12 +54,12 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
         onMessage: (conn, m) => {
           analyzer.accept(conn, m);
           viewers.changed();
-          if (m.t === 'hello' && !told.has(m.pid)) {
-            told.add(m.pid);
+          if (m.t === 'hello' && !told.has(`${m.pid}@${m.ts}`)) {
+            told.add(`${m.pid}@${m.ts}`);
             say(`process ${m.pid} (${m.title}) connected`);
           }
         },
-        onReject: (_conn, reason) => say(`refused a connection: ${reason}`),
+        onReject: (_conn, reason, code) => logRefusal(reason, code),
         onEnd: (conn) => {
           if (conn.viewer) viewers.delete(conn);
           else analyzer.endStream(conn);
@@ -73,7 +75,8 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
     );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (at && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) {
+    const cannot = ['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'];
+    if (at && code !== undefined && cannot.includes(code)) {
       throw cli.refusal(`cannot listen on ${listen}: ${(err as Error).message}`);
     }
     throw err;
@@ -86,9 +89,12 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
         .join('\n') +
       '\nCtrl+C ends the session and prints the report.',
   );
+  // Any of these ends the session; a second one while the report is written is ignored.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    for (const signal of signals) process.on(signal, resolve);
   });
+  for (const signal of signals) process.on(signal, () => {});
   viewers.close();
   await collector.close();
   return cli.finish(analyzer, undefined);
@@ -98,7 +104,10 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
 const VIEWER_INTERVALS = 5_000;
 /** The shortest time between two reports to the viewers. */
 const VIEWER_MS = 250;
-/** A viewer this far behind is sent nothing more until it has read: the next report replaces. */
+/**
+ * A viewer this far behind is sent nothing more until it has read what it has: then it gets the
+ * newest report, which replaces those it missed.
+ */
 const VIEWER_BACKLOG = 16 * 1024 * 1024;
 
 /**
@@ -107,8 +116,11 @@ const VIEWER_BACKLOG = 16 * 1024 * 1024;
  */
 class Viewers {
   readonly #all = new Set<Connection>();
+  /** Viewers that missed a report for being behind, waiting for their socket to drain. */
+  readonly #behind = new Set<Connection>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #dirty = false;
+  #closed = false;
 
   constructor(private readonly analyzer: Analyzer) {}
 
@@ -119,25 +131,38 @@ class Viewers {
 
   delete(conn: Connection): void {
     this.#all.delete(conn);
+    this.#behind.delete(conn);
   }
 
   changed(): void {
-    if (this.#all.size === 0) return;
+    if (this.#all.size === 0 || this.#closed) return;
     this.#dirty = true;
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
-      if (!this.#dirty) return;
+      if (!this.#dirty || this.#closed) return;
       this.#dirty = false;
       this.#send([...this.#all]);
     }, VIEWER_MS);
   }
 
   close(): void {
+    this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
   }
 
   #send(to: Connection[]): void {
-    const ready = to.filter((c) => c.socket.writableLength < VIEWER_BACKLOG);
+    const ready: Connection[] = [];
+    for (const c of to) {
+      if (c.socket.writableLength < VIEWER_BACKLOG) {
+        ready.push(c);
+      } else if (!this.#behind.has(c)) {
+        this.#behind.add(c);
+        c.socket.once('drain', () => {
+          this.#behind.delete(c);
+          if (this.#all.has(c) && !this.#closed) this.#send([c]);
+        });
+      }
+    }
     if (ready.length === 0) return;
     const line =
       JSON.stringify({

@@ -21,6 +21,7 @@ export interface AttachLine {
   token: string;
 }
 
+/** The attach line of a viewer that has `token`, ready to send. */
 export function attachLine(token: string): string {
   const line: AttachLine = { t: 'attach', v: PROTOCOL_VERSION, token };
   return JSON.stringify(line) + '\n';
@@ -51,11 +52,12 @@ export function isAttach(line: string, token: string): boolean {
   return true;
 }
 
+/** What the listener needs of the collector it serves. */
 export interface RemoteHooks {
   /** Serves a connection whose handshake succeeded. */
   serve(socket: Socket): void;
-  /** Whether the collector is at its limit of connections. */
-  busy(): boolean;
+  /** Whether the collector is at its limit of connections, counting those in their handshake. */
+  busy(handshaking: number): boolean;
   /** Tells of a connection refused before or during its handshake. */
   refuse(socket: Socket, code: RejectCode): void;
 }
@@ -66,9 +68,16 @@ export interface RemoteListener {
   close(): Promise<void>;
 }
 
+/**
+ * Handshakes at once from one address: a single host cannot take every place that programs
+ * starting elsewhere need.
+ */
+export const HANDSHAKES_PER_ADDRESS = 8;
+
 /** The TLS failure of a wrong key, by its code: the peer does not have the token. */
 const WRONG_KEY = 'ERR_SSL_BINDER_DOES_NOT_VERIFY';
 
+/** Listens at `at` for programs on other hosts, handing each keyed connection to `hooks.serve`. */
 export async function listenRemote(
   at: HostPort,
   token: string,
@@ -79,8 +88,15 @@ export async function listenRemote(
   const secureContext = createSecureContext(tlsOptions);
   let handshaking = 0;
   const sockets = new Set<Socket>();
+  const byAddress = new Map<string, number>();
   const server: Server = createServer((raw) => {
-    if (hooks.busy() || handshaking >= limits.pending) {
+    const address = raw.remoteAddress ?? '';
+    const fromThere = byAddress.get(address) ?? 0;
+    if (
+      hooks.busy(handshaking) ||
+      handshaking >= limits.pending ||
+      fromThere >= HANDSHAKES_PER_ADDRESS
+    ) {
       hooks.refuse(raw, 'too-many-connections');
       raw.destroy();
       return;
@@ -88,11 +104,15 @@ export async function listenRemote(
     sockets.add(raw);
     raw.once('close', () => sockets.delete(raw));
     handshaking++;
+    byAddress.set(address, fromThere + 1);
     let shaking = true;
     const over = (): void => {
       if (!shaking) return;
       shaking = false;
       handshaking--;
+      const left = (byAddress.get(address) ?? 1) - 1;
+      if (left > 0) byAddress.set(address, left);
+      else byAddress.delete(address);
       clearTimeout(timer);
     };
     // Node's TLSSocket takes `pskCallback` as tls.Server passes it, though @types/node declares
@@ -106,7 +126,7 @@ export async function listenRemote(
     const timer = setTimeout(() => {
       if (!shaking) return;
       over();
-      hooks.refuse(raw, 'hello-timeout');
+      hooks.refuse(raw, 'handshake-timeout');
       socket.destroy();
     }, limits.helloMs);
     timer.unref();

@@ -13,7 +13,12 @@ import type { Message } from './protocol.js';
 import { LineDecoder, MAX_LINE, ProtocolError, StreamSession, type RejectCode } from './stream.js';
 
 export { attachLine } from './collector-remote.js';
-export { connectCollector, isKeyRefused, keyRefusedMessage, remoteOf } from './remote.js';
+export {
+  connectCollector,
+  isHandshakeFailure,
+  handshakeFailedMessage,
+  remoteOf,
+} from './remote.js';
 export {
   LineDecoder,
   MAX_LINE,
@@ -48,6 +53,7 @@ const UNAUTHENTICATED: Record<RejectCode, string> = {
   version: 'a connection speaks another protocol version',
   'line-too-long': `a connection sent more than ${PRE_AUTH.maxLine} characters before its hello`,
   'hello-timeout': `a connection sent no hello within ${PRE_AUTH.helloMs / 1000} s`,
+  'handshake-timeout': `a connection did not finish its TLS handshake within ${PRE_AUTH.helloMs / 1000} s`,
   'too-many-connections': 'too many connections at once',
 };
 
@@ -92,15 +98,32 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/**
+ * A log of refusals that a flood cannot flood: each kind is logged once with its reason, then
+ * again only at its 10th, 100th, 1,000th... time, with the count.
+ */
+export function refusalLog(
+  log: (line: string) => void,
+): (reason: string, code: RejectCode) => void {
+  const seen = new Map<RejectCode, number>();
+  return (reason, code) => {
+    const n = (seen.get(code) ?? 0) + 1;
+    seen.set(code, n);
+    if (n === 1) log(`connection refused: ${reason}`);
+    else if (isPowerOfTen(n)) log(`${n} connections refused: ${reason}`);
+  };
+}
+
+/** 10, 100, 1000...: when a repeated refusal is worth a line with its count. */
+function isPowerOfTen(n: number): boolean {
+  let m = n;
+  while (m >= 10 && m % 10 === 0) m /= 10;
+  return n >= 10 && m === 1;
+}
+
 /** The longest Unix socket path, without the terminating NUL (sun_path is 108 bytes on Linux). */
 const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
 
-/**
- * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
- * Windows named pipe with a random name, and requires a random token in each hello. The
- * directory goes at `close()`, at the exit of this process if it was never closed, or at the
- * start of a later collector if this process was killed (see collector-folder.ts).
- */
 export interface CollectorOptions {
   /**
    * Also listen for other hosts here, over TLS keyed by the token (collector-remote.ts). Off by
@@ -109,6 +132,12 @@ export interface CollectorOptions {
   listen?: HostPort;
 }
 
+/**
+ * Listens on a Unix socket in a fresh directory only the user can open (mode 0700), or on a
+ * Windows named pipe with a random name, and requires a random token in each hello. The
+ * directory goes at `close()`, at the exit of this process if it was never closed, or at the
+ * start of a later collector if this process was killed (see collector-folder.ts).
+ */
 export async function startCollector(
   handlers: CollectorHandlers = {},
   limits: Partial<typeof PRE_AUTH> = {},
@@ -172,11 +201,11 @@ export async function startCollector(
       throw new ProtocolError('line-too-long', UNAUTHENTICATED['line-too-long']);
     };
     socket.on('data', (chunk: string) => {
-      if (conn.closeReason) return;
+      // A viewer only reads: what it sends after attaching is not even decoded.
+      if (conn.closeReason || conn.viewer) return;
       try {
         const lines = decoder.push(chunk);
         for (const line of lines) {
-          if (conn.viewer) return;
           // Before the hello, a line (and what is held of the next) has the small limit.
           if (authenticating && line.length > preAuth.maxLine) tooLong();
           if (authenticating && handlers.onAttach && isAttach(line, token)) {
@@ -224,7 +253,7 @@ export async function startCollector(
     if (options.listen) {
       remote = await listenRemote(options.listen, token, preAuth, {
         serve,
-        busy: () => connections.size >= MAX_CONNECTIONS,
+        busy: (handshaking) => connections.size + handshaking >= MAX_CONNECTIONS,
         refuse: (socket, code) => refuse(newConnection(socket), code, UNAUTHENTICATED[code]),
       });
     }

@@ -105,8 +105,12 @@ export function applyEnvironment(env: Env = process.env): void {
   if (env.LOCKSCOPE_TRACE) attachSink(new FileSink(env.LOCKSCOPE_TRACE));
   if (env.LOCKSCOPE_ENDPOINT && typeof remoteOf(env.LOCKSCOPE_ENDPOINT) !== 'string') {
     const token = env.LOCKSCOPE_TOKEN ?? '';
+    // A remote collector is always lossless: a short program would otherwise end before its TLS
+    // handshake did, and writes waiting for a handshake do not keep a program alive.
+    const lossless =
+      env.LOCKSCOPE_LOSSLESS === '1' || remoteOf(env.LOCKSCOPE_ENDPOINT) !== undefined;
     attachSink(
-      env.LOCKSCOPE_LOSSLESS === '1'
+      lossless
         ? new LosslessSink(env.LOCKSCOPE_ENDPOINT, helloMessage(token))
         : new SocketSink(env.LOCKSCOPE_ENDPOINT, token),
     );

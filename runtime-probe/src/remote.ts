@@ -6,10 +6,14 @@
  * written `tls://HOST:PORT` in LOCKSCOPE_ENDPOINT; anything else is a local socket path.
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { connect as connectLocal, type Socket } from 'node:net';
+import { connect as connectLocal, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type TlsOptions } from 'node:tls';
 
 export const REMOTE_SCHEME = 'tls://';
+
+/** Why a server that answered with a certificate instead of the session's key is refused. */
+export const NOT_KEYED =
+  "the server did not use the session key: it is not this session's collector";
 
 /** The identity a probe presents with its key; one per protocol generation. */
 export const PSK_IDENTITY = 'lockscope/1';
@@ -35,16 +39,27 @@ export function pskOf(token: string): Buffer {
 }
 
 /**
- * `HOST:PORT` (an IPv6 host in brackets, `[::1]:7000`) as given to `--listen` or after
- * `tls://`; returns what is wrong with it instead when it is not one.
+ * `HOST:PORT` as given to `--listen` or after `tls://`: a host name, an IPv4 address, or an IPv6
+ * address in brackets (`[::1]:7000`, a zone allowed: `[fe80::1%eth0]:7000`). Port 0 (any free
+ * port) only for `listen`. Returns what is wrong with it instead when it is not one.
  */
-export function parseHostPort(text: string): HostPort | string {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+export function parseHostPort(
+  text: string,
+  use: 'listen' | 'connect' = 'connect',
+): HostPort | string {
+  const m = /^(?:\[([^\]]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
   const port = Number(m?.[3]);
-  if (!m || !(port >= 0 && port <= 65_535)) {
-    return `"${text}" is not HOST:PORT (for example 0.0.0.0:7000, or [::1]:7000)`;
-  }
-  return { host: m[1] ?? m[2]!, port };
+  const host = m?.[1] ?? m?.[2];
+  const problem = `"${text}" is not HOST:PORT (for example 0.0.0.0:7000, or [::1]:7000)`;
+  if (!m || host === undefined || port > 65_535) return problem;
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return problem;
+  if (port === 0 && use !== 'listen') return `"${text}": port 0 is only for --listen`;
+  return { host, port };
+}
+
+/** Whether `host` is a wildcard address (every interface), which other hosts cannot dial. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || (isIP(host) === 6 && /^[0:]+$/.test(host));
 }
 
 /** The remote endpoint an endpoint string names, or undefined for a local socket path. */
@@ -94,24 +109,27 @@ export function connectCollector(endpoint: string, token: string): Socket {
   return connectTls({
     ...options,
     pskCallback: () => ({ psk: Buffer.from(psk), identity }),
-    // No certificate is involved: the key is what authenticates the collector.
-    checkServerIdentity: () => undefined,
+    // Node asks only when the server did not use the key but showed a certificate, however
+    // valid: the key is what authenticates a collector, so a certificate is refused.
+    checkServerIdentity: () => new Error(NOT_KEYED),
   });
 }
 
 /**
- * Whether a remote connection's error is TLS refusing the handshake, by its code: an OpenSSL
- * error, or EPROTO on a write the refusal failed.
+ * Whether a remote connection's error is its TLS handshake failing, by its code: an OpenSSL
+ * error, or EPROTO on a write the failure ended. A wrong token is one cause; a server that is not
+ * a Lockscope collector is another, and the codes do not always tell them apart.
  */
-export function isKeyRefused(endpoint: string, err: NodeJS.ErrnoException): boolean {
+export function isHandshakeFailure(endpoint: string, err: NodeJS.ErrnoException): boolean {
   if (remoteOf(endpoint) === undefined) return false;
+  if (err.message === NOT_KEYED) return true;
   return err.code === 'EPROTO' || (typeof err.code === 'string' && err.code.startsWith('ERR_SSL_'));
 }
 
-/** What a remote collector's refusal of the key means to the user. */
-export function keyRefusedMessage(endpoint: string): string {
+/** What a failed handshake with a remote collector means to the user. */
+export function handshakeFailedMessage(endpoint: string): string {
   return (
-    `the collector at ${endpoint} refused the connection: the token (LOCKSCOPE_TOKEN) is not ` +
-    `that collector's (the TLS handshake failed)`
+    `the collector at ${endpoint} refused the connection: the TLS handshake failed, so the ` +
+    `token (LOCKSCOPE_TOKEN) is not that collector's, or ${endpoint} is not a Lockscope collector`
   );
 }

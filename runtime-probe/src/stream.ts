@@ -25,6 +25,7 @@ export type RejectCode =
   | 'version'
   | 'line-too-long'
   | 'hello-timeout'
+  | 'handshake-timeout'
   | 'too-many-connections';
 
 /** Splits a byte stream into lines, holding at most `maxLine` characters of a partial line. */

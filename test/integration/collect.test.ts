@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { HANDSHAKES_PER_ADDRESS } from '../../runtime-probe/src/collector-remote.js';
 import { startCollector, type RejectCode } from '../../runtime-probe/src/collector.js';
 import { connectCollector, parseHostPort, pskOf } from '../../runtime-probe/src/remote.js';
 import { Collect } from './collect-process.js';
@@ -31,10 +32,16 @@ describe('lockscope collect --listen', () => {
     assert.match(env.LOCKSCOPE_ENDPOINT!, /^tls:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(env.LOCKSCOPE_LOSSLESS, '1');
     const program = runProgram([philosophers], env);
-    await c.waitFor(/process \d+ \(.*\) connected/);
     // Found as the cycle closes, before anyone ends the session.
-    await c.waitFor(/found: error deadlock: Deadlock: Philosopher\.dine #1 waits for fork 1/);
-    await program;
+    const found = c.waitFor(
+      /found: error deadlock: Deadlock: Philosopher\.dine #1 waits for fork 1/,
+    );
+    await Promise.race([found, program]);
+    const r = await program;
+    await found.catch((err: Error) => {
+      throw new Error(`${err.message}\nthe program said:\n${r.stderr}`);
+    });
+    assert.match(c.stderr, /process \d+ \(.*\) connected/);
     c.child.kill('SIGINT');
     assert.equal(await c.exited, 1, c.stderr);
     assert.match(c.stdout, /✖ deadlock {2}Deadlock: 5 tasks wait for each other in a cycle/);
@@ -52,9 +59,9 @@ describe('lockscope collect --listen', () => {
       });
       assert.match(
         r.stderr,
-        /the collector at tls:\/\/127\.0\.0\.1:\d+ refused the connection: the token \(LOCKSCOPE_TOKEN\) is not that collector's/,
+        /the collector at tls:\/\/127\.0\.0\.1:\d+ refused the connection: the TLS handshake failed, so the token \(LOCKSCOPE_TOKEN\) is not that collector's/,
       );
-      await c.waitFor(/refused a connection: a connection did not present the right token/);
+      await c.waitFor(/connection refused: a connection did not present the right token/);
       c.child.kill('SIGINT');
       assert.equal(await c.exited, 0);
       assert.match(c.stdout, /no findings/i);
@@ -78,12 +85,37 @@ describe('the remote listener', () => {
   test('HOST:PORT, and one key per token', () => {
     assert.deepEqual(parseHostPort('0.0.0.0:7000'), { host: '0.0.0.0', port: 7000 });
     assert.deepEqual(parseHostPort('[::1]:7000'), { host: '::1', port: 7000 });
-    for (const bad of ['7000', 'host:', 'host:70000', ':7000', 'a b:1']) {
+    assert.deepEqual(parseHostPort('[fe80::1%eth0]:7000'), { host: 'fe80::1%eth0', port: 7000 });
+    assert.deepEqual(parseHostPort('0.0.0.0:0', 'listen'), { host: '0.0.0.0', port: 0 });
+    for (const bad of ['7000', 'host:', 'host:70000', ':7000', 'a b:1', 'a/b:1', '[:]:1']) {
       assert.equal(typeof parseHostPort(bad), 'string', bad);
     }
+    assert.match(parseHostPort('[1.2.3.4]:1') as string, /is not HOST:PORT/);
+    assert.match(parseHostPort('host:0') as string, /port 0 is only for --listen/);
     assert.deepEqual(pskOf('a'), pskOf('a'));
     assert.notDeepEqual(pskOf('a'), pskOf('b'));
     assert.equal(pskOf('a').length, 32);
+  });
+
+  test('one address cannot take every place before the handshake', async () => {
+    const refused: RejectCode[] = [];
+    const collector = await startCollector(
+      { onReject: (_conn, _reason, code) => refused.push(code) },
+      { helloMs: 2_000 },
+      { listen: { host: '127.0.0.1', port: 0 } },
+    );
+    try {
+      const port = Number(collector.remote!.slice(collector.remote!.lastIndexOf(':') + 1));
+      const sockets = Array.from({ length: HANDSHAKES_PER_ADDRESS + 1 }, () =>
+        connect(port, '127.0.0.1').on('error', () => {}),
+      );
+      const last = sockets.at(-1)!;
+      await new Promise((r) => last.once('close', r));
+      assert.deepEqual(refused, ['too-many-connections']);
+      for (const s of sockets) s.destroy();
+    } finally {
+      await collector.close();
+    }
   });
 
   test('limits before the handshake: a silent peer, a plain-text peer, too many at once', async () => {
@@ -112,8 +144,8 @@ describe('the remote listener', () => {
       good.destroy();
       assert.deepEqual(refused.sort(), [
         'bad-message',
-        'hello-timeout',
-        'hello-timeout',
+        'handshake-timeout',
+        'handshake-timeout',
         'too-many-connections',
       ]);
     } finally {

@@ -4,11 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Analyzer } from 'lockscope/analysis';
+import { twoLockDeadlock } from '../trace-builder.js';
 import { parseSteppedReport, steppedView } from '../../extension/src/shown.js';
 import { parseFlowMarks } from '../../extension/src/step-plan.js';
 
+/** A stop whose run is deadlocked: two tasks, two locks, taken in opposite orders. */
 function stop(): { step: number; report: unknown; state: unknown } {
   const analyzer = new Analyzer();
+  const stream = {};
+  const trace = twoLockDeadlock();
+  trace.text();
+  for (const m of trace.messages) analyzer.accept(stream, m);
   return { step: 3, report: analyzer.report(), state: analyzer.state() };
 }
 
@@ -19,6 +25,7 @@ describe('a stepped run shown in the views', () => {
     assert.ok(typeof stepped !== 'string', typeof stepped === 'string' ? stepped : '');
     const view = steppedView(stepped);
     assert.equal(stepped.step, 3);
+    assert.equal(view.findings[0]?.kind, 'deadlock');
     assert.equal(view.findings, stepped.report.findings);
     assert.equal(view.report(), stepped.report);
     assert.equal(view.siteStats(), stepped.report.stats.sites);
@@ -36,6 +43,16 @@ describe('a stepped run shown in the views', () => {
         /version 1 report/,
       ],
       ['no stats', (b) => delete (b.report as Record<string, unknown>).stats, /report\.stats/],
+      [
+        'a site that is not a place',
+        (b) => ((b.report as { findings: { sites: unknown[] }[] }).findings[0]!.sites[0] = null),
+        /every site of a finding needs a file, a line and a column/,
+      ],
+      [
+        'a finding without a severity',
+        (b) => delete (b.report as { findings: { severity?: unknown }[] }).findings[0]!.severity,
+        /needs an id, a kind, a severity/,
+      ],
       ['no state', (b) => delete b.state, /state must list its processes/],
       [
         'a process without tasks',

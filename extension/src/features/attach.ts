@@ -13,11 +13,16 @@ export interface AttachFeature {
 }
 
 /** Registers attaching; `show` gets the collector's analysis each time it changes. */
-export function registerAttach(host: Host, show: (view: AnalysisView) => void): AttachFeature {
+export function registerAttach(
+  host: Host,
+  show: (view: AnalysisView | undefined) => void,
+): AttachFeature {
   let current: Attachment | undefined;
   const detach = (): void => {
-    current?.close();
+    if (!current) return;
+    current.close();
     current = undefined;
+    show(undefined);
   };
   host.context.subscriptions.push({ dispose: detach });
   return {
@@ -28,9 +33,9 @@ export function registerAttach(host: Host, show: (view: AnalysisView) => void): 
         prompt: 'The LOCKSCOPE_ENDPOINT that lockscope collect printed',
         placeHolder: 'tls://build-host:7000',
         ignoreFocusOut: true,
-        validateInput: checkEndpoint,
+        validateInput: (text) => checkEndpoint(text.trim()),
       });
-      if (!endpoint) return;
+      if (!endpoint?.trim()) return;
       const token = await vscode.window.showInputBox({
         title: 'Attach to a Lockscope collector',
         prompt: 'The LOCKSCOPE_TOKEN that lockscope collect printed',
@@ -41,16 +46,27 @@ export function registerAttach(host: Host, show: (view: AnalysisView) => void): 
       if (!token) return;
       detach();
       host.log(`attaching to ${endpoint}`);
-      const attachment = attach(endpoint.trim(), token.trim(), {
-        onReport: (report) => show(steppedView(report)),
-        onClose: (reason) => {
-          if (current !== attachment) return;
-          current = undefined;
-          host.log(`detached from ${endpoint}: ${reason}`);
-          void vscode.window.showWarningMessage(`Lockscope: detached from ${endpoint}: ${reason}`);
-        },
-        log: host.log,
-      });
+      let attachment: Attachment;
+      try {
+        attachment = attach(endpoint.trim(), token.trim(), {
+          onReport: (report) => show(steppedView(report)),
+          onClose: (reason) => {
+            if (current !== attachment) return;
+            current = undefined;
+            show(undefined);
+            host.log(`detached from ${endpoint}: ${reason}`);
+            void vscode.window.showWarningMessage(
+              `Lockscope: detached from ${endpoint}: ${reason}`,
+            );
+          },
+          log: host.log,
+        });
+      } catch (err) {
+        void vscode.window.showErrorMessage(
+          `Lockscope: cannot attach to ${endpoint}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return;
+      }
       current = attachment;
     },
   };

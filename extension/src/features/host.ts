@@ -11,8 +11,8 @@ export interface Host {
   readonly context: vscode.ExtensionContext;
   readonly session: Session;
   /**
-   * What the views show: the session's analysis, or the run a step-through stopped at when that
-   * happened last. Read it each time, never keep it.
+   * What the views show: the session's analysis, or what happened last elsewhere (the run a
+   * step-through stopped at, an attached collector's session). Read it each time, never keep it.
    */
   view(): AnalysisView;
   readonly log: (line: string) => void;

@@ -37,7 +37,10 @@ export interface StepFeature {
  * Registers step-through; `show` gets the run's analysis at each stop, for the views that follow
  * the step (the Problems panel, the graph and its time line, the tree).
  */
-export function registerStep(host: Host, show: (view: AnalysisView) => void): StepFeature {
+export function registerStep(
+  host: Host,
+  show: (view: AnalysisView | undefined) => void,
+): StepFeature {
   const ready = vscode.window.createTextEditorDecorationType({
     after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 2em' },
     isWholeLine: true,
@@ -109,6 +112,8 @@ export function registerStep(host: Host, show: (view: AnalysisView) => void): St
       if (s.type !== STEP_DEBUG_TYPE) return;
       marks = [];
       paint();
+      // The stopped run is gone with its session: the views go back to the window's.
+      show(undefined);
     }),
     vscode.window.onDidChangeVisibleTextEditors(paint),
     vscode.languages.registerCodeLensProvider(SOURCES, {

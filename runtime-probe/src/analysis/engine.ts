@@ -164,10 +164,11 @@ export class Analyzer {
       // collector through an I/O thread with a connection of its own): they share one model, so
       // that a cycle across threads is seen whole. A stream cut off and opened again (a probe
       // reconnects after a stall) has the same pid and start time, and goes on with its
-      // process; a pid seen again after its process ended is a new process.
+      // process; a pid seen again after its process ended is a new process, and so is one with
+      // another start time (two hosts, or two containers, each with its own pid 1).
       let proc = this.#byPid.get(m.pid);
       if (proc?.cut && proc.exitCode === undefined && proc.startTs === m.ts) proc.cut = false;
-      if (!proc || proc.exitCode !== undefined || proc.cut) {
+      if (!proc || proc.exitCode !== undefined || proc.cut || proc.startTs !== m.ts) {
         const n = this.#pids.get(m.pid) ?? 0;
         this.#pids.set(m.pid, n + 1);
         proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title, m.ts);

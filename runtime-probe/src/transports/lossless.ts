@@ -19,8 +19,8 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
-import { DEAD_KEY_REFUSED, Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
-import { keyRefusedMessage } from '../remote.js';
+import { DEAD_HANDSHAKE_FAILED, Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
+import { handshakeFailedMessage } from '../remote.js';
 import { clock } from '../clock.js';
 import { jsonLine } from '../bytes.js';
 
@@ -56,8 +56,8 @@ export class LosslessSink implements Sink {
     const dead = Atomics.load(this.#q, Q_DEAD);
     if (dead === 0) return false;
     const why =
-      dead === DEAD_KEY_REFUSED
-        ? keyRefusedMessage(this.target)
+      dead === DEAD_HANDSHAKE_FAILED
+        ? handshakeFailedMessage(this.target)
         : `lost the collector at ${this.target}`;
     warnOnce(
       `socket-${this.target}`,
@@ -120,7 +120,17 @@ export class LosslessSink implements Sink {
     for (;;) {
       const pending = Atomics.load(q, Q_PENDING);
       const left = deadline - clock.now();
-      if (pending === 0 || this.#dead() || left <= 0) return;
+      if (pending === 0 || this.#dead()) return;
+      if (left <= 0) {
+        // The exit cannot wait longer; what is left is lost, and that is said, not silent.
+        const unwritten = this.#posted - Atomics.load(q, Q_WRITTEN_EVENTS);
+        warnOnce(
+          `lossless-exit-${this.target}`,
+          `the collector at ${this.target} had not taken the last ${unwritten} events ` +
+            `${EXIT_MS / 1000} s after the program ended; they are lost`,
+        );
+        return;
+      }
       Atomics.wait(q, Q_PENDING, pending, left);
     }
   }

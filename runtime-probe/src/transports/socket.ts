@@ -4,7 +4,7 @@ import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.
 import { heartbeatMessage, helloMessage, registriesLost, sinkRetired } from '../recorder.js';
 import { clock } from '../clock.js';
 import { jsonLine } from '../bytes.js';
-import { connectCollector, isKeyRefused, keyRefusedMessage } from '../remote.js';
+import { connectCollector, isHandshakeFailure, handshakeFailedMessage } from '../remote.js';
 
 /** How often the stall watchdog looks, and after how many looks without progress it acts. */
 const WATCH_MS = 500;
@@ -48,7 +48,7 @@ export class SocketSink implements Sink {
   #progress = 0;
   #stalledLooks = 0;
   /** Set when a remote collector refused the token's key: the reason to tell. */
-  #keyRefused = false;
+  #handshakeFailed = false;
   /** Set when events were dropped and the collector has not been told yet. */
   #gap = false;
 
@@ -71,7 +71,7 @@ export class SocketSink implements Sink {
     const current = (): boolean => socket === this.#socket && this.#connected;
     socket.on('error', (err) => {
       if (!current()) return;
-      this.#keyRefused = isKeyRefused(this.target, err);
+      this.#handshakeFailed = isHandshakeFailure(this.target, err);
       this.#die(err.message);
     });
     socket.on('close', () => current() && this.#die('the collector closed the connection'));
@@ -125,8 +125,8 @@ export class SocketSink implements Sink {
   }
 
   #warnLost(): void {
-    const why = this.#keyRefused
-      ? keyRefusedMessage(this.target)
+    const why = this.#handshakeFailed
+      ? handshakeFailedMessage(this.target)
       : `lost the collector at ${this.target} (${this.#error ?? 'unknown'})`;
     warnOnce(
       `socket-${this.target}`,

@@ -39,7 +39,7 @@ import {
   type LedgerRefs,
 } from './delivery.js';
 import {
-  DEAD_KEY_REFUSED,
+  DEAD_HANDSHAKE_FAILED,
   DEAD_LOST,
   Q_DEAD,
   Q_PENDING,
@@ -166,7 +166,7 @@ const socket = tls
       psk: undefined,
       identity: undefined,
       pskCallback: () => ({ psk: Buffer.from(tls.psk), identity: tls.identity }),
-      checkServerIdentity: () => undefined,
+      checkServerIdentity: () => new Error('not keyed'),
     })
   : connect(endpoint);
 const dead = (err) => {
@@ -177,11 +177,17 @@ const dead = (err) => {
   }
   if (!counters) return;
   // The first reason stays: the close and the exit that follow a refusal say nothing new.
-  const refused = tls && (err?.code === 'EPROTO' || String(err?.code).startsWith('ERR_SSL_'));
-  Atomics.compareExchange(counters, ${Q_DEAD}, 0, refused ? ${DEAD_KEY_REFUSED} : ${DEAD_LOST});
+  // The same test as remote.ts's isHandshakeFailure, which this script cannot import.
+  const refused =
+    tls && (err?.message === 'not keyed' || err?.code === 'EPROTO' || String(err?.code).startsWith('ERR_SSL_'));
+  Atomics.compareExchange(counters, ${Q_DEAD}, 0, refused ? ${DEAD_HANDSHAKE_FAILED} : ${DEAD_LOST});
   Atomics.notify(counters, ${Q_PENDING});
 };
 socket.on('error', dead);
+// What the collector sends is read and dropped: a TLS 1.3 server sends session tickets after the
+// handshake, and a process that exits with them unread resets the connection, which can make the
+// collector drop the last events it had not read yet.
+socket.resume();
 socket.on('close', () => dead());
 // Whatever ends this thread, the main thread must not wait for it.
 process.on('uncaughtException', () => dead());
