@@ -10,10 +10,9 @@
  * A child whose environment sets LOCKSCOPE_ENDPOINT to the empty string opts out: it is left as
  * given, and a probe it loads reports nowhere.
  */
-import { ChildProcess } from 'node:child_process';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { basename, join } from 'node:path';
-import { moduleDir } from './module-dir.js';
+import childProcess, { ChildProcess } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
+import { basename } from 'node:path';
 import { rt } from './runtime.js';
 import type { Env } from './config.js';
 
@@ -129,13 +128,10 @@ export function coverChildProcesses(env: Env = process.env): void {
     }
     return original.call(this, options);
   };
-  // `require`, not an import: the exports object itself is what a program calls through (a
-  // bundled import may be a copy), and an ES module's named imports of a built-in follow it
-  // after syncBuiltinESMExports().
-  const cp = createRequire(join(moduleDir(), 'noop.js'))('node:child_process') as Record<
-    string,
-    unknown
-  >;
+  // The module's exports object itself (its default import, in both builds) is what a program
+  // calls through, and an ES module's named imports of a built-in follow it after
+  // syncBuiltinESMExports().
+  const cp = childProcess as unknown as Record<string, unknown>;
   for (const name of ['spawnSync', 'execFileSync']) {
     const fn = cp[name] as SyncSpawn;
     cp[name] = function (this: unknown, file: string, ...rest: unknown[]): unknown {
