@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { childEnvironment, isNodeExecutable } from '../../runtime-probe/src/children.js';
 import { programEnvironment } from '../../runtime-probe/src/run-child.js';
+import { processWords } from '../../runtime-probe/src/analysis/wording.js';
 
 const FLAGS = '--import file:///p/register.mjs';
 const SESSION = {
@@ -59,5 +60,12 @@ describe('child processes', () => {
     assert.equal(env.LOCKSCOPE_NODE_OPTIONS, FLAGS);
     assert.equal(env.LOCKSCOPE_TOKEN, 't0k');
     assert.equal(env.PATH, '/bin');
+  });
+
+  test('a process is named by its script, else its title, with its pid', () => {
+    const title = '/usr/bin/node';
+    assert.equal(processWords.name({ pid: 7, title, script: '/w/src/worker.ts' }), 'worker.ts (7)');
+    assert.equal(processWords.name({ pid: 7, title, script: 'C:\\w\\app.mjs' }), 'app.mjs (7)');
+    assert.equal(processWords.name({ pid: 7, title }), '/usr/bin/node (7)');
   });
 });
