@@ -113,3 +113,37 @@ describe('child processes in one session', () => {
     assert.equal(r.stdout.match(/^ {2}in child\.ts \(\d+\)$/gm)?.length, 9);
   });
 });
+
+describe('a deadlocked child process', () => {
+  for (let round = 1; round <= loops(1, 50); round++) {
+    test(`stops the run, with its deadlock in the child at its lines (round ${round})`, async () => {
+      const r = await runLockscope(['run', '--json', 'test/fixtures/children/stuck-parent.ts']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /stopped the program because it is deadlocked/);
+      const said = r.stderr.split('\n').find((l) => l.startsWith('{"parent"'));
+      assert.ok(said, r.stderr);
+      const { parent, child } = JSON.parse(said) as { parent: number; child: number };
+      const report = JSON.parse(r.stdout) as Report;
+      assert.deepEqual(report.processes.map((p) => p.pid).sort(), [parent, child].sort());
+      assert.equal(report.processes.find((p) => p.pid === child)?.ppid, parent);
+      const [f, ...rest] = report.findings;
+      assert.equal(rest.length, 0);
+      assert.equal(f?.kind, 'deadlock');
+      assert.equal(f.severity, 'error');
+      assert.ok(f.tasks.every((t) => t.pid === child));
+      const file = resolve(root, 'test/fixtures/children/deadlocked.ts');
+      const source = readFileSync(file, 'utf8').split('\n');
+      const at = (marker: string): number => source.findIndex((l) => l.includes(marker)) + 1;
+      assert.ok(f.sites.every((s) => s.file === file));
+      assert.deepEqual(
+        f.sites.map((s) => s.line).sort((x, y) => x - y),
+        [
+          at('// east: left first'),
+          at('// east: waits for right'),
+          at('// west: right first'),
+          at('// west: waits for left'),
+        ].sort((x, y) => x - y),
+      );
+    });
+  }
+});

@@ -164,9 +164,9 @@ export const processWords = {
   },
   /** What a report says of a process started by another process of the same session. */
   startedBy: (parent: string): string => `started by ${parent}`,
-  /** How it ended, or that it has not. */
+  /** How it ended; a process killed by a signal (a stop), or still running, sends no status. */
   status: (exitCode: number | undefined): string =>
-    exitCode === undefined ? 'did not say how it ended' : `exited with ${exitCode}`,
+    exitCode === undefined ? 'no exit status seen' : `exited with ${exitCode}`,
 };
 
 /** How a lock came to be abandoned (findings/abandoned-lock.ts decides it; here are its words). */
