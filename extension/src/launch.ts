@@ -32,21 +32,33 @@ export interface LaunchInputs {
   /** The extension's own TypeScript loader (ts-register.mjs). */
   tsLoader: string;
   args?: string[];
+  /** The NODE_OPTIONS the program would get without Lockscope (the editor's environment's). */
+  nodeOptions?: string | undefined;
 }
 
 export const TS_FILE = /\.(ts|mts|cts|tsx)$/;
 export const JS_FILE = /\.(js|mjs|cjs|jsx)$/;
 
 export function planRun(i: LaunchInputs): LaunchPlan {
-  const flags = ['--enable-source-maps'];
+  const loader: string[] = [];
   if (TS_FILE.test(i.file)) {
-    flags.push('--import', toUrl(i.tsx ?? i.tsLoader));
-    if (i.tsx && i.esmEntry) flags.push('--import', toUrl(i.esmEntry));
+    loader.push('--import', toUrl(i.tsx ?? i.tsLoader));
+    if (i.tsx && i.esmEntry) loader.push('--import', toUrl(i.esmEntry));
+  }
+  const env = { ...i.sessionEnv };
+  if (loader.length > 0) {
+    // In NODE_OPTIONS too, as `lockscope run` does, so that a TypeScript child the program
+    // starts runs under the same loader whatever execArgv it is given; LOCKSCOPE_NODE_OPTIONS
+    // lets the probe put them back for a Node child given an environment of its own. File URLs
+    // have no spaces to quote.
+    const ours = loader.join(' ');
+    env.NODE_OPTIONS = i.nodeOptions ? `${i.nodeOptions} ${ours}` : ours;
+    env.LOCKSCOPE_NODE_OPTIONS = ours;
   }
   return {
     command: i.nodePath,
-    args: [...flags, i.file, ...(i.args ?? [])],
-    env: { ...i.sessionEnv },
+    args: ['--enable-source-maps', ...loader, i.file, ...(i.args ?? [])],
+    env,
     cwd: i.cwd ?? dirname(i.file),
   };
 }

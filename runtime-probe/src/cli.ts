@@ -30,7 +30,13 @@ import { describeExit, EXIT, EXIT_TABLE, verdict } from './exit-status.js';
 import { moduleDir } from './module-dir.js';
 import { TYPESCRIPT_FILE, typeScriptLoader } from './typescript-runner.js';
 import { PROBE_VERSION } from './runtime.js';
-import { CannotStart, describeStop, ProgramRun, type ProgramOutcome } from './run-child.js';
+import {
+  CannotStart,
+  describeStop,
+  ProgramRun,
+  programEnvironment,
+  type ProgramOutcome,
+} from './run-child.js';
 import { COLLECT_OPTIONS, COLLECT_USAGE, collectCommand } from './cli-collect.js';
 import { EXPLORE_OPTIONS, EXPLORE_USAGE, exploreCommand, replayCommand } from './cli-explore.js';
 import { serveDebugAdapter } from './debug-adapter.js';
@@ -283,12 +289,15 @@ async function run(program: string, args: string[], common: Common): Promise<num
     try {
       let outcome: ProgramOutcome;
       try {
-        outcome = await child.run(process.execPath, [...execArgv, file, ...args], {
-          env: {
-            ...process.env,
-            ...collector.env(),
-            ...(common.failFast ? { LOCKSCOPE_FAIL_FAST: '1' } : {}),
-          },
+        outcome = await child.run(process.execPath, [file, ...args], {
+          env: programEnvironment(
+            process.env,
+            {
+              ...collector.env(),
+              ...(common.failFast ? { LOCKSCOPE_FAIL_FAST: '1' } : {}),
+            },
+            execArgv,
+          ),
           stdio: ['inherit', common.json ? process.stderr : 'inherit', 'inherit'],
         });
       } catch (err) {

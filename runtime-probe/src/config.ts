@@ -20,6 +20,7 @@ import { FileSink } from './transports/file.js';
 import { SocketSink } from './transports/socket.js';
 import { LosslessSink } from './transports/lossless.js';
 import { ThreadForwardSink } from './transports/thread.js';
+import { coverChildProcesses } from './children.js';
 
 const STACK_MODES: readonly StackMode[] = ['off', 'blocking', 'all'];
 
@@ -93,6 +94,9 @@ export function applyEnvironment(env: Env = process.env): void {
   const known = new Set(Array.isArray(said) ? (said as unknown[]) : []);
   for (const p of problems) if (!known.has(p)) warnOnce(p, p);
   if (rt.threadId === 0 && problems.length > 0) setEnvironmentData(WARNED_KEY, problems);
+  // Every thread has its own `child_process`, and any of them may start a Node process that
+  // belongs in the session.
+  coverChildProcesses(env);
   // Worker threads share the process's environment. Opening the trace file or a connection from
   // each of them would clobber the main thread's trace and split one process into several
   // streams; their events reach the main thread's sinks instead.

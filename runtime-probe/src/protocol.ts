@@ -174,7 +174,14 @@ export interface Hello {
   probe: string;
   capabilities: string[];
   pid: number;
+  /**
+   * The process that started this one (Node's `process.ppid`), so that a session with child
+   * processes can say which started which. Optional: older probes do not send it.
+   */
+  ppid?: number;
   title: string;
+  /** The program's main script as Node was given it (`process.argv[1]`), when it has one. */
+  script?: string;
   /** The worker thread id (0 for the main thread). */
   thread: number;
   /** Epoch milliseconds when the probe started; every `ts` is on the same clock. */

@@ -265,6 +265,9 @@ function deliver(buf: Buffer): void {
   }
 }
 
+/** The longest script path a hello carries: the whole hello must stay well under 16 KiB. */
+const MAX_SCRIPT = 4096;
+
 export function helloMessage(token?: string): Hello {
   const hello: Hello = {
     t: 'hello',
@@ -272,10 +275,16 @@ export function helloMessage(token?: string): Hello {
     probe: PROBE_VERSION,
     capabilities: [...CAPABILITIES],
     pid: process.pid,
+    ppid: process.ppid,
     title: process.title,
     thread: rt.threadId,
     ts: roundTs(rt.startTs),
   };
+  // A script path is sent as it is; `-e` code and the REPL have none.
+  const script = process.argv[1];
+  if (typeof script === 'string' && script.length > 0 && script.length <= MAX_SCRIPT) {
+    hello.script = script;
+  }
   if (token !== undefined) hello.token = token;
   return hello;
 }

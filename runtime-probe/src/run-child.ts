@@ -74,6 +74,28 @@ export interface ProgramOutcome {
   leftovers: boolean;
 }
 
+/**
+ * The program's environment: lockscope's own environment, the session's variables, and the
+ * flags that load the probe (and the TypeScript loader) in NODE_OPTIONS rather than on the
+ * command line, so that every Node process the program starts with this environment loads them
+ * too, whatever `execArgv` it is given. LOCKSCOPE_NODE_OPTIONS repeats the flags, for the
+ * probe to put back into the environment of a Node child that was given one without them
+ * (children.ts). The flags are file URLs, which have no spaces to quote. Pure.
+ */
+export function programEnvironment(
+  base: NodeJS.ProcessEnv,
+  session: Record<string, string>,
+  flags: readonly string[],
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...session };
+  if (flags.length > 0) {
+    const ours = flags.join(' ');
+    env.NODE_OPTIONS = base.NODE_OPTIONS ? `${base.NODE_OPTIONS} ${ours}` : ours;
+    env.LOCKSCOPE_NODE_OPTIONS = ours;
+  }
+  return env;
+}
+
 /** The program could not be started at all (spawn's error). */
 export class CannotStart extends Error {}
 

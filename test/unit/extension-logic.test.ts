@@ -109,9 +109,19 @@ describe('launch plans', () => {
         'file:///ext/dist/extension/ts-register.mjs',
         '/w/app.ts',
       ],
-      env,
+      // The loader in NODE_OPTIONS too, for the program's TypeScript children.
+      env: {
+        ...env,
+        NODE_OPTIONS: '--import file:///ext/dist/extension/ts-register.mjs',
+        LOCKSCOPE_NODE_OPTIONS: '--import file:///ext/dist/extension/ts-register.mjs',
+      },
       cwd: '/w',
     });
+    const kept = planRun({ ...base, file: '/w/app.ts', nodeOptions: '--no-warnings' });
+    assert.equal(
+      kept.env.NODE_OPTIONS,
+      '--no-warnings --import file:///ext/dist/extension/ts-register.mjs',
+    );
     const withTsx = planRun({
       ...base,
       file: '/w/app.ts',
@@ -137,6 +147,8 @@ describe('launch plans', () => {
       '/w/app.mjs',
       'x',
     ]);
+    // JavaScript needs no loader: the environment is the session's alone.
+    assert.deepEqual(planRun({ ...base, file: '/w/app.mjs' }).env, env);
   });
 
   test('a launch configuration with "lockscope": true gets the session and the loader', () => {

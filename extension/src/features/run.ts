@@ -40,6 +40,7 @@ export function registerRun(host: Host): Runner {
       tsx: findInProject(dirname(file), 'tsx'),
       esmEntry: findInProject(dirname(file), 'lockscope/esm-entry'),
       tsLoader: tsLoader(host),
+      nodeOptions: process.env.NODE_OPTIONS,
     });
     return new vscode.Task(
       definition,

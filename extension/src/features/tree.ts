@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LiveProcess, LiveState } from 'lockscope/report';
+import { processWords } from 'lockscope/report';
 import type { Host } from './host.js';
 
 type Node =
@@ -38,9 +39,12 @@ export class SessionTree implements vscode.TreeDataProvider<Node> {
       case 'process': {
         const p = node.process;
         const item = new vscode.TreeItem(
-          `${p.title} (${p.pid})`,
+          processWords.name(p),
           vscode.TreeItemCollapsibleState.Expanded,
         );
+        // A child process of another one in the session says which.
+        const parent = this.#state.processes.find((q) => q.pid === p.ppid && q !== p);
+        if (parent) item.tooltip = processWords.startedBy(processWords.name(parent));
         item.description =
           p.status === 'running'
             ? `running · ${p.threads.length} ${p.threads.length === 1 ? 'thread' : 'threads'}`

@@ -5,6 +5,7 @@
  * to the waiter that it woke.
  */
 import type { Report } from './types.js';
+import { processWords } from './wording.js';
 
 export interface TraceEvent {
   name: string;
@@ -33,7 +34,7 @@ export function toChromeTrace(report: Report): {
       ts: 0,
       pid: p.pid,
       tid: 0,
-      args: { name: `${p.title} (${p.pid})` },
+      args: { name: processWords.name(p) },
     });
   }
   report.timeline.lanes.forEach((lane, i) => {

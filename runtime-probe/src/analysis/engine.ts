@@ -172,6 +172,8 @@ export class Analyzer {
         const n = this.#pids.get(m.pid) ?? 0;
         this.#pids.set(m.pid, n + 1);
         proc = new ProcessModel(n ? `${m.pid}-${n + 1}` : String(m.pid), m.pid, m.title, m.ts);
+        proc.ppid = m.ppid;
+        proc.script = m.script;
         this.#byPid.set(m.pid, proc);
         this.#models.push(proc);
       }

@@ -348,6 +348,11 @@ export class ProcessModel {
     this.dropped = Math.max(this.dropped, sum, dropped);
   }
 
+  /** The pid of the process that started it, as its hello said. */
+  ppid: number | undefined;
+  /** Its main script, as its hello said. */
+  script: string | undefined;
+
   constructor(
     readonly prefix: string,
     readonly pid: number,

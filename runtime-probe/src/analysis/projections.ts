@@ -63,7 +63,9 @@ export function liveState(models: readonly ProcessModel[], limit: number): LiveS
       return {
         key: proc.prefix,
         pid: proc.pid,
+        ...(proc.ppid !== undefined ? { ppid: proc.ppid } : {}),
         title: proc.title,
+        ...(proc.script !== undefined ? { script: proc.script } : {}),
         status: proc.exitCode !== undefined ? 'exited' : proc.cut ? 'cut' : 'running',
         ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
         produced: proc.produced,
@@ -128,7 +130,9 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
   for (const proc of v.models) {
     processes.push({
       pid: proc.pid,
+      ...(proc.ppid !== undefined ? { ppid: proc.ppid } : {}),
       title: proc.title,
+      ...(proc.script !== undefined ? { script: proc.script } : {}),
       threads: [...proc.threads].sort((a, b) => a - b),
       ...(proc.exitCode !== undefined ? { exitCode: proc.exitCode } : {}),
       produced: proc.produced,

@@ -3,4 +3,4 @@
  * without the analysis itself: what a viewer of reports needs, in a browser as well as in Node.
  */
 export * from './types.js';
-export { certaintyWords } from './wording.js';
+export { certaintyWords, processWords } from './wording.js';

@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { ContentionStats, Finding, Report, SiteRef } from './types.js';
-import { certaintyWords } from './wording.js';
+import { certaintyWords, processWords } from './wording.js';
 
 export interface TextOptions {
   /** Paths are shown relative to this folder. */
@@ -29,9 +29,14 @@ export function formatReport(report: Report, options: TextOptions): string {
   const paint = (code: string, s: string): string =>
     options.color ? `\u001b[${code}m${s}\u001b[0m` : s;
   const out: string[] = [];
+  // With child processes in the session, each finding says whose it is.
+  const names = new Map(report.processes.map((p) => [p.pid, processWords.name(p)]));
+  const many = names.size > 1;
   for (const f of report.findings) {
     const colour = f.severity === 'error' ? '31' : f.severity === 'warning' ? '33' : '36';
     out.push(paint(`1;${colour}`, `${ICON[f.severity]} ${f.kind}`) + `  ${paint('1', f.title)}`);
+    const pid = f.tasks[0]?.pid;
+    if (many && pid !== undefined) out.push(`  in ${names.get(pid) ?? `process ${pid}`}`);
     if (f.cycle) {
       // A cycle reads best one edge per line.
       for (const part of f.message
@@ -73,6 +78,16 @@ export function formatReport(report: Report, options: TextOptions): string {
   if (busiest.length) {
     out.push('', 'Contention (wait and hold times: p50 / p99 / max):');
     for (const s of busiest) out.push(`  ${formatStats(s)}`);
+  }
+  if (many) {
+    out.push('', `Processes (${report.processes.length}):`);
+    for (const p of report.processes) {
+      const parent = p.ppid !== undefined ? names.get(p.ppid) : undefined;
+      const parts = [processWords.name(p)];
+      if (parent) parts.push(processWords.startedBy(parent));
+      parts.push(processWords.status(p.exitCode));
+      out.push(`  ${parts.join(', ')}`);
+    }
   }
   for (const p of report.processes) {
     if (p.dropped) {

@@ -194,7 +194,11 @@ export interface ContentionStats {
 
 export interface ProcessSummary {
   pid: number;
+  /** The pid of the process that started it (absent from older probes). */
+  ppid?: number;
   title: string;
+  /** Its main script, when it has one (absent from older probes). */
+  script?: string;
   threads: number[];
   /** Set when the process has ended; `undefined` while it runs or when its stream was cut. */
   exitCode?: number;
@@ -277,7 +281,11 @@ export interface LiveState {
 export interface LiveProcess {
   key: string;
   pid: number;
+  /** The pid of the process that started it (absent from older probes). */
+  ppid?: number;
   title: string;
+  /** Its main script, when it has one (absent from older probes). */
+  script?: string;
   /** `cut` when its streams closed without an `end` message: the process died mid-stream. */
   status: 'running' | 'exited' | 'cut';
   exitCode?: number;

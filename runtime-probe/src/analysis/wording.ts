@@ -154,6 +154,21 @@ export const certaintyWords = {
   },
 };
 
+/** A process as a person reads it, in the CLI's report, the tree and the time line. */
+export const processWords = {
+  /** Its script's file name (else its title) and its pid: `worker.ts (4242)`. */
+  name(p: { pid: number; title: string; script?: string | undefined }): string {
+    // Split by hand: this also runs in the browser, without node:path.
+    const script = p.script?.split(/[\\/]/).pop();
+    return `${script || p.title} (${p.pid})`;
+  },
+  /** What a report says of a process started by another process of the same session. */
+  startedBy: (parent: string): string => `started by ${parent}`,
+  /** How it ended; a process killed by a signal (a stop), or still running, sends no status. */
+  status: (exitCode: number | undefined): string =>
+    exitCode === undefined ? 'no exit status seen' : `exited with ${exitCode}`,
+};
+
 /** How a lock came to be abandoned (findings/abandoned-lock.ts decides it; here are its words). */
 export type AbandonCause =
   'returned' | 'threw' | 'thread-ended' | 'guard-collected' | 'nothing-to-run';

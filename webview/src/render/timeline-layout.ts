@@ -3,6 +3,7 @@
  * under a header per process and, when a process has several, per thread. Pure: the view places
  * the result in its scrolled content.
  */
+import { processWords } from 'lockscope/report';
 import { lowerBound, type Model } from '../model/model.js';
 import type { Row } from '../model/rows.js';
 import { GUTTER, LANE_PAD, ROW, ROW_GAP, RULER, type Item } from './timeline-paint.js';
@@ -20,7 +21,7 @@ export function layoutLanes(
   const visible = visibleTasks(m, rowsOf, search);
   // Processes in the report's order, threads by number, tasks by their first interval.
   const processOrder = new Map(m.report.processes.map((p, i) => [p.pid, i]));
-  const titles = new Map(m.report.processes.map((p) => [p.pid, p.title]));
+  const titles = new Map(m.report.processes.map((p) => [p.pid, processWords.name(p)]));
   const tasks = [...visible].sort((a, b) => {
     const ta = m.tasks[a]!;
     const tb = m.tasks[b]!;
@@ -45,7 +46,7 @@ export function layoutLanes(
       pid = info.pid;
       thread = NaN;
       const title = titles.get(pid);
-      const label = `process ${pid}${title ? ` · ${title}` : ''}`;
+      const label = title ?? `process ${pid}`;
       items.push({
         kind: 'process',
         label,
