@@ -171,6 +171,7 @@ function finish(
   common: Common,
   programFailed: string | undefined,
   stopped = false,
+  refused = 0,
 ): number {
   const cwd = process.cwd();
   const sources = new Map<string, string[] | undefined>();
@@ -225,7 +226,7 @@ function finish(
   }
   if (programFailed) process.stderr.write(`lockscope: ${programFailed}\n`);
   const fails = common.failOn ?? ((f: Finding) => f.severity === 'error');
-  const v = verdict(r, fails, programFailed !== undefined, stopped);
+  const v = verdict(r, fails, programFailed !== undefined, stopped, refused);
   if (v.inconclusive) process.stderr.write(`lockscope: inconclusive: ${v.inconclusive}\n`);
   return v.status;
 }
@@ -325,7 +326,7 @@ async function run(program: string, args: string[], common: Common): Promise<num
       // A program that ran no operation of the probe still ran (one that could not be started was
       // refused above, on spawn's error): say what was observed, never "did not start".
       if (events === 0) process.stderr.write('lockscope: no lock operations were observed\n');
-      return finish(analyzer, common, failed, stopped !== undefined);
+      return finish(analyzer, common, failed, stopped !== undefined, rejected.length);
     } finally {
       await collector.close();
     }

@@ -20,8 +20,8 @@ export const EXIT_TABLE = `Exit status:
   1  a finding that fails the run (--fail-on), or the program exited non-zero or was killed by
      a signal (printed with what the status means)
   2  usage error, or the program (or trace file) could not be started or read
-  3  inconclusive: the analysis could not judge (events were lost, or a finding is uncertain
-     because flows could not be told apart exactly; said why)
+  3  inconclusive: the analysis could not judge (events were lost, a connection was refused,
+     or a finding is uncertain because flows could not be told apart exactly; said why)
 A run that lockscope stops (a deadlock, --timeout, or SIGINT, SIGTERM or SIGHUP sent to
 lockscope) exits with the status of what it observed until then, never 128 + the signal.`;
 
@@ -48,8 +48,21 @@ export function verdict(
    * its flows had not ended.
    */
   stopped = false,
+  /**
+   * Connections the collector refused: each may be a process of the program (a child among
+   * many started at once) whose events the analysis never saw.
+   */
+  refused = 0,
 ): Verdict {
   if (programFailed) return { status: EXIT.failed };
+  if (refused > 0) {
+    return {
+      status: EXIT.inconclusive,
+      inconclusive:
+        `${refused} connection${refused === 1 ? ' was' : 's were'} refused, so a process may ` +
+        'have gone unobserved and the analysis cannot judge the run',
+    };
+  }
   const dropped = report.processes.reduce((n, p) => n + p.dropped, 0);
   if (dropped > 0) {
     const processes = report.processes.filter((p) => p.dropped > 0).length;

@@ -39,6 +39,14 @@ describe('exit status', () => {
     assert.equal(verdict(report(lossy), errors, true).status, EXIT.failed);
   });
 
+  test('a refused connection makes the run inconclusive: a process may have gone unobserved', () => {
+    const v = verdict(report({ findings: [finding] }), errors, false, false, 2);
+    assert.equal(v.status, EXIT.inconclusive);
+    assert.match(v.inconclusive!, /2 connections were refused/);
+    assert.equal(verdict(report(), errors, false, false, 1).status, EXIT.inconclusive);
+    assert.equal(verdict(report(), errors, true, false, 1).status, EXIT.failed);
+  });
+
   test('flows still blocked at the end, with nothing found, never make a clean run', () => {
     const graph = {
       nodes: [task('consumer', 'blocked'), task('main', 'ended')],
