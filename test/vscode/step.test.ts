@@ -38,7 +38,14 @@ vs.test('Step Through: five flows, stepped to the deadlock, and one step back', 
   };
   // "Run This Flow Next", from the Call Stack's context menu, is the same step.
   await flow(1).click({ button: 'right' });
-  await wb.page.locator('.context-view .action-label', { hasText: 'Run This Flow Next' }).click();
+  // A menu ignores the mouse for a moment after it opens (so that the right button's release
+  // does not choose): the item is focused by hovering and chosen with Enter.
+  const item = wb.page.locator('.context-view .action-item', { hasText: 'Run This Flow Next' });
+  await item.hover();
+  await wb.page
+    .locator('.context-view .action-item.focused', { hasText: 'Run This Flow Next' })
+    .waitFor();
+  await wb.page.keyboard.press('Enter');
   decisions++;
   await wb.page
     .locator('.debug-call-stack .monaco-list-row', { hasText: `Decision ${decisions + 1}` })
