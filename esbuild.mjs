@@ -53,6 +53,20 @@ const targets = [
     logLevel: 'warning',
   })),
   {
+    // lockscope/async-mutex: one CommonJS bundle, which the ES module that writeRegisterShims
+    // writes beside it re-exports, so that `import` and `require` give one set of classes and one
+    // of each error constant (programs compare those by identity, `e === E_TIMEOUT`).
+    entryPoints: { 'async-mutex': 'runtime-probe/src/async-mutex/index.ts' },
+    outdir: probeDist,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'cjs',
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+  },
+  {
     // The entry-format hook that `lockscope run` loads after tsx (see loader/esm-entry-hooks.ts).
     entryPoints: {
       'esm-entry': 'runtime-probe/src/loader/esm-entry.ts',
@@ -153,6 +167,9 @@ function writeRegisterShims() {
   mkdirSync(probeDist, { recursive: true });
   writeFileSync(`${probeDist}/register.mjs`, "import './index.mjs';\n");
   writeFileSync(`${probeDist}/register.cjs`, "'use strict';\nrequire('./index.cjs');\n");
+  // Node finds the CommonJS bundle's export names (esbuild annotates them for its lexer), so
+  // `export *` re-exports every one of them, as the same objects.
+  writeFileSync(`${probeDist}/async-mutex.mjs`, "export * from './async-mutex.cjs';\n");
   // A TypeScript worker's bootstrap imports it to learn whether the worker loads TypeScript.
   copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);
 }
