@@ -2,7 +2,8 @@
  * lockscope/async-mutex as a user gets it, from the build: `import` and `require` give the same
  * objects, with async-mutex's export names; and an async-mutex program that deadlocks, switched
  * by changing only its import specifier, is reported as a deadlock at its lines by `lockscope
- * run`, while its fixed version is clean.
+ * run`, while its fixed version is clean; under `lockscope explore` its acquisitions are choices
+ * of the scheduler, which finds a deadlock that the natural schedule misses.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,5 +101,44 @@ describe('lockscope/async-mutex from the build', () => {
       [],
     );
     assert.equal(code, 0);
+  });
+
+  test('lockscope explore orders its acquisitions, and finds what one run misses', async () => {
+    // The first transfer is well ahead: run as it comes, it takes both locks before the second
+    // starts, which only a lock-order inversion shows.
+    const source = [
+      "import { Mutex } from 'lockscope/async-mutex';",
+      'const a = new Mutex();',
+      'const b = new Mutex();',
+      'async function transfer(first: Mutex, second: Mutex): Promise<void> {',
+      '  await first.runExclusive(async () => {',
+      '    await second.runExclusive(async () => {});',
+      '  });',
+      '}',
+      'const ahead = transfer(a, b);',
+      ...Array.from({ length: 8 }, () => 'await Promise.resolve();'),
+      'await Promise.all([ahead, transfer(b, a)]);',
+      '',
+    ].join('\n');
+    const dir = program('ahead.ts', source);
+    const once = await run(dir, 'ahead.ts');
+    assert.deepEqual(
+      once.report.findings.map((f) => f.kind),
+      ['lock-order-inversion'],
+    );
+    const explored = await runLockscope(
+      ['explore', '--runs', '100', '--seed', '1', 'ahead.ts'],
+      dir,
+    );
+    assert.equal(explored.code, 1, explored.stderr);
+    assert.match(explored.stdout, /Deadlock: 2 tasks wait for each other/);
+    assert.match(explored.stdout, /Schedule: \d+ decisions\n\s+1\. transfer #\d acquire mutex \d/);
+    program('ahead-fixed.ts', source.replace('transfer(b, a)', 'transfer(a, b)'));
+    const fixed = await runLockscope(
+      ['explore', '--runs', '100', '--seed', '1', 'ahead-fixed.ts'],
+      dir,
+    );
+    assert.match(fixed.stdout + fixed.stderr, /no failing schedule in 100 runs/);
+    assert.equal(fixed.code, 0);
   });
 });

@@ -18,6 +18,7 @@
 import { currentFlow } from '../identity.js';
 import type { Flow, ResourceRec } from '../runtime.js';
 import { liveHolds, newResource, Op, siteFor, sync } from '../sync.js';
+import { gated, mustGate } from '../explore/hooks.js';
 
 export type Releaser = () => void;
 export type Ticket = [number, Releaser];
@@ -53,15 +54,16 @@ interface Hold {
 }
 
 /**
- * withTimeout's view of the one synchronous call it makes: it sets `bounded` so that the wait is
- * recorded as one that may give up, and reads back which wait the call started and on which lock,
- * to record its timeout. Calls of async-mutex's API make no other synchronous call to the lock.
+ * withTimeout's side of the one synchronous call it makes to a lock. While `calls.slot` is set
+ * the call is a wait that may give up, recorded as such, and the lock notes in the slot which
+ * wait it started, so that the wrapper can record that wait's timeout. async-mutex's methods make
+ * no other synchronous call to their lock, so the slot is that call's.
  */
-export const calls: { bounded: boolean; core: Core | undefined; pending: Pending | undefined } = {
-  bounded: false,
-  core: undefined,
-  pending: undefined,
-};
+export interface Slot {
+  core?: Core;
+  pending?: Pending;
+}
+export const calls: { slot: Slot | undefined } = { slot: undefined };
 
 /** The permits an event reports (the protocol's `n`), from a weight that may be any number. */
 function permits(weight: number): number {
@@ -110,11 +112,21 @@ export class Core {
 
   /** Takes `weight` once it fits and its turn has come; resolves to the value before and a releaser. */
   acquire(weight: number, priority: number): Promise<Ticket> {
+    const slot = calls.slot;
+    // Under `lockscope explore` a wait that cannot give up first waits at its gate, so that the
+    // scheduler orders it. One behind withTimeout does not: its timer is the program's, which
+    // would fire while the gate is shut and fail a tryAcquire of a free lock.
+    if (slot === undefined && mustGate()) {
+      return gated(this.resource, 'acquire', () => this.#acquire(weight, priority, undefined));
+    }
+    return this.#acquire(weight, priority, slot);
+  }
+
+  #acquire(weight: number, priority: number, slot: Slot | undefined): Promise<Ticket> {
     const flow = currentFlow();
-    const bounded = calls.bounded;
     return new Promise<Ticket>((resolve, reject) => {
-      const slot = slotFor(this.#queue, priority);
-      const now = slot === 0 && weight <= this.#value;
+      const at = slotFor(this.#queue, priority);
+      const now = at === 0 && weight <= this.#value;
       const site = siteFor(this.resource, flow, !now);
       const entry: Entry = {
         flow,
@@ -126,22 +138,32 @@ export class Core {
         waiting: false,
         detached: false,
       };
-      calls.core = this;
-      calls.pending = entry;
+      if (slot) {
+        slot.core = this;
+        slot.pending = entry;
+      }
       if (now) {
         this.#dispatch(entry);
         return;
       }
-      this.#queue.splice(slot, 0, entry);
+      this.#queue.splice(at, 0, entry);
       entry.waiting = true;
       flow.blocked = true;
-      const op = bounded ? Op.requestBounded : Op.request;
+      const op = slot ? Op.requestBounded : Op.request;
       sync(op, flow, this.resource, site, this.#n(weight));
     });
   }
 
   /** Resolves once `weight` could be taken at `priority`, without taking it. */
   waitForUnlock(weight: number, priority: number): Promise<void> {
+    const slot = calls.slot;
+    if (slot === undefined && mustGate()) {
+      return gated(this.resource, 'wait', () => this.#waitForUnlock(weight, priority, undefined));
+    }
+    return this.#waitForUnlock(weight, priority, slot);
+  }
+
+  #waitForUnlock(weight: number, priority: number, slot: Slot | undefined): Promise<void> {
     const queue = this.#queue;
     if ((queue.length === 0 || queue[0]!.priority < priority) && weight <= this.#value) {
       return Promise.resolve();
@@ -160,8 +182,10 @@ export class Core {
       let list = this.#unlockWaiters.get(weight);
       if (!list) this.#unlockWaiters.set(weight, (list = []));
       list.splice(slotFor(list, priority), 0, waiter);
-      calls.core = this;
-      calls.pending = waiter;
+      if (slot) {
+        slot.core = this;
+        slot.pending = waiter;
+      }
       flow.blocked = true;
       sync(Op.wait, flow, this.resource, site);
     });

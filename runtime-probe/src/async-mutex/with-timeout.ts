@@ -9,7 +9,7 @@
  * Any object with the interface's methods can be wrapped. Around a lock of this module, the wait
  * is recorded as one that may give up (`request-bounded`), and its timeout as its end.
  */
-import { calls, type Releaser, type Ticket } from './core.js';
+import { calls, type Releaser, type Slot, type Ticket } from './core.js';
 import { E_ALREADY_LOCKED, E_TIMEOUT } from './errors.js';
 import type { MutexInterface, SemaphoreInterface } from './interfaces.js';
 import { checkWeight } from './semaphore.js';
@@ -46,28 +46,26 @@ function isSemaphore(lock: Lock): boolean {
   return lock.getValue !== undefined;
 }
 
-/** What the call set in `calls` (read through a function: the compiler cannot see the call set it). */
-function readBack(): Pick<typeof calls, 'core' | 'pending'> {
-  return { core: calls.core, pending: calls.pending };
-}
-
 /**
  * Makes the one synchronous call to the wrapped lock, marked as a wait that may give up, and
  * returns what it returned with a function that records, at the timeout, that its caller gave up.
+ * A wrapper around a wrapper hands what the lock noted on to the outer one too.
  */
 function tracked<T>(call: () => T, ms: number): { result: T; gaveUp: () => void } {
-  const bounded = calls.bounded;
-  calls.bounded = true;
-  calls.core = undefined;
-  calls.pending = undefined;
+  const outer = calls.slot;
+  const slot: Slot = {};
+  calls.slot = slot;
   let result: T;
   try {
     result = call();
   } finally {
-    calls.bounded = bounded;
+    calls.slot = outer;
   }
-  const { core, pending } = readBack();
-  return { result, gaveUp: () => (core && pending ? core.giveUp(pending, ms) : undefined) };
+  if (outer) Object.assign(outer, slot);
+  return {
+    result,
+    gaveUp: () => (slot.core && slot.pending ? slot.core.giveUp(slot.pending, ms) : undefined),
+  };
 }
 
 /** Wraps a mutex so that its waits reject with `timeoutError` after `timeout` milliseconds. */
