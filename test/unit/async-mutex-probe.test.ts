@@ -14,23 +14,31 @@ import {
 } from '../../runtime-probe/src/async-mutex/index.js';
 import { settle, sleepReal } from './async-mutex-impls.js';
 
-/** Records what `body` does, and returns the operations on the last resource of `kind` it made. */
+/**
+ * Records what `body` does, and returns the operations on the last resource of `kind` it made.
+ * `body` returns its locks, which are kept until the events are in: a lock collected sooner would
+ * add its `collected` event, whenever the garbage collector runs.
+ */
 async function recorded(
   kind: string,
-  body: () => Promise<void>,
+  body: () => Promise<object>,
   { flushNow = true } = {},
 ): Promise<{ ops: string[]; resource: Extract<Message, { t: 'resource' }> }> {
   const seen: Message[] = [];
   const off = subscribe((m) => seen.push(m));
+  let locks: object | undefined;
   try {
-    await body();
+    locks = await body();
     // Without flushEvents(): the probe flushes on its own timers, which fake ones do not stop.
     if (flushNow) await settle();
+    // A collection now (with --expose-gc, as npm test runs) would show a lock not kept.
+    (globalThis as { gc?: () => void }).gc?.();
     for (let i = 0; i < 50 && !seen.some((m) => m.t === 'events'); i++) await sleepReal(10);
     await sleepReal(20);
   } finally {
     off();
   }
+  assert.ok(locks, 'the locks were kept until now');
   const resources = seen.filter(
     (m): m is Extract<Message, { t: 'resource' }> => m.t === 'resource' && m.kind === kind,
   );
@@ -57,6 +65,7 @@ describe('lockscope/async-mutex, as the probe records it', () => {
       m.release();
       await unlocked;
       held();
+      return m;
     });
     assert.deepEqual(ops, [
       'acquired',
@@ -80,6 +89,7 @@ describe('lockscope/async-mutex, as the probe records it', () => {
       await pending;
       r();
       s.release(4);
+      return s;
     });
     assert.equal(resource.capacity, 3);
     assert.deepEqual(ops, ['acquired 2', 'request 2', 'cancel', 'released 2', 'released 4']);
@@ -93,6 +103,7 @@ describe('lockscope/async-mutex, as the probe records it', () => {
       release();
       await settle();
       assert.equal(m.isLocked(), false);
+      return m;
     });
     assert.deepEqual(ops, ['acquired', 'request-bounded', 'timeout 5', 'released']);
   });
@@ -109,6 +120,7 @@ describe('lockscope/async-mutex, as the probe records it', () => {
           clock.tick(1000);
           await assert.rejects(late, (e) => e === E_TIMEOUT);
           release();
+          return m;
         },
         { flushNow: false },
       );
