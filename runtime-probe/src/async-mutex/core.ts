@@ -75,7 +75,7 @@ function permits(weight: number): number {
  * or a higher priority. Written with async-mutex's comparison, so that a priority that compares
  * with nothing (NaN) lands where it lands there.
  */
-function slotFor(list: readonly Pending[], priority: number): number {
+function placeFor(list: readonly Pending[], priority: number): number {
   let i = list.length - 1;
   while (i >= 0 && !(priority <= list[i]!.priority)) i--;
   return i + 1;
@@ -125,7 +125,7 @@ export class Core {
   #acquire(weight: number, priority: number, slot: Slot | undefined): Promise<Ticket> {
     const flow = currentFlow();
     return new Promise<Ticket>((resolve, reject) => {
-      const at = slotFor(this.#queue, priority);
+      const at = placeFor(this.#queue, priority);
       const now = at === 0 && weight <= this.#value;
       const site = siteFor(this.resource, flow, !now);
       const entry: Entry = {
@@ -181,7 +181,7 @@ export class Core {
       };
       let list = this.#unlockWaiters.get(weight);
       if (!list) this.#unlockWaiters.set(weight, (list = []));
-      list.splice(slotFor(list, priority), 0, waiter);
+      list.splice(placeFor(list, priority), 0, waiter);
       if (slot) {
         slot.core = this;
         slot.pending = waiter;
