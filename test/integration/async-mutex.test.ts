@@ -6,12 +6,12 @@
  * of the scheduler, which finds a deadlock that the natural schedule misses.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
-import { runLockscope } from './run-program.js';
+import { readTrace, runLockscope, runProgram } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
@@ -64,6 +64,27 @@ describe('lockscope/async-mutex from the build', () => {
       names,
     );
     for (const name of names) assert.equal(imported[name], required[name], name);
+  });
+
+  test('alone, under LOCKSCOPE_TRACE, either build records: importing it starts the probe', async () => {
+    const use = '(await new Mutex().acquire())();';
+    const dir = program('traced.mjs', `import { Mutex } from 'lockscope/async-mutex';\n${use}\n`);
+    program(
+      'traced.cjs',
+      `const { Mutex } = require('lockscope/async-mutex');\nvoid (async () => { ${use} })();\n`,
+    );
+    for (const file of ['traced.mjs', 'traced.cjs']) {
+      const trace = join(dir, `${file}.jsonl`);
+      rmSync(trace, { force: true });
+      const r = await runProgram([join(dir, file)], { LOCKSCOPE_TRACE: trace }, { nodeArgs: [] });
+      assert.equal(r.code, 0, r.stderr);
+      const ops = readTrace(trace).flatMap((m) => (m.t === 'events' ? m.events : []));
+      assert.deepEqual(
+        ops.map((e) => e.op).filter((op) => op === 'acquired' || op === 'released'),
+        ['acquired', 'released'],
+        file,
+      );
+    }
   });
 
   test('an ABBA deadlock switched by its import specifier: reported at its lines', async () => {
