@@ -16,6 +16,7 @@ const watch = process.argv.includes('--watch');
 const probeTarget = 'node20';
 const probeDist = 'runtime-probe/dist';
 
+const asyncMutexEntry = 'runtime-probe/src/async-mutex/index.ts';
 const probeEntries = {
   index: 'runtime-probe/src/index.ts',
   protocol: 'runtime-probe/src/protocol.ts',
@@ -52,6 +53,20 @@ const targets = [
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
   })),
+  {
+    // lockscope/async-mutex: one CommonJS bundle, which the ES module that writeRegisterShims
+    // writes beside it re-exports, so that `import` and `require` give one set of classes and one
+    // of each error constant (programs compare those by identity, `e === E_TIMEOUT`).
+    entryPoints: { 'async-mutex': asyncMutexEntry },
+    outdir: probeDist,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: probeTarget,
+    format: 'cjs',
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+  },
   {
     // The entry-format hook that `lockscope run` loads after tsx (see loader/esm-entry-hooks.ts).
     entryPoints: {
@@ -158,6 +173,29 @@ function writeRegisterShims() {
 }
 
 /**
+ * lockscope/async-mutex's ES module: the CommonJS bundle's exports, re-exported by name (Node finds
+ * them in the bundle, which esbuild annotates for its lexer), so that they are the same objects.
+ * By name rather than `export *`: from Node 23 on, a CommonJS module's namespace also has a
+ * `module.exports` name, which async-mutex's API does not. The names are the entry's own, which
+ * esbuild reads from its source without bundling it.
+ */
+async function writeAsyncMutexModule() {
+  const { metafile } = await esbuild.build({
+    entryPoints: [asyncMutexEntry],
+    format: 'esm',
+    write: false,
+    outdir: probeDist,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const names = Object.values(metafile.outputs).flatMap((output) => output.exports);
+  writeFileSync(
+    `${probeDist}/async-mutex.mjs`,
+    `export { ${names.join(', ')} } from './async-mutex.cjs';\n`,
+  );
+}
+
+/**
  * Declarations for both module formats: `.d.ts` for `import`, and a `.d.cts` twin of each for
  * `require`, whose relative imports name the `.cjs` files (TypeScript reads a `.d.ts` in this
  * `type: module` package as an ES module, which a CommonJS consumer may not require).
@@ -185,6 +223,7 @@ function emitTypes() {
 
 if (watch) {
   writeRegisterShims();
+  await writeAsyncMutexModule();
   for (const options of targets) await (await esbuild.context(options)).watch();
   console.log('esbuild: watching');
 } else {
@@ -195,5 +234,6 @@ if (watch) {
   if (full) rmSync(probeDist, { recursive: true, force: true });
   await Promise.all(targets.map((options) => esbuild.build(options)));
   writeRegisterShims();
+  await writeAsyncMutexModule();
   if (full) emitTypes();
 }

@@ -5,8 +5,6 @@
  * LOCKSCOPE_ENDPOINT, or subscribe()); with none attached, the primitives cost next to nothing
  * more than plain ones.
  */
-import { applyEnvironment } from './config.js';
-import { ensureRunTracking } from './runs.js';
 import {
   applyConfig,
   attachSink,
@@ -15,12 +13,10 @@ import {
   type ProbeStats,
 } from './recorder.js';
 import { rt, type ProbeConfig } from './runtime.js';
+import { startProbe } from './startup.js';
 import { libraryProblem } from './library.js';
 import { setLibrary } from './sites.js';
-import { lifetimes } from './shared/lifetimes.js';
-import { failFastTable } from './shared/fail-fast.js';
 import { SubscriberSink, type Listener } from './transports/subscriber.js';
-import { sharePublicClassIdentities } from './public-classes.js';
 
 export { Mutex, type MutexGuard } from './primitives/mutex.js';
 export { ReentrantMutex } from './primitives/reentrant.js';
@@ -64,17 +60,7 @@ export type { Message } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 export type { ProbeStats, Listener, ProbeConfig };
 
-applyEnvironment();
-// Every public class answers `instanceof` for instances of the other build too.
-sharePublicClassIdentities();
-// Identity is tracked from the moment the probe is loaded, so that every flow that later uses it
-// was seen to start (runs.ts).
-ensureRunTracking();
-// Made before the program can start a worker, so that every thread of the process shares it:
-// how a shared lock held by a thread that ended is taken over (shared/lifetimes.ts).
-lifetimes();
-// And the table of blocked threads that fail-fast reads for shared locks (shared/fail-fast.ts).
-failFastTable();
+startProbe();
 
 /**
  * Receives every message the probe produces, in process, starting with a `hello`. Delivery is

@@ -1,7 +1,8 @@
 /**
  * The `lockscope` package as a user gets it: `npm pack`, installed from the tarball into a new
  * ES module project and a new CommonJS project (TypeScript `module: node16`), each of which
- * type-checks and runs a deadlocking program under the package's own `lockscope` bin.
+ * type-checks and runs a deadlocking program under the package's own `lockscope` bin, and
+ * async-mutex code that imports `lockscope/async-mutex`.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -45,6 +46,31 @@ async function main(): Promise<void> {
   const load = new Function('s', 'return import(s)') as (s: string) => Promise<typeof import('lockscope')>;
   const esm = await load('lockscope');
   console.log(JSON.stringify({ esm: new esm.Mutex() instanceof Mutex, cjs: new Mutex() instanceof esm.Mutex }));
+}
+void main();
+`;
+
+/**
+ * async-mutex code, switched by its import specifier: async-mutex's types by their names (the
+ * namespaces' Releaser and Worker too), and one set of classes and errors for import and require.
+ */
+const ASYNC_MUTEX = `import { E_TIMEOUT, Mutex, Semaphore, withTimeout } from 'lockscope/async-mutex';
+import type { MutexInterface, SemaphoreInterface } from 'lockscope/async-mutex';
+
+async function main(): Promise<void> {
+  const mutex: MutexInterface = new Mutex();
+  const release: MutexInterface.Releaser = await mutex.acquire();
+  const worker: SemaphoreInterface.Worker<number> = (value) => value * 2;
+  const semaphore: SemaphoreInterface = withTimeout(new Semaphore(3), 1000);
+  const doubled = await semaphore.runExclusive(worker, 2);
+  const timedOut = await withTimeout(mutex, 5).acquire().then(
+    () => false,
+    (e: unknown) => e === E_TIMEOUT,
+  );
+  release();
+  const load = new Function('s', 'return import(s)') as (s: string) => Promise<typeof import('lockscope/async-mutex')>;
+  const esm = await load('lockscope/async-mutex');
+  console.log(JSON.stringify({ doubled, timedOut, same: esm.Mutex === Mutex && esm.E_TIMEOUT === E_TIMEOUT }));
 }
 void main();
 `;
@@ -155,6 +181,7 @@ describe('the lockscope package, installed from its tarball', () => {
       );
       writeFileSync(join(project, 'deadlock.ts'), DEADLOCK);
       writeFileSync(join(project, 'identity.ts'), IDENTITY);
+      writeFileSync(join(project, 'async-mutex.ts'), ASYNC_MUTEX);
       await sh('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], project);
 
       // Only the runtime: no transpiler, no bundler (tsx is an optional peer, left out).
@@ -174,6 +201,8 @@ describe('the lockscope package, installed from its tarball', () => {
 
       const identity = await sh(NODE, ['out/identity.js'], project);
       assert.deepEqual(JSON.parse(identity.stdout), { esm: true, cjs: true }, 'one Mutex class');
+      const asyncMutex = await sh(NODE, ['out/async-mutex.js'], project);
+      assert.deepEqual(JSON.parse(asyncMutex.stdout), { doubled: 6, timedOut: true, same: true });
 
       const r = await lockscope(project, ['run', '--json', 'out/deadlock.js']);
       const report = JSON.parse(r.stdout) as Report;
