@@ -63,6 +63,7 @@ export {
 export type { Message } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 export type { ProbeStats, Listener, ProbeConfig };
+export { installAdapters } from './adapters/install.js';
 
 applyEnvironment();
 // Every public class answers `instanceof` for instances of the other build too.

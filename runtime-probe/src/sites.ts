@@ -12,7 +12,7 @@
  */
 import { findSourceMap, SourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rt, newId, shared, warnOnce } from './runtime.js';
 import type { SiteMessage } from './protocol.js';
@@ -146,6 +146,17 @@ function ownDir(): string | undefined {
 
 const own = ownDir();
 if (own) state.probeDirs.add(own);
+
+/**
+ * Skips the frames of files under `dir` as the probe's own: a lock package an adapter observes
+ * (adapters/), so that a site is the program's line that called the package.
+ */
+export function skipFramesUnder(dir: string): void {
+  const folder = dir.endsWith(sep) ? dir : dir + sep;
+  if (state.probeDirs.has(folder)) return;
+  state.probeDirs.add(folder);
+  state.probeFiles.clear();
+}
 
 /** Whether a frame's file belongs to the probe or to Node; cached, as it is asked per frame. */
 function isProbeFrame(file: string): boolean {
