@@ -20,7 +20,6 @@ import {
   waitFor,
   waitGaveUp,
   waitGranted,
-  type ForeignHold,
   type ForeignLock,
   type ForeignWait,
 } from './foreign.js';
@@ -58,22 +57,31 @@ function lockOf(name: string): ForeignLock {
   return lock;
 }
 
+/** One request as the adapter follows it. */
+interface Pending {
+  readonly lock: ForeignLock;
+  readonly flow: Flow;
+  site: number;
+  readonly tryLock: boolean;
+  /** True while Node's `request()` runs: a grant then is synchronous, the lock was free. */
+  inRequest: boolean;
+  /** Set when Node calls the callback. */
+  called: boolean;
+  /** The wait, once the request returned without a grant. */
+  wait: ForeignWait | undefined;
+}
+
 /** The callback as Node will call it: grant recorded, run as the asking flow, release recorded. */
-function observedCallback(
-  lock: ForeignLock,
-  flow: Flow,
-  site: number,
-  callback: Callback,
-  wait: ForeignWait | undefined,
-  tryLock: boolean,
-): Callback {
+function observedCallback(req: Pending, callback: Callback): Callback {
+  const { lock, flow } = req;
   return (granted: unknown) => {
-    let hold: ForeignHold | undefined;
-    if (tryLock) {
-      if (granted === null) tryFailed(lock, flow, site);
-      else grantedAtCall(lock, flow, site, 1, true);
-    } else if (wait) waitGranted(wait);
-    if (granted !== null) hold = lock.holds[lock.holds.length - 1];
+    req.called = true;
+    if (req.tryLock) {
+      if (granted === null) tryFailed(lock, flow, req.site);
+      else grantedAtCall(lock, flow, req.site, 1, true);
+    } else if (req.wait) waitGranted(req.wait);
+    else grantedAtCall(lock, flow, req.site);
+    const hold = granted === null ? undefined : lock.holds[lock.holds.length - 1];
     let done = hold === undefined;
     const end = (): void => {
       if (done) return;
@@ -82,7 +90,10 @@ function observedCallback(
     };
     let result: unknown;
     try {
-      result = runAs(resolved(flow), () => callback(granted));
+      // Node grants a free lock synchronously inside `request()`, in the asking flow's own run,
+      // where the identity rules follow the callback by themselves; a later grant comes from
+      // another flow's release and runs as the flow that asked.
+      result = req.inRequest ? callback(granted) : runAs(resolved(flow), () => callback(granted));
     } catch (err) {
       end();
       throw err;
@@ -110,17 +121,36 @@ function observedRequest(
   const lock = lockOf(name);
   const flow = currentFlow();
   const tryLock = options?.ifAvailable === true;
-  const site = callSite(lock, flow, !tryLock);
+  const req: Pending = {
+    lock,
+    flow,
+    site: callSite(lock, flow, false),
+    tryLock,
+    inRequest: true,
+    called: false,
+    wait: undefined,
+  };
+  const observed = observedCallback(req, callback as Callback);
+  let result: Promise<unknown>;
+  try {
+    result =
+      b === undefined
+        ? original.call(this, name, observed)
+        : original.call(this, name, a, observed);
+  } finally {
+    req.inRequest = false;
+  }
   const signal = options?.signal;
-  // A request whose signal is already aborted rejects without waiting.
-  const wait =
-    tryLock || signal?.aborted ? undefined : waitFor(lock, flow, site, 1, signal !== undefined);
-  const observed = observedCallback(lock, flow, site, callback as Callback, wait, tryLock);
-  const result =
-    b === undefined ? original.call(this, name, observed) : original.call(this, name, a, observed);
-  // A wait with a signal ends without a grant when it is aborted. This marks the rejection
-  // handled while recording (README, "Web Locks").
-  if (wait && signal) result.then(undefined, () => waitGaveUp(wait, 'cancel'));
+  // Not granted during the call: the request waits (a try-lock's answer is on its way, and a
+  // request whose signal is already aborted rejects without waiting).
+  if (!req.called && !tryLock && !signal?.aborted) {
+    if (req.site === 0) req.site = callSite(lock, flow, true);
+    req.wait = waitFor(lock, flow, req.site, 1, signal !== undefined);
+    // A wait with a signal ends without a grant when it is aborted. This marks the rejection
+    // handled while recording (README, "Web Locks").
+    const wait = req.wait;
+    if (signal) result.then(undefined, () => waitGaveUp(wait, 'cancel'));
+  }
   return result;
 }
 
