@@ -1,0 +1,222 @@
+// Zero-change instrumentation: unmodified programs that use async-mutex (both builds), async-lock
+// and Web Locks, run under `lockscope run` and `node --import lockscope/register`, with the
+// real packages installed as dev dependencies. Run with the Node under test (LOCKSCOPE_TEST_NODE):
+// on Node 20 the ES module build goes through `module.register`'s loader thread, from Node 22.15
+// through `module.registerHooks`.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
+import { NODE, readTrace } from './run-program.js';
+import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
+
+const exec = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
+const register = resolve(root, 'runtime-probe/dist/register.mjs');
+const fixtures = 'test/fixtures/adapters';
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function node(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await exec(NODE, args, {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function run(fixture: string): Promise<Outcome & { report: Report }> {
+  const out = await node([cli, 'run', '--json', `${fixtures}/${fixture}`]);
+  return { ...out, report: JSON.parse(out.stdout) as Report };
+}
+
+const [major = 0, minor = 0] = (
+  /^v(\d+)\.(\d+)/.exec((await exec(NODE, ['--version'], { encoding: 'utf8' })).stdout.trim()) ?? []
+)
+  .slice(1)
+  .map(Number);
+const webLocks = major > 24 || (major === 24 && minor >= 5);
+const noWebLocks = webLocks
+  ? false
+  : `navigator.locks needs Node 24.5 or later; this round runs Node ${major}.${minor}`;
+
+/** The deadlock finding: its two flows, and the lines where each waits. */
+function deadlock(report: Report): { finding: Finding; waits: Record<string, number> } {
+  const found = report.findings.filter((f) => f.kind === 'deadlock');
+  assert.equal(found.length, 1, JSON.stringify(report.findings.map((f) => f.title)));
+  const finding = found[0]!;
+  const waits: Record<string, number> = {};
+  for (const s of finding.sites) {
+    if (s.act !== 'waits') continue;
+    const who = finding.tasks.find((t) => s.role?.startsWith(t.name));
+    if (who) waits[who.name] = s.line;
+  }
+  return { finding, waits };
+}
+
+const ABBA: readonly [string, string, Record<string, number>, string][] = [
+  [
+    'async-mutex-abba.cjs',
+    'async-mutex-fixed.cjs',
+    { 'transfer #1': 14, 'report #1': 22 },
+    'mutex',
+  ],
+  [
+    'async-mutex-abba.mjs',
+    'async-mutex-fixed.mjs',
+    { 'transfer #1': 14, 'report #1': 22 },
+    'mutex',
+  ],
+  ['async-lock-abba.cjs', 'async-lock-fixed.cjs', { 'transfer #1': 13, 'report #1': 20 }, 'mutex'],
+  ['web-locks-abba.mjs', 'web-locks-fixed.mjs', { 'transfer #1': 9, 'report #1': 16 }, 'mutex'],
+];
+
+describe('lockscope run observes unmodified lock packages', { concurrency: 2 }, () => {
+  for (const [buggy, fixed, lines, kind] of ABBA) {
+    const skip = buggy.startsWith('web-locks') ? noWebLocks : false;
+    test(
+      `${buggy}: the ABBA deadlock between the right flows at the right lines`,
+      { skip },
+      async () => {
+        const { code, stderr, report } = await run(buggy);
+        const { finding, waits } = deadlock(report);
+        assert.equal(finding.severity, 'error');
+        assert.equal(finding.certainty, 'exact');
+        assert.deepEqual(waits, lines);
+        for (const s of finding.sites) assert.equal(s.file, resolve(root, fixtures, buggy));
+        assert.deepEqual(
+          finding.resources.map((r) => r.kind),
+          [kind, kind],
+        );
+        assert.match(stderr, /stopped the program because it is deadlocked/);
+        assert.equal(code, 1);
+      },
+    );
+    test(`${fixed}: clean`, { skip }, async () => {
+      const { code, stdout, report } = await run(fixed);
+      assert.deepEqual(
+        report.findings.filter((f) => f.kind !== 'long-hold').map((f) => f.title),
+        [],
+      );
+      // The locks were observed: a contended acquisition of the first one.
+      assert.ok(
+        report.stats.resources.some((r) => r.kind === kind && r.contended > 0),
+        stdout,
+      );
+      assert.equal(code, 0);
+    });
+  }
+});
+
+function events(trace: Message[]): WireEvent[] {
+  return trace.flatMap((m) => (m.t === 'events' ? m.events : []));
+}
+
+describe('node --import lockscope/register', { concurrency: 2 }, () => {
+  test('records the waits, grants and releases of an unmodified async-mutex program', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
+    try {
+      const trace = join(dir, 'trace.jsonl');
+      const out = await node(['--import', register, `${fixtures}/async-mutex-fixed.mjs`], {
+        LOCKSCOPE_TRACE: trace,
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /done/);
+      const messages = readTrace(trace);
+      const mutexes = new Set(
+        messages
+          .filter((m) => m.t === 'resource' && m.kind === 'mutex')
+          .map((m) => (m as { id: number }).id),
+      );
+      assert.equal(mutexes.size, 2);
+      const ops = events(messages)
+        .filter((e) => mutexes.has(e.res!))
+        .map((e) => e.op);
+      // Two flows take both locks: four grants and four releases, one of them after a wait.
+      assert.equal(ops.filter((o) => o === 'acquired').length, 4);
+      assert.equal(ops.filter((o) => o === 'released').length, 4);
+      assert.equal(ops.filter((o) => o === 'request').length, 1);
+      const flows = new Set(
+        events(messages)
+          .filter((e) => mutexes.has(e.res!))
+          .map((e) => e.task),
+      );
+      assert.equal(flows.size, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a version outside the range is said once and left unpatched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
+    try {
+      const pkg = join(dir, 'node_modules', 'async-mutex');
+      cpSync(join(root, 'node_modules', 'async-mutex'), pkg, { recursive: true });
+      cpSync(join(root, 'node_modules', 'tslib'), join(dir, 'node_modules', 'tslib'), {
+        recursive: true,
+      });
+      const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      manifest.version = '0.6.0';
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest));
+      for (const f of ['async-mutex-fixed.mjs', 'async-mutex-fixed.cjs'])
+        cpSync(join(root, fixtures, f), join(dir, f));
+      const trace = join(dir, 'trace.jsonl');
+      for (const f of ['async-mutex-fixed.mjs', 'async-mutex-fixed.cjs']) {
+        const out = await node(['--import', register, f], { LOCKSCOPE_TRACE: trace }, dir);
+        assert.equal(out.code, 0, out.stderr);
+        const said = out.stderr.split('\n').filter((l) => l.includes('async-mutex 0.6.0'));
+        assert.deepEqual(said, [
+          'lockscope: async-mutex 0.6.0 is not supported by its adapter (supported: >=0.5.0 <0.6.0); it runs unobserved. LOCKSCOPE_ADAPTERS=-async-mutex silences this.',
+        ]);
+        assert.equal(readTrace(trace).filter((m) => m.t === 'resource').length, 0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('LOCKSCOPE_ADAPTERS turns an adapter off, and an unknown name is said once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
+    try {
+      const trace = join(dir, 'trace.jsonl');
+      const off = await node(['--import', register, `${fixtures}/async-mutex-fixed.cjs`], {
+        LOCKSCOPE_TRACE: trace,
+        LOCKSCOPE_ADAPTERS: '-async-mutex,-nonsense',
+      });
+      assert.equal(off.code, 0, off.stderr);
+      assert.equal(readTrace(trace).filter((m) => m.t === 'resource').length, 0);
+      assert.equal(off.stderr.match(/unknown adapter "nonsense"/g)?.length, 1);
+      const on = await node(['--import', register, `${fixtures}/async-lock-fixed.cjs`], {
+        LOCKSCOPE_TRACE: trace,
+        LOCKSCOPE_ADAPTERS: '-async-mutex',
+      });
+      assert.equal(on.code, 0, on.stderr);
+      assert.equal(readTrace(trace).filter((m) => m.t === 'resource').length, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
