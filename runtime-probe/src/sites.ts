@@ -38,6 +38,8 @@ interface SiteState {
   probeFiles: Map<string, boolean>;
   /** Set when a site is first seen; see `takeFreshSites`. */
   fresh: boolean;
+  /** Set once frames of an observed lock package are skipped: their calls nest deeply. */
+  foreignFrames: boolean;
   /** Library code (library.ts): the package.json's globs, configure()'s, and answers per file. */
   library: {
     /** False when the package.json marks none; undefined until it has been read. */
@@ -55,6 +57,7 @@ const state = shared<SiteState>('sites', () => ({
   stacks: new Map(),
   probeFiles: new Map(),
   fresh: false,
+  foreignFrames: false,
   library: { fromPackage: undefined, fromConfig: undefined, files: new Map() },
 }));
 
@@ -156,6 +159,8 @@ export function skipFramesUnder(dir: string): void {
   if (state.probeDirs.has(folder)) return;
   state.probeDirs.add(folder);
   state.probeFiles.clear();
+  // A call through async-mutex's withTimeout is a dozen frames of the package deep.
+  state.foreignFrames = true;
 }
 
 /** Whether a frame's file belongs to the probe or to Node; cached, as it is asked per frame. */
@@ -289,7 +294,8 @@ export function captureSite(): number {
   }
   const depth = rt.config.stackDepth;
   const library = hasLibrary();
-  const frames = callSites(depth + 10 + (library ? LIBRARY_FRAMES : 0), captureSite);
+  const deep = library || state.foreignFrames;
+  const frames = callSites(depth + 10 + (deep ? LIBRARY_FRAMES : 0), captureSite);
   const ids: number[] = [];
   // When every frame of the program is library code, the innermost one is the best there is.
   let innermostLibrary: NodeJS.CallSite | undefined;

@@ -129,6 +129,26 @@ describe('lockscope run observes unmodified lock packages', { concurrency: 2 }, 
   }
 });
 
+describe('waits that may give up', { concurrency: 2 }, () => {
+  for (const fixture of ['async-mutex-bounded.cjs', 'async-mutex-bounded.mjs']) {
+    test(`${fixture}: withTimeout and tryAcquire are bounded waits, a cycle through them a warning`, async () => {
+      const { code, report } = await run(fixture);
+      const findings = report.findings.filter((f) => f.kind !== 'long-hold');
+      assert.deepEqual(
+        findings.map((f) => `${f.kind}/${f.pattern ?? ''}/${f.severity}`),
+        ['deadlock/timed-out/warning'],
+      );
+      assert.ok(findings[0]!.sites.some((s) => s.act === 'waits'));
+      assert.deepEqual(report.stats.resources.map((r) => `${r.kind}:${r.acquisitions}`).sort(), [
+        'mutex:1',
+        'mutex:1',
+        'semaphore:2',
+      ]);
+      assert.equal(code, 0);
+    });
+  }
+});
+
 function events(trace: Message[]): WireEvent[] {
   return trace.flatMap((m) => (m.t === 'events' ? m.events : []));
 }
