@@ -233,9 +233,10 @@ function hookImport(): void {
 }
 
 /**
- * Installs the adapters that are on, once per thread: `lockscope/register` calls it before the
- * program loads anything.
- * @internal
+ * Installs the adapters that observe async-mutex, async-lock and Web Locks (those
+ * `LOCKSCOPE_ADAPTERS` leaves on), once per thread. `lockscope/register` calls it before the
+ * program loads anything; a program that loads lockscope itself may call it before it loads the
+ * lock package (a package loaded before is not observed).
  */
 export function installAdapters(env: Record<string, string | undefined> = process.env): void {
   if (st.installed) return;
