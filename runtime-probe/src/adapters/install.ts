@@ -78,9 +78,11 @@ const st = shared('adapters', () => ({ installed: false, on: new Set<AdapterName
 
 /** The folder of package `name` that holds `file`, or undefined when it is not inside one. */
 export function packageDir(file: string, name: string): string | undefined {
-  const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
-  const at = file.lastIndexOf(marker);
-  return at < 0 ? undefined : file.slice(0, at + marker.length - 1);
+  const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}`;
+  // The folder itself (a `require` of the folder), or a file inside it.
+  if (file.endsWith(marker)) return file;
+  const at = file.lastIndexOf(marker + sep);
+  return at < 0 ? undefined : file.slice(0, at + marker.length);
 }
 
 function versionOf(dir: string): string | undefined {
@@ -158,11 +160,7 @@ function hookRequire(): void {
       const name = watchedPackage(request);
       if (name) {
         try {
-          const file =
-            request.startsWith('/') || /^[A-Za-z]:\\/.test(request)
-              ? request
-              : M._resolveFilename(request, parent, isMain);
-          requireLoaded(name, file, exports);
+          requireLoaded(name, M._resolveFilename(request, parent, isMain), exports);
         } catch {
           // A resolution that fails here worked for the load just made: leave it unobserved.
         }
@@ -194,7 +192,7 @@ function requireLoaded(name: 'async-mutex' | 'async-lock', file: string, exports
     // The CommonJS build's index re-exports `withTimeout` through a getter on lib/withTimeout's
     // exports, which `tryAcquire` calls too: replacing it there covers all three.
     const cached = dir
-      ? nodeModule.createRequire(file).cache?.[join(dir, 'lib', 'withTimeout.js')]
+      ? nodeModule.createRequire(file).cache[join(dir, 'lib', 'withTimeout.js')]
       : undefined;
     const holder = cached?.exports as { withTimeout?: WithTimeout } | undefined;
     if (holder && typeof holder.withTimeout === 'function')
