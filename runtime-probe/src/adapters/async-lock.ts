@@ -17,6 +17,7 @@ import {
   foreignLock,
   grantedAtCall,
   released,
+  forgetUnused,
   waitFor,
   waitGaveUp,
   waitGranted,
@@ -67,13 +68,19 @@ function lockOf(instance: AsyncLockState, key: string): ForeignLock {
   return lock;
 }
 
-/** Ends the hold once, however `fn` ends. */
-function releaser(lock: ForeignLock, hold: () => ForeignHold | undefined): () => void {
+/** Ends the hold once, however `fn` ends; keys nobody uses may then be forgotten. */
+function releaser(
+  instance: AsyncLockState,
+  lock: ForeignLock,
+  hold: () => ForeignHold | undefined,
+): () => void {
   let done = false;
   return () => {
     if (done) return;
     done = true;
     released(lock, 1, hold());
+    const keys = st.locks.get(instance);
+    if (keys) forgetUnused(keys);
   };
 }
 
@@ -83,6 +90,7 @@ function releaser(lock: ForeignLock, hold: () => ForeignHold | undefined): () =>
  * to choose callback mode (`fn.length === 1`).
  */
 function observedFn(
+  instance: AsyncLockState,
   lock: ForeignLock,
   flow: Flow,
   fn: (...args: unknown[]) => unknown,
@@ -97,7 +105,7 @@ function observedFn(
   // once runs inside the caller's own synchronous run already.
   const call = (args: unknown[]): unknown =>
     wait ? runAs(resolved(flow), () => fn(...args)) : fn(...args);
-  const end = releaser(lock, () => hold);
+  const end = releaser(instance, lock, () => hold);
   if (fn.length === 1) {
     return function (this: unknown, done: unknown) {
       begin();
@@ -153,7 +161,7 @@ function observedAcquire(
   let wait: ForeignWait | undefined;
   if (free) grantedAtCall(lock, flow, site);
   else wait = waitFor(lock, flow, site, 1, (options?.timeout || self.timeout || 0) > 0);
-  const observed = observedFn(lock, flow, fn, wait);
+  const observed = observedFn(self, lock, flow, fn, wait);
   if (!wait || !(options?.timeout || self.timeout))
     return original.call(self, key, observed, cb, opts);
   // A bounded wait: its timeout rejects (or calls back with an error) before `fn` ever runs.

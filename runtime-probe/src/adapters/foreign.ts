@@ -12,7 +12,7 @@
  */
 import { currentFlow, resolved } from '../identity.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
-import { liveHolds, Misuse, Op, newResource, siteFor, sync } from '../sync.js';
+import { liveHolds, Misuse, Op, newResource, siteFor, sync, type OpCode } from '../sync.js';
 import { whenDecided } from '../runs.js';
 
 /** The kinds of resource a foreign lock is reported as. */
@@ -23,6 +23,8 @@ export interface ForeignLock {
   readonly res: ResourceRec;
   /** Holds in the order they were granted; a mutex has at most one. */
   readonly holds: ForeignHold[];
+  /** Waits not yet granted or given up. */
+  waits: number;
 }
 
 /** A hold (or the permits of one acquisition) of a foreign lock. */
@@ -43,12 +45,18 @@ export interface ForeignWait {
 }
 
 /**
- * A foreign lock, registered like a primitive of `kind`. `name` names it in findings (the
- * package's own words, e.g. `async-lock "orders"`); the lock class is the site of the call that
- * made it known, as for a primitive made there.
+ * A foreign lock, registered like a primitive of `kind`. A lock the package knows by a name (an
+ * async-lock key, a Web Lock's name: `async-lock "orders"`) is named so in findings, and the name
+ * is its lock class, so that the lock-order analysis sees it as one lock however many times the
+ * adapter forgets it between uses (`forgetUnused`). Without a name, the class is the site of the call
+ * that made it known, as for a primitive made there.
  */
 export function foreignLock(kind: ForeignKind, name?: string, capacity?: number): ForeignLock {
-  return { res: newResource(kind, name === undefined ? undefined : { name }, capacity), holds: [] };
+  return {
+    res: newResource(kind, name === undefined ? undefined : { name, class: name }, capacity),
+    holds: [],
+    waits: 0,
+  };
 }
 
 /** The flow of a call on a foreign lock and its site, for a call that will wait or not. */
@@ -70,10 +78,10 @@ export function grantedAtCall(
   grant(lock, flow, site, n, tryLock ? Op.tryAcquired : Op.acquired);
 }
 
-function grant(lock: ForeignLock, flow: Flow, site: number, n: number, op: number): void {
+function grant(lock: ForeignLock, flow: Flow, site: number, n: number, op: OpCode): void {
   lock.holds.push({ flow, site, n });
   liveHolds.count++;
-  sync(op as typeof Op.acquired, flow, lock.res, site, lock.res.kind === 'semaphore' ? n : 0);
+  sync(op, flow, lock.res, site, lock.res.kind === 'semaphore' ? n : 0);
 }
 
 /**
@@ -98,6 +106,7 @@ export function waitFor(
     });
   }
   flow.blocked = true;
+  lock.waits++;
   sync(bounded ? Op.requestBounded : Op.request, flow, lock.res, site, mutex ? 0 : n);
   return { lock, flow, site, n, ended: false };
 }
@@ -107,6 +116,7 @@ export function waitGranted(w: ForeignWait): void {
   if (w.ended) return;
   w.ended = true;
   w.flow.blocked = false;
+  w.lock.waits--;
   grant(w.lock, w.flow, w.site, w.n, Op.acquired);
 }
 
@@ -115,6 +125,7 @@ export function waitGaveUp(w: ForeignWait, reason: 'timeout' | 'cancel'): void {
   if (w.ended) return;
   w.ended = true;
   w.flow.blocked = false;
+  w.lock.waits--;
   sync(reason === 'timeout' ? Op.timeout : Op.cancel, w.flow, w.lock.res, w.site);
 }
 
@@ -145,6 +156,22 @@ export function released(lock: ForeignLock, n = 1, hold?: ForeignHold): void {
   holds.splice(at, 1);
   liveHolds.count--;
   sync(Op.released, h.flow, lock.res, 0, semaphore ? n : 0);
+}
+
+/** How many locks known by name an adapter keeps before it forgets those nobody uses. */
+export const KEPT_BY_NAME = 1024;
+
+/**
+ * Forgets, once `locks` holds more than KEPT_BY_NAME, the locks nobody holds or waits for: an
+ * adapter that knows its locks by name (a key, a Web Lock's name) keeps one resource per name
+ * while a program uses a few names, and no more than it uses when it makes ever new ones. The
+ * next use of a forgotten name is a new resource of the same class; the old one is collected.
+ */
+export function forgetUnused<K>(locks: Map<K, ForeignLock>): void {
+  if (locks.size <= KEPT_BY_NAME) return;
+  for (const [name, lock] of locks) {
+    if (lock.holds.length === 0 && lock.waits === 0) locks.delete(name);
+  }
 }
 
 /** Whether the probe records now: with no sink attached an adapter goes straight to the package. */

@@ -17,6 +17,7 @@ import {
   grantedAtCall,
   released,
   tryFailed,
+  forgetUnused,
   waitFor,
   waitGaveUp,
   waitGranted,
@@ -87,6 +88,7 @@ function observedCallback(req: Pending, callback: Callback): Callback {
       if (done) return;
       done = true;
       released(lock, 1, hold);
+      forgetUnused(st.locks);
     };
     let result: unknown;
     try {
