@@ -161,8 +161,13 @@ function hookRequire(): void {
       if (name) {
         try {
           requireLoaded(name, M._resolveFilename(request, parent, isMain), exports);
-        } catch {
-          // A resolution that fails here worked for the load just made: leave it unobserved.
+        } catch (err) {
+          // The load itself worked: the package runs unobserved rather than failing to load.
+          const why = err instanceof Error ? err.message : String(err);
+          warnOnce(
+            `adapter-failed:${name}`,
+            `the ${name} adapter failed (${why}); it runs unobserved`,
+          );
         }
       }
     }
@@ -243,7 +248,21 @@ export function installAdapters(env: Record<string, string | undefined> = proces
   for (const p of problems) warnOnce(p, p);
   st.on = on;
   if (on.size === 0) return;
-  const registry: Registry = { adapt };
+  const registry: Registry = {
+    adapt(name, where, exports, rebind) {
+      // Called from the package's own module as it loads: whatever goes wrong here is the
+      // probe's, said once, and the package runs unobserved rather than failing to load.
+      try {
+        adapt(name, where, exports, rebind);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        warnOnce(
+          `adapter-failed:${name}`,
+          `the ${name} adapter failed (${why}); it runs unobserved`,
+        );
+      }
+    },
+  };
   Object.defineProperty(globalThis, REGISTRY, { value: registry, configurable: true });
   if (on.has('async-mutex') || on.has('async-lock')) hookRequire();
   if (on.has('async-mutex')) hookImport();
