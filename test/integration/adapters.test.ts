@@ -149,6 +149,89 @@ describe('waits that may give up', { concurrency: 2 }, () => {
   }
 });
 
+/** Each event on a lock of `kind` as `flow op`, flows numbered in their order of appearance. */
+function opsOn(trace: Message[], kind: string): string[] {
+  const ids = new Set(
+    trace.filter((m) => m.t === 'resource' && m.kind === kind).map((m) => (m as { id: number }).id),
+  );
+  const flows = new Map<number, number>();
+  return events(trace)
+    .filter((e) => e.res !== undefined && ids.has(e.res))
+    .map((e) => {
+      if (!flows.has(e.task)) flows.set(e.task, flows.size + 1);
+      return `${flows.get(e.task)} ${e.op}`;
+    });
+}
+
+async function traced(
+  fixture: string,
+  options: { env?: Record<string, string> } = {},
+): Promise<{ out: Outcome; trace: Message[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
+  try {
+    const file = join(dir, 'trace.jsonl');
+    const out = await node(['--import', register, `${fixtures}/${fixture}`], {
+      LOCKSCOPE_TRACE: file,
+      ...options.env,
+    });
+    return { out, trace: readTrace(file) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('what the adapters record', { concurrency: 2 }, () => {
+  test('async-lock: waits that time out, in callback and promise mode; a flow per acquisition', async () => {
+    const { out, trace } = await traced('async-lock-timeout.cjs');
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /callback waiter: timed out[\s\S]*promise waiter: timed out[\s\S]*late: got k/,
+    );
+    assert.deepEqual(opsOn(trace, 'mutex'), [
+      '1 acquired',
+      '2 request-bounded',
+      '3 request-bounded',
+      '2 timeout',
+      '3 timeout',
+      '1 released',
+      '4 acquired',
+      '4 released',
+    ]);
+  });
+
+  test('async-lock: work queued by key without waiting for it is clean', async () => {
+    const { code, report } = await run('async-lock-queue.cjs');
+    assert.deepEqual(
+      report.findings.filter((f) => f.kind !== 'long-hold').map((f) => f.title),
+      [],
+    );
+    assert.deepEqual(
+      report.stats.resources.map((r) => `${r.name}:${r.acquisitions}:${r.contended}`),
+      ['async-lock "queue":3:2'],
+    );
+    assert.equal(code, 0);
+  });
+
+  test(
+    'Web Locks: ifAvailable is a try-lock, and a request made while held waits',
+    { skip: noWebLocks },
+    async () => {
+      const { out, trace } = await traced('web-locks-try.mjs');
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /try: x is taken[\s\S]*waiter: got x/);
+      assert.deepEqual(opsOn(trace, 'mutex'), [
+        '1 acquired',
+        '1 try-failed',
+        '2 request',
+        '1 released',
+        '2 acquired',
+        '2 released',
+      ]);
+    },
+  );
+});
+
 describe('orders that could deadlock', () => {
   test('async-lock keys taken in both orders, one flow after the other: an inversion', async () => {
     const { code, report } = await run('async-lock-inversion.cjs');

@@ -10,7 +10,7 @@
  * with `domainReentrant` (whose re-entry the adapter cannot tell from the outside), and a
  * `maxPending` refusal, which is an error, not a wait.
  */
-import { currentFlow, resolved, runAs } from '../identity.js';
+import { autoFlow, currentFlow, resolved, runAs } from '../identity.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import {
   callSite,
@@ -52,6 +52,8 @@ type Acquire = (
 const st = shared('adapter-async-lock', () => ({
   locks: new WeakMap<object, Map<string, ForeignLock>>(),
   patched: new WeakSet<object>(),
+  /** The flows of acquisitions made outside any other (`acquisitionFlow`). */
+  tasks: new WeakSet<Flow>(),
 }));
 
 /** A key's name in findings, kept short. */
@@ -101,10 +103,10 @@ function observedFn(
     if (wait) waitGranted(wait);
     hold = lock.holds[lock.holds.length - 1];
   };
-  // A queued call runs from another flow's completion: as the flow that asked. A call granted at
-  // once runs inside the caller's own synchronous run already.
+  // An acquisition of its own runs `fn` as its flow. Within one, a queued call runs from another
+  // flow's completion, as the flow that asked; one granted at once runs in that flow's run.
   const call = (args: unknown[]): unknown =>
-    wait ? runAs(resolved(flow), () => fn(...args)) : fn(...args);
+    st.tasks.has(flow) || wait ? runAs(resolved(flow), () => fn(...args)) : fn(...args);
   const end = releaser(instance, lock, () => hold);
   if (fn.length === 1) {
     return function (this: unknown, done: unknown) {
@@ -139,6 +141,21 @@ function observedFn(
   };
 }
 
+/**
+ * The flow an acquisition acts as. async-lock runs `fn` for its caller, who may await the result
+ * or go on (queueing work by key is what it is for): so each acquisition made outside any other
+ * is a flow of its own, a child of the caller, that waits for the key, holds it and runs `fn`.
+ * One made inside such a flow (a nested key, inside `fn`) is that flow's own: the outer `fn`
+ * waits for it, as nested acquisitions do.
+ */
+function acquisitionFlow(): Flow {
+  const caller = currentFlow();
+  if (st.tasks.has(resolved(caller))) return caller;
+  const task = autoFlow('flow', caller);
+  st.tasks.add(task);
+  return task;
+}
+
 function observedAcquire(
   self: AsyncLockState,
   original: Acquire,
@@ -147,7 +164,7 @@ function observedAcquire(
   cb: unknown,
   opts: unknown,
 ): unknown {
-  const flow = currentFlow();
+  const flow = acquisitionFlow();
   const name = String(key);
   const lock = lockOf(self, name);
   const options = (typeof cb === 'function' ? opts : cb) as AcquireOptions | undefined;
