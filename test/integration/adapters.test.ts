@@ -129,6 +129,14 @@ describe('lockscope run observes unmodified lock packages', { concurrency: 2 }, 
   }
 });
 
+test('async-mutex runExclusive: the callback acts as the flow that called it', async () => {
+  const { code, report } = await run('async-mutex-run-exclusive.cjs');
+  const { finding, waits } = deadlock(report);
+  assert.equal(finding.severity, 'error');
+  assert.deepEqual(waits, { 'transfer #1': 14, 'transfer #2': 14 });
+  assert.equal(code, 1);
+});
+
 describe('waits that may give up', { concurrency: 2 }, () => {
   for (const fixture of ['async-mutex-bounded.cjs', 'async-mutex-bounded.mjs']) {
     test(`${fixture}: withTimeout and tryAcquire are bounded waits, a cycle through them a warning`, async () => {

@@ -13,7 +13,7 @@
  *
  * With no sink attached, each patched method reads one flag and calls the package's own.
  */
-import { currentFlow } from '../identity.js';
+import { currentFlow, resolved, runAs } from '../identity.js';
 import { rt, shared } from '../runtime.js';
 import {
   callSite,
@@ -45,9 +45,17 @@ interface SemaphoreState {
 type Acquire = (this: SemaphoreState, weight?: number, priority?: number) => Promise<unknown>;
 type Release = (this: SemaphoreState, weight?: number) => void;
 
+type RunExclusive = (
+  this: SemaphoreState,
+  callback: unknown,
+  weight?: number,
+  priority?: number,
+) => Promise<unknown>;
+
 interface SemaphorePrototype {
   acquire: Acquire;
   release: Release;
+  runExclusive?: RunExclusive;
 }
 
 /** A `withTimeout` decorator: its `acquire` is the one the adapter marks as bounded. */
@@ -176,6 +184,30 @@ export function patchAsyncMutex(exports: { Mutex?: unknown; Semaphore?: unknown 
     }
     release.call(this, weight);
   };
+  // The package calls a `runExclusive` callback from a `.then` reaction of its own (its async
+  // functions are compiled to generators), which the identity rules would take for a flow of its
+  // own: the callback runs as the flow that called `runExclusive` (a Mutex's delegates here).
+  const runExclusive = proto.runExclusive;
+  if (typeof runExclusive === 'function') {
+    proto.runExclusive = function (
+      this: SemaphoreState,
+      callback: unknown,
+      weight?: number,
+      priority?: number,
+    ) {
+      if (!rt.recording || typeof callback !== 'function') {
+        return runExclusive.call(this, callback, weight, priority);
+      }
+      const flow = currentFlow();
+      const fn = callback as (value: unknown) => unknown;
+      return runExclusive.call(
+        this,
+        (value: unknown) => runAs(resolved(flow), () => fn(value)),
+        weight,
+        priority,
+      );
+    };
+  }
   // A Mutex's Semaphore is assigned once, in its constructor: the setter marks it as a mutex's
   // and stores it as the plain property it would have been.
   Object.defineProperty(Mutex.prototype, '_semaphore', {
