@@ -72,6 +72,8 @@ const targets = [
     entryPoints: {
       'esm-entry': 'runtime-probe/src/loader/esm-entry.ts',
       'esm-entry-hooks': 'runtime-probe/src/loader/esm-entry-hooks.ts',
+      // The adapters' module hook on Node 20's loader thread (adapters/esm-hooks.ts).
+      'adapter-hooks': 'runtime-probe/src/adapters/esm-hooks.ts',
     },
     outdir: probeDist,
     outExtension: { '.js': '.mjs' },
@@ -166,8 +168,15 @@ function writeRegisterShims() {
   // `lockscope/register` only has to load the probe early, so it re-uses the main bundle rather
   // than carrying a second copy of it.
   mkdirSync(probeDist, { recursive: true });
-  writeFileSync(`${probeDist}/register.mjs`, "import './index.mjs';\n");
-  writeFileSync(`${probeDist}/register.cjs`, "'use strict';\nrequire('./index.cjs');\n");
+  // It also installs the adapters of the lock packages a program uses (adapters/install.ts).
+  writeFileSync(
+    `${probeDist}/register.mjs`,
+    "import { installAdapters } from './index.mjs';\ninstallAdapters();\n",
+  );
+  writeFileSync(
+    `${probeDist}/register.cjs`,
+    "'use strict';\nrequire('./index.cjs').installAdapters();\n",
+  );
   // A TypeScript worker's bootstrap imports it to learn whether the worker loads TypeScript.
   copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);
 }

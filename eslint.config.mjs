@@ -102,6 +102,13 @@ export default tseslint.config(
     },
   },
   {
+    // The adapters' fixtures: unmodified programs that use timers and Web Locks as Node has them.
+    files: ['test/fixtures/adapters/**'],
+    languageOptions: {
+      globals: { setTimeout: 'readonly', navigator: 'readonly' },
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',

@@ -23,6 +23,7 @@ import { measureAnalysisThroughput, measureCycleLatency } from './analysis.js';
 import { measureExtensionBlock } from './extension-load.js';
 import { measureWebview } from './browser.js';
 import { measureExplore } from './explore.js';
+import { measureAdapters } from './adapters.js';
 
 interface Sample {
   nsPerOp: number;
@@ -181,6 +182,7 @@ const latency = {
 const extensionLoad = await measureExtensionBlock();
 const webview = await measureWebview();
 const explore = await measureExplore();
+const adapters = await measureAdapters();
 
 const results = {
   measuredAt: new Date().toISOString(),
@@ -222,6 +224,7 @@ const results = {
     ns('shortLivedNoStack') / ns('recordingNoStack'),
   ),
   identity_await_loop_plain_ns_per_call: round(ns('awaitPlain')),
+  ...adapters,
   identity_await_loop_nosink_ns_per_call: round(ns('awaitNosink')),
   identity_await_loop_nosink_ratio: round(ns('awaitNosink') / ns('awaitPlain')),
   identity_await_loop_trace_file_ns_per_call: round(ns('awaitTrace')),
@@ -293,6 +296,7 @@ function round(x: number): number {
 
 const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['mutex_uncontended_nosink_ratio', '<=', 1.0],
+  ['async_mutex_patched_nosink_ratio', '<=', 1.2],
   ['mutex_trace_file_nostack_ratio', '<=', 1.5],
   ['mutex_trace_file_stacks_ratio', '<=', 5],
   ['mutex_lockscope_run_over_trace_file_ratio', '<=', 2],

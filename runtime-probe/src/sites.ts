@@ -12,7 +12,7 @@
  */
 import { findSourceMap, SourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rt, newId, shared, warnOnce } from './runtime.js';
 import type { SiteMessage } from './protocol.js';
@@ -38,6 +38,8 @@ interface SiteState {
   probeFiles: Map<string, boolean>;
   /** Set when a site is first seen; see `takeFreshSites`. */
   fresh: boolean;
+  /** Set once frames of an observed lock package are skipped: their calls nest deeply. */
+  foreignFrames: boolean;
   /** Library code (library.ts): the package.json's globs, configure()'s, and answers per file. */
   library: {
     /** False when the package.json marks none; undefined until it has been read. */
@@ -55,6 +57,7 @@ const state = shared<SiteState>('sites', () => ({
   stacks: new Map(),
   probeFiles: new Map(),
   fresh: false,
+  foreignFrames: false,
   library: { fromPackage: undefined, fromConfig: undefined, files: new Map() },
 }));
 
@@ -146,6 +149,19 @@ function ownDir(): string | undefined {
 
 const own = ownDir();
 if (own) state.probeDirs.add(own);
+
+/**
+ * Skips the frames of files under `dir` as the probe's own: a lock package an adapter observes
+ * (adapters/), so that a site is the program's line that called the package.
+ */
+export function skipFramesUnder(dir: string): void {
+  const folder = dir.endsWith(sep) ? dir : dir + sep;
+  if (state.probeDirs.has(folder)) return;
+  state.probeDirs.add(folder);
+  state.probeFiles.clear();
+  // A call through async-mutex's withTimeout is a dozen frames of the package deep.
+  state.foreignFrames = true;
+}
 
 /** Whether a frame's file belongs to the probe or to Node; cached, as it is asked per frame. */
 function isProbeFrame(file: string): boolean {
@@ -278,7 +294,8 @@ export function captureSite(): number {
   }
   const depth = rt.config.stackDepth;
   const library = hasLibrary();
-  const frames = callSites(depth + 10 + (library ? LIBRARY_FRAMES : 0), captureSite);
+  const deep = library || state.foreignFrames;
+  const frames = callSites(depth + 10 + (deep ? LIBRARY_FRAMES : 0), captureSite);
   const ids: number[] = [];
   // When every frame of the program is library code, the innermost one is the best there is.
   let innermostLibrary: NodeJS.CallSite | undefined;
