@@ -7,6 +7,13 @@
 export const Q_PENDING = 0;
 export const Q_WRITTEN_EVENTS = 1;
 export const Q_DEAD = 2;
+/**
+ * Set to 1 by the I/O thread once a remote collector has closed the connection after the last
+ * write: it closes only after reading up to the end, so everything written was read.
+ */
+export const Q_CLOSED = 3;
+/** How many counters there are. */
+export const Q_COUNT = 4;
 
 export const DEAD_LOST = 1;
 export const DEAD_HANDSHAKE_FAILED = 2;

@@ -19,8 +19,15 @@ import type { Message } from '../protocol.js';
 import { rt, warnOnce, type Batch, type Sink, type SinkStats } from '../runtime.js';
 import { registriesLost } from '../recorder.js';
 import { ensureIoThread } from './thread.js';
-import { DEAD_HANDSHAKE_FAILED, Q_DEAD, Q_PENDING, Q_WRITTEN_EVENTS } from './lossless-counters.js';
-import { handshakeFailedMessage } from '../remote.js';
+import {
+  DEAD_HANDSHAKE_FAILED,
+  Q_CLOSED,
+  Q_COUNT,
+  Q_DEAD,
+  Q_PENDING,
+  Q_WRITTEN_EVENTS,
+} from './lossless-counters.js';
+import { handshakeFailedMessage, remoteOf } from '../remote.js';
 import { clock } from '../clock.js';
 import { jsonLine } from '../bytes.js';
 
@@ -32,7 +39,7 @@ const EXIT_MS = 5_000;
 export class LosslessSink implements Sink {
   readonly kind = 'socket';
   readonly takesForwarded = false;
-  readonly #q = new Int32Array(new SharedArrayBuffer(4 * 3));
+  readonly #q = new Int32Array(new SharedArrayBuffer(4 * Q_COUNT));
   readonly #port: MessagePort;
   #posted = 0;
   #dropped = 0;
@@ -92,7 +99,7 @@ export class LosslessSink implements Sink {
   }
 
   /** Hands `bytes`, which this sink owns, to the I/O thread (moved, not copied). */
-  #post(bytes: Uint8Array<ArrayBuffer>, events: number): void {
+  #post(bytes: Uint8Array<ArrayBuffer>, events: number, last = false): void {
     if (!this.#room(bytes.length)) {
       this.#dropped += events;
       registriesLost();
@@ -100,7 +107,7 @@ export class LosslessSink implements Sink {
     }
     Atomics.add(this.#q, Q_PENDING, bytes.length);
     this.#posted += events;
-    this.#port.postMessage({ bytes, events }, [bytes.buffer]);
+    this.#port.postMessage({ bytes, events, last }, [bytes.buffer]);
   }
 
   write(batch: Batch): void {
@@ -113,21 +120,29 @@ export class LosslessSink implements Sink {
   }
 
   close(end: Message): void {
-    this.#post(jsonLine(end), 0);
-    // The I/O thread runs on while this thread exits: wait for it to have written everything.
+    this.#post(jsonLine(end), 0, true);
+    // The I/O thread runs on while this thread exits: wait for it to have written everything,
+    // and for a remote collector to have read it. Written is not enough there: a TLS peer may
+    // still send (session tickets) after the last write, and a process that ends with them unread
+    // resets the connection, which makes the collector drop what it had not read yet.
     const q = this.#q;
+    const remote = remoteOf(this.target) !== undefined;
     const deadline = clock.now() + EXIT_MS;
     for (;;) {
       const pending = Atomics.load(q, Q_PENDING);
       const left = deadline - clock.now();
-      if (pending === 0 || this.#dead()) return;
+      if (this.#dead()) return;
+      if (pending === 0 && (!remote || Atomics.load(q, Q_CLOSED) === 1)) return;
       if (left <= 0) {
         // The exit cannot wait longer; what is left is lost, and that is said, not silent.
         const unwritten = this.#posted - Atomics.load(q, Q_WRITTEN_EVENTS);
         warnOnce(
           `lossless-exit-${this.target}`,
-          `the collector at ${this.target} had not taken the last ${unwritten} events ` +
-            `${EXIT_MS / 1000} s after the program ended; they are lost`,
+          unwritten > 0
+            ? `the collector at ${this.target} had not taken the last ${unwritten} events ` +
+                `${EXIT_MS / 1000} s after the program ended; they are lost`
+            : `the collector at ${this.target} had not read to the end ${EXIT_MS / 1000} s ` +
+                'after the program ended; the last events may be lost',
         );
         return;
       }

@@ -41,6 +41,7 @@ import {
 import {
   DEAD_HANDSHAKE_FAILED,
   DEAD_LOST,
+  Q_CLOSED,
   Q_DEAD,
   Q_PENDING,
   Q_WRITTEN_EVENTS,
@@ -188,7 +189,19 @@ socket.on('error', dead);
 // handshake, and a process that exits with them unread resets the connection, which can make the
 // collector drop the last events it had not read yet.
 socket.resume();
-socket.on('close', () => dead());
+socket.on('close', () => {
+  // After the last write a remote collector closing is the end, not a loss (see ending()).
+  if (!endingSocket) return dead();
+  Atomics.store(counters, ${Q_CLOSED}, 1);
+  Atomics.notify(counters, ${Q_PENDING});
+});
+let endingSocket = false;
+// A remote collector closes the connection once it has read to its end: the main thread's exit
+// waits for that (lossless.ts).
+function ending() {
+  endingSocket = true;
+  socket.end();
+}
 // Whatever ends this thread, the main thread must not wait for it.
 process.on('uncaughtException', () => dead());
 process.on('exit', () => dead());
@@ -247,12 +260,13 @@ function writeNext() {
     Atomics.sub(counters, ${Q_PENDING}, next.bytes.length);
     Atomics.add(counters, ${Q_WRITTEN_EVENTS}, next.events);
     Atomics.notify(counters, ${Q_PENDING});
+    if (next.last && tls) ending();
     writeNext();
   });
 }
 if (port) {
-  port.on('message', ({ bytes, events }) => {
-    posted.push({ bytes, events });
+  port.on('message', ({ bytes, events, last }) => {
+    posted.push({ bytes, events, last });
     if (!writing) writeNext();
   });
 }
