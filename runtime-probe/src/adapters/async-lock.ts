@@ -24,6 +24,7 @@ import {
   type ForeignHold,
   type ForeignLock,
   type ForeignWait,
+  endAfter,
 } from './foreign.js';
 
 /** The versions whose `acquire` and `queues` the adapter reads (tested with 1.5.0). */
@@ -125,19 +126,7 @@ function observedFn(
   }
   return function (this: unknown) {
     begin();
-    let result: unknown;
-    try {
-      result = call([]);
-    } catch (err) {
-      end();
-      throw err;
-    }
-    // Registered before async-lock's own reaction, so the release is recorded before the next
-    // holder's grant. A thenable that is not a native promise is left to itself (calling its
-    // `then` twice could have effects): its hold is recorded as ending here.
-    if (result instanceof Promise) result.then(end, end);
-    else end();
-    return result;
+    return endAfter(() => call([]), end);
   };
 }
 

@@ -178,3 +178,23 @@ export function forgetUnused<K>(locks: Map<K, ForeignLock>): void {
 export function recording(): boolean {
   return rt.recording;
 }
+
+/**
+ * Runs a lock's critical section and calls `end` when it is over: when it throws, when the promise
+ * it returns settles, or at once for any other result. `end` is registered before the package's
+ * own reaction to the promise, so that the release is recorded before the next holder's grant;
+ * a thenable that is not a native promise is left alone (calling its `then` twice could have
+ * effects) and its hold ends at once.
+ */
+export function endAfter(section: () => unknown, end: () => void): unknown {
+  let result: unknown;
+  try {
+    result = section();
+  } catch (err) {
+    end();
+    throw err;
+  }
+  if (result instanceof Promise) result.then(end, end);
+  else end();
+  return result;
+}

@@ -23,6 +23,7 @@ import {
   waitGranted,
   type ForeignLock,
   type ForeignWait,
+  endAfter,
 } from './foreign.js';
 import type { VersionRange } from './versions.js';
 
@@ -90,20 +91,14 @@ function observedCallback(req: Pending, callback: Callback): Callback {
       released(lock, 1, hold);
       forgetUnused(st.locks);
     };
-    let result: unknown;
-    try {
-      // Node grants a free lock synchronously inside `request()`, in the asking flow's own run,
-      // where the identity rules follow the callback by themselves; a later grant comes from
-      // another flow's release and runs as the flow that asked.
-      result = req.inRequest ? callback(granted) : runAs(resolved(flow), () => callback(granted));
-    } catch (err) {
-      end();
-      throw err;
-    }
-    // Registered before Node's own reaction to the result, which releases the lock after it.
-    if (result instanceof Promise) result.then(end, end);
-    else end();
-    return result;
+    // Node grants a free lock synchronously inside `request()`, in the asking flow's own run,
+    // where the identity rules follow the callback by themselves; a later grant comes from
+    // another flow's release and runs as the flow that asked. Node's own reaction to the result,
+    // which releases the lock, comes after `end`'s.
+    return endAfter(
+      () => (req.inRequest ? callback(granted) : runAs(resolved(flow), () => callback(granted))),
+      end,
+    );
   };
 }
 
