@@ -15,6 +15,9 @@ import {
 } from 'lockscope/collector';
 import { parseSteppedReport, type SteppedReport } from './shown.js';
 
+/** How long a collector has to send its first report after the attach line. */
+export const ANSWER_MS = 10_000;
+
 export interface AttachHandlers {
   /** The collector's analysis, as it changes. */
   onReport(report: SteppedReport): void;
@@ -36,13 +39,25 @@ export function checkEndpoint(endpoint: string): string | undefined {
   return typeof remote === 'string' ? remote : undefined;
 }
 
-export function attach(endpoint: string, token: string, handlers: AttachHandlers): Attachment {
+export function attach(
+  endpoint: string,
+  token: string,
+  handlers: AttachHandlers,
+  options: { answerMs?: number } = {},
+): Attachment {
+  const answerMs = options.answerMs ?? ANSWER_MS;
   const socket = connectCollector(endpoint, token);
   let closed = false;
   let reason = 'the collector closed the connection';
   const decoder = new LineDecoder(MAX_LINE);
   socket.setEncoding('utf8');
   socket.write(attachLine(token));
+  // A host that does not answer would otherwise leave the user waiting for the system's own
+  // timeout, minutes later: the collector sends its report at once when a viewer attaches.
+  const noAnswer = setTimeout(() => {
+    reason = `no answer from ${endpoint} within ${answerMs / 1000} s`;
+    socket.destroy();
+  }, answerMs);
   socket.on('data', (chunk: string) => {
     let lines: string[];
     try {
@@ -63,6 +78,7 @@ export function attach(endpoint: string, token: string, handlers: AttachHandlers
       if (m?.t === 'error') {
         reason = `the collector refused: ${typeof m.message === 'string' ? m.message : 'no reason given'}`;
       } else if (m?.t === 'report') {
+        clearTimeout(noAnswer);
         const report = parseSteppedReport(m);
         if (typeof report === 'string') handlers.log(`attach: ignored a report: ${report}`);
         else handlers.onReport(report);
@@ -73,6 +89,7 @@ export function attach(endpoint: string, token: string, handlers: AttachHandlers
     reason = isHandshakeFailure(endpoint, err) ? handshakeFailedMessage(endpoint) : err.message;
   });
   socket.on('close', () => {
+    clearTimeout(noAnswer);
     if (!closed) handlers.onClose(reason);
     closed = true;
   });

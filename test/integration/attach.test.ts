@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { createServer, type AddressInfo } from 'node:net';
 import { attach, checkEndpoint } from '../../extension/src/attach.js';
 import type { SteppedReport } from '../../extension/src/shown.js';
 import { Collect } from './collect-process.js';
@@ -69,6 +70,26 @@ describe('the editor attached to a collector', () => {
       /refused the connection: the TLS handshake failed, so the token \(LOCKSCOPE_TOKEN\) is not that/,
     );
     await c.waitFor(/connection refused: a connection did not present the right token/);
+  });
+
+  test('a host that accepts and never answers ends the attachment with the reason', async () => {
+    // A plain TCP listener: the TLS handshake never completes, so no report ever comes.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const reason = await new Promise<string>((done) =>
+        attach(
+          `tls://127.0.0.1:${port}`,
+          'token',
+          { onReport: () => assert.fail('a report from nowhere'), onClose: done, log: () => {} },
+          { answerMs: 300 },
+        ),
+      );
+      assert.match(reason, /no answer from tls:\/\/127\.0\.0\.1:\d+ within 0\.3 s/);
+    } finally {
+      silent.close();
+    }
   });
 
   test('an endpoint is checked as it is typed', () => {
