@@ -286,6 +286,9 @@ async function run(program: string, args: string[], common: Common): Promise<num
         analyzer.accept(conn, m);
       },
       onReject: (_conn, reason) => rejected.push(reason),
+      // A stream that ends without its `end` message was cut off (a child killed mid-run), and
+      // ended processes beyond the analysis's limit are forgotten, as in every session.
+      onEnd: (conn) => analyzer.endStream(conn),
     });
     try {
       let outcome: ProgramOutcome;
