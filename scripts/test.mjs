@@ -38,8 +38,14 @@ function step(title, cmd, args, env = {}) {
 /** Adds the pass, fail and skip counts of a TAP report to the totals. */
 function count(tap) {
   const text = readFileSync(tap, 'utf8');
-  for (const key of ['pass', 'fail', 'skip']) {
-    totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  // node:test's TAP says `# skipped N`; a skipped test (one that cannot run here, with its
+  // reason) is counted as skipped, never as passed.
+  for (const [key, label] of [
+    ['pass', 'pass'],
+    ['fail', 'fail'],
+    ['skip', 'skipped'],
+  ]) {
+    totals[key] += Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   }
 }
 
