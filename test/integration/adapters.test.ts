@@ -92,6 +92,19 @@ const ABBA: readonly [string, string, Record<string, number>, string][] = [
   ['web-locks-abba.mjs', 'web-locks-fixed.mjs', { 'transfer #1': 9, 'report #1': 16 }, 'mutex'],
 ];
 
+describe('the adapters leave the program its own', () => {
+  test('a timed-out withTimeout acquisition nobody handles is still an unhandled rejection', async () => {
+    const fixture = `${fixtures}/async-mutex-unhandled.cjs`;
+    const plain = await node([fixture]);
+    assert.equal(plain.code, 1, plain.stderr);
+    const observed = await node(['--import', register, fixture], {
+      LOCKSCOPE_TRACE: join(mkdtempSync(join(tmpdir(), 'lockscope-unhandled-')), 't.jsonl'),
+    });
+    assert.equal(observed.code, plain.code, observed.stderr);
+    assert.match(observed.stderr, /timeout/i);
+  });
+});
+
 describe('lockscope run observes unmodified lock packages', { concurrency: 2 }, () => {
   for (const [buggy, fixed, lines, kind] of ABBA) {
     const skip = buggy.startsWith('web-locks') ? noWebLocks : false;

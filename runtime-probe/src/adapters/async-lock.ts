@@ -25,6 +25,7 @@ import {
   type ForeignLock,
   type ForeignWait,
   endAfter,
+  observeRejection,
 } from './foreign.js';
 
 /** The versions whose `acquire` and `queues` the adapter reads (tested with 1.5.0). */
@@ -186,9 +187,9 @@ function observedAcquire(
     );
   }
   const result = original.call(self, key, observed, cb, opts);
-  // Marks the rejection handled while recording (README, "async-lock").
-  if (result instanceof Promise) result.then(undefined, () => !wait.ended && gaveUp());
-  return result;
+  return result instanceof Promise
+    ? observeRejection(result, () => !wait.ended && gaveUp())
+    : result;
 }
 
 /** Patches async-lock's class once; false when `AsyncLock` does not have its known shape. */

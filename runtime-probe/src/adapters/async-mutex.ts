@@ -25,6 +25,7 @@ import {
   waitGranted,
   type ForeignLock,
   type ForeignWait,
+  observeRejection,
 } from './foreign.js';
 
 /** The versions whose internals (a Semaphore's `_queue` of entries, Mutex's `_semaphore`) fit. */
@@ -247,11 +248,8 @@ export function wrapWithTimeout(original: WithTimeout): WithTimeout {
       const wait = st.lastWait as ForeignWait | undefined;
       st.lastWait = undefined;
       // The decorator rejects on its timeout while the package's own entry stays queued (and is
-      // released at once when granted): the wait ends at the rejection. The handler marks the
-      // rejection handled, so while recording a timeout the program never handles is not
-      // reported as an unhandled rejection (README, "async-mutex").
-      if (wait) result.then(undefined, () => waitGaveUp(wait, 'timeout'));
-      return result;
+      // released at once when granted): the wait ends at the rejection.
+      return wait ? observeRejection(result, () => waitGaveUp(wait, 'timeout')) : result;
     };
     return decorated;
   };

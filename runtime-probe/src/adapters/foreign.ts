@@ -198,3 +198,16 @@ export function endAfter(section: () => unknown, end: () => void): unknown {
   else end();
   return result;
 }
+
+/**
+ * The promise to give the program in place of `result`: it settles as `result` does, and `seen`
+ * learns of a rejection first. The program's handling (or not) of the rejection stays its own: a
+ * rejection it never handles is still reported as unhandled, as without the adapter (a handler
+ * on `result` itself would have marked it handled). It settles one microtask after `result`.
+ */
+export function observeRejection<T>(result: Promise<T>, seen: () => void): Promise<T> {
+  return result.then(undefined, (err: unknown) => {
+    seen();
+    throw err;
+  });
+}

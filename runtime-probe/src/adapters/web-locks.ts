@@ -24,6 +24,7 @@ import {
   type ForeignLock,
   type ForeignWait,
   endAfter,
+  observeRejection,
 } from './foreign.js';
 import type { VersionRange } from './versions.js';
 
@@ -143,10 +144,9 @@ function observedRequest(
   if (!req.called && !tryLock && !signal?.aborted) {
     if (req.site === 0) req.site = callSite(lock, flow, true);
     req.wait = waitFor(lock, flow, req.site, 1, signal !== undefined);
-    // A wait with a signal ends without a grant when it is aborted. This marks the rejection
-    // handled while recording (README, "Web Locks").
+    // A wait with a signal ends without a grant when it is aborted.
     const wait = req.wait;
-    if (signal) result.then(undefined, () => waitGaveUp(wait, 'cancel'));
+    if (signal) return observeRejection(result, () => waitGaveUp(wait, 'cancel'));
   }
   return result;
 }
