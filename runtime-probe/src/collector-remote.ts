@@ -30,9 +30,10 @@ export function attachLine(token: string): string {
 /**
  * Whether `line` is a viewer's attach line: false for anything else (a hello among them), so that
  * the protocol's own checks handle it. An attach line without the token, or of another version,
- * is refused.
+ * or to a collector that `takesViewers` not (a `lockscope run`, the editor's own session), is
+ * refused.
  */
-export function isAttach(line: string, token: string): boolean {
+export function isAttach(line: string, token: string, takesViewers = true): boolean {
   let m: Partial<AttachLine> | null;
   try {
     m = JSON.parse(line) as Partial<AttachLine> | null;
@@ -40,6 +41,13 @@ export function isAttach(line: string, token: string): boolean {
     return false;
   }
   if (typeof m !== 'object' || m === null || m.t !== 'attach') return false;
+  if (!takesViewers) {
+    // Said before the token is checked: it tells a peer nothing but what the collector is.
+    throw new ProtocolError(
+      'no-viewers',
+      'a viewer tried to attach, and this collector takes none',
+    );
+  }
   if (!tokenMatches(typeof m.token === 'string' ? m.token : undefined, token)) {
     throw new ProtocolError('bad-token', 'the viewer did not present the right token');
   }

@@ -55,6 +55,7 @@ const UNAUTHENTICATED: Record<RejectCode, string> = {
   'hello-timeout': `a connection sent no hello within ${PRE_AUTH.helloMs / 1000} s`,
   'handshake-timeout': `a connection did not finish its TLS handshake within ${PRE_AUTH.helloMs / 1000} s`,
   'too-many-connections': 'too many connections at once',
+  'no-viewers': 'a viewer tried to attach, and this collector takes none',
 };
 
 export interface Connection {
@@ -208,10 +209,10 @@ export async function startCollector(
         for (const line of lines) {
           // Before the hello, a line (and what is held of the next) has the small limit.
           if (authenticating && line.length > preAuth.maxLine) tooLong();
-          if (authenticating && handlers.onAttach && isAttach(line, token)) {
+          if (authenticating && isAttach(line, token, handlers.onAttach !== undefined)) {
             conn.viewer = true;
             authenticated();
-            handlers.onAttach(conn);
+            handlers.onAttach?.(conn);
             return;
           }
           const m = conn.session.accept(line);

@@ -26,7 +26,8 @@ export type RejectCode =
   | 'line-too-long'
   | 'hello-timeout'
   | 'handshake-timeout'
-  | 'too-many-connections';
+  | 'too-many-connections'
+  | 'no-viewers';
 
 /** Splits a byte stream into lines, holding at most `maxLine` characters of a partial line. */
 export class LineDecoder {

@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { createServer, type AddressInfo } from 'node:net';
 import { attach, checkEndpoint } from '../../extension/src/attach.js';
 import type { SteppedReport } from '../../extension/src/shown.js';
+import { startCollector } from '../../runtime-probe/src/collector.js';
 import { Collect } from './collect-process.js';
 import { runProgram } from './run-program.js';
 
@@ -89,6 +90,26 @@ describe('the editor attached to a collector', () => {
       assert.match(reason, /no answer from tls:\/\/127\.0\.0\.1:\d+ within 0\.3 s/);
     } finally {
       silent.close();
+    }
+  });
+
+  test('a collector that takes no viewers says so', async () => {
+    // The collector `lockscope run` and the editor's own session start: no viewer handler.
+    const collector = await startCollector({});
+    try {
+      const reason = await new Promise<string>((done) =>
+        attach(collector.endpoint, collector.token, {
+          onReport: () => assert.fail('a report from a collector without viewers'),
+          onClose: done,
+          log: () => {},
+        }),
+      );
+      assert.match(
+        reason,
+        /the collector refused: a viewer tried to attach, and this collector takes none/,
+      );
+    } finally {
+      await collector.close();
     }
   });
 
