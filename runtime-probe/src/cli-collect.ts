@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { Analyzer, type AnalysisOptions } from './analysis/engine.js';
 import { refusalLog, startCollector, type Connection } from './collector.js';
-import { isWildcard, parseHostPort, type HostPort } from './remote.js';
+import { isWildcard, parseHostPort, remoteEndpoint, type HostPort } from './remote.js';
 
 export const COLLECT_USAGE = `  lockscope collect [--listen HOST:PORT] [options]
       Collects from programs started elsewhere (it prints the environment to give them) until
@@ -83,7 +83,7 @@ export async function collectCommand(listen: string | undefined, cli: CollectCli
   }
   const env = at ? collector.remoteEnv(reachableHost(at)) : collector.env();
   say(
-    `collecting${collector.remote ? ` at ${collector.remote}` : ''}. Run programs with:\n` +
+    `collecting${collector.remote ? ` at ${remoteEndpoint(collector.remote)}` : ''}. Run programs with:\n` +
       Object.entries({ ...env, NODE_OPTIONS: '--import lockscope/register' })
         .map(([k, v]) => `  ${k}=${v}`)
         .join('\n') +

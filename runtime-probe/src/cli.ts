@@ -22,7 +22,7 @@ import { traceLines, TraceFileError } from './trace-file.js';
 import { LineWriter, writeAllSync, writeStdout } from './line-writer.js';
 import { rerunWithTraceHeap } from './trace-heap.js';
 import { FINDING_KINDS, type Finding } from './analysis/types.js';
-import { startCollector } from './collector.js';
+import { refusalLog, startCollector, type RejectCode } from './collector.js';
 import { EventFormatter } from './format.js';
 import { loadRenderer, PAGE_INTERVALS, writeHtml } from './report/html.js';
 import { writeJson } from './report/json-writer.js';
@@ -280,12 +280,12 @@ async function run(program: string, args: string[], common: Common): Promise<num
         child.stop({ kind: 'deadlock', finding: f.kind });
       }
     };
-    const rejected: string[] = [];
+    const rejected: { reason: string; code: RejectCode }[] = [];
     const collector = await startCollector({
       onMessage: (conn, m) => {
         analyzer.accept(conn, m);
       },
-      onReject: (_conn, reason) => rejected.push(reason),
+      onReject: (_conn, reason, code) => rejected.push({ reason, code }),
       // A stream that ends without its `end` message was cut off (a child killed mid-run), and
       // ended processes beyond the analysis's limit are forgotten, as in every session.
       onEnd: (conn) => analyzer.endStream(conn),
@@ -314,8 +314,9 @@ async function run(program: string, args: string[], common: Common): Promise<num
       for (let i = 0; i < 200 && collector.connections.size > 0; i++) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      for (const reason of rejected)
-        process.stderr.write(`lockscope: refused a connection: ${reason}\n`);
+      // Said once per reason, then counted, as every session logs refusals.
+      const logRefusal = refusalLog((line) => process.stderr.write(`lockscope: ${line}\n`));
+      for (const { reason, code } of rejected) logRefusal(reason, code);
       const events = analyzer.events;
       const note = stopped
         ? `stopped the program because ${describeStop(stopped)}`

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type TLSSocketOptions, type TlsOptions } from 'node:tls';
-import { remoteEndpoint, serverTls, type HostPort } from './remote.js';
+import { serverTls, type HostPort } from './remote.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { ProtocolError, tokenMatches, type RejectCode } from './stream.js';
 
@@ -71,8 +71,8 @@ export interface RemoteHooks {
 }
 
 export interface RemoteListener {
-  /** `tls://host:port`, with the port the system gave when 0 was asked for. */
-  readonly endpoint: string;
+  /** Where it listens: the host asked for, and the port the system gave when 0 was asked. */
+  readonly address: HostPort;
   close(): Promise<void>;
 }
 
@@ -161,7 +161,7 @@ export async function listenRemote(
   const bound = server.address();
   const port = typeof bound === 'object' && bound ? bound.port : at.port;
   return {
-    endpoint: remoteEndpoint({ host: at.host, port }),
+    address: { host: at.host, port },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

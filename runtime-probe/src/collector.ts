@@ -87,8 +87,8 @@ export interface CollectorHandlers {
 export interface Collector {
   /** The path programs connect to (LOCKSCOPE_ENDPOINT). */
   readonly endpoint: string;
-  /** `tls://host:port`, when the collector also listens for other hosts (`listen`). */
-  readonly remote: string | undefined;
+  /** Where it listens for other hosts (`listen`), with the port it was given. */
+  readonly remote: HostPort | undefined;
   /** The secret programs must present (LOCKSCOPE_TOKEN). */
   readonly token: string;
   readonly connections: ReadonlySet<Connection>;
@@ -272,14 +272,13 @@ export async function startCollector(
   });
   return {
     endpoint,
-    remote: remote?.endpoint,
+    remote: remote?.address,
     token,
     connections,
     env: () => envFor(endpoint),
     remoteEnv: (host) => {
       if (!remote) throw new Error('this collector does not listen for other hosts');
-      const port = Number(remote.endpoint.slice(remote.endpoint.lastIndexOf(':') + 1));
-      return envFor(remoteEndpoint({ host, port }));
+      return envFor(remoteEndpoint({ host, port: remote.address.port }));
     },
     close: async () => {
       for (const c of connections) c.socket.destroy();

@@ -8,7 +8,12 @@ import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { HANDSHAKES_PER_ADDRESS } from '../../runtime-probe/src/collector-remote.js';
 import { startCollector, type RejectCode } from '../../runtime-probe/src/collector.js';
-import { connectCollector, parseHostPort, pskOf } from '../../runtime-probe/src/remote.js';
+import {
+  connectCollector,
+  parseHostPort,
+  pskOf,
+  remoteEndpoint,
+} from '../../runtime-probe/src/remote.js';
 import { Collect } from './collect-process.js';
 import { runLockscope, runProgram } from './run-program.js';
 
@@ -105,7 +110,7 @@ describe('the remote listener', () => {
       { listen: { host: '127.0.0.1', port: 0 } },
     );
     try {
-      const port = Number(collector.remote!.slice(collector.remote!.lastIndexOf(':') + 1));
+      const { port } = collector.remote!;
       const sockets = Array.from({ length: HANDSHAKES_PER_ADDRESS + 1 }, () =>
         connect(port, '127.0.0.1').on('error', () => {}),
       );
@@ -126,7 +131,7 @@ describe('the remote listener', () => {
       { listen: { host: '127.0.0.1', port: 0 } },
     );
     try {
-      const port = Number(collector.remote!.slice(collector.remote!.lastIndexOf(':') + 1));
+      const { port } = collector.remote!;
       const closed = (socket: ReturnType<typeof connect>): Promise<void> =>
         new Promise((done) => socket.on('close', () => done()).on('error', () => {}));
       // Two peers that never start their handshake hold both places; a third is refused.
@@ -139,7 +144,7 @@ describe('the remote listener', () => {
       const plain = connect(port, '127.0.0.1', () => plain.write('{"t":"hello"}\n'));
       await closed(plain);
       // A peer with the token's key gets through to the protocol.
-      const good = connectCollector(collector.remote!, collector.token);
+      const good = connectCollector(remoteEndpoint(collector.remote!), collector.token);
       await new Promise((r) => good.once('secureConnect', r));
       good.destroy();
       assert.deepEqual(refused.sort(), [
