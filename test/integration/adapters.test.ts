@@ -286,9 +286,9 @@ describe('node --import lockscope/register', { concurrency: 2 }, () => {
       return JSON.parse(out.stdout) as unknown;
     };
     const late = [
-      { name: 'main', uncertain: false },
-      { name: 'later #1', uncertain: false },
       { name: 'early #1', uncertain: true },
+      { name: 'later #1', uncertain: false },
+      { name: 'main', uncertain: false },
     ];
     assert.deepEqual(await flows({ LOCKSCOPE_TRACE: '', LOCKSCOPE_ENDPOINT: '' }), late);
     // With fail-fast on, identity is tracked from the start, and `early` is known.
