@@ -89,6 +89,65 @@ describe('resources shared by a global key', () => {
     );
   });
 
+  test('a process that ended or was cut off holds and waits for nothing any more', () => {
+    for (const ends of ['end', 'cut'] as const) {
+      const a = new Analyzer();
+      const [s1, s2] = [{}, {}];
+      const one = service(100, 'restock', 10);
+      const two = service(200, 'ship', 20);
+      feed(a, s2, two.ev(0, 'acquired', 1, 22, 10));
+      // restock holds orders and waits for stock; then its process is gone, and with its
+      // connection the server let orders go.
+      feed(a, s1, one.ev(1, 'acquired', 1, 11, 10).ev(2, 'request', 1, 12, 20));
+      if (ends === 'end') {
+        one.messages.push({
+          t: 'end',
+          ts: one.origin + 0.003,
+          exitCode: 1,
+          produced: 2,
+          dropped: 0,
+        });
+        feed(a, s1, one);
+      }
+      a.endStream(s1);
+      feed(a, s2, two.ev(5, 'request', 1, 21, 20));
+      assert.deepEqual(a.findings, [], ends);
+    }
+  });
+
+  test('a wait the other process may have been granted since: streams out of step, uncertain', () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s2, two.ev(0, 'acquired', 1, 22, 10));
+    feed(a, s1, one.ev(1, 'acquired', 1, 11, 10).ev(2, 'request', 1, 12, 20));
+    // ship lets stock go at 3; restock gets it at 4 and lets both go at 5 and 6, in a batch
+    // that is late; ship takes stock again at 7 and asks for orders at 8, which it gets.
+    feed(
+      a,
+      s2,
+      two.ev(3, 'released', 1, 22).ev(7, 'acquired', 1, 22, 10).ev(8, 'request', 1, 21, 20),
+    );
+    assert.deepEqual(
+      a.findings.map((f) => [f.kind, f.severity, f.certainty]),
+      [['deadlock', 'warning', 'uncertain']],
+    );
+    feed(a, s1, one.ev(4, 'acquired', 1, 12, 20).ev(5, 'released', 1, 12).ev(6, 'released', 1, 11));
+  });
+
+  test("one process's idleness says nothing of a wait another process can end", () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10));
+    two.ev(1, 'request', 1, 21, 20).text();
+    two.messages.push({ t: 'idle', ts: two.origin + 0.002 });
+    feed(a, s2, two);
+    assert.deepEqual(a.findings, []);
+  });
+
   test('a key registered as another kind is not joined, and findings become uncertain', () => {
     const a = new Analyzer();
     const [s1, s2] = [{}, {}];

@@ -248,6 +248,7 @@ export class Analyzer {
         // Its waits end with it: a cycle that a wait might still have broken is reported as it
         // stood (bounded).
         this.#tx.broken.overdue(this.#now, 0, proc);
+        this.#leaveShared(proc);
         return;
     }
   }
@@ -389,6 +390,21 @@ export class Analyzer {
     }
   }
 
+  /**
+   * A process has ended (or was cut off): it holds and waits for no lock a server keeps any more.
+   * The server lets a session's locks go with its connection (or at their expiry), and a task of
+   * a process that is gone must not stand in another process's cycle: that would be a deadlock
+   * between the living and the dead, which the living would never see.
+   */
+  #leaveShared(proc: ProcessModel): void {
+    for (const t of proc.tasks.values()) {
+      if (t.waitRes && this.#shared.has(t.waitRes)) this.#tx.endWait(t, this.#now, undefined);
+      for (const r of [...t.holds.keys()]) {
+        if (this.#shared.has(r)) this.#tx.dropHold(t, r, this.#now);
+      }
+    }
+  }
+
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
     if (!this.#shared.has(r) && r.proc.forgetResource(r))
@@ -459,6 +475,7 @@ export class Analyzer {
     this.#processes.delete(stream);
     if (--proc.streams > 0) return;
     if (proc.exitCode === undefined) proc.cut = true;
+    this.#leaveShared(proc);
     this.#ended.push(proc);
     while (this.#ended.length > this.options.maxEndedProcesses) {
       const old = this.#ended.shift()!;
