@@ -82,7 +82,16 @@ describe('resources shared by a global key', () => {
     feed(a, s1, one.ev(0, 'acquired', 1, 11, 10));
     feed(a, s2, two.ev(1, 'acquired', 1, 22, 10).ev(2, 'collected', 0, 21));
     feed(a, s1, one.ev(3, 'request', 1, 12, 20));
-    feed(a, s2, two.ev(4, 'request', 1, 21, 20));
+    // Ids are never reused: ship comes back to orders under a new one (as an adapter does).
+    two.messages.push({
+      t: 'resource',
+      id: 23,
+      kind: 'mutex',
+      name: 'redis "orders"',
+      class: 'redis "orders"',
+      global: 'redis:run-1:orders',
+    });
+    feed(a, s2, two.ev(4, 'request', 1, 23, 20));
     assert.deepEqual(
       a.findings.map((f) => f.kind),
       ['deadlock'],
@@ -146,6 +155,43 @@ describe('resources shared by a global key', () => {
     two.messages.push({ t: 'idle', ts: two.origin + 0.002 });
     feed(a, s2, two);
     assert.deepEqual(a.findings, []);
+  });
+
+  test('one key under many ids of one process: listed once, and the collected ids go', () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10, ['orders']);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10).ev(1, 'released', 1, 11));
+    const two = service(200, 'ship', 20, ['orders']);
+    feed(a, s2, two.ev(2, 'acquired', 1, 21, 10).ev(3, 'released', 1, 21));
+    // Each use registers the lock again under a new id, and the one before is collected.
+    for (let i = 0; i < 50; i++) {
+      for (const [b, s, base] of [
+        [one, s1, 1000],
+        [two, s2, 2000],
+      ] as const) {
+        const id = base + i;
+        b.messages.push({
+          t: 'resource',
+          id,
+          kind: 'mutex',
+          name: 'redis "orders"',
+          class: 'redis "orders"',
+          global: 'redis:run-1:orders',
+        });
+        feed(a, s, b.ev(10 + i, 'acquired', 1, id, 10).ev(10 + i, 'released', 1, id));
+        feed(a, s, b.ev(10 + i, 'collected', 0, id));
+      }
+    }
+    const report = a.report();
+    assert.deepEqual(
+      report.resources.map((r) => r.key),
+      ['100:r11'],
+    );
+    assert.deepEqual(
+      report.stats.resources.map((r) => [r.key, r.acquisitions]),
+      [['100:r11', 102]],
+    );
   });
 
   test('a key registered as another kind is not joined, and findings become uncertain', () => {

@@ -261,7 +261,12 @@ export class Analyzer {
     if (e.op === 'collected') {
       // Before the lookups below, which would make a state for a resource already forgotten.
       const r = e.res !== undefined ? proc.resources.get(e.res) : undefined;
-      if (r) this.#forget(r);
+      if (!r) return;
+      // A lock a server keeps lives on in the other processes; this process's own id for it goes
+      // (an adapter registers the lock again, under a new id, each time it is used).
+      if (this.#shared.has(r)) {
+        if (r.proc !== proc || r.id !== e.res) proc.resources.delete(e.res!);
+      } else this.#forget(r);
       return;
     }
     // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
@@ -407,7 +412,7 @@ export class Analyzer {
 
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
-    if (!this.#shared.has(r) && r.proc.forgetResource(r))
+    if (r.proc.forgetResource(r))
       this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
   }
 
