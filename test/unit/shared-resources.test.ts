@@ -213,6 +213,24 @@ describe('resources shared by a global key', () => {
     );
   });
 
+  test('a hold in another process than the first is scanned for a long hold', () => {
+    // restock (100) registered orders first, took it, gave it back and ended; ship (200) then
+    // holds it past the limit. Its hold must be on ship's own list of held locks.
+    const a = new Analyzer({ longHoldMs: 1 });
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10).ev(10, 'released', 1, 11));
+    feed(a, s2, two.ev(20, 'acquired', 1, 21, 10));
+    feed(a, s1, one.end(30));
+    a.endStream(s1);
+    feed(a, s2, two.heartbeat(5_000));
+    assert.deepEqual(
+      a.findings.map((f) => [f.kind, f.tasks.map((t) => t.name)]),
+      [['long-hold', ['ship']]],
+    );
+  });
+
   test('a global key is checked where it enters: a string of 1 to 512 characters', () => {
     const base: Message = { t: 'resource', id: 1, kind: 'mutex', name: 'm', class: 'm' };
     assert.equal(validateMessage({ ...base, global: 'pg:1:advisory:5:0:1:1' }).ok, true);

@@ -248,7 +248,7 @@ export class Analyzer {
         // Its waits end with it: a cycle that a wait might still have broken is reported as it
         // stood (bounded).
         this.#tx.broken.overdue(this.#now, 0, proc);
-        this.#leaveShared(proc);
+        this.#shared.leave(proc, this.#tx, this.#now);
         return;
     }
   }
@@ -261,12 +261,7 @@ export class Analyzer {
     if (e.op === 'collected') {
       // Before the lookups below, which would make a state for a resource already forgotten.
       const r = e.res !== undefined ? proc.resources.get(e.res) : undefined;
-      if (!r) return;
-      // A lock a server keeps lives on in the other processes; this process's own id for it goes
-      // (an adapter registers the lock again, under a new id, each time it is used).
-      if (this.#shared.has(r)) {
-        if (r.proc !== proc || r.id !== e.res) proc.resources.delete(e.res!);
-      } else this.#forget(r);
+      if (r && !this.#shared.collected(proc, e.res!, r)) this.#forget(r);
       return;
     }
     // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
@@ -395,21 +390,6 @@ export class Analyzer {
     }
   }
 
-  /**
-   * A process has ended (or was cut off): it holds and waits for no lock a server keeps any more.
-   * The server lets a session's locks go with its connection (or at their expiry), and a task of
-   * a process that is gone must not stand in another process's cycle: that would be a deadlock
-   * between the living and the dead, which the living would never see.
-   */
-  #leaveShared(proc: ProcessModel): void {
-    for (const t of proc.tasks.values()) {
-      if (t.waitRes && this.#shared.has(t.waitRes)) this.#tx.endWait(t, this.#now, undefined);
-      for (const r of [...t.holds.keys()]) {
-        if (this.#shared.has(r)) this.#tx.dropHold(t, r, this.#now);
-      }
-    }
-  }
-
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
     if (r.proc.forgetResource(r))
@@ -480,7 +460,7 @@ export class Analyzer {
     this.#processes.delete(stream);
     if (--proc.streams > 0) return;
     if (proc.exitCode === undefined) proc.cut = true;
-    this.#leaveShared(proc);
+    this.#shared.leave(proc, this.#tx, this.#now);
     this.#ended.push(proc);
     while (this.#ended.length > this.options.maxEndedProcesses) {
       const old = this.#ended.shift()!;
