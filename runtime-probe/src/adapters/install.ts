@@ -28,11 +28,13 @@ import {
 } from './async-mutex.js';
 import { ASYNC_LOCK_RANGE, patchAsyncLock } from './async-lock.js';
 import { WEB_LOCKS_RANGE, patchWebLocks } from './web-locks.js';
+import { PG_RANGE, patchPg } from './pg.js';
+import { installPgPoller } from './pg-poller.js';
 import { appendAdapter, type LoadContext, type LoadResult } from './esm-hooks.js';
 import { versionIn, type VersionRange } from './versions.js';
 
 /** The adapters by the name `LOCKSCOPE_ADAPTERS` and the messages use. */
-export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks'] as const;
+export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks', 'pg'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /**
@@ -140,6 +142,20 @@ function adapt(
     const dir = packageDir(file, name);
     if (!dir || !supported('async-lock', versionOf(dir), ASYNC_LOCK_RANGE)) return;
     if (patchAsyncLock(exports.default)) skipFramesUnder(dir);
+  } else if (name === 'pg' && st.on.has('pg')) {
+    const dir = packageDir(file, name);
+    if (!dir || !supported('pg', versionOf(dir), PG_RANGE)) return;
+    if (!patchPg(exports.default)) return;
+    installPgPoller();
+    skipFramesUnder(dir);
+    // pg-pool calls the client for `pool.query()`: its frames are the package's too.
+    try {
+      skipFramesUnder(
+        dirname(nodeModule.createRequire(join(dir, 'package.json')).resolve('pg-pool')),
+      );
+    } catch {
+      // A pg without pg-pool beside it has no pool to skip.
+    }
   }
 }
 
@@ -157,7 +173,7 @@ function hookRequire(): void {
   M._load = function (this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
     const exports = original.call(this, request, parent, isMain);
     if (typeof request === 'string') {
-      const name = watchedPackage(request);
+      const name = watchedPackage(request, parent);
       if (name) {
         try {
           requireLoaded(name, M._resolveFilename(request, parent, isMain), exports);
@@ -175,19 +191,29 @@ function hookRequire(): void {
   };
 }
 
-/** The package a `require` request names: the bare name, or a file inside its folder. */
-function watchedPackage(request: string): 'async-mutex' | 'async-lock' | undefined {
+type Watched = 'async-mutex' | 'async-lock' | 'pg';
+
+/**
+ * The package a `require` request names: the bare name, or a file inside its folder. pg's
+ * Client is watched where pg's index requires it (`./client`), which is also how pg's ES module
+ * wrapper reaches it (it imports the CommonJS index, whose own requires come through here).
+ */
+function watchedPackage(request: string, parent: unknown): Watched | undefined {
   if (request === 'async-mutex' || request === 'async-lock') return request;
+  if (request === './client' || request === './client.js') {
+    const from = (parent as { filename?: unknown } | null | undefined)?.filename;
+    return typeof from === 'string' && packageDir(from, 'pg') ? 'pg' : undefined;
+  }
   if (!request.includes('node_modules')) return undefined;
   if (packageDir(request, 'async-mutex')) return 'async-mutex';
   if (packageDir(request, 'async-lock')) return 'async-lock';
   return undefined;
 }
 
-function requireLoaded(name: 'async-mutex' | 'async-lock', file: string, exports: unknown): void {
+function requireLoaded(name: Watched, file: string, exports: unknown): void {
   if (typeof exports !== 'object' && typeof exports !== 'function') return;
   if (exports === null) return;
-  if (name === 'async-lock') {
+  if (name === 'async-lock' || name === 'pg') {
     adapt(name, file, { default: exports });
     return;
   }
@@ -236,7 +262,7 @@ function hookImport(): void {
 }
 
 /**
- * Installs the adapters that observe async-mutex, async-lock and Web Locks (those
+ * Installs the adapters that observe async-mutex, async-lock, Web Locks and pg (those
  * `LOCKSCOPE_ADAPTERS` leaves on), once per thread. `lockscope/register` calls it before the
  * program loads anything; a program that loads lockscope itself may call it before it loads the
  * lock package (a package loaded before is not observed).
@@ -264,7 +290,7 @@ export function installAdapters(env: Record<string, string | undefined> = proces
     },
   };
   Object.defineProperty(globalThis, REGISTRY, { value: registry, configurable: true });
-  if (on.has('async-mutex') || on.has('async-lock')) hookRequire();
+  if (on.has('async-mutex') || on.has('async-lock') || on.has('pg')) hookRequire();
   if (on.has('async-mutex')) hookImport();
   if (on.has('web-locks')) patchWebLocks(WEB_LOCKS_RANGE, supported);
 }
