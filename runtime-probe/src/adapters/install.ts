@@ -28,7 +28,7 @@ import {
 } from './async-mutex.js';
 import { ASYNC_LOCK_RANGE, patchAsyncLock } from './async-lock.js';
 import { WEB_LOCKS_RANGE, patchWebLocks } from './web-locks.js';
-import { PG_RANGE, patchPg } from './pg.js';
+import { PG_RANGE, patchPg, patchPgPool } from './pg.js';
 import { installPgPoller } from './pg-poller.js';
 import { appendAdapter, type LoadContext, type LoadResult } from './esm-hooks.js';
 import { versionIn, type VersionRange } from './versions.js';
@@ -148,13 +148,18 @@ function adapt(
     if (!patchPg(exports.default)) return;
     installPgPoller();
     skipFramesUnder(dir);
-    // pg-pool calls the client for `pool.query()`: its frames are the package's too.
-    try {
-      skipFramesUnder(
-        dirname(nodeModule.createRequire(join(dir, 'package.json')).resolve('pg-pool')),
-      );
-    } catch {
-      // A pg without pg-pool beside it has no pool to skip.
+    // pg's own packages call the client (pg-pool for `pool.query()`) or run its callbacks
+    // (pg-protocol): their frames are the package's too. pg-pool is loaded here, before pg's
+    // index does, so that its `query` is patched before any pool exists.
+    const req = nodeModule.createRequire(join(dir, 'package.json'));
+    for (const dep of ['pg-pool', 'pg-protocol']) {
+      try {
+        const main = req.resolve(dep);
+        skipFramesUnder(packageDir(main, dep) ?? dirname(main));
+        if (dep === 'pg-pool') patchPgPool(req(dep));
+      } catch {
+        // A pg without it beside it has nothing of it to skip.
+      }
     }
   }
 }

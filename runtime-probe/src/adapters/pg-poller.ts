@@ -320,7 +320,10 @@ export function apply(
     if (!head) continue;
     const wkey = waitingRow ? lockKey(waitingRow) : undefined;
     const whk = waitingRow && wkey ? `${wkey}|${modeOf(waitingRow.mode)}` : undefined;
-    if (head.wait && head.waitKey !== whk) grantedAndGone(head);
+    // A wait that gave way to another was granted first (a statement that waited again); one
+    // that is no longer seen at all may as well have been refused (40P01, a timeout) as granted,
+    // which only the query's end tells (`ended`).
+    if (head.wait && whk !== undefined && head.waitKey !== whk) grantedAndGone(head);
     if (waitingRow && wkey && whk && !head.wait) {
       const mode = modeOf(waitingRow.mode);
       head.wait = waitFor(

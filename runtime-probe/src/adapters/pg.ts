@@ -82,6 +82,8 @@ const st = shared('adapter-pg', () => ({
   events: undefined as PgEvents | undefined,
   /** The Client classes patched, so that the poller makes its connections with the same one. */
   classes: [] as (new (config: Record<string, unknown>) => PgClient)[],
+  /** The caller of the `pool.query()` whose client query is being made, for that call only. */
+  onBehalf: undefined as { flow: Flow; site: number } | undefined,
 }));
 
 /** Hands the poller its events; called once by pg-poller.ts. */
@@ -172,8 +174,11 @@ function observedQuery(
   values: unknown,
   callback: unknown,
 ): unknown {
-  const flow = currentFlow();
-  const site = siteForBlocking();
+  // A query `pool.query()` makes for the program is the flow's and the line's that called it.
+  const onBehalf = st.onBehalf;
+  st.onBehalf = undefined;
+  const flow = onBehalf?.flow ?? currentFlow();
+  const site = onBehalf?.site ?? siteForBlocking();
   const result = original.call(client, config, values, callback);
   const q = queuedQuery(client, config);
   if (!q) return result;
@@ -214,6 +219,52 @@ export function patchPg(Client: unknown): boolean {
     const conn = st.conns.get(this);
     if (conn) st.events?.closed(conn);
     return end.call(this, cb);
+  };
+  return true;
+}
+
+type PoolQuery = (this: PoolLike, text: unknown, values?: unknown, cb?: unknown) => unknown;
+type Connect = (cb: (err: unknown, client: unknown, release: unknown) => unknown) => unknown;
+interface PoolLike {
+  connect: Connect;
+}
+
+/**
+ * Patches pg-pool's `query`, which checks a client out and makes the query from the callback of
+ * its `connect`, where neither the program's flow nor its line is current: the caller's are
+ * captured at the call and given to that one client query. pg-pool calls `this.connect`
+ * synchronously inside `query`, so the instance's `connect` is wrapped for that call only.
+ */
+export function patchPgPool(Pool: unknown): boolean {
+  const proto = (Pool as { prototype?: { query?: unknown; connect?: unknown } } | undefined)
+    ?.prototype;
+  if (typeof Pool !== 'function' || !proto) return false;
+  if (typeof proto.query !== 'function' || typeof proto.connect !== 'function') return false;
+  if (st.patched.has(proto)) return true;
+  st.patched.add(proto);
+  const query = proto.query as PoolQuery;
+  proto.query = function (this: PoolLike, text: unknown, values?: unknown, cb?: unknown) {
+    if (!rt.recording || Object.prototype.hasOwnProperty.call(this, 'connect')) {
+      return query.call(this, text, values, cb);
+    }
+    const caller = { flow: currentFlow(), site: siteForBlocking() };
+    const connect = this.connect;
+    const pool = this;
+    this.connect = function (done) {
+      return connect.call(pool, (err, client, release) => {
+        st.onBehalf = err ? undefined : caller;
+        try {
+          return done(err, client, release);
+        } finally {
+          st.onBehalf = undefined;
+        }
+      });
+    };
+    try {
+      return query.call(this, text, values, cb);
+    } finally {
+      delete (this as Partial<PoolLike>).connect;
+    }
   };
   return true;
 }
