@@ -249,9 +249,8 @@ export function patchPgPool(Pool: unknown): boolean {
     }
     const caller = { flow: currentFlow(), site: siteForBlocking() };
     const connect = this.connect;
-    const pool = this;
-    this.connect = function (done) {
-      return connect.call(pool, (err, client, release) => {
+    this.connect = (done) =>
+      connect.call(this, (err, client, release) => {
         st.onBehalf = err ? undefined : caller;
         try {
           return done(err, client, release);
@@ -259,7 +258,6 @@ export function patchPgPool(Pool: unknown): boolean {
           st.onBehalf = undefined;
         }
       });
-    };
     try {
       return query.call(this, text, values, cb);
     } finally {
