@@ -246,46 +246,71 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
   });
 });
 
-describe('pg: a deadlock PostgreSQL breaks itself (40P01)', { skip }, () => {
-  let server: TestServer;
-  const started: Collect[] = [];
-  before(async () => {
-    server = await startPostgres({ deadlock_timeout: '1s' });
+/**
+ * Runs the opposite-order fixture under `lockscope collect`, which does not stop the program at
+ * a deadlock, so that PostgreSQL breaks it, and returns the deadlock findings of its report.
+ */
+async function brokenByPostgres(server: TestServer, started: Collect[]): Promise<Finding[]> {
+  const c = new Collect(['--json']);
+  started.push(c);
+  const env = await c.env();
+  const program = await node([join(fixtures, 'advisory-parent.mjs'), 'abba'], {
+    ...pgEnv(server),
+    ...env,
+    NODE_OPTIONS: `--import ${register}`,
   });
-  after(async () => {
-    for (const c of started) c.child.kill('SIGKILL');
-    await server?.stop();
-  });
-
-  test('still a finding at both query lines, not silence', async () => {
-    // `lockscope collect` does not stop the program at a deadlock, so PostgreSQL breaks it.
-    const c = new Collect(['--json']);
-    started.push(c);
-    const env = await c.env();
-    const program = await node([join(fixtures, 'advisory-parent.mjs'), 'abba'], {
-      ...pgEnv(server),
-      ...env,
-      NODE_OPTIONS: `--import ${register}`,
-    });
-    assert.match(program.stderr, /child-\d failed with 40P01/);
-    assert.equal(program.stderr.match(/failed with/g)?.length, 1, program.stderr);
-    c.child.kill('SIGINT');
-    assert.equal(await c.exited, 1, c.stderr);
-    const report = JSON.parse(c.stdout) as Report;
-    const line = lineOf('advisory-child.mjs', '// second lock');
-    const found = report.findings.filter((f) => f.kind === 'deadlock');
-    assert.ok(found.length > 0, JSON.stringify(report.findings.map((f) => f.title)));
-    for (const f of found) {
-      assert.deepEqual(
-        f.sites.filter((s) => s.act === 'waits').map((s) => s.line),
-        [line, line],
-      );
-      assert.equal(new Set(f.tasks.map((t) => t.pid)).size, 2);
-    }
-    // The wait PostgreSQL refused is the averted one: a warning, since the program goes on.
-    assert.ok(
-      found.some((f) => f.title.startsWith('Deadlock averted')),
-      JSON.stringify(found.map((f) => f.title)),
+  assert.match(program.stderr, /child-\d failed with 40P01/);
+  assert.equal(program.stderr.match(/failed with/g)?.length, 1, program.stderr);
+  c.child.kill('SIGINT');
+  await c.exited;
+  const report = JSON.parse(c.stdout) as Report;
+  const line = lineOf('advisory-child.mjs', '// second lock');
+  const found = report.findings.filter((f) => f.kind === 'deadlock');
+  for (const f of found) {
+    assert.deepEqual(
+      f.sites.filter((s) => s.act === 'waits').map((s) => s.line),
+      [line, line],
     );
-  });
-});
+    assert.deepEqual(f.tasks.map((t) => t.pid).sort(), childPids(report));
+  }
+  // The wait PostgreSQL refused is the averted deadlock: a warning, since the program goes on.
+  assert.ok(
+    found.some((f) => f.title.startsWith('Deadlock averted') && f.severity === 'warning'),
+    JSON.stringify(report.findings.map((f) => f.title)),
+  );
+  return found;
+}
+
+for (const timeout of ['1s', '10ms']) {
+  describe(
+    `pg: a deadlock PostgreSQL breaks itself (40P01, deadlock_timeout ${timeout})`,
+    { skip },
+    () => {
+      let server: TestServer;
+      const started: Collect[] = [];
+      before(async () => {
+        server = await startPostgres({ deadlock_timeout: timeout });
+      });
+      after(async () => {
+        for (const c of started) c.child.kill('SIGKILL');
+        await server?.stop();
+      });
+
+      if (timeout === '1s') {
+        test('seen by the polls first: the deadlock, then the averted one, at both lines', async () => {
+          const found = await brokenByPostgres(server, started);
+          assert.ok(
+            found.some((f) => f.severity === 'error' && f.certainty === 'exact'),
+            JSON.stringify(found.map((f) => f.title)),
+          );
+        });
+      } else {
+        test('broken before the first poll: still a finding at both lines, a warning', async () => {
+          const found = await brokenByPostgres(server, started);
+          // The refused wait was inferred from the server, never an error.
+          assert.ok(found.every((f) => f.severity === 'warning'));
+        });
+      }
+    },
+  );
+}

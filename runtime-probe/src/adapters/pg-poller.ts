@@ -35,6 +35,15 @@ import {
   type ForeignLock,
 } from './foreign.js';
 import {
+  CANDIDATES_SQL,
+  LOCKS_SQL,
+  lockKey,
+  lockName,
+  modeOf,
+  parseRows,
+  type LockRow,
+} from './pg-locks.js';
+import {
   clientClass,
   markProbeClient,
   setPgEvents,
@@ -48,23 +57,13 @@ export const POLL_DELAY_MS = 50;
 /** How often it asks again while a query still runs. */
 export const POLL_EVERY_MS = 50;
 
-/** The rows the poller reads: only lock types it can name without guessing. */
-const LOCKS_SQL =
-  'SELECT pid, locktype, database::text AS db, classid::text AS classid, objid::text AS objid, ' +
-  'objsubid::text AS objsubid, transactionid::text AS xid, mode, granted FROM pg_locks ' +
-  "WHERE pid = ANY($1::int[]) AND locktype IN ('advisory', 'transactionid')";
-
-export interface LockRow {
-  pid: number;
-  locktype: string;
-  db: string | null;
-  classid: string | null;
-  objid: string | null;
-  objsubid: string | null;
-  xid: string | null;
-  mode: string;
-  granted: boolean;
-}
+/**
+ * How long the error of a query PostgreSQL refused (40P01) is held from the program: while it
+ * is, the refused session keeps its locks, so the others of the cycle still wait for them and
+ * their processes poll them (POLL_DELAY_MS, then a connection and an answer) before the refusal
+ * reaches the session.
+ */
+export const REFUSAL_HOLD_MS = 400;
 
 /** The poller's own connection, the part of pg's Client it uses. */
 interface ProbeClient extends PgClient {
@@ -108,35 +107,6 @@ function heldOf(conn: PgConn): Map<string, Held> {
   let held = st.held.get(conn);
   if (!held) st.held.set(conn, (held = new Map<string, Held>()));
   return held;
-}
-
-/** The mode of a row as a read-write lock's: ShareLock shared (1), anything else exclusive (2). */
-export function modeOf(mode: string): number {
-  return mode === 'ShareLock' ? 1 : 2;
-}
-
-/** A lock's identity on its server, or undefined for a row the poller does not name. */
-export function lockKey(row: LockRow): string | undefined {
-  if (row.locktype === 'advisory') {
-    return `advisory:${row.db}:${row.classid}:${row.objid}:${row.objsubid}`;
-  }
-  if (row.locktype === 'transactionid' && row.xid !== null) return `xid:${row.xid}`;
-  return undefined;
-}
-
-/**
- * A lock's name in findings. An advisory lock taken with one bigint key shows it (its high and
- * low halves are `classid` and `objid`, objsubid 1); one taken with two int4 keys shows both
- * (objsubid 2).
- */
-export function lockName(row: LockRow): string {
-  if (row.locktype === 'transactionid') return `pg transaction ${row.xid}`;
-  const hi = BigInt(row.classid ?? 0);
-  const lo = BigInt(row.objid ?? 0);
-  if (row.objsubid === '2') {
-    return `pg advisory lock (${BigInt.asIntN(32, hi)}, ${BigInt.asIntN(32, lo)})`;
-  }
-  return `pg advisory lock ${BigInt.asIntN(64, (hi << 32n) | lo)}`;
 }
 
 function lockOf(server: Server, key: string, row: LockRow): ForeignLock {
@@ -306,7 +276,7 @@ export function apply(
         held.set(hk, { lock, hold: lock.holds[lock.holds.length - 1], mode });
         continue;
       }
-      const who = attribution(s, waitingRow !== undefined);
+      const who = attribution(s, waitingRow !== undefined || head?.refused === true);
       // A lock no query of the program's can be attributed to is left out rather than guessed.
       if (!who) continue;
       grantedAtCall(lock, who.flow, who.site, mode, fresh > 1);
@@ -337,24 +307,6 @@ export function apply(
     }
   }
   forgetUnused(server.locks);
-}
-
-function parseRows(rows: readonly unknown[]): LockRow[] {
-  return rows.map((r) => {
-    const o = r as Record<string, unknown>;
-    const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-    return {
-      pid: Number(o.pid),
-      locktype: String(o.locktype),
-      db: text(o.db),
-      classid: text(o.classid),
-      objid: text(o.objid),
-      objsubid: text(o.objsubid),
-      xid: text(o.xid),
-      mode: String(o.mode),
-      granted: o.granted === true,
-    };
-  });
 }
 
 async function poll(server: Server, conns: readonly PgConn[]): Promise<void> {
@@ -461,6 +413,51 @@ function ended(conn: PgConn, q: PgQuery, code: string | undefined): void {
   }
 }
 
+/**
+ * PostgreSQL refused `q`'s wait (40P01). A wait the polls saw ends as failed when `then` records
+ * the query's end. One they never saw (PostgreSQL broke the cycle sooner than the first poll)
+ * is inferred from the server: this process's holds are polled, and when exactly one lock is
+ * held by the sessions that wait for this one, that is the lock it waited for, recorded as a
+ * wait that may give up, so that a cycle through it is a warning, never an error, since it was
+ * inferred. With several candidates none is chosen.
+ */
+function refused(conn: PgConn, q: PgQuery, then: () => void): void {
+  q.refused = true;
+  let left = 2;
+  const done = (): void => {
+    if (--left === 0) then();
+  };
+  clock.setTimeout(done, REFUSAL_HOLD_MS);
+  infer(conn, q)
+    .catch(() => undefined)
+    .finally(done);
+}
+
+async function infer(conn: PgConn, q: PgQuery): Promise<void> {
+  const server = serverOf(conn);
+  const pid = conn.client.processID;
+  const client = await probeClient(server, conn.client);
+  if (!client || typeof pid !== 'number') return;
+  // This process's holds as they are now: the refused session keeps its own.
+  await poll(
+    server,
+    [...st.live].filter((c) => serverOf(c) === server),
+  );
+  if (q.wait || q.done) return;
+  const { rows } = await client.query(CANDIDATES_SQL, [pid]);
+  const found = new Map<string, LockRow>();
+  for (const row of parseRows(rows)) {
+    const key = lockKey(row);
+    if (key !== undefined) found.set(key, row);
+  }
+  if (found.size !== 1 || q.wait || q.done) return;
+  const [key, row] = [...found][0]!;
+  // A row waiter shares the holder's transaction id; an advisory lock's mode is not known.
+  const mode = row.locktype === 'transactionid' ? 1 : 2;
+  q.wait = waitFor(lockOf(server, key, row), q.flow, q.site, mode, true);
+  q.waitKey = `${key}|${mode}`;
+}
+
 /** Connects the poller to the adapter's events; called once pg's Client is patched. */
 export function installPgPoller(): void {
   setPgEvents({
@@ -470,5 +467,6 @@ export function installPgPoller(): void {
     },
     ended,
     closed,
+    refused,
   });
 }

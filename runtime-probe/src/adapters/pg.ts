@@ -15,7 +15,11 @@ import { currentFlow } from '../identity.js';
 import { clock } from '../clock.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { siteForBlocking } from '../sync.js';
+import { flush } from '../recorder.js';
 import type { ForeignWait } from './foreign.js';
+
+/** How long a refused query's error waits, once recorded and delivered, before pg handles it. */
+export const AFTER_REFUSAL_MS = 100;
 
 /** The versions whose client internals the adapter reads (`_queryQueue`, `_activeQuery`). */
 export const PG_RANGE = { min: '8.23.0', below: '9.0.0' } as const;
@@ -47,6 +51,8 @@ export interface PgQuery {
   wait: ForeignWait | undefined;
   waitKey: string | undefined;
   done: boolean;
+  /** PostgreSQL refused its wait (40P01): it waited, though no lock is awaited any more. */
+  refused: boolean;
 }
 
 /** One of the program's connections, as the adapter knows it. */
@@ -68,6 +74,8 @@ export interface PgEvents {
   ended(conn: PgConn, q: PgQuery, code: string | undefined): void;
   /** The connection's session is over: its locks are gone. */
   closed(conn: PgConn): void;
+  /** PostgreSQL refused `q`'s wait (40P01); `then` is called once its sessions have been seen. */
+  refused(conn: PgConn, q: PgQuery, then: () => void): void;
 }
 
 type Query = (this: PgClient, config: unknown, values?: unknown, callback?: unknown) => unknown;
@@ -154,6 +162,20 @@ function completion(conn: PgConn, pq: PgQuery, q: PgQueryObject): void {
   // is recorded before the program's callback runs.
   if (typeof onError === 'function') {
     q.handleError = function (this: unknown, err: unknown, connection: unknown) {
+      const events = st.events;
+      if (events && !pq.done && sqlState(err) === '40P01') {
+        // PostgreSQL broke a deadlock through this query. The program hears of it later: first
+        // the other sessions' waits, which stand while this one keeps its locks, are polled by
+        // their processes (`refused`), then the failed wait is recorded and delivered, and only
+        // then may the program react (a rollback, an end) and let the others through, so that
+        // the session sees the cycle, then the refusal, then the grants.
+        events.refused(conn, pq, () => {
+          end(err);
+          flush();
+          clock.setTimeout(() => onError.call(this, err, connection), AFTER_REFUSAL_MS);
+        });
+        return undefined;
+      }
       end(err ?? 'failed');
       return onError.call(this, err, connection);
     };
@@ -191,6 +213,7 @@ function observedQuery(
     wait: undefined,
     waitKey: undefined,
     done: false,
+    refused: false,
   };
   conn.queries.push(pq);
   completion(conn, pq, q);
