@@ -205,6 +205,26 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
     assert.equal(code, 0, stderr);
   });
 
+  test('LOCKSCOPE_ADAPTERS=-pg leaves pg unobserved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockscope-pg-'));
+    try {
+      const trace = join(dir, 'trace.jsonl');
+      const env = { ...pgEnv(server), LOCKSCOPE_TRACE: trace };
+      const program = join(fixtures, 'one-lock.mjs');
+      const on = await node(['--import', register, program], env);
+      assert.equal(on.code, 0, on.stderr);
+      assert.equal(readTrace(trace).filter((m) => m.t === 'resource').length, 1);
+      const off = await node(['--import', register, program], {
+        ...env,
+        LOCKSCOPE_ADAPTERS: '-pg',
+      });
+      assert.equal(off.code, 0, off.stderr);
+      assert.equal(readTrace(trace).filter((m) => m.t === 'resource').length, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a version outside the range is said once and left unpatched', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockscope-pg-'));
     try {
@@ -216,17 +236,7 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
       manifest.version = '9.0.0';
       writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest));
       const program = join(dir, 'program.mjs');
-      writeFileSync(
-        program,
-        [
-          "import pg from 'pg';",
-          'const a = new pg.Client();',
-          'await a.connect();',
-          "await a.query('SELECT pg_advisory_lock(7)');",
-          "await a.query('SELECT pg_sleep(0.2)');",
-          'await a.end();',
-        ].join('\n'),
-      );
+      cpSync(join(fixtures, 'one-lock.mjs'), program);
       const trace = join(dir, 'trace.jsonl');
       // pg's own dependencies are found beside this repository's copy.
       const out = await node(
