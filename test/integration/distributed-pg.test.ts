@@ -58,9 +58,13 @@ async function node(args: string[], env: Record<string, string>, cwd = root): Pr
 async function run(
   server: TestServer,
   fixture: string,
-  ...args: string[]
+  args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Outcome & { report: Report }> {
-  const out = await node([cli, 'run', '--json', join(fixtures, fixture), ...args], pgEnv(server));
+  const out = await node([cli, 'run', '--json', join(fixtures, fixture), ...args], {
+    ...pgEnv(server),
+    ...env,
+  });
   return { ...out, report: JSON.parse(out.stdout) as Report };
 }
 
@@ -144,7 +148,10 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
   });
 
   test('two processes take two advisory locks in opposite orders: one deadlock, both lines', async () => {
-    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', 'abba');
+    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', ['abba'], {
+      // The second child reaches the server through its Unix socket: another name, one server.
+      OTHER_PGHOST: server.folder,
+    });
     const f = assertCrossProcessDeadlock(
       report,
       'advisory-child.mjs',
@@ -160,6 +167,8 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
       'pg advisory lock 1',
       'pg advisory lock 2',
     ]);
+    // One resource per lock across the two names: from the server's system identifier.
+    assert.doesNotMatch(stderr, /system identifier/);
     // Found while both still waited: PostgreSQL (deadlock_timeout 60 s) never broke it.
     assert.doesNotMatch(stderr, /failed with/);
     assert.match(stderr, /stopped the program because it is deadlocked/);
@@ -167,7 +176,7 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
   });
 
   test('the same locks in the same order: clean', async () => {
-    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', 'fixed');
+    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', ['fixed']);
     assert.deepEqual(
       report.findings.map((f) => f.title),
       [],
@@ -191,7 +200,7 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
   });
 
   test('a pg_try_advisory_lock that fails is not a wait', async () => {
-    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', 'try');
+    const { code, stderr, report } = await run(server, 'advisory-parent.mjs', ['try']);
     assert.match(stderr, /child-0 got its second lock: false/);
     assert.match(stderr, /child-1 got its second lock: false/);
     assert.deepEqual(
