@@ -29,6 +29,7 @@ export interface PgClient {
   processID: number | null;
   connectionParameters: Record<string, unknown>;
   _queryQueue?: unknown[];
+  _sentQueryQueue?: unknown[];
   _activeQuery?: unknown;
   _ending?: boolean;
   _ended?: boolean;
@@ -128,12 +129,12 @@ function queuedQuery(client: PgClient, config: unknown): PgQueryObject | undefin
     typeof config === 'object' &&
     config !== null &&
     typeof (config as { submit?: unknown }).submit === 'function';
-  let q: unknown;
-  if (submittable) q = config;
-  else {
-    const queue = client._queryQueue;
-    q = Array.isArray(queue) && queue.length > 0 ? queue[queue.length - 1] : client._activeQuery;
-  }
+  const last = (queue: unknown[] | undefined): unknown =>
+    Array.isArray(queue) && queue.length > 0 ? queue[queue.length - 1] : undefined;
+  // Queued behind others, else sent (a pipelined client sends at once), else the active one.
+  const q = submittable
+    ? config
+    : (last(client._queryQueue) ?? last(client._sentQueryQueue) ?? client._activeQuery);
   if (typeof q !== 'object' || q === null || st.tracked.has(q)) return undefined;
   return q;
 }
