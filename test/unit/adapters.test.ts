@@ -4,6 +4,13 @@ import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { ADAPTERS, packageDir, parseAdapters } from '../../runtime-probe/src/adapters/install.js';
 import { versionIn, versionParts } from '../../runtime-probe/src/adapters/versions.js';
+import {
+  lockKey,
+  lockName,
+  modeOf,
+  parseRows,
+  type LockRow,
+} from '../../runtime-probe/src/adapters/pg-locks.js';
 
 describe('LOCKSCOPE_ADAPTERS', () => {
   const on = (value: string | undefined): string[] => [...parseAdapters(value).on].sort();
@@ -14,11 +21,12 @@ describe('LOCKSCOPE_ADAPTERS', () => {
   });
 
   test('read in order: -name off, name on, none and all', () => {
-    assert.deepEqual(on('-async-lock'), ['async-mutex', 'web-locks']);
+    assert.deepEqual(on('-async-lock'), ['async-mutex', 'pg', 'web-locks']);
+    assert.deepEqual(on('-pg'), ['async-lock', 'async-mutex', 'web-locks']);
     assert.deepEqual(on('none'), []);
     assert.deepEqual(on('none, web-locks'), ['web-locks']);
     assert.deepEqual(on('-async-mutex,async-mutex'), [...ADAPTERS].sort());
-    assert.deepEqual(on('none,all,-web-locks'), ['async-lock', 'async-mutex']);
+    assert.deepEqual(on('none,all,-web-locks'), ['async-lock', 'async-mutex', 'pg']);
   });
 
   test('an unknown name is a problem, and is ignored', () => {
@@ -62,5 +70,59 @@ describe('packageDir', () => {
     assert.equal(packageDir(join(nested, 'index.mjs'), 'async-mutex'), nested);
     assert.equal(packageDir(join(base, 'async-mutex-extra', 'index.js'), 'async-mutex'), undefined);
     assert.equal(packageDir(join(sep, 'app', 'async-mutex', 'index.js'), 'async-mutex'), undefined);
+  });
+});
+
+describe('pg_locks rows', () => {
+  const row = (over: Partial<LockRow>): LockRow => ({
+    pid: 10,
+    locktype: 'advisory',
+    db: '5',
+    classid: '0',
+    objid: '42',
+    objsubid: '1',
+    xid: null,
+    mode: 'ExclusiveLock',
+    granted: true,
+    ...over,
+  });
+
+  test('an advisory lock is known by its database and key, a transaction by its id', () => {
+    assert.equal(lockKey(row({})), 'advisory:5:0:42:1');
+    assert.equal(lockKey(row({ objsubid: '2', classid: '1', objid: '2' })), 'advisory:5:1:2:2');
+    assert.equal(
+      lockKey(row({ locktype: 'transactionid', xid: '739', db: null, classid: null })),
+      'xid:739',
+    );
+    // Lock types the poller does not name are no lock to it.
+    assert.equal(lockKey(row({ locktype: 'relation' })), undefined);
+    assert.equal(lockKey(row({ locktype: 'tuple' })), undefined);
+  });
+
+  test('a bigint key shows as the number the program gave, two int4 keys as a pair', () => {
+    assert.equal(lockName(row({})), 'pg advisory lock 42');
+    // -1 as a bigint: both halves all ones.
+    assert.equal(
+      lockName(row({ classid: '4294967295', objid: '4294967295' })),
+      'pg advisory lock -1',
+    );
+    assert.equal(lockName(row({ classid: '1', objid: '0' })), 'pg advisory lock 4294967296');
+    assert.equal(
+      lockName(row({ objsubid: '2', classid: '4294967295', objid: '7' })),
+      'pg advisory lock (-1, 7)',
+    );
+    assert.equal(lockName(row({ locktype: 'transactionid', xid: '739' })), 'pg transaction 739');
+  });
+
+  test('ShareLock is the shared mode, the rest exclusive', () => {
+    assert.equal(modeOf('ShareLock'), 1);
+    assert.equal(modeOf('ExclusiveLock'), 2);
+  });
+
+  test('rows are read as data: a missing column is null, granted only when true', () => {
+    const [r] = parseRows([{ pid: '12', locktype: 'advisory', mode: 'ShareLock', granted: 't' }]);
+    assert.equal(r!.pid, 12);
+    assert.equal(r!.db, null);
+    assert.equal(r!.granted, false);
   });
 });

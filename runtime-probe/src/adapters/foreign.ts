@@ -17,8 +17,11 @@ import { liveHolds, Misuse, Op, newResource, siteFor, sync, type OpCode } from '
 import { whenDecided } from '../runs.js';
 import { MAX_GLOBAL_KEY } from '../protocol.js';
 
-/** The kinds of resource a foreign lock is reported as. */
-export type ForeignKind = 'mutex' | 'semaphore';
+/**
+ * The kinds of resource a foreign lock is reported as. A read-write lock's `n` is the mode of each
+ * hold and wait (1 shared, 2 exclusive), as for lockscope's own RWLock.
+ */
+export type ForeignKind = 'mutex' | 'semaphore' | 'rwlock';
 
 /** One foreign lock as the probe sees it: its resource and who holds it now. */
 export interface ForeignLock {
@@ -94,7 +97,12 @@ export function grantedAtCall(
 function grant(lock: ForeignLock, flow: Flow, site: number, n: number, op: OpCode): void {
   lock.holds.push({ flow, site, n });
   liveHolds.count++;
-  sync(op, flow, lock.res, site, lock.res.kind === 'semaphore' ? n : 0);
+  sync(op, flow, lock.res, site, counted(lock) ? n : 0);
+}
+
+/** Whether events on the lock carry `n`: a semaphore's permits, a read-write lock's mode. */
+function counted(lock: ForeignLock): boolean {
+  return lock.res.kind === 'semaphore' || lock.res.kind === 'rwlock';
 }
 
 /**
@@ -120,7 +128,7 @@ export function waitFor(
   }
   flow.blocked = true;
   lock.waits++;
-  sync(bounded ? Op.requestBounded : Op.request, flow, lock.res, site, mutex ? 0 : n);
+  sync(bounded ? Op.requestBounded : Op.request, flow, lock.res, site, counted(lock) ? n : 0);
   return { lock, flow, site, n, ended: false };
 }
 
@@ -142,9 +150,21 @@ export function waitGaveUp(w: ForeignWait, reason: 'timeout' | 'cancel'): void {
   sync(reason === 'timeout' ? Op.timeout : Op.cancel, w.flow, w.lock.res, w.site);
 }
 
+/**
+ * Records that a wait failed for another reason than a timeout or a cancel: `code` is an error
+ * code of the protocol (ErrorCode in sync.ts), such as a deadlock detector's refusal.
+ */
+export function waitFailed(w: ForeignWait, code: number): void {
+  if (w.ended) return;
+  w.ended = true;
+  w.flow.blocked = false;
+  w.lock.waits--;
+  sync(Op.error, w.flow, w.lock.res, w.site, code);
+}
+
 /** Records a failed non-blocking attempt. */
 export function tryFailed(lock: ForeignLock, flow: Flow, site: number, n = 1): void {
-  sync(Op.tryFailed, flow, lock.res, site, lock.res.kind === 'semaphore' ? n : 0);
+  sync(Op.tryFailed, flow, lock.res, site, counted(lock) ? n : 0);
 }
 
 /**
@@ -160,7 +180,7 @@ export function released(lock: ForeignLock, n = 1, hold?: ForeignHold): void {
     at = holds.findIndex((h) => resolved(h.flow).id === me);
   }
   if (at < 0 && holds.length > 0) at = 0;
-  const semaphore = lock.res.kind === 'semaphore';
+  const semaphore = counted(lock);
   if (at < 0) {
     sync(Op.released, currentFlow(), lock.res, 0, semaphore ? n : 0);
     return;

@@ -29,11 +29,13 @@ import {
 } from './async-mutex.js';
 import { ASYNC_LOCK_RANGE, patchAsyncLock } from './async-lock.js';
 import { WEB_LOCKS_RANGE, patchWebLocks } from './web-locks.js';
+import { PG_RANGE, patchPg, patchPgPool } from './pg.js';
+import { installPgPoller } from './pg-poller.js';
 import { appendAdapter, type LoadContext, type LoadResult } from './esm-hooks.js';
 import { versionIn, type VersionRange } from './versions.js';
 
 /** The adapters by the name `LOCKSCOPE_ADAPTERS` and the messages use. */
-export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks'] as const;
+export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks', 'pg'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /**
@@ -141,6 +143,25 @@ function adapt(
     const dir = packageDir(file, name);
     if (!dir || !supported('async-lock', versionOf(dir), ASYNC_LOCK_RANGE)) return;
     if (patchAsyncLock(exports.default)) skipFramesUnder(dir);
+  } else if (name === 'pg' && st.on.has('pg')) {
+    const dir = packageDir(file, name);
+    if (!dir || !supported('pg', versionOf(dir), PG_RANGE)) return;
+    if (!patchPg(exports.default)) return;
+    installPgPoller();
+    skipFramesUnder(dir);
+    // pg's own packages call the client (pg-pool for `pool.query()`) or run its callbacks
+    // (pg-protocol): their frames are the package's too. pg-pool is loaded here, before pg's
+    // index does, so that its `query` is patched before any pool exists.
+    const req = nodeModule.createRequire(join(dir, 'package.json'));
+    for (const dep of ['pg-pool', 'pg-protocol']) {
+      try {
+        const main = req.resolve(dep);
+        skipFramesUnder(packageDir(main, dep) ?? dirname(main));
+        if (dep === 'pg-pool') patchPgPool(req(dep));
+      } catch {
+        // A pg without it beside it has nothing of it to skip.
+      }
+    }
   }
 }
 
@@ -158,7 +179,7 @@ function hookRequire(): void {
   M._load = function (this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
     const exports = original.call(this, request, parent, isMain);
     if (typeof request === 'string') {
-      const name = watchedPackage(request);
+      const name = watchedPackage(request, parent);
       if (name) {
         try {
           requireLoaded(name, M._resolveFilename(request, parent, isMain), exports);
@@ -176,19 +197,29 @@ function hookRequire(): void {
   };
 }
 
-/** The package a `require` request names: the bare name, or a file inside its folder. */
-function watchedPackage(request: string): 'async-mutex' | 'async-lock' | undefined {
+type Watched = 'async-mutex' | 'async-lock' | 'pg';
+
+/**
+ * The package a `require` request names: the bare name, or a file inside its folder. pg's
+ * Client is watched where pg's index requires it (`./client`), which is also how pg's ES module
+ * wrapper reaches it (it imports the CommonJS index, whose own requires come through here).
+ */
+function watchedPackage(request: string, parent: unknown): Watched | undefined {
   if (request === 'async-mutex' || request === 'async-lock') return request;
+  if (request === './client' || request === './client.js') {
+    const from = (parent as { filename?: unknown } | null | undefined)?.filename;
+    return typeof from === 'string' && packageDir(from, 'pg') ? 'pg' : undefined;
+  }
   if (!request.includes('node_modules')) return undefined;
   if (packageDir(request, 'async-mutex')) return 'async-mutex';
   if (packageDir(request, 'async-lock')) return 'async-lock';
   return undefined;
 }
 
-function requireLoaded(name: 'async-mutex' | 'async-lock', file: string, exports: unknown): void {
+function requireLoaded(name: Watched, file: string, exports: unknown): void {
   if (typeof exports !== 'object' && typeof exports !== 'function') return;
   if (exports === null) return;
-  if (name === 'async-lock') {
+  if (name === 'async-lock' || name === 'pg') {
     adapt(name, file, { default: exports });
     return;
   }
@@ -250,7 +281,7 @@ export function registerProbe(): void {
 }
 
 /**
- * Installs the adapters that observe async-mutex, async-lock and Web Locks (those
+ * Installs the adapters that observe async-mutex, async-lock, Web Locks and pg (those
  * `LOCKSCOPE_ADAPTERS` leaves on), once per thread. `lockscope/register` calls it before the
  * program loads anything; a program that loads lockscope itself may call it before it loads the
  * lock package (a package loaded before is not observed).
@@ -278,7 +309,7 @@ export function installAdapters(env: Record<string, string | undefined> = proces
     },
   };
   Object.defineProperty(globalThis, REGISTRY, { value: registry, configurable: true });
-  if (on.has('async-mutex') || on.has('async-lock')) hookRequire();
+  if (on.has('async-mutex') || on.has('async-lock') || on.has('pg')) hookRequire();
   if (on.has('async-mutex')) hookImport();
   if (on.has('web-locks')) patchWebLocks(WEB_LOCKS_RANGE, supported);
 }
