@@ -16,7 +16,7 @@
  * holds on its own id, so row-lock cycles close as advisory ones do. Locks are read-write locks
  * to the analysis: ShareLock the shared mode (1), ExclusiveLock the exclusive one (2).
  *
- * A lock's resource is global: `pg:<system identifier>:...` is the same in every process talking
+ * A lock's resource is global: `pg:<system identifier>:<start time>:...` is the same in every process talking
  * to the same server, whatever host name each used, so that a cycle across processes is one.
  */
 import { clock } from '../clock.js';
@@ -188,15 +188,19 @@ async function probeClient(server: Server, like: PgClient): Promise<ProbeClient 
 }
 
 /**
- * The prefix of the server's global keys: its system identifier, the same whatever address a
- * process used. A role that may not read it (pg_control_system() is not for everyone) gets one
- * made of the host and port the program used, said once: processes that reach the same server by
- * different names then see different locks.
+ * The prefix of the server's global keys: its system identifier and the time it started, the same
+ * whatever address a process used. The start time tells apart servers cloned from one base
+ * backup, which share the identifier (and a restart ends every lock anyway). A role that may not
+ * read it (pg_control_system() is not for everyone) gets one made of the host and port the
+ * program used, said once: processes that reach the same server by different names then see
+ * different locks.
  */
 async function identify(client: ProbeClient, p: Record<string, unknown>): Promise<string> {
   try {
     const { rows } = await client.query(
-      'SELECT system_identifier::text AS id FROM pg_control_system()',
+      "SELECT system_identifier::text || ':' || " +
+        '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text AS id ' +
+        'FROM pg_control_system()',
     );
     const id = (rows[0] as { id?: unknown } | undefined)?.id;
     if (typeof id === 'string' && id !== '') return `pg:${id}`;

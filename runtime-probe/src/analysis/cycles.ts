@@ -5,7 +5,8 @@
  * that fail-fast has yet to judge is carried to a later batch, where its judgement is. A cycle
  * through a wait that may give up (a timeout, an abort signal) is no deadlock for certain: it is
  * kept (findings/broken.ts) unless a certain cycle goes through its tasks, which is searched for
- * whether that wait still stands or gave up in this batch.
+ * whether that wait still stands or gave up in this batch. A cycle through several processes is
+ * carried until each has told of the time it formed (`inStep`).
  */
 import type { FindingContext } from './findings/context.js';
 import { reportDeadlock } from './findings/deadlock.js';
@@ -46,7 +47,7 @@ export class Cycles {
     for (const entry of this.pending.splice(0)) {
       const { cycle, at } = entry;
       const stands = cycleStands(cycle);
-      if (stands && cycle.some((t) => t.judging)) {
+      if (stands && (cycle.some((t) => t.judging) || !inStep(cycle, at))) {
         carried.push(entry);
         continue;
       }
@@ -64,4 +65,16 @@ export class Cycles {
     }
     this.pending.push(...carried);
   }
+}
+
+/**
+ * Whether every process of the cycle has told of the time it formed. Each process reports on a
+ * stream of its own, and a cycle through a lock a server keeps (shared-resources.ts) may join
+ * two of them: one process's wait is known as its stream last left it, and a batch of its still
+ * on the way may say the lock was granted meanwhile. The next batch or heartbeat of that process
+ * (every second at most) settles it. Times are compared as the processes sent them: exact on one
+ * host, and across hosts as far as their clocks agree.
+ */
+function inStep(cycle: readonly TaskState[], at: number): boolean {
+  return cycle.every((t) => t.proc.toldUntil >= at);
 }

@@ -235,9 +235,12 @@ export class Analyzer {
         if (m.produced > 0 || proc.produced === 0) proc.produced = m.produced;
         proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        // A cycle through this process may have waited for it to tell of this time (cycles.ts).
+        if (this.#cycles.pending.length > 0) this.#confirmCycles();
         return;
       case 'idle':
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
+        if (this.#cycles.pending.length > 0) this.#confirmCycles();
         this.#idle(proc);
         return;
       case 'end':
@@ -258,6 +261,7 @@ export class Analyzer {
 
   #event(proc: ProcessModel, e: WireEvent, at: number): void {
     if (at > this.#now) this.#now = at;
+    if (at > proc.toldUntil) proc.toldUntil = at;
     if (e.op === 'collected') {
       // Before the lookups below, which would make a state for a resource already forgotten.
       const r = e.res !== undefined ? proc.resources.get(e.res) : undefined;
@@ -402,6 +406,7 @@ export class Analyzer {
    */
   #advance(proc: ProcessModel, at: number): void {
     if (at > this.#now) this.#now = at;
+    if (at > proc.toldUntil) proc.toldUntil = at;
     const limit = this.options.longHoldMs * 1000;
     this.#tx.broken.overdue(at, limit);
     for (const r of proc.heldNow()) {

@@ -274,6 +274,12 @@ export class ProcessModel {
   exitCode: number | undefined = undefined;
   /** Open streams; a process whose streams all closed without an `end` was cut off. */
   streams = 0;
+  /**
+   * How far its streams have told of it, on the report's time line: its latest event or
+   * heartbeat. A cycle through another process is confirmed once that process has told of the
+   * time the cycle formed (cycles.ts): before, a batch of its still on the way may end it.
+   */
+  toldUntil = 0;
   cut = false;
   produced = 0;
   dropped = 0;
