@@ -28,11 +28,12 @@ import {
 } from './async-mutex.js';
 import { ASYNC_LOCK_RANGE, patchAsyncLock } from './async-lock.js';
 import { WEB_LOCKS_RANGE, patchWebLocks } from './web-locks.js';
+import { REDLOCK_RANGE, patchRedlock } from './redlock.js';
 import { appendAdapter, type LoadContext, type LoadResult } from './esm-hooks.js';
 import { versionIn, type VersionRange } from './versions.js';
 
 /** The adapters by the name `LOCKSCOPE_ADAPTERS` and the messages use. */
-export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks'] as const;
+export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks', 'redlock'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /**
@@ -140,6 +141,19 @@ function adapt(
     const dir = packageDir(file, name);
     if (!dir || !supported('async-lock', versionOf(dir), ASYNC_LOCK_RANGE)) return;
     if (patchAsyncLock(exports.default)) skipFramesUnder(dir);
+  } else if (name === 'redlock' && st.on.has('redlock')) {
+    const dir = packageDir(file, name);
+    if (!dir || !supported('redlock', versionOf(dir), REDLOCK_RANGE)) return;
+    if (!patchRedlock(exports.default)) return;
+    skipFramesUnder(dir);
+    // Its promises are bluebird's, whose frames (a `disposer` under `using`) are not the program's.
+    try {
+      skipFramesUnder(
+        dirname(nodeModule.createRequire(join(dir, 'package.json')).resolve('bluebird')),
+      );
+    } catch {
+      // No bluebird of its own to find: redlock would not have loaded without one.
+    }
   }
 }
 
@@ -175,19 +189,23 @@ function hookRequire(): void {
   };
 }
 
+/** The packages the `require` hook hands to their adapters. */
+const REQUIRED = ['async-mutex', 'async-lock', 'redlock'] as const;
+type RequiredPackage = (typeof REQUIRED)[number];
+
 /** The package a `require` request names: the bare name, or a file inside its folder. */
-function watchedPackage(request: string): 'async-mutex' | 'async-lock' | undefined {
-  if (request === 'async-mutex' || request === 'async-lock') return request;
+function watchedPackage(request: string): RequiredPackage | undefined {
+  const bare = REQUIRED.find((name) => name === request);
+  if (bare) return bare;
   if (!request.includes('node_modules')) return undefined;
-  if (packageDir(request, 'async-mutex')) return 'async-mutex';
-  if (packageDir(request, 'async-lock')) return 'async-lock';
-  return undefined;
+  return REQUIRED.find((name) => packageDir(request, name));
 }
 
-function requireLoaded(name: 'async-mutex' | 'async-lock', file: string, exports: unknown): void {
+function requireLoaded(name: RequiredPackage, file: string, exports: unknown): void {
   if (typeof exports !== 'object' && typeof exports !== 'function') return;
   if (exports === null) return;
-  if (name === 'async-lock') {
+  // Both export the class itself (`module.exports = AsyncLock`, `= Redlock`).
+  if (name === 'async-lock' || name === 'redlock') {
     adapt(name, file, { default: exports });
     return;
   }
@@ -236,7 +254,7 @@ function hookImport(): void {
 }
 
 /**
- * Installs the adapters that observe async-mutex, async-lock and Web Locks (those
+ * Installs the adapters that observe async-mutex, async-lock, Web Locks and redlock (those
  * `LOCKSCOPE_ADAPTERS` leaves on), once per thread. `lockscope/register` calls it before the
  * program loads anything; a program that loads lockscope itself may call it before it loads the
  * lock package (a package loaded before is not observed).
@@ -264,7 +282,8 @@ export function installAdapters(env: Record<string, string | undefined> = proces
     },
   };
   Object.defineProperty(globalThis, REGISTRY, { value: registry, configurable: true });
-  if (on.has('async-mutex') || on.has('async-lock')) hookRequire();
+  // An ES module's `import` of redlock, a CommonJS package, loads it through `require` too.
+  if (on.has('async-mutex') || on.has('async-lock') || on.has('redlock')) hookRequire();
   if (on.has('async-mutex')) hookImport();
   if (on.has('web-locks')) patchWebLocks(WEB_LOCKS_RANGE, supported);
 }
