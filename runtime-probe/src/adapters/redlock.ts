@@ -1,16 +1,18 @@
 /**
  * The redlock adapter (redlock 4, over ioredis or node-redis clients): a lock of one Redis key is
  * a mutex named `redis "key"`. redlock tries the key on its servers and, while it is taken, tries
- * again after `retryDelay` up to `retryCount` times: that retry loop is the wait, from the call
- * until the lock is obtained (`acquired`) or redlock gives up with a LockError (the wait timed
- * out). It may give up, so the wait is a bounded one and a cycle through it is judged as a
- * `withTimeout` acquisition's is; with `retryCount: -1` it never gives up and the wait is not
- * bounded. `unlock` (or `release`, or `Lock.prototype.unlock`) ends the hold at the call.
+ * again after `retryDelay` up to `retryCount` times: that retry loop is the wait, from the first
+ * attempt that finds the key taken until the lock is obtained (`acquired`) or redlock gives up
+ * with a LockError (the wait timed out). It may give up, so the wait is a bounded one and a cycle
+ * through it is judged as a `withTimeout` acquisition's is; with `retryCount: -1` it never gives
+ * up and the wait is not bounded. A lock obtained at the first attempt is acquired without a
+ * wait, and a call that does not retry is a try-lock. `unlock` (or `release`, or
+ * `Lock.prototype.unlock`) ends the hold at the call, before Redis drops the key.
  *
  * A Redis key is one lock for every process that uses the same server, whatever host name each
  * one reached it by, so its resource carries a global key made of the servers' own identities
- * (`INFO server`'s `run_id`, asked once per client, sorted when redlock has several servers for
- * its quorum) and the key: the analysis takes every process's resource with one global key as one
+ * (`INFO server`'s `run_id` and the connection's database, asked once per client, sorted when
+ * redlock has several servers for its quorum) and the key: the analysis takes every process's resource with one global key as one
  * resource, and a wait-for cycle between processes closes as one deadlock.
  *
  * Not observed: a lock of several keys at once (an array of more than one resource), whose
@@ -25,6 +27,8 @@ import { siteForBlocking } from '../sync.js';
 import {
   foreignLock,
   forgetUnused,
+  grantedAtCall,
+  tryFailed,
   recording,
   released,
   waitFor,
@@ -41,9 +45,14 @@ export const REDLOCK_RANGE = { min: '4.2.0', below: '5.0.0' } as const;
 /** The longest global key the protocol carries (under 512 characters). */
 const GLOBAL_MAX = 511;
 
-/** A Redis client as the adapter uses it: `INFO`, in callback form (ioredis and node-redis 3). */
+/**
+ * A Redis client as the adapter uses it: `INFO` and `CLIENT`, in callback form (ioredis and
+ * node-redis 3 both have them).
+ */
+type Command = (section: string, callback: (err: unknown, text: unknown) => void) => unknown;
 interface Client {
-  info?: (section: string, callback: (err: unknown, text: unknown) => void) => unknown;
+  info?: Command;
+  client?: Command;
 }
 
 interface RedlockState {
@@ -82,17 +91,29 @@ const st = shared('adapter-redlock', () => ({
   holds: new WeakMap<object, { lock: ForeignLock; hold: ForeignHold }>(),
   /** redlock's LockError, by which a given-up wait is told from any other failure. */
   lockError: undefined as (new (...args: never[]) => unknown) | undefined,
+  /** The call whose `_lock` runs now, until redlock draws its value. */
+  starting: undefined as Call | undefined,
+  /** The calls not yet settled, by their lock's value. */
+  pending: new Map<string, Call>(),
 }));
 
+function textOf(reply: unknown): string {
+  return typeof reply === 'string' ? reply : reply instanceof Uint8Array ? String(reply) : '';
+}
+
 /** The server's `run_id` in an `INFO server` reply (lines of `field:value`), if it has one. */
-export function runIdOf(text: unknown): string | undefined {
-  const reply = typeof text === 'string' ? text : text instanceof Uint8Array ? String(text) : '';
-  return /^run_id:([0-9a-f]{40})\r?$/m.exec(reply)?.[1];
+export function runIdOf(reply: unknown): string | undefined {
+  return /^run_id:([0-9a-f]{40})\r?$/m.exec(textOf(reply))?.[1];
+}
+
+/** The connection's database in a `CLIENT INFO` reply (`field=value` pairs), if it has one. */
+export function databaseOf(reply: unknown): string | undefined {
+  return /(?:^| )db=(\d+)(?: |\r?$)/m.exec(textOf(reply))?.[1];
 }
 
 /**
- * The global key of Redis key `key` on the servers `ids` (their run_ids, in any order): the same
- * in every process that locks that key there. A key too long for the protocol is hashed.
+ * The global key of Redis key `key` on the servers `ids` (each `run_id/database`, in any order):
+ * the same in every process that locks that key there. A key too long for the protocol is hashed.
  */
 export function globalKey(ids: readonly string[], key: string): string {
   const servers = [...ids].sort().join(',');
@@ -108,10 +129,12 @@ function keyName(key: string): string {
 }
 
 /**
- * Calls `then` with the client's server identity: at once when it is known, else once `INFO
- * server` answers, with undefined when it cannot be learned (the next call asks again). The
- * question goes out before redlock's own command on the same connection, whose replies come in
- * order, so it is answered before the lock is.
+ * Calls `then` with the identity of the keys a client reaches, `run_id/database`: at once when it
+ * is known, else once `INFO server` and `CLIENT INFO` (Redis 6.2 and later) have answered, with
+ * undefined when it cannot be learned (the next call asks again). The questions go out before
+ * redlock's own command on the same connection, whose replies come in order, so they are
+ * answered before the lock is. A key lives in one of the server's databases, so two processes on
+ * one server lock one key only when their connections have one database selected.
  */
 function identify(client: unknown, then: (id: string | undefined) => void): void {
   if (typeof client !== 'object' || client === null) return then(undefined);
@@ -121,25 +144,43 @@ function identify(client: unknown, then: (id: string | undefined) => void): void
     known.push(then);
     return;
   }
-  const info = (client as Client).info;
-  if (typeof info !== 'function') return then(undefined);
+  const { info, client: clientCommand } = client as Client;
+  if (typeof info !== 'function' || typeof clientCommand !== 'function') return then(undefined);
   const waiting = [then];
   st.ids.set(client, waiting);
-  const answer = (id: string | undefined): void => {
+  let runId: string | undefined;
+  let database: string | undefined;
+  let answers = 0;
+  let failed = false;
+  const answered = (): void => {
+    if (++answers !== 2) return;
+    const id =
+      runId !== undefined && database !== undefined && !failed
+        ? `${runId}/${database}`
+        : undefined;
     if (id === undefined) st.ids.delete(client);
     else st.ids.set(client, id);
     for (const w of waiting) w(id);
   };
   try {
-    info.call(client, 'server', (err: unknown, text: unknown) =>
-      answer(err ? undefined : runIdOf(text)),
-    );
+    info.call(client, 'server', (err: unknown, reply: unknown) => {
+      if (!err) runId = runIdOf(reply);
+      answered();
+    });
+    clientCommand.call(client, 'INFO', (err: unknown, reply: unknown) => {
+      if (!err) database = databaseOf(reply);
+      answered();
+    });
   } catch {
-    answer(undefined);
+    // A client that cannot take the questions: this call and those waiting run unobserved, once
+    // (a question that was sent may still answer, which then finds the count past two).
+    failed = true;
+    answers = 1;
+    answered();
   }
 }
 
-/** Calls `then` with the run_ids of all of `servers`, or undefined when one cannot be learned. */
+/** Calls `then` with the identities of all of `servers`, or undefined when one cannot be learned. */
 function identifyAll(servers: readonly unknown[], then: (ids: string[] | undefined) => void): void {
   const ids: string[] = [];
   let left = servers.length;
@@ -168,36 +209,58 @@ function singleKey(resource: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether a lock call may give up: redlock retries forever only with `retryCount: -1`. */
-function mayGiveUp(self: RedlockState, options: unknown): boolean {
+/** How many times a lock call retries, as redlock reads it (-1: forever). */
+function retriesOf(self: RedlockState, options: unknown): number {
   // redlock reads `options.retryCount || self.retryCount`: a 0 in the options falls through too.
   const own = (options as { retryCount?: unknown } | undefined)?.retryCount;
   const count = typeof own === 'number' && own !== 0 ? own : self.retryCount;
-  return count !== -1;
+  return typeof count === 'number' ? count : 0;
 }
 
-/** One observed lock call: its wait (once the servers are known) and its outcome. */
+/**
+ * One observed lock call. Its first attempt that finds the key taken starts the wait, its retry
+ * loop; a call that got the key at its first attempt never waited, and one that does not retry
+ * is a try-lock. Nothing is recorded until the servers' identity is known.
+ */
 interface Call {
   readonly flow: Flow;
   readonly site: number;
-  readonly bounded: boolean;
+  readonly key: string;
+  /** -1: retries forever, so the wait never gives up by itself; 0: a try-lock. */
+  readonly retries: number;
+  /** The lock, once the servers' identity is known. */
+  lock?: ForeignLock;
+  /** The lock's value redlock drew, by which its refused attempts are known. */
+  value?: string;
+  /** Set when an attempt found the key taken. */
+  refused: boolean;
   wait?: ForeignWait;
   /** The Lock object obtained, or the error redlock gave up with. */
   outcome?: { lock: object } | { err: unknown };
 }
 
-/** Records the outcome of a call whose wait is recorded: the grant and its hold, or the end. */
+/** Starts the wait of a call whose attempt was refused, once its lock is known. */
+function startWait(call: Call): void {
+  if (!call.lock || !call.refused || call.wait || call.outcome || call.retries === 0) return;
+  call.wait = waitFor(call.lock, call.flow, call.site, 1, call.retries !== -1);
+}
+
+/** Records the outcome of a call: the grant and its hold, or the end of its wait. */
 function settle(call: Call): void {
-  const { wait, outcome } = call;
-  if (!wait || !outcome || wait.ended) return;
+  const { lock, wait, outcome } = call;
+  if (!lock || !outcome) return;
   if ('lock' in outcome) {
-    waitGranted(wait);
-    const hold = wait.lock.holds[wait.lock.holds.length - 1];
-    if (hold) st.holds.set(outcome.lock, { lock: wait.lock, hold });
+    if (wait) waitGranted(wait);
+    else grantedAtCall(lock, call.flow, call.site, 1, call.retries === 0);
+    const hold = lock.holds[lock.holds.length - 1];
+    if (hold) st.holds.set(outcome.lock, { lock, hold });
     return;
   }
-  const gaveUp = st.lockError !== undefined && outcome.err instanceof st.lockError;
-  waitGaveUp(wait, gaveUp ? 'timeout' : 'cancel');
+  if (wait) {
+    // A LockError is redlock giving up after its retries; anything else ends the wait as well.
+    const gaveUp = st.lockError !== undefined && outcome.err instanceof st.lockError;
+    waitGaveUp(wait, gaveUp ? 'timeout' : 'cancel');
+  } else if (call.refused) tryFailed(lock, call.flow, call.site);
 }
 
 function observedLock(
@@ -213,25 +276,36 @@ function observedLock(
   const call: Call = {
     flow: currentFlow(),
     site: siteForBlocking(),
-    bounded: mayGiveUp(self, options),
+    key,
+    retries: retriesOf(self, options),
+    refused: false,
   };
   // Asked before redlock sends its own command, so that the servers answer it first.
   identifyAll(servers, (ids) => {
     // Known only after the lock was obtained (or given up), which does not happen while replies
     // come in order: nothing is recorded, rather than a hold whose release may already be past.
     if (!ids || call.outcome) return;
-    call.wait = waitFor(lockOf(ids, key), call.flow, call.site, 1, call.bounded);
+    call.lock = lockOf(ids, key);
+    startWait(call);
   });
-  const promise = original.call(self, resource, null, ttl, options, undefined) as Bluebird;
+  // redlock draws the lock's value (`_random`) as the call begins: by it, the unlock of a refused
+  // attempt is told to be this call's.
+  st.starting = call;
+  let promise: Bluebird;
+  try {
+    promise = original.call(self, resource, null, ttl, options, undefined) as Bluebird;
+  } finally {
+    st.starting = undefined;
+  }
   const observed = promise.then(
     (lock) => {
       if (typeof lock === 'object' && lock !== null) call.outcome = { lock };
-      settle(call);
+      end(call);
       return lock;
     },
     (err: unknown) => {
       call.outcome = { err };
-      settle(call);
+      end(call);
       throw err;
     },
   );
@@ -239,17 +313,44 @@ function observedLock(
   return typeof observed.nodeify === 'function' ? observed.nodeify(callback) : observed;
 }
 
+function end(call: Call): void {
+  if (call.value !== undefined) st.pending.delete(call.value);
+  settle(call);
+}
+
+/**
+ * The unlock of a Lock object the program holds ends its hold; one of an attempt redlock's retry
+ * loop undoes (a refused attempt, not the program's) starts its call's wait.
+ */
+function unlocking(lockObject: unknown): void {
+  if (typeof lockObject !== 'object' || lockObject === null) return;
+  const held = st.holds.get(lockObject);
+  if (held) {
+    st.holds.delete(lockObject);
+    released(held.lock, 1, held.hold);
+    forgetUnused(st.locks);
+    return;
+  }
+  const value = (lockObject as { value?: unknown }).value;
+  const call = typeof value === 'string' ? st.pending.get(value) : undefined;
+  if (!call || call.refused) return;
+  call.refused = true;
+  startWait(call);
+}
+
 /** Patches redlock's class once; false when `Redlock` does not have its known shape. */
 export function patchRedlock(Redlock: unknown): boolean {
   const proto = (Redlock as { prototype?: Record<string, unknown> } | undefined)?.prototype;
-  if (typeof Redlock !== 'function' || !proto || typeof proto._lock !== 'function') return false;
-  if (typeof proto.unlock !== 'function') return false;
+  if (typeof Redlock !== 'function' || !proto) return false;
+  const { _lock: lock, _random: random, unlock } = proto;
+  if (typeof lock !== 'function' || typeof random !== 'function' || typeof unlock !== 'function')
+    return false;
   if (st.patched.has(proto)) return true;
   st.patched.add(proto);
   const LockError = (Redlock as { LockError?: unknown }).LockError;
   if (typeof LockError === 'function') st.lockError = LockError as typeof st.lockError;
 
-  const lock = proto._lock as LockMethod;
+  const originalLock = lock as LockMethod;
   proto._lock = function (
     this: RedlockState,
     resource: unknown,
@@ -260,8 +361,8 @@ export function patchRedlock(Redlock: unknown): boolean {
   ) {
     const servers = this.servers;
     const key = singleKey(resource);
-    // An extension (a value given) changes no holder; redlock 4.0's `_lock(resource, value,
-    // ttl, callback)` passes its callback as the options.
+    // An extension (a value given) changes no holder, and a direct call that passes its callback
+    // as the options (`_lock(resource, value, ttl, callback)`) is left alone.
     if (
       !recording() ||
       value !== null ||
@@ -270,28 +371,32 @@ export function patchRedlock(Redlock: unknown): boolean {
       !Array.isArray(servers) ||
       servers.length === 0
     ) {
-      return lock.call(this, resource, value, ttl, options, callback);
+      return originalLock.call(this, resource, value, ttl, options, callback);
     }
-    return observedLock(this, lock, servers, key, resource, ttl, options, callback);
+    return observedLock(this, originalLock, servers, key, resource, ttl, options, callback);
+  };
+
+  const originalRandom = random as (this: unknown) => unknown;
+  proto._random = function (this: unknown) {
+    const value = originalRandom.call(this);
+    const call = st.starting;
+    if (call && typeof value === 'string') {
+      st.starting = undefined;
+      call.value = value;
+      st.pending.set(value, call);
+    }
+    return value;
   };
 
   // `release` is `unlock` under another name; `Lock.prototype.unlock` calls `unlock`. redlock's
-  // own retry loop unlocks its failed attempts through it too, with Lock objects nobody holds.
+  // own retry loop unlocks its refused attempts through it too.
   for (const name of ['unlock', 'release']) {
     const original = proto[name];
     if (typeof original !== 'function') continue;
-    const unlock = original as UnlockMethod;
+    const unlockMethod = original as UnlockMethod;
     proto[name] = function (this: RedlockState, lockObject: unknown, callback: unknown) {
-      const held =
-        typeof lockObject === 'object' && lockObject !== null
-          ? st.holds.get(lockObject)
-          : undefined;
-      if (held) {
-        st.holds.delete(lockObject as object);
-        released(held.lock, 1, held.hold);
-        forgetUnused(st.locks);
-      }
-      return unlock.call(this, lockObject, callback);
+      unlocking(lockObject);
+      return unlockMethod.call(this, lockObject, callback);
     };
   }
   return true;
