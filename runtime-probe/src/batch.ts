@@ -63,6 +63,7 @@ function resourceMessage(res: ResourceRec): Message {
   // JSON has no Infinity: an unbounded capacity is left out, and the policy says so.
   if (res.capacity !== undefined && Number.isFinite(res.capacity)) msg.capacity = res.capacity;
   if (res.policy !== undefined) msg.policy = res.policy;
+  if (res.global !== undefined) msg.global = res.global;
   return msg;
 }
 

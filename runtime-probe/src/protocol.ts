@@ -218,7 +218,17 @@ export interface ResourceMessage {
   capacity?: number;
   /** Extra configuration, such as a read-write lock's policy. */
   policy?: string;
+  /**
+   * The resource's key outside the process, for a lock a server keeps (a Redis key, a PostgreSQL
+   * advisory lock): made of the server's own identity and the lock's key, so that every process
+   * that uses the lock registers it under one key (at most MAX_GLOBAL_KEY characters), whatever
+   * host name each used. Receivers treat every process's resources with one key as one resource.
+   */
+  global?: string;
 }
+
+/** The longest `global` key a resource registration may carry. */
+export const MAX_GLOBAL_KEY = 512;
 
 export interface SiteMessage {
   t: 'site';

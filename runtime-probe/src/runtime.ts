@@ -77,6 +77,8 @@ export interface ResourceRec {
   site: number;
   capacity: number | undefined;
   policy: string | undefined;
+  /** Its key outside the process, for a lock a server keeps (ResourceMessage.global). */
+  global?: string;
   sentIn: number;
   /** Set once its collection is watched for (collected.ts). */
   watched?: boolean;

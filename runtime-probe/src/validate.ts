@@ -3,10 +3,25 @@
  * types, with a reason that names the field when one is wrong. Events, millions of them, take a
  * fast path that only says yes or no; the reason is worked out for a bad one only.
  */
-import type { DecodeResult, Message, MessageType, UnknownMessage } from './protocol.js';
+import {
+  MAX_GLOBAL_KEY,
+  type DecodeResult,
+  type Message,
+  type MessageType,
+  type UnknownMessage,
+} from './protocol.js';
 
 type FieldType =
-  'int' | 'uint' | 'number' | 'epochMs' | 'string' | 'boolean' | 'strings' | 'uints' | 'events';
+  | 'int'
+  | 'uint'
+  | 'number'
+  | 'epochMs'
+  | 'string'
+  | 'key'
+  | 'boolean'
+  | 'strings'
+  | 'uints'
+  | 'events';
 
 /**
  * The times a stream may carry, in epoch milliseconds: from 2000 to 2100. A time outside them is
@@ -52,6 +67,7 @@ const SCHEMAS: Record<MessageType, Schema> = {
     site: opt('uint'),
     capacity: opt('number'),
     policy: opt('string'),
+    global: opt('key'),
   },
   site: {
     id: req('uint'),
@@ -134,6 +150,10 @@ function checkScalar(type: FieldType, value: unknown): string | undefined {
         : 'a time in epoch milliseconds between the years 2000 and 2100';
     case 'string':
       return typeof value === 'string' ? undefined : 'a string';
+    case 'key':
+      return typeof value === 'string' && value.length > 0 && value.length <= MAX_GLOBAL_KEY
+        ? undefined
+        : `a string of 1 to ${MAX_GLOBAL_KEY} characters`;
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'a boolean';
     default:

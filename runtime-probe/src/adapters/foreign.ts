@@ -10,10 +10,12 @@
  * who waits, so that a release can be attributed to its holder (a releaser function or
  * `release()` of async-mutex names no holder) and a grant to the flow that asked.
  */
+import { createHash } from 'node:crypto';
 import { currentFlow, resolved } from '../identity.js';
 import { rt, type Flow, type ResourceRec } from '../runtime.js';
 import { liveHolds, Misuse, Op, newResource, siteFor, sync, type OpCode } from '../sync.js';
 import { whenDecided } from '../runs.js';
+import { MAX_GLOBAL_KEY } from '../protocol.js';
 
 /** The kinds of resource a foreign lock is reported as. */
 export type ForeignKind = 'mutex' | 'semaphore';
@@ -49,14 +51,25 @@ export interface ForeignWait {
  * async-lock key, a Web Lock's name: `async-lock "orders"`) is named so in findings, and the name
  * is its lock class, so that the lock-order analysis sees it as one lock however many times the
  * adapter forgets it between uses (`forgetUnused`). Without a name, the class is the site of the call
- * that made it known, as for a primitive made there.
+ * that made it known, as for a primitive made there. A lock a server keeps (Redis, PostgreSQL)
+ * passes its `global` key: the server's identity and the lock's key.
  */
-export function foreignLock(kind: ForeignKind, name?: string, capacity?: number): ForeignLock {
-  return {
-    res: newResource(kind, name === undefined ? undefined : { name, class: name }, capacity),
-    holds: [],
-    waits: 0,
-  };
+export function foreignLock(
+  kind: ForeignKind,
+  name?: string,
+  capacity?: number,
+  global?: string,
+): ForeignLock {
+  const res = newResource(kind, name === undefined ? undefined : { name, class: name }, capacity);
+  // A lock a server keeps is one resource in every process that uses it (ResourceMessage.global).
+  // A key too long to send is sent as its digest: cut short, two keys could become one.
+  if (global !== undefined) {
+    res.global =
+      global.length <= MAX_GLOBAL_KEY
+        ? global
+        : `sha256:${createHash('sha256').update(global).digest('hex')}`;
+  }
+  return { res, holds: [], waits: 0 };
 }
 
 /** The flow of a call on a foreign lock and its site, for a call that will wait or not. */

@@ -40,6 +40,7 @@ import type { FindingContext, FindingDraft } from './findings/context.js';
 import { reportAbandoned } from './findings/abandoned-lock.js';
 import { instanceNode, observeOrder } from './findings/lock-order-inversion.js';
 import { reportLongHold } from './findings/long-hold.js';
+import { SharedResources } from './shared-resources.js';
 import type { LiveState, ContentionStats, Finding, Report, SiteRef } from './types.js';
 
 export interface AnalysisOptions {
@@ -97,6 +98,8 @@ export class Analyzer {
   readonly #cycleEdges = new Set<string>();
   readonly #siteStats = new Map<string, { stats: Stats; site: SiteRef }>();
   readonly #spans: Spans;
+  /** Resources every process knows by one key: locks a server keeps (shared-resources.ts). */
+  readonly #shared = new SharedResources();
   #origin: number | undefined = undefined;
   /** The time of the latest event or heartbeat, in microseconds since the origin. */
   #now = 0;
@@ -202,6 +205,7 @@ export class Analyzer {
         return;
       }
       case 'resource': {
+        if (this.#shared.join(proc, m)) return;
         const r = proc.resource(m.id);
         // A registration is sent again after a gap; one that changes a resource's kind (a mutex
         // into a semaphore) is not the same resource, and its state would no longer make sense.
@@ -212,6 +216,7 @@ export class Analyzer {
         r.register(m.name, m.kind, m.class);
         r.site = m.site ?? 0;
         r.policy = m.policy;
+        this.#shared.adopt(r, m);
         return;
       }
       case 'site':
@@ -386,7 +391,7 @@ export class Analyzer {
 
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
-    if (r.proc.forgetResource(r))
+    if (!this.#shared.has(r) && r.proc.forgetResource(r))
       this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
   }
 

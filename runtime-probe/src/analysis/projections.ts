@@ -185,7 +185,8 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
   const resourceStats = lazy(function* () {
     for (const proc of v.models) {
       for (const r of proc.resources.values()) {
-        if (r.acquisitions > 0) yield statsOf(r.key, r.name, r.kind, r);
+        // A resource other processes share by key is listed once, with the process it began in.
+        if (r.acquisitions > 0 && r.proc === proc) yield statsOf(r.key, r.name, r.kind, r);
       }
       for (const [cls, agg] of proc.forgotten) {
         const entry = statsOf(`${proc.prefix}:class:${cls}`, agg.name, agg.kind, agg.stats);
@@ -195,7 +196,9 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
     }
   });
   const resources = lazy(function* () {
-    for (const proc of v.models) for (const r of proc.resources.values()) yield resourceRef(r);
+    for (const proc of v.models) {
+      for (const r of proc.resources.values()) if (r.proc === proc) yield resourceRef(r);
+    }
     // Spans outlive the resources the program dropped: the time line still names them.
     const named = new Set<string>();
     for (const seq of spans) {
