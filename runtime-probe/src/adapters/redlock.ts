@@ -20,9 +20,9 @@
  * that expires by its time-to-live while held, which stays held to the analysis (the probe never
  * sees Redis drop the key).
  */
-import { createHash } from 'node:crypto';
 import { currentFlow } from '../identity.js';
-import { shared, type Flow } from '../runtime.js';
+import { rt, shared, type Flow } from '../runtime.js';
+import { withRun } from '../runs.js';
 import { siteForBlocking } from '../sync.js';
 import {
   foreignLock,
@@ -41,9 +41,6 @@ import {
 
 /** The versions whose `_lock(resource, value, ttl, options, callback)` and `unlock` the adapter reads (tested with 4.2.0; 4.2 added the options). */
 export const REDLOCK_RANGE = { min: '4.2.0', below: '5.0.0' } as const;
-
-/** The longest global key the protocol carries (under 512 characters). */
-const GLOBAL_MAX = 511;
 
 /**
  * A Redis client as the adapter uses it: `INFO` and `CLIENT`, in callback form (ioredis and
@@ -113,13 +110,11 @@ export function databaseOf(reply: unknown): string | undefined {
 
 /**
  * The global key of Redis key `key` on the servers `ids` (each `run_id/database`, in any order):
- * the same in every process that locks that key there. A key too long for the protocol is hashed.
+ * the same in every process that locks that key there (foreignLock sends a long one as its
+ * digest).
  */
 export function globalKey(ids: readonly string[], key: string): string {
-  const servers = [...ids].sort().join(',');
-  const plain = `redis:${servers}:${key}`;
-  if (plain.length <= GLOBAL_MAX) return plain;
-  return `redis:${servers}:#${createHash('sha256').update(key).digest('hex')}`;
+  return `redis:${[...ids].sort().join(',')}:${key}`;
 }
 
 /** A key's name in findings, kept short. */
@@ -197,7 +192,7 @@ function identifyAll(servers: readonly unknown[], then: (ids: string[] | undefin
 function lockOf(ids: readonly string[], key: string): ForeignLock {
   const global = globalKey(ids, key);
   let lock = st.locks.get(global);
-  if (!lock) st.locks.set(global, (lock = foreignLock('mutex', keyName(key))));
+  if (!lock) st.locks.set(global, (lock = foreignLock('mutex', keyName(key), undefined, global)));
   return lock;
 }
 
@@ -241,17 +236,18 @@ interface Call {
 
 /** Starts the wait of a call whose attempt was refused, once its lock is known. */
 function startWait(call: Call): void {
-  if (!call.lock || !call.refused || call.wait || call.outcome || call.retries === 0) return;
-  call.wait = waitFor(call.lock, call.flow, call.site, 1, call.retries !== -1);
+  const { flow, lock } = call;
+  if (!lock || !call.refused || call.wait || call.outcome || call.retries === 0) return;
+  call.wait = waitFor(lock, flow, call.site, 1, call.retries !== -1);
 }
 
 /** Records the outcome of a call: the grant and its hold, or the end of its wait. */
 function settle(call: Call): void {
-  const { lock, wait, outcome } = call;
+  const { flow, lock, wait, outcome } = call;
   if (!lock || !outcome) return;
   if ('lock' in outcome) {
     if (wait) waitGranted(wait);
-    else grantedAtCall(lock, call.flow, call.site, 1, call.retries === 0);
+    else grantedAtCall(lock, flow, call.site, 1, call.retries === 0);
     const hold = lock.holds[lock.holds.length - 1];
     if (hold) st.holds.set(outcome.lock, { lock, hold });
     return;
@@ -260,7 +256,7 @@ function settle(call: Call): void {
     // A LockError is redlock giving up after its retries; anything else ends the wait as well.
     const gaveUp = st.lockError !== undefined && outcome.err instanceof st.lockError;
     waitGaveUp(wait, gaveUp ? 'timeout' : 'cancel');
-  } else if (call.refused) tryFailed(lock, call.flow, call.site);
+  } else if (call.refused) tryFailed(lock, flow, call.site);
 }
 
 function observedLock(
@@ -280,23 +276,28 @@ function observedLock(
     retries: retriesOf(self, options),
     refused: false,
   };
-  // Asked before redlock sends its own command, so that the servers answer it first.
-  identifyAll(servers, (ids) => {
-    // Known only after the lock was obtained (or given up), which does not happen while replies
-    // come in order: nothing is recorded, rather than a hold whose release may already be past.
-    if (!ids || call.outcome) return;
-    call.lock = lockOf(ids, key);
-    startWait(call);
+  // redlock's code and the client's run in a run of the probe's own: their promises are theirs,
+  // not the program's. Made in the program's run, they would be suspensions before the program's
+  // own `await` of what this returns, to which the call's operations belong (runs.ts).
+  const promise = withRun(rt.rootCtx, () => {
+    // Asked before redlock sends its own command, so that the servers answer it first.
+    identifyAll(servers, (ids) => {
+      // Known only after the lock was obtained (or given up), which does not happen while
+      // replies come in order: nothing is recorded, rather than a hold whose release may already
+      // be past.
+      if (!ids || call.outcome) return;
+      call.lock = lockOf(ids, key);
+      startWait(call);
+    });
+    // redlock draws the lock's value (`_random`) as the call begins: by it, the unlock of a
+    // refused attempt is told to be this call's.
+    st.starting = call;
+    try {
+      return original.call(self, resource, null, ttl, options, undefined) as Bluebird;
+    } finally {
+      st.starting = undefined;
+    }
   });
-  // redlock draws the lock's value (`_random`) as the call begins: by it, the unlock of a refused
-  // attempt is told to be this call's.
-  st.starting = call;
-  let promise: Bluebird;
-  try {
-    promise = original.call(self, resource, null, ttl, options, undefined) as Bluebird;
-  } finally {
-    st.starting = undefined;
-  }
   const observed = promise.then(
     (lock) => {
       if (typeof lock === 'object' && lock !== null) call.outcome = { lock };
@@ -396,7 +397,8 @@ export function patchRedlock(Redlock: unknown): boolean {
     const unlockMethod = original as UnlockMethod;
     proto[name] = function (this: RedlockState, lockObject: unknown, callback: unknown) {
       unlocking(lockObject);
-      return unlockMethod.call(this, lockObject, callback);
+      // In a run of the probe's own, as a lock call's code is (see observedLock).
+      return withRun(rt.rootCtx, () => unlockMethod.call(this, lockObject, callback));
     };
   }
   return true;
