@@ -150,9 +150,7 @@ function identify(client: unknown, then: (id: string | undefined) => void): void
   const answered = (): void => {
     if (++answers !== 2) return;
     const id =
-      runId !== undefined && database !== undefined && !failed
-        ? `${runId}/${database}`
-        : undefined;
+      runId !== undefined && database !== undefined && !failed ? `${runId}/${database}` : undefined;
     if (id === undefined) st.ids.delete(client);
     else st.ids.set(client, id);
     for (const w of waiting) w(id);
