@@ -96,6 +96,25 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
       for (const s of finding.sites) assert.equal(s.file, join(fixtures, 'stock-abba.cjs'));
     }));
 
+  test('retrying forever: an error, and lockscope stops both services at once', () =>
+    withRedis(async (redis) => {
+      const { code, stderr, report } = await services(redis, 'stock-forever.cjs');
+      const findings = report.findings.filter((f) => f.kind !== 'long-hold');
+      assert.deepEqual(
+        findings.map((f) => `${f.kind}/${f.severity}/${f.certainty}`),
+        ['deadlock/error/exact'],
+        stderr,
+      );
+      assert.deepEqual(findings[0]!.sites.map((s) => `${s.act} ${s.line}`).sort(), [
+        'acquired 25',
+        'acquired 33',
+        'waits 27',
+        'waits 35',
+      ]);
+      assert.match(stderr, /stopped the program because it is deadlocked/);
+      assert.equal(code, 1);
+    }));
+
   test('taken in one order: clean', () =>
     withRedis(async (redis) => {
       const { code, stderr, report } = await services(redis, 'stock-fixed.cjs');
