@@ -1,19 +1,21 @@
 /**
- * The redlock adapter (redlock 4, over ioredis or node-redis clients): a lock of one Redis key is
- * a mutex named `redis "key"`. redlock tries the key on its servers and, while it is taken, tries
- * again after `retryDelay` up to `retryCount` times: that retry loop is the wait, from the first
- * attempt that finds the key taken until the lock is obtained (`acquired`) or redlock gives up
- * with a LockError (the wait timed out). It may give up, so the wait is a bounded one and a cycle
- * through it is judged as a `withTimeout` acquisition's is; with `retryCount: -1` it never gives
- * up and the wait is not bounded. A lock obtained at the first attempt is acquired without a
- * wait, and a call that does not retry is a try-lock. `unlock` (or `release`, or
- * `Lock.prototype.unlock`) ends the hold at the call, before Redis drops the key.
+ * The redlock adapter (redlock 4, over clients that answer `info` and `client` as ioredis does): a
+ * lock of one Redis key is a mutex named `redis "key"`. redlock tries the key on its servers and,
+ * while it is taken, tries again after `retryDelay` up to `retryCount` times: that retry loop is
+ * the wait, from the first attempt that finds the key taken until the lock is obtained
+ * (`acquired`) or redlock gives up with a LockError (the wait timed out). It may give up, so the
+ * wait is a bounded one and a cycle through it is judged as a `withTimeout` acquisition's is;
+ * with `retryCount: -1` it never gives up and the wait is not bounded. A lock obtained at the
+ * first attempt is acquired without a wait, and a call that does not retry is a try-lock.
+ * `unlock` (or `release`, or `Lock.prototype.unlock`) ends the hold at the call, before Redis
+ * drops the key.
  *
  * A Redis key is one lock for every process that uses the same server, whatever host name each
  * one reached it by, so its resource carries a global key made of the servers' own identities
  * (`INFO server`'s `run_id` and the connection's database, asked once per client, sorted when
- * redlock has several servers for its quorum) and the key: the analysis takes every process's resource with one global key as one
- * resource, and a wait-for cycle between processes closes as one deadlock.
+ * redlock has several servers for its quorum) and the key: the analysis takes every process's
+ * resource with one global key as one resource, and a wait-for cycle between processes closes as
+ * one deadlock.
  *
  * Not observed: a lock of several keys at once (an array of more than one resource), whose
  * all-or-nothing wait is not a wait for one lock; `extend`, which changes no holder; and a lock
@@ -39,7 +41,10 @@ import {
   type ForeignWait,
 } from './foreign.js';
 
-/** The versions whose `_lock(resource, value, ttl, options, callback)` and `unlock` the adapter reads (tested with 4.2.0; 4.2 added the options). */
+/**
+ * The versions whose `_lock(resource, value, ttl, options, callback)`, `_random` and `unlock` the
+ * adapter reads (tested with 4.2.0; 4.2 added the options).
+ */
 export const REDLOCK_RANGE = { min: '4.2.0', below: '5.0.0' } as const;
 
 /**
@@ -57,7 +62,7 @@ interface RedlockState {
   retryCount?: unknown;
 }
 
-/** redlock's private `_lock(resource, value, ttl, options, callback)`, which every lock goes through. */
+/** redlock's `_lock(resource, value, ttl, options, callback)`, which every lock goes through. */
 type LockMethod = (
   this: RedlockState,
   resource: unknown,
@@ -75,6 +80,8 @@ interface Bluebird {
   nodeify?: (callback: unknown) => unknown;
 }
 
+type ErrorClass = new (...args: never[]) => unknown;
+
 /** A client's server identity: known, or asked and awaited by the listeners. */
 type Identity = string | ((id: string | undefined) => void)[];
 
@@ -86,16 +93,16 @@ const st = shared('adapter-redlock', () => ({
   locks: new Map<string, ForeignLock>(),
   /** The hold each Lock object the program got stands for, until it is unlocked. */
   holds: new WeakMap<object, { lock: ForeignLock; hold: ForeignHold }>(),
-  /** redlock's LockError, by which a given-up wait is told from any other failure. */
-  lockError: undefined as (new (...args: never[]) => unknown) | undefined,
   /** The call whose `_lock` runs now, until redlock draws its value. */
   starting: undefined as Call | undefined,
   /** The calls not yet settled, by their lock's value. */
   pending: new Map<string, Call>(),
 }));
 
+/** A reply's text: a string, or the bytes of a client that returns buffers. */
 function textOf(reply: unknown): string {
-  return typeof reply === 'string' ? reply : reply instanceof Uint8Array ? String(reply) : '';
+  if (typeof reply === 'string') return reply;
+  return reply instanceof Uint8Array ? new TextDecoder().decode(reply) : '';
 }
 
 /** The server's `run_id` in an `INFO server` reply (lines of `field:value`), if it has one. */
@@ -173,7 +180,7 @@ function identify(client: unknown, then: (id: string | undefined) => void): void
   }
 }
 
-/** Calls `then` with the identities of all of `servers`, or undefined when one cannot be learned. */
+/** Calls `then` with the identities of all of `servers`, or undefined if one cannot be learned. */
 function identifyAll(servers: readonly unknown[], then: (ids: string[] | undefined) => void): void {
   const ids: string[] = [];
   let left = servers.length;
@@ -218,9 +225,10 @@ function retriesOf(self: RedlockState, options: unknown): number {
 interface Call {
   readonly flow: Flow;
   readonly site: number;
-  readonly key: string;
   /** -1: retries forever, so the wait never gives up by itself; 0: a try-lock. */
   readonly retries: number;
+  /** The LockError of the call's copy of redlock, by which giving up is told from a failure. */
+  readonly lockError: ErrorClass | undefined;
   /** The lock, once the servers' identity is known. */
   lock?: ForeignLock;
   /** The lock's value redlock drew, by which its refused attempts are known. */
@@ -252,7 +260,7 @@ function settle(call: Call): void {
   }
   if (wait) {
     // A LockError is redlock giving up after its retries; anything else ends the wait as well.
-    const gaveUp = st.lockError !== undefined && outcome.err instanceof st.lockError;
+    const gaveUp = call.lockError !== undefined && outcome.err instanceof call.lockError;
     waitGaveUp(wait, gaveUp ? 'timeout' : 'cancel');
   } else if (call.refused) tryFailed(lock, flow, call.site);
 }
@@ -260,18 +268,17 @@ function settle(call: Call): void {
 function observedLock(
   self: RedlockState,
   original: LockMethod,
+  lockError: ErrorClass | undefined,
   servers: readonly unknown[],
   key: string,
-  resource: unknown,
-  ttl: unknown,
-  options: unknown,
+  [resource, ttl, options]: [unknown, unknown, unknown],
   callback: unknown,
 ): unknown {
   const call: Call = {
     flow: currentFlow(),
     site: siteForBlocking(),
-    key,
     retries: retriesOf(self, options),
+    lockError,
     refused: false,
   };
   // redlock's code and the client's run in a run of the probe's own: their promises are theirs,
@@ -346,8 +353,8 @@ export function patchRedlock(Redlock: unknown): boolean {
     return false;
   if (st.patched.has(proto)) return true;
   st.patched.add(proto);
-  const LockError = (Redlock as { LockError?: unknown }).LockError;
-  if (typeof LockError === 'function') st.lockError = LockError as typeof st.lockError;
+  const given = (Redlock as { LockError?: unknown }).LockError;
+  const lockError = typeof given === 'function' ? (given as ErrorClass) : undefined;
 
   const originalLock = lock as LockMethod;
   proto._lock = function (
@@ -372,7 +379,15 @@ export function patchRedlock(Redlock: unknown): boolean {
     ) {
       return originalLock.call(this, resource, value, ttl, options, callback);
     }
-    return observedLock(this, originalLock, servers, key, resource, ttl, options, callback);
+    return observedLock(
+      this,
+      originalLock,
+      lockError,
+      servers,
+      key,
+      [resource, ttl, options],
+      callback,
+    );
   };
 
   const originalRandom = random as (this: unknown) => unknown;
