@@ -410,7 +410,9 @@ export function patchRedlock(Redlock: unknown): boolean {
     const unlockMethod = original as UnlockMethod;
     proto[name] = function (this: RedlockState, lockObject: unknown, callback: unknown) {
       unlocking(lockObject);
-      // In a run of the probe's own, as a lock call's code is (see observedLock).
+      // With nothing recording, the package's own; else in a run of the probe's own, as a lock
+      // call's code is (see observedLock).
+      if (!recording()) return unlockMethod.call(this, lockObject, callback);
       return withRun(rt.rootCtx, () => unlockMethod.call(this, lockObject, callback));
     };
   }
