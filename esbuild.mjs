@@ -171,11 +171,11 @@ function writeRegisterShims() {
   // It also installs the adapters of the lock packages a program uses (adapters/install.ts).
   writeFileSync(
     `${probeDist}/register.mjs`,
-    "import { installAdapters } from './index.mjs';\ninstallAdapters();\n",
+    "import { registerProbe } from './index.mjs';\nregisterProbe();\n",
   );
   writeFileSync(
     `${probeDist}/register.cjs`,
-    "'use strict';\nrequire('./index.cjs').installAdapters();\n",
+    "'use strict';\nrequire('./index.cjs').registerProbe();\n",
   );
   // A TypeScript worker's bootstrap imports it to learn whether the worker loads TypeScript.
   copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);

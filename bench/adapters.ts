@@ -5,11 +5,11 @@
  * - `async_mutex_patched_nosink_ratio`, the bar (<= 1.2): patched against unpatched, side by
  *   side in one process with the probe loaded and no sink (`adapter-child.ts`: two copies of the
  *   package, one loaded before the adapters were installed, timed in alternating rounds);
- * - `async_mutex_patched_nosink_over_plain_ratio`: the patched package under
+ * - `async_mutex_patched_nosink_over_plain_ratio`, a bar too (<= 1.2): the patched package under
  *   `--import lockscope/register` against the package alone in a process without the probe
- *   (`mutex-child.ts`, the two processes in turn, pass after pass). It adds what the probe's
- *   identity tracking costs every await of a program, which `identity_await_loop_*` measures
- *   apart.
+ *   (`mutex-child.ts`, the two processes in turn, pass after pass): what a user who loads the
+ *   probe and records nothing pays, identity tracking included (register stops it until
+ *   something records; `identity_await_loop_*` measures it when on).
  *
  * `node --import tsx bench/adapters.ts` runs it alone.
  */

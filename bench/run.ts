@@ -297,6 +297,7 @@ function round(x: number): number {
 const bars: [keyof typeof results, '<=' | '>=', number][] = [
   ['mutex_uncontended_nosink_ratio', '<=', 1.0],
   ['async_mutex_patched_nosink_ratio', '<=', 1.2],
+  ['async_mutex_patched_nosink_over_plain_ratio', '<=', 1.2],
   ['mutex_trace_file_nostack_ratio', '<=', 1.5],
   ['mutex_trace_file_stacks_ratio', '<=', 5],
   ['mutex_lockscope_run_over_trace_file_ratio', '<=', 2],

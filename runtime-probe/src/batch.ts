@@ -119,11 +119,11 @@ function peerOf(buf: Buffer, i: number): number {
   return buf.num[i * STRIDE + 5]!;
 }
 
-export function eventAt(buf: Buffer, i: number): WireEvent {
+export function eventAt(buf: Buffer, i: number, shift: number): WireEvent {
   const o = i * STRIDE;
   const num = buf.num;
   const ev: WireEvent = {
-    us: Math.round(num[o]! * 1000),
+    us: Math.round((num[o]! - shift) * 1000),
     op: OPS[num[o + 1]!] ?? 'invalid',
     task: resolved(buf.flows[i]!).id,
   };
@@ -167,7 +167,7 @@ const tails = {
  * integer or a fixed key, so no string is made (bytes.ts). Room for a whole batch is made once.
  * A repeated tail saves about 30 ns an acquire + release (5 interleaved runs each way).
  */
-export function writeEventsLine(buf: Buffer, origin: number, out: ByteWriter): void {
+export function writeEventsLine(buf: Buffer, origin: number, shift: number, out: ByteWriter): void {
   const num = buf.num;
   out.text(`{"t":"events","thread":${rt.threadId},"origin":${origin},"events":[`);
   let b = out.reserve(buf.len * MAX_EVENT_BYTES);
@@ -180,7 +180,7 @@ export function writeEventsLine(buf: Buffer, origin: number, out: ByteWriter): v
     const o = i * STRIDE;
     if (i) b[at++] = 44; // ','
     at = putPart(view, b, at, US);
-    at = putUint(b, at, Math.round(num[o]! * 1000));
+    at = putUint(b, at, Math.round((num[o]! - shift) * 1000));
     const op = num[o + 1]! | 0;
     if (buf.flows[i] !== flow) {
       flow = buf.flows[i]!;

@@ -94,6 +94,7 @@ export function flowOfCtx(ctx: Ctx): Flow {
   if (!ctx.flow) {
     ctx.flow = autoFlow('callback', ctx.parent);
     ctx.flow.ctx = ctx;
+    if (ctx.unseen) ctx.flow.uncertain = true;
     // The flow keeps its parent until it is registered; the context need not keep it longer.
     ctx.parent = undefined;
   }

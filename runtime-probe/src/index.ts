@@ -59,7 +59,7 @@ export {
 export type { Message } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 export type { ProbeStats, Listener, ProbeConfig };
-export { installAdapters } from './adapters/install.js';
+export { installAdapters, registerProbe } from './adapters/install.js';
 
 startProbe();
 

@@ -19,10 +19,12 @@
  * `validateMessage`); the reason for a rejection names the message, the field and what was
  * expected.
  *
- * Time: an `events` message carries `origin`, the epoch milliseconds of the recording thread's
- * time origin (`performance.timeOrigin`), and each event `us`, the whole microseconds since that
- * origin (`performance.now()`). So event times are monotonic per thread, comparable across the
- * threads of a process (origin + us / 1000), and cheap to encode: a small integer. Control
+ * Time: an `events` message carries `origin`, epoch milliseconds (the probe sends the whole
+ * millisecond of the batch's first event), and each event `us`, the whole microseconds since that
+ * origin on the recording thread's monotonic clock (`performance.now()`). So event times are
+ * monotonic per thread, comparable across the threads of a process (origin + us / 1000), and
+ * cheap to encode: a small integer, of a few digits. Receivers take each message's origin as it
+ * comes. Control
  * messages (`hello`, `heartbeat`, `idle`, `end`) carry `ts`, epoch milliseconds.
  */
 
@@ -260,7 +262,7 @@ export interface WireEvent {
 export interface EventsMessage {
   t: 'events';
   thread: number;
-  /** Epoch milliseconds of the recording thread's time origin; event `us` count from it. */
+  /** Epoch milliseconds from which this message's event `us` count (see "Time" above). */
   origin: number;
   events: WireEvent[];
 }

@@ -5,6 +5,6 @@
  * the lock packages the program already uses (adapters/install.ts). The build emits it as a
  * two-line shim that does the same with the main bundle.
  */
-import { installAdapters } from './index.js';
+import { registerProbe } from './index.js';
 
-installAdapters();
+registerProbe();

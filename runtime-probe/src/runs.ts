@@ -95,7 +95,20 @@ function ensureOpen(r: Run): void {
     if (id === r.asyncId) return;
     finalize(r);
   }
-  start(r, id > 1 ? { flow: undefined, parent: undefined } : rt.rootCtx, id);
+  start(r, id > 1 ? { flow: undefined, parent: undefined } : outsideCtx(), id);
+}
+
+/**
+ * The context of a run outside any callback: the main flow's. When tracking began after the
+ * program had run, that is so only at a module's top level: otherwise this is the rest of a
+ * reaction that began unseen, whose flow cannot be known.
+ */
+function outsideCtx(): Ctx {
+  return st.seen === undefined || atModuleTopLevel(outsideCtx) ? rt.rootCtx : unseenCtx();
+}
+
+function unseenCtx(): Ctx {
+  return { flow: undefined, parent: undefined, unseen: true };
 }
 
 /** The flow that runs `r`. */
@@ -104,6 +117,7 @@ function runOwner(r: Run): Flow {
 }
 
 function onInit(promise: object, parent: object | undefined): void {
+  st.seen?.add(promise);
   const r = st.run;
   ensureOpen(r);
   if (parent === undefined) {
@@ -240,7 +254,8 @@ function onBefore(promise: object): void {
   const r = st.run;
   finalize(r);
   const resume = st.contexts.get(promise);
-  let ctx = rt.rootCtx;
+  // A promise made before tracking began resumes code whose flow nobody saw.
+  let ctx = st.seen === undefined || st.seen.has(promise) ? rt.rootCtx : unseenCtx();
   let then = false;
   if (resume) {
     // A suspension resumes once: its entry goes now, so that the table shrinks as flows finish
@@ -312,11 +327,14 @@ export function withRun<T>(ctx: Ctx, fn: () => T): T {
   }
 }
 
-function patchCombinators(): void {
+/** Marks the combinators' own chains (see `onInit`); returns what puts them back. */
+function patchCombinators(): () => void {
   const P = Promise as unknown as Record<string, (this: unknown, it: unknown) => unknown>;
+  const originals = new Map<string, (this: unknown, it: unknown) => unknown>();
   for (const name of ['all', 'allSettled', 'any', 'race']) {
     const original = P[name];
     if (typeof original !== 'function') continue;
+    originals.set(name, original);
     P[name] = {
       [name](this: unknown, iterable: unknown): unknown {
         st.combinator++;
@@ -328,25 +346,54 @@ function patchCombinators(): void {
       },
     }[name]!;
   }
+  return () => {
+    for (const [name, original] of originals) P[name] = original;
+  };
 }
 
-/** Installs the hooks once per thread, before the first operation needs them. */
+/**
+ * Installs the hooks once per thread, before the first operation needs them. After
+ * `suspendRunTracking`, the program has run unseen: tracking begins again with the promises made
+ * from now on, and code that suspended before resumes as flows marked uncertain.
+ */
 export function ensureRunTracking(): void {
   if (st.installed) return;
   st.installed = true;
-  promiseHooks.createHook({
+  const late = st.suspended;
+  if (late) {
+    st.seen = new WeakSet();
+    finalize(st.run);
+  }
+  const stopHooks = promiseHooks.createHook({
     init: onInit,
     before: onBefore,
     after: onAfter,
     settled: onSettled,
-  });
-  patchCombinators();
-  patchThen();
+  }) as () => void;
+  const restores = [patchCombinators(), patchThen(), patchQueueMicrotask()];
+  st.stop = () => {
+    stopHooks();
+    for (const restore of restores) restore();
+  };
+  if (late) return;
   onFlush(pinOpenRun);
   // Registered before the recorder's own exit handler (the probe installs this at load), so the
   // last batch carries the decided flows.
   process.on('exit', endRunAtExit);
-  patchQueueMicrotask();
+}
+
+/**
+ * Stops the promise hooks and puts back what they patched, until an operation needs identity
+ * (`ensureRunTracking`): for `lockscope/register` with nothing to record, whose program would
+ * otherwise pay for every promise it makes. Only before the program has run, and once:
+ * afterwards its flows could not be told.
+ */
+export function suspendRunTracking(): void {
+  if (!st.installed || st.suspended) return;
+  st.stop?.();
+  st.stop = undefined;
+  st.installed = false;
+  st.suspended = true;
 }
 
 /**
@@ -368,8 +415,11 @@ function endRunAtExit(): void {
   finalize(r);
 }
 
-/** Marks the promises `.then` makes (and `catch` and `finally`, which call it). */
-function patchThen(): void {
+/**
+ * Marks the promises `.then` makes (and `catch` and `finally`, which call it); returns what puts
+ * it back.
+ */
+function patchThen(): () => void {
   const proto = Promise.prototype as unknown as Record<string, unknown>;
   const original = proto.then as (...args: unknown[]) => unknown;
   proto.then = function then(this: unknown, ...args: unknown[]): unknown {
@@ -380,13 +430,17 @@ function patchThen(): void {
       st.inThen--;
     }
   };
+  return () => {
+    proto.then = original;
+  };
 }
 
 /**
  * A `queueMicrotask` callback is a flow of its own, like a `process.nextTick` one. Node 20 gives
- * it an async id and Node 24 does not, so the probe wraps it to behave the same on both.
+ * it an async id and Node 24 does not, so the probe wraps it to behave the same on both. Returns
+ * what puts it back.
  */
-function patchQueueMicrotask(): void {
+function patchQueueMicrotask(): () => void {
   const original = st.queueMicrotask;
   globalThis.queueMicrotask = function queueMicrotask(callback: () => void): void {
     // Anything but a function goes to Node as it is, to fail with Node's own error.
@@ -403,6 +457,9 @@ function patchQueueMicrotask(): void {
         finalize(st.run);
       }
     });
+  };
+  return () => {
+    globalThis.queueMicrotask = original;
   };
 }
 

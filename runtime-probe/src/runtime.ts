@@ -67,6 +67,8 @@ export interface Ctx {
   parent: Flow | undefined;
   /** What a `.then` callback made in this context resumes in (runs.ts), made once. */
   thenMark?: { thenOf: Ctx };
+  /** Set for code that started before identity was tracked: its flow is marked uncertain. */
+  unseen?: boolean;
 }
 
 export interface ResourceRec {

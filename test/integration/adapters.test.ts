@@ -279,6 +279,26 @@ function events(trace: Message[]): WireEvent[] {
 }
 
 describe('node --import lockscope/register', { concurrency: 2 }, () => {
+  test('with no sink, register tracks identity only once needed; code that suspended before is uncertain', async () => {
+    const flows = async (env: Record<string, string>): Promise<unknown> => {
+      const out = await node(['--import', register, `${fixtures}/late-identity.mjs`], env);
+      assert.equal(out.code, 0, out.stderr);
+      return JSON.parse(out.stdout) as unknown;
+    };
+    const late = [
+      { name: 'early #1', uncertain: true },
+      { name: 'later #1', uncertain: false },
+      { name: 'main', uncertain: false },
+    ];
+    assert.deepEqual(await flows({ LOCKSCOPE_TRACE: '', LOCKSCOPE_ENDPOINT: '' }), late);
+    // With fail-fast on, identity is tracked from the start, and `early` is known.
+    const known = late.map((f) => ({ ...f, uncertain: false }));
+    assert.deepEqual(
+      await flows({ LOCKSCOPE_TRACE: '', LOCKSCOPE_ENDPOINT: '', LOCKSCOPE_FAIL_FAST: '1' }),
+      known,
+    );
+  });
+
   test('records the waits, grants and releases of an unmodified async-mutex program', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
     try {

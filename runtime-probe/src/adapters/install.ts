@@ -17,7 +17,8 @@ import * as nodeModule from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { shared, warnOnce } from '../runtime.js';
+import { rt, shared, warnOnce } from '../runtime.js';
+import { suspendRunTracking } from '../runs.js';
 import { skipFramesUnder } from '../sites.js';
 import { moduleDir } from '../module-dir.js';
 import {
@@ -251,6 +252,19 @@ function hookImport(): void {
   if (typeof m.register === 'function' && existsSync(hooks)) {
     m.register(pathToFileURL(hooks).href, pathToFileURL(moduleDir()).href + '/');
   }
+}
+
+/**
+ * What `lockscope/register` does as it loads, before the program runs: installs the adapters, and
+ * when nothing can record yet (no sink, no fail-fast), stops identity tracking until an operation
+ * needs it. With no sink the adapters record nothing, and the promise hooks would cost every
+ * promise of the program (several times async-mutex's own cost). A program that starts recording
+ * later (`configure`, `subscribe`) has its flows tracked from then on; code that suspended before
+ * resumes as flows marked uncertain (runs.ts).
+ */
+export function registerProbe(): void {
+  installAdapters();
+  if (!rt.recording && !rt.config.failFast && rt.explore === undefined) suspendRunTracking();
 }
 
 /**
