@@ -305,7 +305,8 @@ function observedLock(
   });
   const observed = promise.then(
     (lock) => {
-      if (typeof lock === 'object' && lock !== null) call.outcome = { lock };
+      // Anything but a Lock object ends the wait without a hold the program could release.
+      call.outcome = typeof lock === 'object' && lock !== null ? { lock } : { err: lock };
       end(call);
       return lock;
     },
