@@ -222,6 +222,9 @@ function decide(r: Run): void {
     }
     if (prov && prov !== flow) prov.alias = flow;
     resumeIn(r, k, flow === owner ? r.ctx : ctxOf(flow));
+    // A run that began unseen (before tracking began) may hold the continuations of several
+    // flows that suspended unseen: none of the flows it makes can be told for certain.
+    if (r.ctx.unseen && flow !== owner) markUncertain(flow);
     if (r.overflow || (prov?.sentEarly && flow !== owner)) {
       markUncertain(flow);
       // A flush before the end of the run sent this activation's operations as the run's own.

@@ -299,6 +299,21 @@ describe('node --import lockscope/register', { concurrency: 2 }, () => {
     );
   });
 
+  test('with no sink, flows resumed in the checkpoint where tracking began are all uncertain', async () => {
+    const out = await node(['--import', register, `${fixtures}/late-identity-checkpoint.mjs`], {
+      LOCKSCOPE_TRACE: '',
+      LOCKSCOPE_ENDPOINT: '',
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const flows = JSON.parse(out.stdout) as { name: string; uncertain: boolean }[];
+    assert.ok(flows.length >= 2, out.stdout);
+    // Which of them the probe splits or joins is not the point: none may come out certain.
+    assert.deepEqual(
+      flows.filter((f) => !f.uncertain),
+      [],
+    );
+  });
+
   test('records the waits, grants and releases of an unmodified async-mutex program', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockscope-adapters-'));
     try {

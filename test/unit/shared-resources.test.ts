@@ -82,10 +82,115 @@ describe('resources shared by a global key', () => {
     feed(a, s1, one.ev(0, 'acquired', 1, 11, 10));
     feed(a, s2, two.ev(1, 'acquired', 1, 22, 10).ev(2, 'collected', 0, 21));
     feed(a, s1, one.ev(3, 'request', 1, 12, 20));
-    feed(a, s2, two.ev(4, 'request', 1, 21, 20));
+    // Ids are never reused: ship comes back to orders under a new one (as an adapter does).
+    two.messages.push({
+      t: 'resource',
+      id: 23,
+      kind: 'mutex',
+      name: 'redis "orders"',
+      class: 'redis "orders"',
+      global: 'redis:run-1:orders',
+    });
+    feed(a, s2, two.ev(4, 'request', 1, 23, 20));
     assert.deepEqual(
       a.findings.map((f) => f.kind),
       ['deadlock'],
+    );
+  });
+
+  test('a process that ended or was cut off holds and waits for nothing any more', () => {
+    for (const ends of ['end', 'cut'] as const) {
+      const a = new Analyzer();
+      const [s1, s2] = [{}, {}];
+      const one = service(100, 'restock', 10);
+      const two = service(200, 'ship', 20);
+      feed(a, s2, two.ev(0, 'acquired', 1, 22, 10));
+      // restock holds orders and waits for stock; then its process is gone, and with its
+      // connection the server let orders go.
+      feed(a, s1, one.ev(1, 'acquired', 1, 11, 10).ev(2, 'request', 1, 12, 20));
+      if (ends === 'end') {
+        one.messages.push({
+          t: 'end',
+          ts: one.origin + 0.003,
+          exitCode: 1,
+          produced: 2,
+          dropped: 0,
+        });
+        feed(a, s1, one);
+      }
+      a.endStream(s1);
+      feed(a, s2, two.ev(5, 'request', 1, 21, 20));
+      assert.deepEqual(a.findings, [], ends);
+    }
+  });
+
+  test('a wait the other process may have been granted since: streams out of step, uncertain', () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s2, two.ev(0, 'acquired', 1, 22, 10));
+    feed(a, s1, one.ev(1, 'acquired', 1, 11, 10).ev(2, 'request', 1, 12, 20));
+    // ship lets stock go at 3; restock gets it at 4 and lets both go at 5 and 6, in a batch
+    // that is late; ship takes stock again at 7 and asks for orders at 8, which it gets.
+    feed(
+      a,
+      s2,
+      two.ev(3, 'released', 1, 22).ev(7, 'acquired', 1, 22, 10).ev(8, 'request', 1, 21, 20),
+    );
+    assert.deepEqual(
+      a.findings.map((f) => [f.kind, f.severity, f.certainty]),
+      [['deadlock', 'warning', 'uncertain']],
+    );
+    feed(a, s1, one.ev(4, 'acquired', 1, 12, 20).ev(5, 'released', 1, 12).ev(6, 'released', 1, 11));
+  });
+
+  test("one process's idleness says nothing of a wait another process can end", () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10));
+    two.ev(1, 'request', 1, 21, 20).text();
+    two.messages.push({ t: 'idle', ts: two.origin + 0.002 });
+    feed(a, s2, two);
+    assert.deepEqual(a.findings, []);
+  });
+
+  test('one key under many ids of one process: listed once, and the collected ids go', () => {
+    const a = new Analyzer();
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10, ['orders']);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10).ev(1, 'released', 1, 11));
+    const two = service(200, 'ship', 20, ['orders']);
+    feed(a, s2, two.ev(2, 'acquired', 1, 21, 10).ev(3, 'released', 1, 21));
+    // Each use registers the lock again under a new id, and the one before is collected.
+    for (let i = 0; i < 50; i++) {
+      for (const [b, s, base] of [
+        [one, s1, 1000],
+        [two, s2, 2000],
+      ] as const) {
+        const id = base + i;
+        b.messages.push({
+          t: 'resource',
+          id,
+          kind: 'mutex',
+          name: 'redis "orders"',
+          class: 'redis "orders"',
+          global: 'redis:run-1:orders',
+        });
+        feed(a, s, b.ev(10 + i, 'acquired', 1, id, 10).ev(10 + i, 'released', 1, id));
+        feed(a, s, b.ev(10 + i, 'collected', 0, id));
+      }
+    }
+    const report = a.report();
+    assert.deepEqual(
+      report.resources.map((r) => r.key),
+      ['100:r11'],
+    );
+    assert.deepEqual(
+      report.stats.resources.map((r) => [r.key, r.acquisitions]),
+      [['100:r11', 102]],
     );
   });
 
@@ -105,6 +210,24 @@ describe('resources shared by a global key', () => {
     assert.deepEqual(
       a.findings.map((f) => [f.kind, f.certainty, f.uncertainty]),
       [['deadlock', 'uncertain', ['gap']]],
+    );
+  });
+
+  test('a hold in another process than the first is scanned for a long hold', () => {
+    // restock (100) registered orders first, took it, gave it back and ended; ship (200) then
+    // holds it past the limit. Its hold must be on ship's own list of held locks.
+    const a = new Analyzer({ longHoldMs: 1 });
+    const [s1, s2] = [{}, {}];
+    const one = service(100, 'restock', 10);
+    const two = service(200, 'ship', 20);
+    feed(a, s1, one.ev(0, 'acquired', 1, 11, 10).ev(10, 'released', 1, 11));
+    feed(a, s2, two.ev(20, 'acquired', 1, 21, 10));
+    feed(a, s1, one.end(30));
+    a.endStream(s1);
+    feed(a, s2, two.heartbeat(5_000));
+    assert.deepEqual(
+      a.findings.map((f) => [f.kind, f.tasks.map((t) => t.name)]),
+      [['long-hold', ['ship']]],
     );
   });
 

@@ -248,6 +248,7 @@ export class Analyzer {
         // Its waits end with it: a cycle that a wait might still have broken is reported as it
         // stood (bounded).
         this.#tx.broken.overdue(this.#now, 0, proc);
+        this.#shared.leave(proc, this.#tx, this.#now);
         return;
     }
   }
@@ -260,7 +261,7 @@ export class Analyzer {
     if (e.op === 'collected') {
       // Before the lookups below, which would make a state for a resource already forgotten.
       const r = e.res !== undefined ? proc.resources.get(e.res) : undefined;
-      if (r) this.#forget(r);
+      if (r && !this.#shared.collected(proc, e.res!, r)) this.#forget(r);
       return;
     }
     // An event of a thread that has ended arrived after its end (see ProcessModel.ended): it
@@ -391,7 +392,7 @@ export class Analyzer {
 
   /** Forgets a resource the program no longer reaches (see ProcessModel.forgetResource). */
   #forget(r: ResourceState): void {
-    if (!this.#shared.has(r) && r.proc.forgetResource(r))
+    if (r.proc.forgetResource(r))
       this.#order.forget(instanceNode(r), (e) => this.#inversionEdges.has(e));
   }
 
@@ -459,6 +460,7 @@ export class Analyzer {
     this.#processes.delete(stream);
     if (--proc.streams > 0) return;
     if (proc.exitCode === undefined) proc.cut = true;
+    this.#shared.leave(proc, this.#tx, this.#now);
     this.#ended.push(proc);
     while (this.#ended.length > this.options.maxEndedProcesses) {
       const old = this.#ended.shift()!;

@@ -18,7 +18,11 @@ export function judgeIdle(
   at: number,
   findCycle: (start: TaskState) => TaskState[] | undefined,
 ): void {
-  const blocked = [...proc.tasks.values()].filter((t) => t.blocked && !t.ended);
+  // A task that another process could wake (through a lock a server keeps) is not judged by
+  // this process's idleness: the other process may still run.
+  const blocked = [...proc.tasks.values()].filter(
+    (t) => t.blocked && !t.ended && !wokenElsewhere(t, proc),
+  );
   // One pass finds the strongly connected groups of waits; each group of two or more holds a
   // cycle through any of its tasks. (A search from every blocked task would cost the square of a
   // long chain.)
@@ -26,7 +30,8 @@ export function judgeIdle(
     const root = group.find((t) => !t.explained);
     if (!root) continue;
     const cycle = findCycle(root);
-    if (cycle) reportDeadlock(ctx, cycle, at);
+    // Through another process, which may still run, idleness here proves nothing.
+    if (cycle && cycle.every((t) => t.proc === proc)) reportDeadlock(ctx, cycle, at);
   }
   // Locks whose holders have nothing left to run are as good as abandoned.
   for (const r of proc.heldNow()) {
@@ -53,6 +58,11 @@ export function judgeIdle(
   }
   for (const [r, tasks] of byResource) reportBlockedForever(ctx, r, tasks, at);
   for (const [r, tasks] of joining) reportBlockedForever(ctx, r, tasks, at);
+}
+
+function wokenElsewhere(t: TaskState, proc: ProcessModel): boolean {
+  for (const next of successors(t, false)) if (next.proc !== proc && !next.ended) return true;
+  return false;
 }
 
 function waitsForBlocked(t: TaskState): boolean {

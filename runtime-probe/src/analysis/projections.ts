@@ -58,7 +58,9 @@ export function liveState(models: readonly ProcessModel[], limit: number): LiveS
       tasks.sort((a, b) => Number(b.blocked) - Number(a.blocked) || a.id - b.id);
       const resources =
         limit > 0
-          ? [...proc.resources.values()].filter((r) => r.holders.size > 0 || r.waiters.size > 0)
+          ? [...new Set(proc.resources.values())].filter(
+              (r) => r.holders.size > 0 || r.waiters.size > 0,
+            )
           : [];
       return {
         key: proc.prefix,
@@ -184,9 +186,11 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
   }
   const resourceStats = lazy(function* () {
     for (const proc of v.models) {
-      for (const r of proc.resources.values()) {
-        // A resource other processes share by key is listed once, with the process it began in.
-        if (r.acquisitions > 0 && r.proc === proc) yield statsOf(r.key, r.name, r.kind, r);
+      for (const [id, r] of proc.resources) {
+        // A resource other processes share by key is listed once, with the process it began in
+        // and under the id it began with (the process may know it by other ids too).
+        if (r.acquisitions > 0 && r.proc === proc && r.id === id)
+          yield statsOf(r.key, r.name, r.kind, r);
       }
       for (const [cls, agg] of proc.forgotten) {
         const entry = statsOf(`${proc.prefix}:class:${cls}`, agg.name, agg.kind, agg.stats);
@@ -197,7 +201,9 @@ export function streamReport(v: EngineView, options: { maxIntervals?: number }):
   });
   const resources = lazy(function* () {
     for (const proc of v.models) {
-      for (const r of proc.resources.values()) if (r.proc === proc) yield resourceRef(r);
+      for (const [id, r] of proc.resources) {
+        if (r.proc === proc && r.id === id) yield resourceRef(r);
+      }
     }
     // Spans outlive the resources the program dropped: the time line still names them.
     const named = new Set<string>();

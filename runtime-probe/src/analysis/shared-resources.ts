@@ -10,6 +10,7 @@
  */
 import type { ResourceMessage } from '../protocol.js';
 import type { ProcessModel, ResourceState } from './model.js';
+import type { Transitions } from './transitions.js';
 
 /**
  * How many keys are kept. A program that makes more distinct server locks than this has its
@@ -50,10 +51,27 @@ export class SharedResources {
   }
 
   /**
-   * Whether `r` is shared by key. Such a resource is never forgotten when one process no longer
-   * reaches it: the lock lives on in the server, and other processes may still use it.
+   * `proc` no longer reaches its resource `id`, whose state is `r`: for a shared resource, says so
+   * (true) and lets this process's other ids for it go (an adapter registers the lock again,
+   * under a new id, each time it is used). The state itself lives on: the lock is the server's,
+   * and other processes may still use it.
    */
-  has(r: ResourceState): boolean {
-    return this.#states.has(r);
+  collected(proc: ProcessModel, id: number, r: ResourceState): boolean {
+    if (!this.#states.has(r)) return false;
+    if (r.proc !== proc || r.id !== id) proc.resources.delete(id);
+    return true;
+  }
+
+  /**
+   * A process has ended (or was cut off): it holds and waits for no lock a server keeps any more.
+   * The server lets a session's locks go with its connection (or at their expiry), and a task of
+   * a process that is gone must not stand in another process's cycle: that would be a deadlock
+   * between the living and the dead, which the living would never see.
+   */
+  leave(proc: ProcessModel, tx: Pick<Transitions, 'endWait' | 'dropHold'>, now: number): void {
+    for (const t of proc.tasks.values()) {
+      if (t.waitRes && this.#states.has(t.waitRes)) tx.endWait(t, now, undefined);
+      for (const r of [...t.holds.keys()]) if (this.#states.has(r)) tx.dropHold(t, r, now);
+    }
   }
 }

@@ -242,7 +242,9 @@ export class Transitions {
       };
       r.holders.set(t, h);
       t.holds.set(r, h);
-      if (!r.listed) {
+      // A lock a server keeps (shared-resources.ts) is listed by every process that holds it:
+      // the process that registered it first may release it and end before this hold is scanned.
+      if (!r.listed || r.proc !== t.proc) {
         r.listed = true;
         t.proc.held.add(r);
       }

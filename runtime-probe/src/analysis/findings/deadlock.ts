@@ -156,5 +156,24 @@ export function reportDeadlock(
             : fix,
     at,
     cycle: edges,
+    ...(outOfStep(cycle) ? { lost: true } : {}),
+  });
+}
+
+/**
+ * Whether the cycle may be two processes' streams out of step rather than a deadlock. Each
+ * process reports on a connection of its own, and the analysis reads them as they come: a wait
+ * is known as its process's stream last left it. Across processes (a lock a server keeps), a
+ * waiter whose lock the other process took only after the wait began may have been granted it
+ * meanwhile, in a batch still on its way; only a holder that held the lock the whole time the
+ * wait stood keeps the waiter waiting for certain. (Event times are comparable across the
+ * processes of one host.)
+ */
+function outOfStep(cycle: readonly TaskState[]): boolean {
+  return cycle.some((from, i) => {
+    const to = cycle[(i + 1) % cycle.length]!;
+    if (from.proc === to.proc) return false;
+    const hold = from.waitRes?.holders.get(to);
+    return hold === undefined || hold.since > from.waitSince;
   });
 }
