@@ -1,4 +1,6 @@
-// The adapters' pure parts: which are on (LOCKSCOPE_ADAPTERS), version ranges, package folders.
+// The adapters' pure parts: which are on (LOCKSCOPE_ADAPTERS), version ranges, package folders,
+// what the pg adapter reads of pg_locks, and what the redlock adapter reads of a Redis server's
+// replies.
 import assert from 'node:assert/strict';
 import { join, sep } from 'node:path';
 import { describe, test } from 'node:test';
@@ -11,6 +13,12 @@ import {
   parseRows,
   type LockRow,
 } from '../../runtime-probe/src/adapters/pg-locks.js';
+import {
+  databaseOf,
+  globalKey,
+  REDLOCK_RANGE,
+  runIdOf,
+} from '../../runtime-probe/src/adapters/redlock.js';
 
 describe('LOCKSCOPE_ADAPTERS', () => {
   const on = (value: string | undefined): string[] => [...parseAdapters(value).on].sort();
@@ -21,12 +29,13 @@ describe('LOCKSCOPE_ADAPTERS', () => {
   });
 
   test('read in order: -name off, name on, none and all', () => {
-    assert.deepEqual(on('-async-lock'), ['async-mutex', 'pg', 'web-locks']);
-    assert.deepEqual(on('-pg'), ['async-lock', 'async-mutex', 'web-locks']);
+    assert.deepEqual(on('-async-lock'), ['async-mutex', 'pg', 'redlock', 'web-locks']);
+    assert.deepEqual(on('-pg'), ['async-lock', 'async-mutex', 'redlock', 'web-locks']);
+    assert.deepEqual(on('-redlock'), ['async-lock', 'async-mutex', 'pg', 'web-locks']);
     assert.deepEqual(on('none'), []);
     assert.deepEqual(on('none, web-locks'), ['web-locks']);
     assert.deepEqual(on('-async-mutex,async-mutex'), [...ADAPTERS].sort());
-    assert.deepEqual(on('none,all,-web-locks'), ['async-lock', 'async-mutex', 'pg']);
+    assert.deepEqual(on('none,all,-web-locks'), ['async-lock', 'async-mutex', 'pg', 'redlock']);
   });
 
   test('an unknown name is a problem, and is ignored', () => {
@@ -124,5 +133,37 @@ describe('pg_locks rows', () => {
     assert.equal(r!.pid, 12);
     assert.equal(r!.db, null);
     assert.equal(r!.granted, false);
+  });
+});
+
+describe('redlock: the server and the key', () => {
+  const runId = '5f3c8a0e2b1d4c6f8a9b0c1d2e3f4a5b6c7d8e9f';
+
+  test('run_id from INFO server, the database from CLIENT INFO, read as fields', () => {
+    const info = `# Server\r\nredis_version:7.0.15\r\nrun_id:${runId}\r\ntcp_port:6379\r\n`;
+    assert.equal(runIdOf(info), runId);
+    assert.equal(runIdOf(new TextEncoder().encode(info)), runId);
+    assert.equal(runIdOf('# Server\r\nredis_version:7.0.15\r\n'), undefined);
+    assert.equal(runIdOf(undefined), undefined);
+    const client = 'id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:6379 fd=8 name= db=3 sub=0\n';
+    assert.equal(databaseOf(client), '3');
+    assert.equal(databaseOf('id=7 addr=127.0.0.1:50000 fd=8 name=db=9 sub=0'), undefined);
+    assert.equal(databaseOf('id=7 db=12'), '12');
+  });
+
+  test('one global key for one key on one set of servers, whatever their order', () => {
+    const other = 'a'.repeat(40);
+    assert.equal(globalKey([`${runId}/0`], 'orders'), `redis:${runId}/0:orders`);
+    assert.equal(
+      globalKey([`${runId}/0`, `${other}/0`], 'orders'),
+      globalKey([`${other}/0`, `${runId}/0`], 'orders'),
+    );
+    assert.notEqual(globalKey([`${runId}/0`], 'orders'), globalKey([`${runId}/1`], 'orders'));
+  });
+
+  test('redlock 4 from 4.2 is supported, 5 is not', () => {
+    assert.equal(versionIn('4.2.0', REDLOCK_RANGE), true);
+    assert.equal(versionIn('4.1.0', REDLOCK_RANGE), false);
+    assert.equal(versionIn('5.0.0', REDLOCK_RANGE), false);
   });
 });

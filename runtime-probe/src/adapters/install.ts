@@ -31,11 +31,12 @@ import { ASYNC_LOCK_RANGE, patchAsyncLock } from './async-lock.js';
 import { WEB_LOCKS_RANGE, patchWebLocks } from './web-locks.js';
 import { PG_RANGE, patchPg, patchPgPool } from './pg.js';
 import { installPgPoller } from './pg-poller.js';
+import { REDLOCK_RANGE, patchRedlock } from './redlock.js';
 import { appendAdapter, type LoadContext, type LoadResult } from './esm-hooks.js';
 import { versionIn, type VersionRange } from './versions.js';
 
 /** The adapters by the name `LOCKSCOPE_ADAPTERS` and the messages use. */
-export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks', 'pg'] as const;
+export const ADAPTERS = ['async-mutex', 'async-lock', 'web-locks', 'pg', 'redlock'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /**
@@ -162,6 +163,19 @@ function adapt(
         // A pg without it beside it has nothing of it to skip.
       }
     }
+  } else if (name === 'redlock' && st.on.has('redlock')) {
+    const dir = packageDir(file, name);
+    if (!dir || !supported('redlock', versionOf(dir), REDLOCK_RANGE)) return;
+    if (!patchRedlock(exports.default)) return;
+    skipFramesUnder(dir);
+    // Its promises are bluebird's, whose frames (a `disposer` under `using`) are not the program's.
+    try {
+      skipFramesUnder(
+        dirname(nodeModule.createRequire(join(dir, 'package.json')).resolve('bluebird')),
+      );
+    } catch {
+      // No bluebird of its own to find: redlock would not have loaded without one.
+    }
   }
 }
 
@@ -197,7 +211,7 @@ function hookRequire(): void {
   };
 }
 
-type Watched = 'async-mutex' | 'async-lock' | 'pg';
+type Watched = 'async-mutex' | 'async-lock' | 'pg' | 'redlock';
 
 /**
  * The package a `require` request names: the bare name, or a file inside its folder. pg's
@@ -205,7 +219,8 @@ type Watched = 'async-mutex' | 'async-lock' | 'pg';
  * wrapper reaches it (it imports the CommonJS index, whose own requires come through here).
  */
 function watchedPackage(request: string, parent: unknown): Watched | undefined {
-  if (request === 'async-mutex' || request === 'async-lock') return request;
+  if (request === 'async-mutex' || request === 'async-lock' || request === 'redlock')
+    return request;
   if (request === './client' || request === './client.js') {
     const from = (parent as { filename?: unknown } | null | undefined)?.filename;
     return typeof from === 'string' && packageDir(from, 'pg') ? 'pg' : undefined;
@@ -213,13 +228,15 @@ function watchedPackage(request: string, parent: unknown): Watched | undefined {
   if (!request.includes('node_modules')) return undefined;
   if (packageDir(request, 'async-mutex')) return 'async-mutex';
   if (packageDir(request, 'async-lock')) return 'async-lock';
+  if (packageDir(request, 'redlock')) return 'redlock';
   return undefined;
 }
 
 function requireLoaded(name: Watched, file: string, exports: unknown): void {
   if (typeof exports !== 'object' && typeof exports !== 'function') return;
   if (exports === null) return;
-  if (name === 'async-lock' || name === 'pg') {
+  // These export the class itself (`module.exports = AsyncLock`, `= Redlock`), or pg's Client.
+  if (name === 'async-lock' || name === 'pg' || name === 'redlock') {
     adapt(name, file, { default: exports });
     return;
   }
@@ -281,7 +298,7 @@ export function registerProbe(): void {
 }
 
 /**
- * Installs the adapters that observe async-mutex, async-lock, Web Locks and pg (those
+ * Installs the adapters that observe async-mutex, async-lock, Web Locks, pg and redlock (those
  * `LOCKSCOPE_ADAPTERS` leaves on), once per thread. `lockscope/register` calls it before the
  * program loads anything; a program that loads lockscope itself may call it before it loads the
  * lock package (a package loaded before is not observed).
@@ -309,7 +326,10 @@ export function installAdapters(env: Record<string, string | undefined> = proces
     },
   };
   Object.defineProperty(globalThis, REGISTRY, { value: registry, configurable: true });
-  if (on.has('async-mutex') || on.has('async-lock') || on.has('pg')) hookRequire();
+  // An ES module's `import` of pg or redlock, CommonJS packages, loads them through `require` too.
+  if (on.has('async-mutex') || on.has('async-lock') || on.has('pg') || on.has('redlock')) {
+    hookRequire();
+  }
   if (on.has('async-mutex')) hookImport();
   if (on.has('web-locks')) patchWebLocks(WEB_LOCKS_RANGE, supported);
 }

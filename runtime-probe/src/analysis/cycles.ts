@@ -10,9 +10,9 @@
  */
 import type { FindingContext } from './findings/context.js';
 import { reportDeadlock } from './findings/deadlock.js';
-import type { BrokenCycles } from './findings/broken.js';
 import { findCycle } from './graph.js';
 import type { TaskState } from './model.js';
+import type { Transitions } from './transitions.js';
 import { cycleStands, isWaiting, successors } from './waitfor.js';
 
 /** A cycle found in the current batch; `broke` once a wait of it gave up in the batch. */
@@ -41,8 +41,14 @@ export class Cycles {
     return findCycle(start, (t) => successors(t, true), certain, ++this.#stamp);
   }
 
-  /** Reports the cycles of this batch that are deadlocks, and keeps those that may break. */
-  confirm(broken: BrokenCycles): void {
+  /**
+   * Reports the cycles of this batch that are deadlocks, and keeps those that may break: after
+   * the batch's self-deadlocks, whose waits explain their cycles. Called at the end of each batch,
+   * and on a heartbeat or idle, for cycles that waited for a process to tell of their time.
+   */
+  confirm(tx: Pick<Transitions, 'confirmSelfDeadlocks' | 'broken'>): void {
+    tx.confirmSelfDeadlocks();
+    const broken = tx.broken;
     const carried: PendingCycle[] = [];
     for (const entry of this.pending.splice(0)) {
       const { cycle, at } = entry;

@@ -227,7 +227,7 @@ export class Analyzer {
         proc.threads.add(m.thread);
         proc.events += m.events.length;
         for (const e of m.events) this.#event(proc, e, base + e.us);
-        this.#confirmCycles();
+        this.#cycles.confirm(this.#tx);
         return;
       }
       case 'heartbeat':
@@ -236,11 +236,11 @@ export class Analyzer {
         proc.dropStream(stream, m.dropped);
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
         // A cycle through this process may have waited for it to tell of this time (cycles.ts).
-        if (this.#cycles.pending.length > 0) this.#confirmCycles();
+        this.#cycles.confirm(this.#tx);
         return;
       case 'idle':
         this.#advance(proc, (m.ts - this.#origin!) * 1000);
-        if (this.#cycles.pending.length > 0) this.#confirmCycles();
+        this.#cycles.confirm(this.#tx);
         this.#idle(proc);
         return;
       case 'end':
@@ -414,12 +414,6 @@ export class Analyzer {
         if (at - h.since >= limit) reportLongHold(this.#ctx, r, t, h.site, at - h.since, at);
       }
     }
-  }
-
-  /** Confirms what the batch found: self-deadlocks first, whose waits explain their cycles. */
-  #confirmCycles(): void {
-    this.#tx.confirmSelfDeadlocks();
-    this.#cycles.confirm(this.#tx.broken);
   }
 
   /** The program has nothing left to run: whatever still waits, waits forever. */
