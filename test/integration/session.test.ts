@@ -1,18 +1,13 @@
 // The extension's session on plain Node, over real sockets: several programs at once, a wrong
-// token, garbage, version skew, a program that dies mid-stream, and two services deadlocked over
-// Redis locks (a real server; skipped with the reason where redis-server is missing).
+// token, garbage, version skew, and a program that dies mid-stream.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
-import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { Session } from '../../extension/src/session.js';
 import { TraceBuilder } from '../trace-builder.js';
-import { NODE, runProgram } from './run-program.js';
+import { runProgram } from './run-program.js';
 import { helloLine } from '../wire.js';
-import { serverProblem, startRedis } from '../servers.js';
 
 const guard = {
   timeout: 120_000,
@@ -168,61 +163,3 @@ describe('session', guard, () => {
 
   after(() => session?.close());
 });
-
-describe(
-  'session: two services deadlocked over Redis locks',
-  {
-    ...guard,
-    skip: guard.skip || serverProblem('redis') || false,
-  },
-  () => {
-    test("one deadlock across the two processes, with both services' lines", async () => {
-      const root = resolve(import.meta.dirname, '../..');
-      const fixtures = join(root, 'test', 'fixtures', 'redis');
-      const redis = await startRedis();
-      const session = await Session.start({}, { updateMs: 10 });
-      // As Run File and `lockscope run` do: the probe in NODE_OPTIONS, so the services it starts
-      // report to the session too.
-      const probe = `--import ${pathToFileURL(join(root, 'runtime-probe', 'dist', 'register.mjs')).href}`;
-      const program = spawn(NODE, [join(fixtures, 'services.cjs'), 'stock-abba.cjs'], {
-        env: {
-          ...process.env,
-          ...session.env(),
-          NODE_OPTIONS: probe,
-          LOCKSCOPE_NODE_OPTIONS: probe,
-          REDIS_PORT: String(redis.port),
-        },
-        // A group of its own, so that the services (which retry for 60 s) end with it.
-        detached: true,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let said = '';
-      program.stderr.setEncoding('utf8').on('data', (d: string) => (said += d));
-      const exited = once(program, 'exit');
-      try {
-        const deadlock = () => session.analyzer.findings.find((f) => f.kind === 'deadlock');
-        await until(() => deadlock() !== undefined);
-        const finding = deadlock()!;
-        // Found while both services still wait: neither has run out of retries.
-        assert.doesNotMatch(said, /gave up/);
-        const services = session.analyzer
-          .state()
-          .processes.filter((p) => p.script?.endsWith('stock-abba.cjs'));
-        assert.equal(services.length, 2);
-        assert.deepEqual(finding.tasks.map((t) => t.pid).sort(), services.map((p) => p.pid).sort());
-        assert.deepEqual(finding.sites.map((site) => `${site.act} ${site.line}`).sort(), [
-          'acquired 25',
-          'acquired 33',
-          'waits 27',
-          'waits 35',
-        ]);
-        for (const site of finding.sites) assert.equal(site.file, join(fixtures, 'stock-abba.cjs'));
-      } finally {
-        process.kill(-program.pid!, 'SIGKILL');
-        await exited;
-        await session.close();
-        await redis.stop();
-      }
-    });
-  },
-);
