@@ -136,6 +136,11 @@ export function eventAt(buf: Buffer, i: number, shift: number): WireEvent {
 }
 
 const US = part('{"us":');
+/**
+ * What ends an event and begins the next: written after every event, and taken back after the
+ * last. A repeated tail (below) carries it, so that an event costs two copies, not three.
+ */
+const NEXT = part('},{"us":');
 const RES = part(',"res":');
 const SITE = part(',"site":');
 const N = part(',"n":');
@@ -176,10 +181,9 @@ export function writeEventsLine(buf: Buffer, origin: number, shift: number, out:
   // Runs of events by one flow are the common case: its id is resolved once per run.
   let flow: Flow | undefined;
   let task = 0;
+  at = putPart(view, b, at, US);
   for (let i = 0; i < buf.len; i++) {
     const o = i * STRIDE;
-    if (i) b[at++] = 44; // ','
-    at = putPart(view, b, at, US);
     at = putUint(b, at, Math.round((num[o]! - shift) * 1000));
     const op = num[o + 1]! | 0;
     if (buf.flows[i] !== flow) {
@@ -222,7 +226,7 @@ export function writeEventsLine(buf: Buffer, origin: number, shift: number, out:
       }
     }
     if (peer) at = putUint(b, putPart(view, b, at, PEER), peer);
-    b[at++] = 125; // '}'
+    at = putPart(view, b, at, NEXT);
     if (op >= OPS.length || !plain) continue;
     if (same) {
       tails.part[op] = part(b.subarray(tail, at));
@@ -235,6 +239,7 @@ export function writeEventsLine(buf: Buffer, origin: number, shift: number, out:
       tails.part[op] = undefined;
     }
   }
-  out.length = at;
+  // The last event's `,{"us":` is taken back: its `}` stays.
+  out.length = at - (NEXT.length - 1);
   out.raw(END);
 }
