@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
-import { NODE, readTrace } from './run-program.js';
+import { node, NODE, readTrace, type Outcome } from './run-program.js';
 import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
 
 const exec = promisify(execFile);
@@ -19,32 +19,6 @@ const root = resolve(import.meta.dirname, '../..');
 const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
 const register = resolve(root, 'runtime-probe/dist/register.mjs');
 const fixtures = 'test/fixtures/adapters';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function node(
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = root,
-): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await exec(NODE, args, {
-      cwd,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 async function run(fixture: string): Promise<Outcome & { report: Report }> {
   const out = await node([cli, 'run', '--json', `${fixtures}/${fixture}`]);

@@ -4,30 +4,21 @@
 // and `lockscope collect` (which lets PostgreSQL break it with 40P01). Skipped, with the reason,
 // where PostgreSQL is not installed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
 import { serverProblem, startPostgres, type TestServer } from '../servers.js';
 import { Collect } from './collect-process.js';
-import { NODE, readTrace } from './run-program.js';
+import { node, readTrace, type Outcome } from './run-program.js';
 
-const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
 const register = resolve(root, 'runtime-probe/dist/register.mjs');
 const fixtures = resolve(root, 'test/fixtures/pg');
 const skip = serverProblem('postgres') ?? false;
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** The environment that points an unmodified pg program at `server` (pg reads PG* variables). */
 function pgEnv(server: TestServer): Record<string, string> {
@@ -37,22 +28,6 @@ function pgEnv(server: TestServer): Record<string, string> {
     PGUSER: 'postgres',
     PGDATABASE: 'postgres',
   };
-}
-
-async function node(args: string[], env: Record<string, string>, cwd = root): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await exec(NODE, args, {
-      cwd,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
 }
 
 async function run(

@@ -2,49 +2,20 @@
 // private Redis server (test/servers.ts), under `lockscope run` and `node --import
 // lockscope/register`. Where redis-server is missing the tests are skipped with the reason.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
 import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
 import { serverProblem, startRedis, type TestServer } from '../servers.js';
-import { NODE, readTrace } from './run-program.js';
+import { node, readTrace, type Outcome } from './run-program.js';
 
-const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
 const register = resolve(root, 'runtime-probe/dist/register.mjs');
 const fixtures = resolve(root, 'test/fixtures/redis');
 const skip = serverProblem('redis') ?? false;
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function node(
-  args: string[],
-  env: Record<string, string> = {},
-  cwd = root,
-): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await exec(NODE, args, {
-      cwd,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 /** Runs `body` with a private Redis server of its own, stopped however `body` ends. */
 async function withRedis(body: (redis: TestServer) => Promise<void>): Promise<void> {
@@ -61,10 +32,14 @@ async function withRedis(body: (redis: TestServer) => Promise<void>): Promise<vo
  * --json`. The deadlocked services retry for about 60 s, so a run that ends is one the
  * `--timeout` (well short of that) stopped.
  */
-async function services(redis: TestServer, service: string): Promise<Outcome & { report: Report }> {
+async function services(
+  redis: TestServer,
+  service: string,
+  env: Record<string, string> = {},
+): Promise<Outcome & { report: Report }> {
   const out = await node(
     [cli, 'run', '--json', '--timeout', '10', join(fixtures, 'services.cjs'), '--', service],
-    { REDIS_PORT: String(redis.port) },
+    { REDIS_PORT: String(redis.port), ...env },
   );
   return { ...out, report: JSON.parse(out.stdout) as Report };
 }
@@ -92,13 +67,15 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
       ]);
       // Each service's own lines: where it took its first lock and where it waits for its second.
       const sites = finding.sites.map((s) => `${s.act} ${s.line}`).sort();
-      assert.deepEqual(sites, ['acquired 25', 'acquired 33', 'waits 27', 'waits 35']);
+      assert.deepEqual(sites, ['acquired 27', 'acquired 35', 'waits 29', 'waits 37']);
       for (const s of finding.sites) assert.equal(s.file, join(fixtures, 'stock-abba.cjs'));
     }));
 
   test('retrying forever: an error, and lockscope stops both services at once', () =>
     withRedis(async (redis) => {
-      const { code, stderr, report } = await services(redis, 'stock-forever.cjs');
+      const { code, stderr, report } = await services(redis, 'stock-abba.cjs', {
+        REDLOCK_RETRY_FOREVER: '1',
+      });
       const findings = report.findings.filter((f) => f.kind !== 'long-hold');
       assert.deepEqual(
         findings.map((f) => `${f.kind}/${f.severity}/${f.certainty}`),
@@ -106,10 +83,10 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
         stderr,
       );
       assert.deepEqual(findings[0]!.sites.map((s) => `${s.act} ${s.line}`).sort(), [
-        'acquired 25',
-        'acquired 33',
-        'waits 27',
-        'waits 35',
+        'acquired 27',
+        'acquired 35',
+        'waits 29',
+        'waits 37',
       ]);
       assert.match(stderr, /stopped the program because it is deadlocked/);
       assert.equal(code, 1);

@@ -6,6 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
 import { StreamSession } from '../../runtime-probe/src/collector.js';
 import type { Message } from '../../runtime-probe/src/protocol.js';
@@ -44,6 +45,42 @@ export function runProgram(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** How a program run with `node` ended: its exit code (0 when it succeeded) and its output. */
+export interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const exec = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs the Node under test with `args` (no loader of its own: a `.mjs`/`.cjs` program, the CLI,
+ * or `--import` flags given in `args`), in `cwd` (the repository by default), and resolves with
+ * how it ended, failing or not. A program that does not end within a minute is killed, and that
+ * rejects.
+ */
+export async function node(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = repoRoot,
+): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await exec(NODE, args, {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }
 
 /** Reads a JSON Lines trace through the collector's validating session. */

@@ -95,10 +95,10 @@ describe(
         assert.equal(pids.length, 2);
         assert.deepEqual(finding.tasks.map((t) => t.pid).sort(), pids);
         assert.deepEqual(finding.sites.map((site) => `${site.act} ${site.line}`).sort(), [
-          'acquired 25',
-          'acquired 33',
-          'waits 27',
-          'waits 35',
+          'acquired 27',
+          'acquired 35',
+          'waits 29',
+          'waits 37',
         ]);
         for (const site of finding.sites) assert.equal(site.file, join(fixtures, 'stock-abba.cjs'));
       } finally {
