@@ -169,13 +169,17 @@ function writeRegisterShims() {
   // than carrying a second copy of it.
   mkdirSync(probeDist, { recursive: true });
   // It also installs the adapters of the lock packages a program uses (adapters/install.ts).
+  // It marks itself first (register-mark.ts), so that the probe, as it loads, knows it was loaded
+  // by register and may leave identity tracking off while nothing records.
+  const mark = "globalThis[Symbol.for('lockscope.register')] = true;\n";
+  writeFileSync(`${probeDist}/register-mark.mjs`, mark);
   writeFileSync(
     `${probeDist}/register.mjs`,
-    "import { registerProbe } from './index.mjs';\nregisterProbe();\n",
+    "import './register-mark.mjs';\nimport { registerProbe } from './index.mjs';\nregisterProbe();\n",
   );
   writeFileSync(
     `${probeDist}/register.cjs`,
-    "'use strict';\nrequire('./index.cjs').registerProbe();\n",
+    `'use strict';\n${mark}require('./index.cjs').registerProbe();\n`,
   );
   // A TypeScript worker's bootstrap imports it to learn whether the worker loads TypeScript.
   copyFileSync('runtime-probe/src/typescript-check.ts', `${probeDist}/typescript-check.ts`);

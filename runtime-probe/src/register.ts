@@ -3,8 +3,9 @@
  * before the program, so that the transports chosen by the environment are attached and the exit
  * hooks installed before any of the program's code runs, and installs the adapters that observe
  * the lock packages the program already uses (adapters/install.ts). The build emits it as a
- * two-line shim that does the same with the main bundle.
+ * small shim that does the same with the main bundle.
  */
+import './register-mark.js';
 import { registerProbe } from './index.js';
 
 registerProbe();

@@ -81,13 +81,11 @@ export interface State {
   queueMicrotask: (cb: () => void) => void;
   /** Stack checks left for finding a module's top-level await (see `onInit`). */
   topLevelChecks: number;
-  /** Stops the promise hooks and puts back what they patched; set while they are on. */
-  stop: (() => void) | undefined;
-  /** Set once tracking was stopped before the program ran (`suspendRunTracking`). */
-  suspended: boolean;
+  /** Set when tracking was left off as the probe loaded (`deferRunTracking`). */
+  deferred: boolean;
   /**
    * The promises made since tracking began, when it began after the program had run
-   * (`suspendRunTracking`); undefined when it began before. A reaction to a promise not in it
+   * (`deferRunTracking`); undefined when it began before. A reaction to a promise not in it
    * resumes code that suspended unseen: its flow cannot be known.
    */
   seen: WeakSet<object> | undefined;
@@ -130,8 +128,7 @@ export const st = shared<State>('identity-runs', () => ({
   inThen: 0,
   queueMicrotask: globalThis.queueMicrotask,
   topLevelChecks: 2000,
-  stop: undefined,
-  suspended: false,
+  deferred: false,
   seen: undefined,
 }));
 

@@ -330,14 +330,12 @@ export function withRun<T>(ctx: Ctx, fn: () => T): T {
   }
 }
 
-/** Marks the combinators' own chains (see `onInit`); returns what puts them back. */
-function patchCombinators(): () => void {
+/** Marks the combinators' own chains (see `onInit`). */
+function patchCombinators(): void {
   const P = Promise as unknown as Record<string, (this: unknown, it: unknown) => unknown>;
-  const originals = new Map<string, (this: unknown, it: unknown) => unknown>();
   for (const name of ['all', 'allSettled', 'any', 'race']) {
     const original = P[name];
     if (typeof original !== 'function') continue;
-    originals.set(name, original);
     P[name] = {
       [name](this: unknown, iterable: unknown): unknown {
         st.combinator++;
@@ -349,54 +347,39 @@ function patchCombinators(): () => void {
       },
     }[name]!;
   }
-  return () => {
-    for (const [name, original] of originals) P[name] = original;
-  };
 }
 
 /**
  * Installs the hooks once per thread, before the first operation needs them. After
- * `suspendRunTracking`, the program has run unseen: tracking begins again with the promises made
- * from now on, and code that suspended before resumes as flows marked uncertain.
+ * `deferRunTracking`, the program has run unseen: tracking begins with the promises made from
+ * now on, and code that suspended before resumes as flows marked uncertain.
  */
 export function ensureRunTracking(): void {
   if (st.installed) return;
   st.installed = true;
-  const late = st.suspended;
-  if (late) {
-    st.seen = new WeakSet();
-    finalize(st.run);
-  }
-  const stopHooks = promiseHooks.createHook({
+  if (st.deferred) st.seen = new WeakSet();
+  promiseHooks.createHook({
     init: onInit,
     before: onBefore,
     after: onAfter,
     settled: onSettled,
-  }) as () => void;
-  const restores = [patchCombinators(), patchThen(), patchQueueMicrotask()];
-  st.stop = () => {
-    stopHooks();
-    for (const restore of restores) restore();
-  };
-  if (late) return;
+  });
+  patchCombinators();
+  patchThen();
   onFlush(pinOpenRun);
   // Registered before the recorder's own exit handler (the probe installs this at load), so the
   // last batch carries the decided flows.
   process.on('exit', endRunAtExit);
+  patchQueueMicrotask();
 }
 
 /**
- * Stops the promise hooks and puts back what they patched, until an operation needs identity
- * (`ensureRunTracking`): for `lockscope/register` with nothing to record, whose program would
- * otherwise pay for every promise it makes. Only before the program has run, and once:
- * afterwards its flows could not be told.
+ * Leaves tracking off until an operation needs it (`ensureRunTracking`): for `lockscope/register`
+ * with nothing to record, whose program would otherwise pay for every promise it makes. Called
+ * as the probe loads, before the program runs.
  */
-export function suspendRunTracking(): void {
-  if (!st.installed || st.suspended) return;
-  st.stop?.();
-  st.stop = undefined;
-  st.installed = false;
-  st.suspended = true;
+export function deferRunTracking(): void {
+  if (!st.installed) st.deferred = true;
 }
 
 /**
@@ -418,11 +401,8 @@ function endRunAtExit(): void {
   finalize(r);
 }
 
-/**
- * Marks the promises `.then` makes (and `catch` and `finally`, which call it); returns what puts
- * it back.
- */
-function patchThen(): () => void {
+/** Marks the promises `.then` makes (and `catch` and `finally`, which call it). */
+function patchThen(): void {
   const proto = Promise.prototype as unknown as Record<string, unknown>;
   const original = proto.then as (...args: unknown[]) => unknown;
   proto.then = function then(this: unknown, ...args: unknown[]): unknown {
@@ -433,17 +413,13 @@ function patchThen(): () => void {
       st.inThen--;
     }
   };
-  return () => {
-    proto.then = original;
-  };
 }
 
 /**
  * A `queueMicrotask` callback is a flow of its own, like a `process.nextTick` one. Node 20 gives
- * it an async id and Node 24 does not, so the probe wraps it to behave the same on both. Returns
- * what puts it back.
+ * it an async id and Node 24 does not, so the probe wraps it to behave the same on both.
  */
-function patchQueueMicrotask(): () => void {
+function patchQueueMicrotask(): void {
   const original = st.queueMicrotask;
   globalThis.queueMicrotask = function queueMicrotask(callback: () => void): void {
     // Anything but a function goes to Node as it is, to fail with Node's own error.
@@ -460,9 +436,6 @@ function patchQueueMicrotask(): () => void {
         finalize(st.run);
       }
     });
-  };
-  return () => {
-    globalThis.queueMicrotask = original;
   };
 }
 

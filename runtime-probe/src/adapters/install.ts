@@ -17,8 +17,7 @@ import * as nodeModule from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { rt, shared, warnOnce } from '../runtime.js';
-import { suspendRunTracking } from '../runs.js';
+import { shared, warnOnce } from '../runtime.js';
 import { skipFramesUnder } from '../sites.js';
 import { moduleDir } from '../module-dir.js';
 import {
@@ -285,16 +284,15 @@ function hookImport(): void {
 }
 
 /**
- * What `lockscope/register` does as it loads, before the program runs: installs the adapters, and
- * when nothing can record yet (no sink, no fail-fast), stops identity tracking until an operation
- * needs it. With no sink the adapters record nothing, and the promise hooks would cost every
- * promise of the program (several times async-mutex's own cost). A program that starts recording
- * later (`configure`, `subscribe`) has its flows tracked from then on; code that suspended before
- * resumes as flows marked uncertain (runs.ts).
+ * What `lockscope/register` does as it loads, before the program runs: installs the adapters.
+ * The probe, loaded by register with nothing to record (no sink, no fail-fast), has left identity
+ * tracking off until an operation needs it (startup.ts): with no sink the adapters record
+ * nothing, and tracking would cost every promise of the program. A program that starts recording
+ * later (`subscribe`) has its flows tracked from then on; code that suspended before resumes as
+ * flows marked uncertain (runs.ts).
  */
 export function registerProbe(): void {
   installAdapters();
-  if (!rt.recording && !rt.config.failFast && rt.explore === undefined) suspendRunTracking();
 }
 
 /**
