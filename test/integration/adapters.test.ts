@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Finding, Report } from '../../runtime-probe/src/analysis/types.js';
-import { node, NODE, readTrace, type Outcome } from './run-program.js';
-import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
+import { events, node, NODE, opsOn, readTrace, type Outcome } from './run-program.js';
+import type { Message } from '../../runtime-probe/src/protocol.js';
 
 const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -144,20 +144,6 @@ describe('waits that may give up', { concurrency: 2 }, () => {
   }
 });
 
-/** Each event on a lock of `kind` as `flow op`, flows numbered in their order of appearance. */
-function opsOn(trace: Message[], kind: string): string[] {
-  const ids = new Set(
-    trace.filter((m) => m.t === 'resource' && m.kind === kind).map((m) => (m as { id: number }).id),
-  );
-  const flows = new Map<number, number>();
-  return events(trace)
-    .filter((e) => e.res !== undefined && ids.has(e.res))
-    .map((e) => {
-      if (!flows.has(e.task)) flows.set(e.task, flows.size + 1);
-      return `${flows.get(e.task)} ${e.op}`;
-    });
-}
-
 async function traced(
   fixture: string,
   options: { env?: Record<string, string> } = {},
@@ -247,10 +233,6 @@ describe('orders that could deadlock', () => {
     assert.equal(code, 0);
   });
 });
-
-function events(trace: Message[]): WireEvent[] {
-  return trace.flatMap((m) => (m.t === 'events' ? m.events : []));
-}
 
 describe('node --import lockscope/register', { concurrency: 2 }, () => {
   test('with no sink, register tracks identity only once needed; code that suspended before is uncertain', async () => {

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Report } from '../../runtime-probe/src/analysis/types.js';
-import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
+import type { Message } from '../../runtime-probe/src/protocol.js';
 import { serverProblem, startRedis, type TestServer } from '../servers.js';
-import { node, readTrace, type Outcome } from './run-program.js';
+import { node, opsOn, readTrace, type Outcome } from './run-program.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = resolve(root, 'runtime-probe/dist/cli.cjs');
@@ -112,24 +112,6 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
       );
     }));
 });
-
-function events(trace: Message[]): WireEvent[] {
-  return trace.flatMap((m) => (m.t === 'events' ? m.events : []));
-}
-
-/** Each event on a lock of `kind` as `flow op`, flows numbered in their order of appearance. */
-function opsOn(trace: Message[], kind: string): string[] {
-  const ids = new Set(
-    trace.filter((m) => m.t === 'resource' && m.kind === kind).map((m) => (m as { id: number }).id),
-  );
-  const flows = new Map<number, number>();
-  return events(trace)
-    .filter((e) => e.res !== undefined && ids.has(e.res))
-    .map((e) => {
-      if (!flows.has(e.task)) flows.set(e.task, flows.size + 1);
-      return `${flows.get(e.task)} ${e.op}`;
-    });
-}
 
 describe('what the redlock adapter records', { skip, concurrency: 2 }, () => {
   test('acquired and released; a refused attempt starts a wait, granted or given up', () =>

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
 import { StreamSession } from '../../runtime-probe/src/collector.js';
-import type { Message } from '../../runtime-probe/src/protocol.js';
+import type { Message, WireEvent } from '../../runtime-probe/src/protocol.js';
 
 export const NODE = process.env.LOCKSCOPE_TEST_NODE ?? process.execPath;
 
@@ -92,6 +92,25 @@ export function readTrace(path: string): Message[] {
     if (m) out.push(m);
   }
   return out;
+}
+
+/** Every event of a trace, in order. */
+export function events(trace: Message[]): WireEvent[] {
+  return trace.flatMap((m) => (m.t === 'events' ? m.events : []));
+}
+
+/** Each event on a lock of `kind` as `flow op`, flows numbered in their order of appearance. */
+export function opsOn(trace: Message[], kind: string): string[] {
+  const ids = new Set(
+    trace.filter((m) => m.t === 'resource' && m.kind === kind).map((m) => (m as { id: number }).id),
+  );
+  const flows = new Map<number, number>();
+  return events(trace)
+    .filter((e) => e.res !== undefined && ids.has(e.res))
+    .map((e) => {
+      if (!flows.has(e.task)) flows.set(e.task, flows.size + 1);
+      return `${flows.get(e.task)} ${e.op}`;
+    });
 }
 
 /** The last JSON object a program printed on a line of its own. */
