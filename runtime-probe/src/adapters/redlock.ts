@@ -22,6 +22,7 @@
  * that expires by its time-to-live while held, which stays held to the analysis (the probe never
  * sees Redis drop the key).
  */
+import { clock } from '../clock.js';
 import { currentFlow } from '../identity.js';
 import { rt, shared, type Flow } from '../runtime.js';
 import { withRun } from '../runs.js';
@@ -92,7 +93,10 @@ const st = shared('adapter-redlock', () => ({
   /** The locks of this thread by global key: one per Redis key and server, whichever client. */
   locks: new Map<string, ForeignLock>(),
   /** The hold each Lock object the program got stands for, until it is unlocked. */
-  holds: new WeakMap<object, { lock: ForeignLock; hold: ForeignHold }>(),
+  holds: new WeakMap<
+    object,
+    { lock: ForeignLock; hold: ForeignHold; timer?: NodeJS.Timeout }
+  >(),
   /** The call whose `_lock` runs now, until redlock draws its value. */
   starting: undefined as Call | undefined,
   /** The calls not yet settled, by their lock's value. */
@@ -255,7 +259,10 @@ function settle(call: Call): void {
     if (wait) waitGranted(wait);
     else grantedAtCall(lock, flow, call.site, 1, call.retries === 0);
     const hold = lock.holds[lock.holds.length - 1];
-    if (hold) st.holds.set(outcome.lock, { lock, hold });
+    if (hold) {
+      st.holds.set(outcome.lock, { lock, hold });
+      expireAt(outcome.lock);
+    }
     return;
   }
   if (wait) {
@@ -326,6 +333,39 @@ function end(call: Call): void {
 }
 
 /**
+ * Ends the hold of a Lock object at its `expiration` (epoch ms, the program's clock, as redlock
+ * reads it): Redis drops the key then, and another call may take it. A hold kept past it would
+ * make a later wait for the key a cycle through a lock nobody holds (a false deadlock). An
+ * `extend` moves `expiration` on the same object: the timer then waits again. redlock's
+ * expiration is a little earlier than Redis's (clock drift), so the hold ends no later than the
+ * key: a cycle in between is missed, never invented.
+ */
+function expireAt(lockObject: object): void {
+  const expiration = (lockObject as { expiration?: unknown }).expiration;
+  if (typeof expiration !== 'number' || !Number.isFinite(expiration)) return;
+  const left = Math.max(0, expiration - Date.now());
+  const entry = st.holds.get(lockObject);
+  if (!entry) return;
+  entry.timer = clock
+    .setTimeout(
+      () => {
+        const held = st.holds.get(lockObject);
+        if (!held) return;
+        const now = (lockObject as { expiration?: unknown }).expiration;
+        if (typeof now === 'number' && now > Date.now()) {
+          expireAt(lockObject);
+          return;
+        }
+        st.holds.delete(lockObject);
+        released(held.lock, 1, held.hold);
+        forgetUnused(st.locks);
+      },
+      Math.min(left + 1, 2 ** 31 - 1),
+    )
+    .unref();
+}
+
+/**
  * The unlock of a Lock object the program holds ends its hold; one of an attempt redlock's retry
  * loop undoes (a refused attempt, not the program's) starts its call's wait.
  */
@@ -334,6 +374,7 @@ function unlocking(lockObject: unknown): void {
   const held = st.holds.get(lockObject);
   if (held) {
     st.holds.delete(lockObject);
+    held.timer?.close();
     released(held.lock, 1, held.hold);
     forgetUnused(st.locks);
     return;
