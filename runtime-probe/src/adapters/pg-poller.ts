@@ -298,7 +298,11 @@ export function apply(
     // that is no longer seen at all may as well have been refused (40P01, a timeout) as granted,
     // which only the query's end tells (`ended`).
     if (head.wait && whk !== undefined && head.waitKey !== whk) grantedAndGone(head);
-    if (waitingRow && wkey && whk && !head.wait) {
+    // A session never waits for itself: one that holds the lock in the other mode (shared, then
+    // exclusive) waits only for the other sessions' holds, which the analysis, seeing the flow
+    // hold it too, would take for a self-deadlock. Left out: a miss, never a false one.
+    const own = wkey !== undefined && (held.has(`${wkey}|1`) || held.has(`${wkey}|2`));
+    if (waitingRow && wkey && whk && !head.wait && !own) {
       const mode = modeOf(waitingRow.mode);
       head.wait = waitFor(
         lockOf(server, wkey, waitingRow),
