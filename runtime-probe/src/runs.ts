@@ -247,7 +247,7 @@ function thenMark(ctx: Ctx): ThenMark {
 }
 
 /** Marks a flow uncertain, and sends its registration again so that the analysis learns it. */
-function markUncertain(flow: Flow): void {
+export function markUncertain(flow: Flow): void {
   if (flow.uncertain) return;
   flow.uncertain = true;
   flow.sentIn = -1;

@@ -189,6 +189,24 @@ describe('pg: PostgreSQL locks across processes', { skip, concurrency: false }, 
     assert.equal(code, 0, stderr);
   });
 
+  test('a session that holds a lock shared and waits for it exclusive waits for the others only', async () => {
+    const { code, stderr, report } = await run(server, 'shared-then-exclusive.mjs');
+    assert.deepEqual(
+      report.findings.map((f) => `${f.kind}/${f.severity}/${f.certainty}`),
+      [],
+      stderr,
+    );
+    assert.equal(code, 0, stderr);
+  });
+
+  test('a lock on a client several flows share: its holder is a guess, never an exact error', async () => {
+    const { stderr, report } = await run(server, 'shared-client.mjs');
+    const errors = report.findings.filter((f) => f.severity === 'error');
+    assert.deepEqual(errors, [], stderr);
+    assert.doesNotMatch(stderr, /stopped the program/);
+    assert.match(stderr, /done/);
+  });
+
   test('LOCKSCOPE_ADAPTERS=-pg leaves pg unobserved', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockscope-pg-'));
     try {

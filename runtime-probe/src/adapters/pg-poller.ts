@@ -20,7 +20,9 @@
  * to the same server, whatever host name each used, so that a cycle across processes is one.
  */
 import { clock } from '../clock.js';
-import { shared, warnOnce } from '../runtime.js';
+import { resolved } from '../identity.js';
+import { markUncertain } from '../runs.js';
+import { shared, warnOnce, type Flow } from '../runtime.js';
 import { ErrorCode } from '../sync.js';
 import {
   forgetUnused,
@@ -46,6 +48,7 @@ import {
 import {
   clientClass,
   markProbeClient,
+  MAX_FLOWS,
   setPgEvents,
   type PgClient,
   type PgConn,
@@ -231,6 +234,24 @@ interface Snapshot {
   readonly pid: number;
   readonly head: PgQuery | undefined;
   readonly lastDone: PgQuery | undefined;
+  /** The flows that used the connection since the last poll (PgConn.flows), when known. */
+  readonly flows?: readonly Flow[];
+}
+
+/**
+ * Whether a lock first seen on the connection is surely `who`'s: every query that may have taken
+ * it since the last poll was made by `who`'s flow. When several flows share the connection (a
+ * pool's, a client the whole program uses), the attribution is a guess, and a finding through the
+ * hold must not be exact: the flow is marked uncertain.
+ */
+function surelyOf(s: Snapshot, who: PgQuery): boolean {
+  if (s.flows === undefined) return true;
+  const id = resolved(who.flow).id;
+  return (
+    s.flows.length > 0 &&
+    s.flows.length < MAX_FLOWS &&
+    s.flows.every((f) => resolved(f).id === id)
+  );
 }
 
 /**
@@ -283,6 +304,7 @@ export function apply(
       const who = attribution(s, waitingRow !== undefined || head?.refused === true);
       // A lock no query of the program's can be attributed to is left out rather than guessed.
       if (!who) continue;
+      if (!surelyOf(s, who)) markUncertain(resolved(who.flow));
       grantedAtCall(lock, who.flow, who.site, mode, fresh > 1);
       held.set(hk, { lock, hold: lock.holds[lock.holds.length - 1], mode });
     }
@@ -326,7 +348,14 @@ async function poll(server: Server, conns: readonly PgConn[]): Promise<void> {
     for (const conn of conns) {
       const pid = conn.client.processID;
       if (typeof pid !== 'number') continue;
-      snapshots.push({ conn, pid, head: conn.queries[0], lastDone: conn.lastDone });
+      snapshots.push({
+        conn,
+        pid,
+        head: conn.queries[0],
+        lastDone: conn.lastDone,
+        flows: [...conn.flows],
+      });
+      conn.flows = new Set(conn.queries.map((q) => q.flow));
       st.dirty.delete(conn);
     }
     if (snapshots.length === 0) return;

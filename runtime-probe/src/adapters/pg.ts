@@ -24,6 +24,9 @@ export const AFTER_REFUSAL_MS = 100;
 /** The versions whose client internals the adapter reads (`_queryQueue`, `_activeQuery`). */
 export const PG_RANGE = { min: '8.23.0', below: '9.0.0' } as const;
 
+/** How many flows of a connection's queries are kept between two polls (PgConn.flows). */
+export const MAX_FLOWS = 8;
+
 /** What the adapter reads of a pg Client; the rest is the package's own. */
 export interface PgClient {
   processID: number | null;
@@ -63,6 +66,11 @@ export interface PgConn {
   readonly queries: PgQuery[];
   /** The last query to complete, which the poller may attribute a lock to. */
   lastDone: PgQuery | undefined;
+  /**
+   * The flows of the queries made on this connection since the poller last read its locks, and
+   * of those still queued or in flight then: a lock first seen was taken by one of them.
+   */
+  flows: Set<Flow>;
   /** Whether the waits of this connection may give up: the client sets a timeout. */
   readonly bounded: boolean;
 }
@@ -117,7 +125,7 @@ function connOf(client: PgClient): PgConn {
     const bounded = ['statement_timeout', 'lock_timeout', 'query_timeout'].some(
       (k) => typeof p[k] === 'number' && p[k] > 0,
     );
-    conn = { client, queries: [], lastDone: undefined, bounded };
+    conn = { client, queries: [], lastDone: undefined, flows: new Set(), bounded };
     st.conns.set(client, conn);
   }
   return conn;
@@ -217,6 +225,8 @@ function observedQuery(
     refused: false,
   };
   conn.queries.push(pq);
+  // Bounded: past a few flows the attribution is a guess anyway (pg-poller.ts, `surelyOf`).
+  if (conn.flows.size < MAX_FLOWS) conn.flows.add(flow);
   completion(conn, pq, q);
   st.events?.started(conn);
   return result;
