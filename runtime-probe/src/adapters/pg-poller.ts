@@ -68,6 +68,9 @@ export const POLL_EVERY_MS = 50;
  */
 export const REFUSAL_HOLD_MS = 400;
 
+/** The longest the error of a refused query is held, whatever the poller's connection does. */
+export const REFUSAL_LIMIT_MS = 2000;
+
 /** The poller's own connection, the part of pg's Client it uses. */
 interface ProbeClient extends PgClient {
   connect(): Promise<unknown>;
@@ -162,6 +165,8 @@ async function probeClient(server: Server, like: PgClient): Promise<ProbeClient 
     password: p.password,
     ssl: p.ssl,
     application_name: 'lockscope probe',
+    // A server that accepts and never answers must not leave a poll (or a refusal) waiting.
+    connectionTimeoutMillis: 2000,
   };
   const client = new Client(config) as ProbeClient;
   markProbeClient(client);
@@ -465,6 +470,14 @@ function refused(conn: PgConn, q: PgQuery, then: () => void): void {
     if (--left === 0) then();
   };
   clock.setTimeout(done, REFUSAL_HOLD_MS);
+  // The program's error is never held longer than REFUSAL_LIMIT_MS: a server that stops
+  // answering the poller (a connection that hangs) must not keep it from the program.
+  clock.setTimeout(() => {
+    if (left > 0) {
+      left = 0;
+      then();
+    }
+  }, REFUSAL_LIMIT_MS);
   infer(conn, q)
     .catch(() => undefined)
     .finally(done);
