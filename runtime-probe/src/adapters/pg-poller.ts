@@ -358,14 +358,20 @@ async function poll(server: Server, conns: readonly PgConn[]): Promise<void> {
         pid,
         head: conn.queries[0],
         lastDone: conn.lastDone,
-        flows: [...conn.flows],
       });
-      conn.flows = new Set(conn.queries.map((q) => q.flow));
       st.dirty.delete(conn);
     }
     if (snapshots.length === 0) return;
     const { rows } = await client.query(LOCKS_SQL, [snapshots.map((s) => s.pid)]);
-    apply(server, snapshots, parseRows(rows));
+    // The flows that may have taken a lock of the answer are read once it came (a query may have
+    // run meanwhile), and only an answer starts the next count: after a failed poll, the flows
+    // before it may still have taken a lock nobody has seen.
+    const answered = snapshots.map((s) => {
+      const flows = [...s.conn.flows];
+      s.conn.flows = new Set(s.conn.queries.map((q) => q.flow));
+      return { ...s, flows };
+    });
+    apply(server, answered, parseRows(rows));
   } catch {
     // The probe's connection failed mid-poll: the next poll connects again.
     server.client = undefined;
