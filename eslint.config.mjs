@@ -103,7 +103,7 @@ export default tseslint.config(
   },
   {
     // The adapters' fixtures: unmodified programs that use timers and Web Locks as Node has them.
-    files: ['test/fixtures/adapters/**', 'test/fixtures/redis/**'],
+    files: ['test/fixtures/adapters/**', 'test/fixtures/redis/**', 'test/fixtures/pg/**'],
     languageOptions: {
       globals: { setTimeout: 'readonly', navigator: 'readonly' },
     },

@@ -71,15 +71,15 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
       for (const s of finding.sites) assert.equal(s.file, join(fixtures, 'stock-abba.cjs'));
     }));
 
-  test('retrying forever: an error, and lockscope stops both services at once', () =>
+  test('retrying forever: still a warning, since the locks expire at their time-to-live', () =>
     withRedis(async (redis) => {
-      const { code, stderr, report } = await services(redis, 'stock-abba.cjs', {
+      const { stderr, report } = await services(redis, 'stock-abba.cjs', {
         REDLOCK_RETRY_FOREVER: '1',
       });
       const findings = report.findings.filter((f) => f.kind !== 'long-hold');
       assert.deepEqual(
-        findings.map((f) => `${f.kind}/${f.severity}/${f.certainty}`),
-        ['deadlock/error/exact'],
+        findings.map((f) => `${f.kind}/${f.pattern ?? ''}/${f.severity}/${f.certainty}`),
+        ['deadlock/bounded/warning/exact'],
         stderr,
       );
       assert.deepEqual(findings[0]!.sites.map((s) => `${s.act} ${s.line}`).sort(), [
@@ -88,8 +88,8 @@ describe('two services over two Redis locks', { skip, concurrency: 2 }, () => {
         'waits 29',
         'waits 37',
       ]);
-      assert.match(stderr, /stopped the program because it is deadlocked/);
-      assert.equal(code, 1);
+      // Not stopped for it: the run ends at its --timeout.
+      assert.doesNotMatch(stderr, /stopped the program because it is deadlocked/);
     }));
 
   test('taken in one order: clean', () =>

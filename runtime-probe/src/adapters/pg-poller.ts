@@ -22,7 +22,7 @@
 import { clock } from '../clock.js';
 import { resolved } from '../identity.js';
 import { markUncertain } from '../runs.js';
-import { shared, warnOnce, type Flow } from '../runtime.js';
+import { shared, type Flow } from '../runtime.js';
 import { ErrorCode } from '../sync.js';
 import {
   forgetUnused,
@@ -45,15 +45,8 @@ import {
   parseRows,
   type LockRow,
 } from './pg-locks.js';
-import {
-  clientClass,
-  markProbeClient,
-  MAX_FLOWS,
-  setPgEvents,
-  type PgClient,
-  type PgConn,
-  type PgQuery,
-} from './pg.js';
+import { probeClient, type Server } from './pg-server.js';
+import { MAX_FLOWS, setPgEvents, type PgClient, type PgConn, type PgQuery } from './pg.js';
 
 /** How long a query runs before the poller asks the server about its locks. */
 export const POLL_DELAY_MS = 50;
@@ -72,26 +65,6 @@ export const REFUSAL_HOLD_MS = 400;
 export const REFUSAL_LIMIT_MS = 2000;
 
 /** The poller's own connection, the part of pg's Client it uses. */
-interface ProbeClient extends PgClient {
-  connect(): Promise<unknown>;
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-  end(): Promise<unknown>;
-  connection?: { stream?: { unref?: () => unknown } };
-}
-
-/** One server the program talks to, by the connection parameters that reach it. */
-interface Server {
-  client: ProbeClient | undefined;
-  /** The prefix of every resource's global key, once the server has been asked who it is. */
-  prefix: string | undefined;
-  /** While a poll is on its way. */
-  busy: boolean;
-  /** When its connection last failed: it is tried again a second later. */
-  failedAt: number;
-  readonly locks: Map<string, ForeignLock>;
-}
-
 /** A lock a connection holds as the analysis was told. */
 interface Held {
   readonly lock: ForeignLock;
@@ -146,84 +119,6 @@ function serverOf(conn: PgConn): Server {
   return server;
 }
 
-/**
- * The poller's connection to `server`, made with the program's own connection parameters and
- * pg's Client class, unref'd so that it never keeps the program alive; the server is asked its
- * system identifier once. Undefined when it cannot connect (said once; tried again later).
- */
-async function probeClient(server: Server, like: PgClient): Promise<ProbeClient | undefined> {
-  if (server.client) return server.client;
-  if (clock.now() - server.failedAt < 1000) return undefined;
-  const Client = clientClass();
-  if (!Client) return undefined;
-  const p = like.connectionParameters;
-  const config: Record<string, unknown> = {
-    host: p.host,
-    port: p.port,
-    database: p.database,
-    user: p.user,
-    password: p.password,
-    ssl: p.ssl,
-    application_name: 'lockscope probe',
-    // A server that accepts and never answers must not leave a poll (or a refusal) waiting.
-    connectionTimeoutMillis: 2000,
-  };
-  const client = new Client(config) as ProbeClient;
-  markProbeClient(client);
-  // Before connecting: Node applies it once the socket exists.
-  client.connection?.stream?.unref?.();
-  client.on('error', () => {
-    if (server.client === client) server.client = undefined;
-    server.failedAt = clock.now();
-  });
-  try {
-    await client.connect();
-    if (server.prefix === undefined) server.prefix = await identify(client, p);
-    server.client = client;
-    return client;
-  } catch (err) {
-    server.failedAt = clock.now();
-    const code = (err as { code?: unknown } | null)?.code;
-    const why = typeof code === 'string' ? code : 'error';
-    warnOnce(
-      'adapter-pg-connect',
-      `the pg adapter could not connect to the server to read its locks (${why}); ` +
-        'waits on PostgreSQL locks go unobserved until it can',
-    );
-    void client.end().catch(() => undefined);
-    return undefined;
-  }
-}
-
-/**
- * The prefix of the server's global keys: its system identifier and the time it started, the same
- * whatever address a process used. The start time tells apart servers cloned from one base
- * backup, which share the identifier (and a restart ends every lock anyway). A role that may not
- * read it (pg_control_system() is not for everyone) gets one made of the host and port the
- * program used, said once: processes that reach the same server by different names then see
- * different locks.
- */
-async function identify(client: ProbeClient, p: Record<string, unknown>): Promise<string> {
-  try {
-    const { rows } = await client.query(
-      "SELECT system_identifier::text || ':' || " +
-        '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text AS id ' +
-        'FROM pg_control_system()',
-    );
-    const id = (rows[0] as { id?: unknown } | undefined)?.id;
-    if (typeof id === 'string' && id !== '') return `pg:${id}`;
-  } catch {
-    // Not permitted (or no such function): the fallback below, said once.
-  }
-  const where = `${String(p.host)}:${String(p.port)}`;
-  warnOnce(
-    'adapter-pg-identity',
-    `the pg adapter cannot read the server's system identifier at ${where}; its locks are ` +
-      'known by that host name and port, so processes that reach it by another name see other locks',
-  );
-  return `pg:${where}`;
-}
-
 /** Ends a wait the poller saw and no longer sees as granted, then released at once. */
 function grantedAndGone(q: PgQuery): void {
   const w = q.wait;
@@ -253,9 +148,7 @@ function surelyOf(s: Snapshot, who: PgQuery): boolean {
   if (s.flows === undefined) return true;
   const id = resolved(who.flow).id;
   return (
-    s.flows.length > 0 &&
-    s.flows.length < MAX_FLOWS &&
-    s.flows.every((f) => resolved(f).id === id)
+    s.flows.length > 0 && s.flows.length < MAX_FLOWS && s.flows.every((f) => resolved(f).id === id)
   );
 }
 

@@ -3,9 +3,11 @@
  * lock of one Redis key is a mutex named `redis "key"`. redlock tries the key on its servers and,
  * while it is taken, tries again after `retryDelay` up to `retryCount` times: that retry loop is
  * the wait, from the first attempt that finds the key taken until the lock is obtained
- * (`acquired`) or redlock gives up with a LockError (the wait timed out). It may give up, so the
- * wait is a bounded one and a cycle through it is judged as a `withTimeout` acquisition's is;
- * with `retryCount: -1` it never gives up and the wait is not bounded. A lock obtained at the
+ * (`acquired`) or redlock gives up with a LockError (the wait timed out). The wait is a bounded
+ * one, and a cycle through it is judged as a `withTimeout` acquisition's is, even with
+ * `retryCount: -1` (a wait that never gives up): every key a waiter waits for expires at its
+ * time-to-live, so such a cycle ends by itself unless its holders extend their locks, and saying
+ * it waits forever could be wrong. A lock obtained at the
  * first attempt is acquired without a wait, and a call that does not retry is a try-lock.
  * `unlock` (or `release`, or `Lock.prototype.unlock`) ends the hold at the call, before Redis
  * drops the key.
@@ -93,10 +95,7 @@ const st = shared('adapter-redlock', () => ({
   /** The locks of this thread by global key: one per Redis key and server, whichever client. */
   locks: new Map<string, ForeignLock>(),
   /** The hold each Lock object the program got stands for, until it is unlocked. */
-  holds: new WeakMap<
-    object,
-    { lock: ForeignLock; hold: ForeignHold; timer?: NodeJS.Timeout }
-  >(),
+  holds: new WeakMap<object, { lock: ForeignLock; hold: ForeignHold; timer?: NodeJS.Timeout }>(),
   /** The call whose `_lock` runs now, until redlock draws its value. */
   starting: undefined as Call | undefined,
   /** The calls not yet settled, by their lock's value. */
@@ -248,7 +247,8 @@ interface Call {
 function startWait(call: Call): void {
   const { flow, lock } = call;
   if (!lock || !call.refused || call.wait || call.outcome || call.retries === 0) return;
-  call.wait = waitFor(lock, flow, call.site, 1, call.retries !== -1);
+  // Bounded whatever its retries: the keys it waits for expire (see the top of this file).
+  call.wait = waitFor(lock, flow, call.site, 1, true);
 }
 
 /** Records the outcome of a call: the grant and its hold, or the end of its wait. */
