@@ -228,8 +228,8 @@ function retriesOf(self: RedlockState, options: unknown): number {
 interface Call {
   readonly flow: Flow;
   readonly site: number;
-  /** -1: retries forever, so the wait never gives up by itself; 0: a try-lock. */
-  readonly retries: number;
+  /** A call that does not retry (`retryCount: 0`): a try-lock, never a wait. */
+  readonly tryLock: boolean;
   /** The LockError of the call's copy of redlock, by which giving up is told from a failure. */
   readonly lockError: ErrorClass | undefined;
   /** The lock, once the servers' identity is known. */
@@ -246,7 +246,7 @@ interface Call {
 /** Starts the wait of a call whose attempt was refused, once its lock is known. */
 function startWait(call: Call): void {
   const { flow, lock } = call;
-  if (!lock || !call.refused || call.wait || call.outcome || call.retries === 0) return;
+  if (!lock || !call.refused || call.wait || call.outcome || call.tryLock) return;
   // Bounded whatever its retries: the keys it waits for expire (see the top of this file).
   call.wait = waitFor(lock, flow, call.site, 1, true);
 }
@@ -257,7 +257,7 @@ function settle(call: Call): void {
   if (!lock || !outcome) return;
   if ('lock' in outcome) {
     if (wait) waitGranted(wait);
-    else grantedAtCall(lock, flow, call.site, 1, call.retries === 0);
+    else grantedAtCall(lock, flow, call.site, 1, call.tryLock);
     const hold = lock.holds[lock.holds.length - 1];
     if (hold) {
       st.holds.set(outcome.lock, { lock, hold });
@@ -284,7 +284,7 @@ function observedLock(
   const call: Call = {
     flow: currentFlow(),
     site: siteForBlocking(),
-    retries: retriesOf(self, options),
+    tryLock: retriesOf(self, options) === 0,
     lockError,
     refused: false,
   };
